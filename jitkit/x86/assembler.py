@@ -1,0 +1,321 @@
+"""An assembler over the encoder: labels, short jumps where they fit, data, relocations
+(notebook 01).
+
+Takes instructions as method calls (`a.mov(rax, 1)`, `a.jne("loop")`, `a.lea(rsi,
+mem(label="msg"))`); gives a `Code`: the bytes, label offsets, relocations for labels
+defined elsewhere (the ELF writer turns them into `.rela.text`), and a listing.
+A string operand is a label: relative in jumps and calls, absolute (imm64) elsewhere.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field, replace
+
+from jitkit.errors import EncodeError
+from jitkit.x86.encoder import (
+    Encoding,
+    canonical_mnemonic,
+    encode_form,
+    find_form,
+    format_instruction,
+)
+from jitkit.x86.operands import Mem, Reg
+from jitkit.x86.table import FORMS
+
+Operand = Reg | Mem | int | str
+RELAXABLE = {"jmp"} | {m for m in FORMS if m.startswith("j")}
+
+
+@dataclass(frozen=True)
+class Relocation:
+    """A field the linker fills in: `kind` as in the ELF x86-64 psABI, e.g. R_X86_64_PC32
+    (S + A - P, 32-bit), R_X86_64_PLT32 (L + A - P) or R_X86_64_64 (S + A, 64-bit)."""
+
+    offset: int
+    kind: str
+    symbol: str
+    addend: int
+
+
+@dataclass(frozen=True)
+class Line:
+    """One row of a listing: where, which bytes, what text, and a label defined there."""
+
+    offset: int
+    data: bytes
+    text: str
+    label: str | None = None
+
+
+@dataclass
+class Code:
+    """Assembled machine code: bytes, label offsets, unresolved relocations, listing rows."""
+
+    bytes: bytes
+    labels: dict[str, int]
+    relocations: list[Relocation]
+    lines: list[Line]
+    base: int = 0
+
+    def __len__(self) -> int:
+        return len(self.bytes)
+
+    def listing(self) -> str:
+        """offset, bytes, Intel text; label lines in between, like an assembler's -l output."""
+        out = []
+        for line in self.lines:
+            if line.label is not None:
+                out.append(f"{line.label}:")
+            if line.data or line.text:
+                hexbytes = " ".join(f"{b:02x}" for b in line.data)
+                out.append(f"  {self.base + line.offset:04x}  {hexbytes:<30} {line.text}")
+        return "\n".join(out)
+
+    def source(self) -> str:
+        """Intel assembly text with labels, as keystone or GNU as (intel_syntax) would read it."""
+        out = []
+        for line in self.lines:
+            if line.label is not None:
+                out.append(f"{line.label}:")
+            if line.text and not line.text.startswith("."):
+                out.append(f"    {line.text}")
+        return "\n".join(out)
+
+
+# --- items of a program ---------------------------------------------------------------------
+
+
+@dataclass
+class _Instruction:
+    mnemonic: str
+    operands: tuple[Operand, ...]
+    long: bool = False  # for relaxable jumps: rel32 instead of rel8
+
+
+@dataclass
+class _Label:
+    name: str
+
+
+@dataclass
+class _Data:
+    data: bytes
+    symbol: str | None = None  # for `quad(label)`: an absolute 64-bit address
+
+
+@dataclass
+class _Align:
+    boundary: int
+    fill: int
+
+
+@dataclass
+class Assembler:
+    """Collects instructions and labels; `assemble()` lays them out and resolves labels."""
+
+    items: list = field(default_factory=list)
+
+    # --- building ---------------------------------------------------------------------------
+
+    def emit(self, mnemonic: str, *operands: Operand) -> Assembler:
+        """Append one instruction, checked now so an error points at the line that wrote it."""
+        mnemonic = canonical_mnemonic(mnemonic)
+        item = _Instruction(mnemonic, operands)
+        self._encode(item, {}, 0, check_only=True)
+        self.items.append(item)
+        return self
+
+    def __getattr__(self, name: str):
+        if canonical_mnemonic(name) in FORMS:
+            return lambda *operands: self.emit(name, *operands)
+        raise AttributeError(f"{type(self).__name__!r} has no attribute or instruction {name!r}")
+
+    def label(self, name: str) -> Assembler:
+        if any(isinstance(i, _Label) and i.name == name for i in self.items):
+            raise EncodeError(f"label {name!r} is defined twice")
+        self.items.append(_Label(name))
+        return self
+
+    def data(self, data: bytes, label: str | None = None) -> Assembler:
+        """Raw bytes (a string, a table), optionally labelled."""
+        if label is not None:
+            self.label(label)
+        self.items.append(_Data(bytes(data)))
+        return self
+
+    def quad(self, value: int | str) -> Assembler:
+        """A 64-bit word: a number, or the absolute address of a label."""
+        if isinstance(value, str):
+            self.items.append(_Data(bytes(8), symbol=value))
+        else:
+            self.items.append(_Data(struct.pack("<Q", value % 2**64)))
+        return self
+
+    def align(self, boundary: int, fill: int = 0x90) -> Assembler:
+        """Pad with `fill` (nop) up to a multiple of `boundary` bytes."""
+        self.items.append(_Align(boundary, fill))
+        return self
+
+    # --- laying out -------------------------------------------------------------------------
+
+    def assemble(self, base: int = 0, externals: bool = False) -> Code:
+        """Bytes with every label resolved. Jumps start short and grow to rel32 only when
+        their target is out of rel8 range, repeated until nothing grows (as GNU as does).
+        With `externals=True` undefined labels become relocations instead of errors."""
+        defined = {i.name for i in self.items if isinstance(i, _Label)}
+        for item in self.items:
+            if isinstance(item, _Instruction) and item.mnemonic in RELAXABLE:
+                target = next((op for op in item.operands if isinstance(op, str)), None)
+                if target is not None and target not in defined:
+                    item.long = True
+        while True:
+            labels = self._layout(base)
+            grown = False
+            for item, offset in self._offsets(labels, base):
+                if isinstance(item, _Instruction) and item.mnemonic in RELAXABLE and not item.long:
+                    target = item.operands[0]
+                    if isinstance(target, str):
+                        end = offset + len(self._encode(item, labels, offset).data)
+                        if not -128 <= labels[target] - end <= 127:
+                            item.long, grown = True, True
+            if not grown:
+                break
+        return self._emit_all(labels, base, externals)
+
+    def _offsets(self, labels: dict[str, int], base: int):
+        offset = base
+        for item in self.items:
+            yield item, offset
+            offset += self._size(item, labels, offset)
+
+    def _layout(self, base: int) -> dict[str, int]:
+        labels: dict[str, int] = {}
+        offset = base
+        for item in self.items:
+            if isinstance(item, _Label):
+                labels[item.name] = offset
+            offset += self._size(item, labels, offset)
+        return labels
+
+    def _size(self, item, labels: dict[str, int], offset: int) -> int:
+        if isinstance(item, _Instruction):
+            return len(self._encode(item, labels, offset, check_only=True).data)
+        if isinstance(item, _Data):
+            return len(item.data)
+        if isinstance(item, _Align):
+            return -offset % item.boundary
+        return 0
+
+    def _emit_all(self, labels: dict[str, int], base: int, externals: bool) -> Code:
+        out = bytearray()
+        lines: list[Line] = []
+        relocations: list[Relocation] = []
+        pending_label: str | None = None
+        for item, offset in self._offsets(labels, base):
+            if isinstance(item, _Label):
+                if pending_label is not None:
+                    lines.append(Line(offset - base, b"", "", pending_label))
+                pending_label = item.name
+                continue
+            if isinstance(item, _Instruction):
+                enc = self._encode(item, labels, offset)
+                data, text = enc.data, self._text(item, enc)
+                relocations += self._relocations(item, enc, labels, offset - base, externals)
+            elif isinstance(item, _Data):
+                data, text = (
+                    item.data,
+                    f".byte {item.data[:8].hex(' ')}" + ("..." if len(item.data) > 8 else ""),
+                )
+                if item.symbol is not None:
+                    text = f".quad {item.symbol}"
+                    if item.symbol in labels:
+                        data = struct.pack("<Q", labels[item.symbol])
+                    else:
+                        self._need_external(item.symbol, externals)
+                        relocations.append(Relocation(offset - base, "R_X86_64_64", item.symbol, 0))
+            else:
+                data = bytes([item.fill]) * (-offset % item.boundary)
+                text = f".align {item.boundary}" if data else ""
+            out += data
+            lines.append(Line(offset - base, data, text, pending_label))
+            pending_label = None
+        if pending_label is not None:
+            lines.append(Line(len(out), b"", "", pending_label))
+        local = {name: value - base for name, value in labels.items()}
+        return Code(bytes(out), local, relocations, lines, base)
+
+    # --- one instruction --------------------------------------------------------------------
+
+    def _encode(
+        self, item: _Instruction, labels: dict[str, int], offset: int, check_only: bool = False
+    ) -> Encoding:
+        """Encode with every label replaced by its value (or a placeholder of the right size)."""
+        ops = list(item.operands)
+        kind = None
+        for i, op in enumerate(ops):
+            if isinstance(op, str):
+                kind = self._label_kind(item)
+                ops[i] = 0
+            elif isinstance(op, Mem) and op.label is not None:
+                ops[i] = replace(op, disp=0)
+        form = self._form(item, kind, tuple(ops))
+        enc = encode_form(form, tuple(ops))
+        if check_only:
+            return enc
+        end = offset + len(enc.data)
+        for i, op in enumerate(item.operands):
+            target = op if isinstance(op, str) else getattr(op, "label", None)
+            if target is None or target not in labels:
+                continue
+            if isinstance(op, Mem):
+                ops[i] = replace(op, disp=labels[target] - end)
+            else:
+                ops[i] = labels[target] - end if kind.startswith("rel") else labels[target]
+        return encode_form(form, tuple(ops))
+
+    def _label_kind(self, item: _Instruction) -> str:
+        if item.mnemonic in RELAXABLE:
+            return "rel32" if item.long else "rel8"
+        if item.mnemonic == "call":
+            return "rel32"
+        return "imm64"
+
+    @staticmethod
+    def _form(item: _Instruction, label_kind: str | None, ops: tuple):
+        if label_kind is None:
+            return find_form(item.mnemonic, ops)
+        mnemonic = "movabs" if item.mnemonic == "mov" else item.mnemonic
+        for form in FORMS.get(mnemonic, []):
+            if label_kind in form.operands and len(form.operands) == len(ops):
+                return form
+        raise EncodeError(f"{item.mnemonic} cannot take a label operand")
+
+    @staticmethod
+    def _text(item: _Instruction, enc: Encoding) -> str:
+        return format_instruction(enc.form, item.operands)  # labels print by name
+
+    def _relocations(
+        self, item: _Instruction, enc: Encoding, labels: dict, offset: int, externals: bool
+    ) -> list[Relocation]:
+        out = []
+        for op in item.operands:
+            if isinstance(op, str) and op not in labels:
+                self._need_external(op, externals)
+                if enc.form.immediates[-1] == "io":
+                    out.append(Relocation(offset + enc.imm_offset, "R_X86_64_64", op, 0))
+                else:
+                    addend = enc.imm_offset - len(enc.data)
+                    out.append(Relocation(offset + enc.imm_offset, "R_X86_64_PLT32", op, addend))
+            elif isinstance(op, Mem) and op.label is not None and op.label not in labels:
+                self._need_external(op.label, externals)
+                addend = enc.disp_offset - len(enc.data)
+                out.append(Relocation(offset + enc.disp_offset, "R_X86_64_PC32", op.label, addend))
+        return out
+
+    @staticmethod
+    def _need_external(name: str, externals: bool) -> None:
+        if not externals:
+            raise EncodeError(
+                f"undefined label {name!r} (assemble(externals=True) makes it a relocation)"
+            )
