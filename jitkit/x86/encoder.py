@@ -17,6 +17,7 @@ from jitkit.x86.table import ALIASES, FORMS, Form
 Operand = Reg | Mem | int
 IMM_SIZES = {"ib": 1, "iw": 2, "id": 4, "io": 8, "cb": 1, "cd": 4}
 IMM_FORMAT = {1: "<b", 2: "<h", 4: "<i", 8: "<q"}
+SHIFTS = ("shl", "shr", "sar")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ def matches(kind: str, op: Operand, form: Form) -> bool:
     if isinstance(op, bool):
         return False
     if isinstance(op, int):
+        if form.mnemonic in SHIFTS and kind == "imm8":
+            return 0 <= op <= 255  # a shift count is unsigned
         return _fits_immediate(kind, op, operand_bits(form))
     if kind == "1":
         return False
@@ -69,15 +72,20 @@ def matches(kind: str, op: Operand, form: Form) -> bool:
 
 
 def _fits_immediate(kind: str, value: int, bits: int) -> bool:
+    """Whether `value` fits the field; for 8- and 32-bit operations an unsigned spelling
+    counts as its two's complement (`add eax, 0xffffffff` is `add eax, -1`, an imm8)."""
     if kind == "1":
         return value == 1
-    if kind in ("imm8", "rel8"):
-        return -(2**7) <= value < (2**8 if bits == 8 and kind == "imm8" else 2**7)
-    if kind in ("imm32", "rel32"):
-        return -(2**31) <= value < (2**32 if bits == 32 and kind == "imm32" else 2**31)
+    if not kind.startswith(("imm", "rel")):
+        return False
     if kind == "imm64":
         return -(2**63) <= value < 2**64
-    return False
+    if bits < 64:
+        if not -(2 ** (bits - 1)) <= value < 2**bits:
+            return False
+        value = value - 2**bits if value >= 2 ** (bits - 1) else value
+    field = 8 if kind in ("imm8", "rel8") else 32
+    return -(2 ** (field - 1)) <= value < 2 ** (field - 1)
 
 
 def find_form(mnemonic: str, operands: tuple[Operand, ...]) -> Form:
@@ -184,7 +192,8 @@ def encode_form(form: Form, operands: tuple[Operand, ...]) -> Encoding:
     imm_offset = None
     for size_code, value in zip(form.immediates, imms, strict=True):
         size = IMM_SIZES[size_code]
-        if value >= 2 ** (8 * size - 1):  # unsigned spelling of a negative immediate
+        value %= 2 ** (8 * size)  # the field's bits; matching already checked the range
+        if value >= 2 ** (8 * size - 1):
             value -= 2 ** (8 * size)
         imm_offset = len(data)
         data += struct.pack(IMM_FORMAT[size], value)

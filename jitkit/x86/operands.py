@@ -88,6 +88,10 @@ class Mem:
     def __post_init__(self) -> None:
         if self.label is not None and self.base is None:
             object.__setattr__(self, "base", REGISTERS["rip"])
+        if self.base is None and self.index is not None and self.scale == 1:
+            # [index*1] is the same address as [index] used as a base, which is shorter
+            object.__setattr__(self, "base", self.index)
+            object.__setattr__(self, "index", None)
         for reg in (self.base, self.index):
             if reg is not None and not (reg.bits == 64 and reg.kind in ("gpr", "rip")):
                 raise EncodeError(f"{reg} cannot address memory: use a 64-bit register")

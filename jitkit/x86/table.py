@@ -171,6 +171,8 @@ def _rows() -> list[tuple[str, str, str]]:
     # --- SSE2 scalar doubles ----------------------------------------------------------------
     add(("movsd", "xmm, xmm/m64", "F2 0F 10 /r"))
     add(("movsd", "m64, xmm", "F2 0F 11 /r"))
+    add(("movq", "xmm, m64", "F3 0F 7E /r"))  # the SSE2 forms for memory come first
+    add(("movq", "m64, xmm", "66 0F D6 /r"))
     add(("movq", "xmm, r/m64", "66 REX.W 0F 6E /r"))
     add(("movq", "r/m64, xmm", "66 REX.W 0F 7E /r"))
     for name, op in (("addsd", 0x58), ("mulsd", 0x59), ("subsd", 0x5C), ("divsd", 0x5E)):
