@@ -1,0 +1,16 @@
+"""The stack tier: a template JIT from verified kit bytecode, with deopt into the VM
+(notebook 05)."""
+
+from jitkit.bytecode.code import Code
+from jitkit.stackjit.compiler import CompiledModule, compile_module
+from jitkit.stackjit.runtime import StackTier
+from jitkit.vm.machine import VM
+
+
+def stack_tier(codes: dict[str, Code], vm: VM | None = None) -> StackTier:
+    """Verify (the VM does, before anything is emitted), compile, and load a module."""
+    vm = vm if vm is not None else VM(codes)
+    return StackTier(compile_module(codes), vm)
+
+
+__all__ = ["CompiledModule", "StackTier", "compile_module", "stack_tier"]

@@ -1,0 +1,246 @@
+"""The stack tier's compiler: verified kit bytecode -> one block of x86-64 (notebook 05).
+
+Takes a module's code objects; gives a `CompiledModule`: machine code for every function the
+tier can compile (the others, and the reason, in `skipped`), label offsets, and the tables the
+runtime needs to turn a deopt record back into interpreter frames.
+
+Frame of a compiled function: `push rbp; mov rbp, rsp; sub rsp, 8*W`, local i at
+[rbp - 8(i+1)], stack slot j at [rbp - 8(L+j+1)]. Internal calls pass rdi = address of the
+first argument (the next ones sit 8 bytes lower each), return rax = value, edx = status
+(0, or DEOPT: the callee's frames were written to the deopt buffer). r15 points at the
+runtime context and r14 at the interrupt flag for the whole run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from jitkit.bytecode.code import Code
+from jitkit.bytecode.opcodes import Op, stack_effect
+from jitkit.bytecode.verify import stack_depths
+from jitkit.stackjit.templates import GUARDED, TEMPLATES, Site
+from jitkit.stackjit.types import (
+    ALWAYS,
+    BOOL,
+    INT,
+    NONE,
+    UNDEF,
+    FunctionTypes,
+    NotCompilable,
+    analyse_module,
+    exact,
+)
+from jitkit.x86 import (
+    Assembler,
+    edx,
+    esi,
+    qword,
+    r12,
+    r13,
+    r14,
+    r15,
+    rax,
+    rbp,
+    rbx,
+    rdi,
+    rdx,
+    rsi,
+    rsp,
+)
+from jitkit.x86 import Code as MachineCode
+
+DEOPT = 1
+# Runtime context, read through r15 (see runtime.Context)
+CTX_DEOPT_PTR, CTX_STACK_LIMIT, CTX_DEPTH, CTX_MAX_DEPTH = 0, 8, 16, 24
+CTX_PRINT, CTX_RESULT, CTX_FLAG = 32, 40, 48
+RECORD_HEADER = 4  # words: function index, resume pc, depth, pc whose types describe it
+STACK_BUDGET = 2 << 20  # bytes of native stack compiled code may use below its entry
+# Opcodes that compute on their operands as numbers: they only take ints and bools.
+NUMERIC = set(ALWAYS) | {
+    Op.BINARY_MIN,
+    Op.BINARY_MAX,
+    Op.JUMP_IF_FALSE,
+    Op.JUMP_IF_TRUE,
+    Op.RANGE_CHECK,
+}
+
+
+@dataclass
+class FunctionInfo:
+    """What the runtime knows about one compiled function."""
+
+    index: int
+    code: Code
+    types: FunctionTypes
+    returns: str
+    entry: str  # label of the entry Python calls
+
+
+@dataclass
+class PrintSite:
+    """One PRINT instruction: how to show its values (the types say int, bool or a string)."""
+
+    function: str
+    pc: int
+    types: list  # one exact type per value, then sep, then end
+
+
+@dataclass
+class CompiledModule:
+    machine: MachineCode
+    functions: dict[str, FunctionInfo]
+    skipped: dict[str, str]
+    prints: list[PrintSite] = field(default_factory=list)
+    record_words: int = 0  # the largest deopt record, in words
+
+
+def compile_module(codes: dict[str, Code]) -> CompiledModule:
+    """Compile every function that the tier can; leave the rest to the interpreter."""
+    analysis = analyse_module(codes)
+    skipped: dict[str, str] = {}
+    while True:  # a function calling a skipped one is skipped too
+        before = len(skipped)
+        for name, types in analysis.items():
+            if name not in skipped:
+                try:
+                    check(types, analysis, skipped)
+                except NotCompilable as why:
+                    skipped[name] = str(why)
+        if len(skipped) == before:
+            break
+    a = Assembler()
+    functions: dict[str, FunctionInfo] = {}
+    prints: list[PrintSite] = []
+    compiled = [name for name in codes if name not in skipped]
+    for index, name in enumerate(compiled):
+        types = analysis[name]
+        returns = exact(types.returns, f"the return value of {name}()") if types.returns else NONE
+        functions[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python")
+        emit_function(a, name, index, types, analysis, prints)
+    for name in compiled:
+        emit_python_entry(a, name)
+    record = max((RECORD_HEADER + frame_words(codes[n]) for n in compiled), default=0)
+    return CompiledModule(a.assemble(), functions, skipped, prints, record)
+
+
+def frame_words(code: Code) -> int:
+    return len(code.varnames) + code.stacksize
+
+
+# --- what the tier accepts ------------------------------------------------------------------
+
+
+def check(types: FunctionTypes, analysis: dict[str, FunctionTypes], skipped: dict) -> None:
+    """Raise NotCompilable unless every value that becomes visible has one known type."""
+    code = types.code
+    if types.returns:
+        if exact(types.returns, f"the return value of {code.name}()") not in (INT, BOOL, NONE):
+            raise NotCompilable(f"{code.name}() returns {set(types.returns)}")
+    for pc, state in enumerate(types.states):
+        if state is None:
+            continue
+        op, arg = code.ops[pc], code.args[pc]
+        where = f"{code.name}, line {code.lines[pc]}"
+        if op == Op.LOAD_CONST and type(code.consts[arg]) is int:
+            if not -(2**63) <= code.consts[arg] < 2**63:
+                raise NotCompilable(f"{where}: the constant {code.consts[arg]} needs > 64 bits")
+        if op == Op.LOAD_LOCAL and UNDEF in state.locals[arg]:
+            raise NotCompilable(f"{where}: {code.varnames[arg]!r} may be read before assignment")
+        if op == Op.PRINT:
+            for t in state.stack[len(state.stack) - arg - 2 :]:
+                exact(t, f"{where}: a printed value")
+        if op == Op.CALL:
+            callee = exact(state.stack[-arg - 1], f"{where}: the callee")
+            if callee[1] in skipped or callee[1] not in analysis:
+                raise NotCompilable(f"{where}: calls {callee[1]}(), which stays interpreted")
+            if analysis[callee[1]].code.argcount != arg:
+                raise NotCompilable(f"{where}: {callee[1]}() called with {arg} arguments")
+            for t in state.stack[len(state.stack) - arg :]:
+                if exact(t, f"{where}: an argument") != INT:
+                    raise NotCompilable(f"{where}: passes a {set(t)} where ints are compiled")
+        if op in GUARDED or pc == 0:
+            for t in state.locals + state.stack:
+                if UNDEF not in t:
+                    exact(t, f"{where}: a value the interpreter may need")
+        if op in NUMERIC:
+            pops = stack_effect(op, arg)[0]
+            for t in state.stack[len(state.stack) - pops :]:
+                if t - {INT, BOOL}:
+                    raise NotCompilable(f"{where}: {Op(op).name} of {set(t)}")
+
+
+# --- emitting -----------------------------------------------------------------------------------
+
+
+def emit_function(
+    a: Assembler,
+    name: str,
+    index: int,
+    types: FunctionTypes,
+    analysis: dict[str, FunctionTypes],
+    prints: list[PrintSite],
+) -> None:
+    code = types.code
+    nlocals = len(code.varnames)
+    words = nlocals + code.stacksize
+    depths = stack_depths(code)
+    # 1. prologue: frame, arguments into locals, recursion depth and native stack checks
+    a.label(f"{name}.entry").push(rbp).mov(rbp, rsp).sub(rsp, 8 * (words + words % 2))
+    for k in range(code.argcount):
+        a.mov(rax, qword(rdi, -8 * k)).mov(qword(rbp, -8 * (k + 1)), rax)
+    a.add(qword(r15, CTX_DEPTH), 1).mov(rax, qword(r15, CTX_DEPTH))
+    a.cmp(rax, qword(r15, CTX_MAX_DEPTH)).ja(f"{name}.deopt.0")
+    a.cmp(rsp, qword(r15, CTX_STACK_LIMIT)).jb(f"{name}.deopt.0")
+    # 2. one template per reachable instruction
+    guarded = {0: 0}
+    unwinds = {}
+    for pc, (op, arg) in enumerate(zip(code.ops, code.args, strict=True)):
+        a.label(f"{name}.pc{pc}")
+        state = types.states[pc]
+        if state is None:
+            continue
+        site = Site(a, name, pc, op, arg, depths[pc], nlocals, code.consts)
+        if op == Op.CALL:
+            site.callee = exact(state.stack[-arg - 1], "callee")[1]
+            unwinds[pc] = depths[pc] - arg - 1
+        if op == Op.PRINT:
+            site.print_site = len(prints)
+            prints.append(PrintSite(name, pc, [exact(t, "print") for t in state.stack[-arg - 2 :]]))
+        TEMPLATES[op](site)
+        if op in GUARDED and op != Op.CALL:
+            guarded[pc] = depths[pc]
+    # 3. epilogue
+    a.label(f"{name}.epilogue").sub(qword(r15, CTX_DEPTH), 1)
+    a.mov(rsp, rbp).pop(rbp).ret()
+    # 4. deopt stubs: record (function, pc, depth) and the whole frame, return DEOPT
+    for pc, depth in guarded.items():
+        a.label(f"{name}.deopt.{pc}").mov(esi, pc).mov(rdx, depth).mov(rax, pc)
+        a.jmp(f"{name}.deopt")
+    for pc, depth in unwinds.items():  # a callee deopted: this frame resumes after the CALL
+        a.label(f"{name}.{pc}.unwind").cmp(edx, DEOPT).jne(f"{name}.epilogue")
+        a.mov(esi, pc + 1).mov(rdx, depth).mov(rax, pc).jmp(f"{name}.deopt")
+    a.label(f"{name}.deopt").mov(rdi, qword(r15, CTX_DEOPT_PTR))
+    a.mov(qword(rdi, 0), index).mov(qword(rdi, 8), rsi).mov(qword(rdi, 16), rdx)
+    a.mov(qword(rdi, 24), rax)
+    for i in range(words):
+        a.mov(rax, qword(rbp, -8 * (i + 1))).mov(qword(rdi, 8 * (RECORD_HEADER + i)), rax)
+    a.add(qword(r15, CTX_DEOPT_PTR), 8 * (RECORD_HEADER + words))
+    a.mov(edx, DEOPT).jmp(f"{name}.epilogue")
+
+
+def emit_python_entry(a: Assembler, name: str) -> None:
+    """`int64 entry(Context *ctx, int64 *args)`: the System V door from ctypes. Saves the
+    callee-saved registers compiled code uses, sets r15/r14 and the native stack limit,
+    calls the function, leaves its value in ctx->result and returns the status."""
+    a.label(f"{name}.python")
+    for reg in (rbp, rbx, r12, r13, r14, r15):
+        a.push(reg)
+    a.sub(rsp, 8)  # 6 pushes + return address: keep rsp 16-byte aligned at calls
+    a.mov(r15, rdi).mov(r14, qword(r15, CTX_FLAG))
+    a.lea(rax, qword(rsp, -STACK_BUDGET)).mov(qword(r15, CTX_STACK_LIMIT), rax)
+    a.mov(rdi, rsi).call(f"{name}.entry")
+    a.mov(qword(r15, CTX_RESULT), rax).mov(rax, rdx)
+    a.add(rsp, 8)
+    for reg in (r15, r14, r13, r12, rbx, rbp):
+        a.pop(reg)
+    a.ret()

@@ -1,0 +1,144 @@
+"""Running stack-tier code: entry from Python, prints, and deopt back into the VM (notebook 05).
+
+Takes a `CompiledModule` and the module's VM; gives `StackTier.call(name, *args)`, which runs
+the compiled function when its arguments are int64s and otherwise the VM. When compiled
+code deopts, every compiled frame on the way out wrote a record (function, pc, locals,
+operand stack); the records become VM frames, innermost on top, and the VM finishes the call
+with exact Python ints. Guards run before side effects, so no print is repeated.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import threading
+
+from jitkit.lang import runtime as rt
+from jitkit.native.interrupts import interrupt_flag
+from jitkit.native.memory import ExecutableMemory
+from jitkit.stackjit.compiler import DEOPT, RECORD_HEADER, CompiledModule, frame_words
+from jitkit.stackjit.types import BOOL, INT, NONE, UNDEF, exact
+from jitkit.vm.machine import VM, Frame
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+NATIVE_DEPTH_CAP = 10_000  # deeper recursion continues in the VM (heap frames)
+PRINT = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_void_p)
+ENTRY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)
+
+
+class Context(ctypes.Structure):
+    """Read by compiled code through r15; offsets match compiler.CTX_*."""
+
+    _fields_ = [
+        ("deopt_ptr", ctypes.c_void_p),  # +0  next free word of the deopt buffer
+        ("stack_limit", ctypes.c_void_p),  # +8  rsp must stay above this
+        ("depth", ctypes.c_int64),  # +16 compiled frames now active
+        ("max_depth", ctypes.c_int64),  # +24 deopt (to the VM) beyond this depth
+        ("print", ctypes.c_void_p),  # +32 void print(int64 site, int64 *values)
+        ("result", ctypes.c_int64),  # +40 the return value
+        ("flag", ctypes.c_void_p),  # +48 the interrupt flag byte
+    ]
+
+
+class StackTier:
+    """A module's compiled functions, callable from Python, with the VM as fallback."""
+
+    def __init__(self, compiled: CompiledModule, vm: VM) -> None:
+        self.compiled, self.vm = compiled, vm
+        self.memory = ExecutableMemory.from_code(compiled.machine.bytes or b"\xcc")
+        labels = compiled.machine.labels
+        self.entries = {
+            name: ENTRY(self.memory.address + labels[info.entry])
+            for name, info in compiled.functions.items()
+        }
+        self.by_index = {info.index: info for info in compiled.functions.values()}
+        self._print = PRINT(self._print_values)  # kept alive as long as the code
+        self._local = threading.local()
+
+    def call(self, name: str, *args: object) -> object:
+        """Run `name(*args)` natively when compiled and given int64 arguments, else in the VM."""
+        entry = self.entries.get(name)
+        if entry is None or not all(type(x) is int and INT64_MIN <= x <= INT64_MAX for x in args):
+            return self.vm.call(name, *args)
+        ctx, buffer = self._context()
+        argv = (ctypes.c_int64 * max(1, len(args)))(*reversed(args))  # arg k at argv0 - 8k
+        first = ctypes.addressof(argv) + 8 * (len(args) - 1)
+        flag = interrupt_flag()
+        flag.arm()
+        ctx.deopt_ptr, ctx.depth = ctypes.addressof(buffer), 0
+        ctx.max_depth = min(sys.getrecursionlimit(), NATIVE_DEPTH_CAP)
+        ctx.flag = flag.address
+        status = entry(ctypes.byref(ctx), first)
+        if status == DEOPT:
+            if flag.is_set:
+                flag.raise_pending()  # KeyboardInterrupt, unless a handler says otherwise
+            return self.resume(self.records(ctx, buffer))
+        return self.to_python(ctx.result, frozenset({self.compiled.functions[name].returns}))
+
+    # --- deopt ----------------------------------------------------------------------------------
+
+    def records(self, ctx: Context, buffer: ctypes.Array) -> list[tuple]:
+        """The deopt records, innermost frame first: (info, resume pc, depth, state pc, words)."""
+        base, end = ctypes.addressof(buffer), ctx.deopt_ptr
+        out, at = [], base
+        while at < end:
+            index, resume, depth, state_pc = (ctypes.c_int64 * 4).from_address(at)
+            info = self.by_index[index]
+            words = frame_words(info.code)
+            values = list((ctypes.c_int64 * words).from_address(at + 8 * RECORD_HEADER))
+            out.append((info, resume, depth, state_pc, values))
+            at += 8 * (RECORD_HEADER + words)
+        return out
+
+    def resume(self, records: list[tuple]) -> object:
+        """Rebuild the compiled frames as VM frames (outermost first) and let the VM finish."""
+        frames = []
+        for info, resume_pc, depth, state_pc, values in reversed(records):
+            code, state = info.code, info.types.states[state_pc]
+            nlocals = len(code.varnames)
+            frame = Frame(code, self.vm.plain_ops[id(code)], [])
+            frame.pc = resume_pc
+            frame.locals = [
+                self.to_python(v, t) for v, t in zip(values, state.locals, strict=False)
+            ]
+            frame.stack = [
+                self.to_python(values[nlocals + j], state.stack[j]) for j in range(depth)
+            ]
+            frames.append(frame)
+        self.vm.frames, self.vm.limit = frames, sys.getrecursionlimit()
+        return self.vm.run()
+
+    def to_python(self, word: int, types: frozenset) -> object:
+        """The Python object an int64 stands for, given its static type."""
+        if UNDEF in types:
+            return rt.UNBOUND
+        kind = exact(types, "a value")
+        if kind == INT:
+            return word
+        if kind == BOOL:
+            return bool(word)
+        if kind == NONE:
+            return None
+        if kind[0] == "str":
+            return kind[1]
+        return self.vm.codes[kind[1]]  # ("func", name): a callee waiting on the stack
+
+    # --- the runtime's callbacks ---------------------------------------------------------------
+
+    def _print_values(self, site: int, values: int) -> None:
+        """PRINT from compiled code: format as Python does and write to sys.stdout."""
+        types = self.compiled.prints[site].types
+        n = len(types)
+        words = (ctypes.c_int64 * n).from_address(values - 8 * (n - 1))[::-1]
+        shown = [self.to_python(w, frozenset({t})) for w, t in zip(words, types, strict=True)]
+        rt.print_values(shown[:-2], shown[-2], shown[-1])
+
+    def _context(self) -> tuple[Context, ctypes.Array]:
+        """One context and deopt buffer per thread, made on first use."""
+        local = self._local
+        if not hasattr(local, "ctx"):
+            local.ctx = Context()
+            local.ctx.print = ctypes.cast(self._print, ctypes.c_void_p).value
+            words = (NATIVE_DEPTH_CAP + 2) * max(1, self.compiled.record_words)
+            local.buffer = (ctypes.c_int64 * words)()
+        return local.ctx, local.buffer
