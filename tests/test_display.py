@@ -1,0 +1,106 @@
+"""Listings: capstone's decoding of our bytes, with labels, as text and as an HTML table."""
+
+from __future__ import annotations
+
+import ctypes
+import subprocess
+import sys
+
+from jitkit.display import Row, format_text, rows, show
+from jitkit.x86 import Assembler, eax, rax, rdi, rsi
+
+ADD = b"\x48\x8d\x04\x37\xc3"  # lea rax, [rdi + rsi]; ret
+
+
+def countdown() -> Assembler:
+    a = Assembler()
+    a.label("entry")
+    a.xor(eax, eax)
+    a.label("loop")
+    a.add(rax, rsi)
+    a.sub(rdi, 1)
+    a.jne("loop")
+    a.ret()
+    return a
+
+
+def test_rows_are_records_of_offset_bytes_text():
+    assert rows(ADD) == [
+        Row(0, b"\x48\x8d\x04\x37", "lea rax, [rdi + rsi]"),
+        Row(4, b"\xc3", "ret"),
+    ]
+
+
+def test_text_listing_has_fixed_columns():
+    assert str(show(ADD)) == (
+        "  0000  48 8d 04 37                    lea rax, [rdi + rsi]\n"
+        "  0004  c3                             ret"
+    )
+
+
+def test_labels_of_assembled_code_become_rows_and_name_jump_targets():
+    code = countdown().assemble()
+    text = str(show(code)).splitlines()
+    assert text[0] == "entry:"
+    assert text[2] == "loop:"
+    assert text[5].endswith("jne 2 <loop>")
+    assert [r.label for r in rows(code) if r.label] == ["entry", "loop"]
+
+
+def test_a_label_never_falls_inside_an_instruction():
+    # 0x48 0xb8 would start a 10-byte mov; a label at offset 1 splits it
+    listing = rows(b"\x48\xc3", labels={"here": 1})
+    assert [(r.offset, r.text, r.label) for r in listing] == [
+        (0, ".byte 0x48", None),
+        (1, "ret", "here"),
+    ]
+
+
+def test_several_labels_at_one_offset_and_one_at_the_end():
+    listing = rows(ADD, labels={"a": 0, "b": 0, "end": len(ADD)})
+    assert [(r.offset, r.label) for r in listing if r.label] == [(0, "a"), (0, "b"), (5, "end")]
+    assert str(show(ADD, labels={"a": 0, "b": 0})).splitlines()[:2] == ["a:", "b:"]
+
+
+def test_undecodable_bytes_show_as_data_and_decoding_resumes():
+    listing = rows(b"\x06" + ADD)  # 0x06 (push es) does not exist in 64-bit mode
+    assert [r.text for r in listing] == [".byte 0x06", "lea rax, [rdi + rsi]", "ret"]
+
+
+def test_base_moves_addresses_and_jump_targets():
+    code = countdown().assemble()
+    text = str(show(code, base=0x401000))
+    assert "0000000000401000" in text and "jne 0x401002 <loop>" in text
+
+
+def test_html_is_a_table_with_escaped_cells_and_label_rows():
+    page = show(countdown().assemble())._repr_html_()
+    assert page.startswith('<table class="jitkit-listing">') and page.endswith("</table>")
+    assert "<b>loop:</b>" in page
+    assert "jne 2 &lt;loop&gt;" in page
+    assert page.count("<tr>") == 1 + 2 + 5  # header, two labels, five instructions
+
+
+def test_a_native_function_is_listed_at_its_address():
+    from jitkit.native import NativeFunction
+
+    fn = NativeFunction(ADD, ctypes.c_int64, (ctypes.c_int64, ctypes.c_int64))
+    listing = show(fn)
+    assert listing.base == fn.address
+    assert str(listing).split()[0] == f"{fn.address:016x}"
+
+
+def test_format_text_reads_records_only():
+    assert (
+        format_text([Row(0, b"\xc3", "ret", "f")], base=0x10) == "f:\n  0010  c3" + " " * 29 + "ret"
+    )
+
+
+def test_capstone_loads_only_when_something_is_shown():
+    child = (
+        "import sys, jitkit.display\n"
+        "assert 'capstone' not in sys.modules\n"
+        "jitkit.display.show(b'\\xc3')\n"
+        "assert 'capstone' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", child], check=True)
