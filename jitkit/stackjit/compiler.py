@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from jitkit.bytecode.code import Code
-from jitkit.bytecode.opcodes import Op, stack_effect
+from jitkit.bytecode.opcodes import OPCODES, Op, stack_effect
 from jitkit.bytecode.verify import stack_depths
 from jitkit.stackjit.templates import GUARDED, TEMPLATES, Site
 from jitkit.stackjit.types import (
@@ -184,6 +184,7 @@ def emit_function(
     nlocals = len(code.varnames)
     words = nlocals + code.stacksize
     depths = stack_depths(code)
+    targets = {arg for op, arg in zip(code.ops, code.args, strict=True) if OPCODES[op].jump}
     # 1. prologue: frame, arguments into locals, recursion depth and native stack checks
     a.label(f"{name}.entry").push(rbp).mov(rbp, rsp).sub(rsp, 8 * (words + words % 2))
     for k in range(code.argcount):
@@ -200,6 +201,9 @@ def emit_function(
         if state is None:
             continue
         site = Site(a, name, pc, op, arg, depths[pc], nlocals, code.consts)
+        if pc and code.ops[pc - 1] == Op.LOAD_CONST and pc not in targets:
+            value = code.consts[code.args[pc - 1]]
+            site.constant = value if type(value) is int else None
         if op == Op.CALL:
             site.callee = exact(state.stack[-arg - 1], "callee")[1]
             unwinds[pc] = depths[pc] - arg - 1

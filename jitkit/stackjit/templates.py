@@ -30,6 +30,7 @@ class Site:
     depth: int  # stack depth before the instruction
     nlocals: int
     consts: list
+    constant: int | None = None  # the top of the stack, when a LOAD_CONST just pushed it
     callee: str | None = None  # CALL: the function called (known from the types)
     print_site: int = 0  # PRINT: index of this print in the runtime's table
 
@@ -122,6 +123,14 @@ def emit_floor_division(s: Site) -> None:
     """idiv truncates toward zero; Python floors, so adjust when the remainder's sign differs
     from the divisor's. x // 0 and INT64_MIN // -1 (which traps in idiv) deopt."""
     a, floor = s.a, s.op == Op.BINARY_FLOORDIV
+    k = s.constant
+    if k is not None and 0 < k < 2**31 and k & (k - 1) == 0:  # a power of two
+        # Python floors, and so do shifts: x // 2**n == x >> n, x % 2**n == x & (2**n - 1),
+        # for negative x too. No idiv, nothing that can fail.
+        a.mov(rax, s.slot(-2))
+        a.sar(rax, k.bit_length() - 1) if floor else a.and_(rax, k - 1)
+        a.mov(s.slot(-2), rax)
+        return
     a.mov(rax, s.slot(-2)).mov(rcx, s.slot(-1))
     a.test(rcx, rcx).jz(s.deopt)
     a.cmp(rcx, -1).jne(s.label("divide"))

@@ -127,8 +127,9 @@ class Assembler:
         return self
 
     def __getattr__(self, name: str):
-        if canonical_mnemonic(name) in FORMS:
-            return lambda *operands: self.emit(name, *operands)
+        mnemonic = name.removesuffix("_")  # a.and_(...), a.or_(...), a.not_(...): keywords
+        if canonical_mnemonic(mnemonic) in FORMS:
+            return lambda *operands: self.emit(mnemonic, *operands)
         raise AttributeError(f"{type(self).__name__!r} has no attribute or instruction {name!r}")
 
     def label(self, name: str) -> Assembler:

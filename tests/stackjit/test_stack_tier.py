@@ -102,6 +102,18 @@ def test_floor_division_and_modulo_are_pythons(a, b):
     assert tier.call("mod", a, b) == a % b
 
 
+@pytest.mark.parametrize("k", [1, 2, 8, 2**30, 3, -2, -8])
+def test_constant_divisors_including_powers_of_two_floor_like_python(k):
+    tier = compiled(f"""
+        def div(a):
+            return a // {k}
+        def mod(a):
+            return a % {k}
+    """)
+    for a in [0, 1, -1, 7, -7, 2**62, -(2**63), 2**63 - 1, -(2**31) - 1]:
+        assert (tier.call("div", a), tier.call("mod", a)) == (a // k, a % k), a
+
+
 def test_division_by_zero_raises_zero_division_error():
     tier = compiled("def f(a, b):\n    print('before')\n    return a // b\n")
     with pytest.raises(ZeroDivisionError):

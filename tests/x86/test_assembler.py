@@ -98,6 +98,12 @@ def test_errors_point_at_the_instruction_that_caused_them(build, message):
         build(Assembler())
 
 
+def test_keyword_mnemonics_take_a_trailing_underscore():
+    a = Assembler()
+    a.and_(rax, rdi).or_(rax, 1).not_(rax)
+    assert a.assemble().bytes == keystone_assemble("and rax, rdi; or rax, 1; not rax")
+
+
 def test_unknown_mnemonic_is_an_attribute_error():
     with pytest.raises(AttributeError, match="frob"):
         Assembler().frob(rax)

@@ -1,0 +1,173 @@
+"""The benchmark suite: every kernel on every tier, as ratios to gcc -O2 and CPython (notebook 10).
+
+Takes tier names; gives one table (or JSON) from one run: per kernel, each tier's time and its
+time divided by gcc -O2's and by CPython's, then the geometric means. The kernels are
+`benchmarks/kernels.py` (the kit's subset, run by CPython and every tier) and their C twins in
+`benchmarks/kernels.c`. Every tier's result is checked against CPython's before it is timed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import math
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jitkit.errors import MissingDependencyError
+from jitkit.tiers import TIERS, load
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+SIZES = {
+    "fib": 25,
+    "sum_loop": 200_000,
+    "gcd_sum": 20_000,
+    "collatz": 6_000,
+    "count_primes": 30_000,
+}
+SLOW = {"treewalk": 0.1, "interp": 0.2}  # interpreters run a smaller size, scaled back (see below)
+
+
+@dataclass
+class Row:
+    """One kernel: seconds per tier (at the suite's size), and CPython's answer."""
+
+    kernel: str
+    size: int
+    result: int
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def kernel_source() -> str:
+    path = BENCHMARKS / "kernels.py"
+    if not path.exists():
+        raise MissingDependencyError(f"{path} is missing: the suite runs from a source checkout")
+    return path.read_text()
+
+
+def gcc_kernels() -> ctypes.CDLL:
+    """kernels.c compiled with gcc -O2 into a shared object (cached by the source's hash)."""
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        raise MissingDependencyError("gcc (or cc) is needed for the gcc -O2 column")
+    source = (BENCHMARKS / "kernels.c").read_bytes()
+    out = (
+        Path(tempfile.gettempdir()) / f"jitkit-kernels-{hashlib.sha256(source).hexdigest()[:12]}.so"
+    )
+    if not out.exists():
+        tmp = out.with_suffix(".tmp.so")
+        subprocess.run(
+            [cc, "-O2", "-shared", "-fPIC", "-o", tmp, BENCHMARKS / "kernels.c"], check=True
+        )
+        tmp.replace(out)
+    lib = ctypes.CDLL(str(out))
+    for name in SIZES:
+        getattr(lib, name).restype = ctypes.c_int64
+        getattr(lib, name).argtypes = (ctypes.c_int64,)
+    return lib
+
+
+def best_of(fn, repeat: int) -> float:
+    """The fastest of `repeat` runs: the least disturbed by the rest of the machine."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def run(tiers: list[str], repeat: int = 3, sizes: dict[str, int] | None = None) -> list[Row]:
+    """Time CPython, gcc -O2 and each tier on each kernel. Interpreters run a fraction of
+    the size and their time is scaled up linearly (fib, being exponential, is scaled by
+    its call count instead), so the whole suite stays within a minute."""
+    sizes = sizes or SIZES
+    source = kernel_source()
+    namespace: dict = {}
+    exec(compile(source, str(BENCHMARKS / "kernels.py"), "exec"), namespace)
+    lib = gcc_kernels()
+    programs = {tier: load(source, tier, str(BENCHMARKS / "kernels.py")) for tier in tiers}
+    rows = []
+    for kernel, size in sizes.items():
+        row = Row(kernel, size, namespace[kernel](size))
+        row.seconds["cpython"] = best_of(lambda k=kernel, n=size: namespace[k](n), repeat)
+        assert getattr(lib, kernel)(size) == row.result, f"gcc disagrees on {kernel}"
+        row.seconds["gcc -O2"] = best_of(lambda k=kernel, n=size: getattr(lib, k)(n), repeat)
+        for tier, program in programs.items():
+            small = work_size(kernel, size, SLOW.get(tier, 1.0))
+            expected = row.result if small == size else namespace[kernel](small)
+            got = program.call(kernel, small)
+            if got != expected:
+                raise AssertionError(f"{tier} gives {got} for {kernel}({small}), not {expected}")
+            seconds = best_of(lambda p=program, k=kernel, n=small: p.call(k, n), repeat)
+            row.seconds[tier] = seconds * work(kernel, size) / work(kernel, small)
+        rows.append(row)
+    return rows
+
+
+def work_size(kernel: str, size: int, fraction: float) -> int:
+    if fraction == 1.0:
+        return size
+    if kernel == "fib":
+        return max(2, size - round(math.log(1 / fraction, 1.618)))
+    return max(2, int(size * fraction))
+
+
+def work(kernel: str, size: int) -> float:
+    """Relative amount of work: calls for fib, iterations of the outer loop otherwise."""
+    return 1.618**size if kernel == "fib" else size
+
+
+def geomean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def table(rows: list[Row]) -> str:
+    """Per kernel and tier: time, time / gcc -O2, time / CPython; geomeans last."""
+    columns = list(rows[0].seconds)
+    head = f"{'kernel':<14}" + "".join(f"{c:>24}" for c in columns)
+    lines = [head, f"{'':<14}" + "".join(f"{'ms  ÷gcc  ÷cpy':>24}" for _ in columns)]
+    for row in rows:
+        cells = []
+        for c in columns:
+            s = row.seconds[c]
+            gcc, cpy = s / row.seconds["gcc -O2"], s / row.seconds["cpython"]
+            cells.append(f"{s * 1e3:9.2f} {gcc:7.1f}x {cpy:5.2f}x")
+        lines.append(f"{row.kernel:<14}" + "".join(f"{cell:>24}" for cell in cells))
+    means = []
+    for c in columns:
+        gcc = geomean([r.seconds[c] / r.seconds["gcc -O2"] for r in rows])
+        cpy = geomean([r.seconds[c] / r.seconds["cpython"] for r in rows])
+        means.append(f"{'':9} {gcc:7.1f}x {cpy:5.2f}x")
+    lines.append(f"{'geomean':<14}" + "".join(f"{m:>24}" for m in means))
+    return "\n".join(lines)
+
+
+def as_json(rows: list[Row]) -> dict:
+    columns = list(rows[0].seconds)
+    return {
+        "kernels": [
+            {
+                "kernel": r.kernel,
+                "size": r.size,
+                "seconds": r.seconds,
+                "vs_gcc": {c: r.seconds[c] / r.seconds["gcc -O2"] for c in columns},
+                "vs_cpython": {c: r.seconds[c] / r.seconds["cpython"] for c in columns},
+            }
+            for r in rows
+        ],
+        "geomean_vs_gcc": {
+            c: geomean([r.seconds[c] / r.seconds["gcc -O2"] for r in rows]) for c in columns
+        },
+        "geomean_vs_cpython": {
+            c: geomean([r.seconds[c] / r.seconds["cpython"] for r in rows]) for c in columns
+        },
+    }
+
+
+def available_tiers() -> list[str]:
+    return list(TIERS)

@@ -1,0 +1,62 @@
+"""Every execution tier behind one interface: source in, `call(name, *args)` out (notebook 10).
+
+Takes a module's source; gives a `Program` whose functions run on the chosen tier. The
+benchmark suite, `python -m jitkit run` and the tests go through here, so adding a tier
+means adding one factory to `TIERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from jitkit.bytecode.compiler import compile_module
+from jitkit.lang.parse import parse_module
+from jitkit.lang.treewalk import TreeWalker
+from jitkit.vm.machine import VM
+
+MAIN = "<module>"  # the module's top-level statements, compiled as a function
+
+
+@dataclass
+class Program:
+    """A module compiled for one tier."""
+
+    tier: str
+    call: Callable[..., object]  # call(name, *args)
+    engine: object  # the tier's own object (VM, StackTier, ...), for looking inside
+
+    def run_main(self) -> object:
+        """Run the module's top-level statements, as `python PROG.py` would."""
+        return self.call(MAIN)
+
+
+def load_treewalk(source: str, filename: str) -> Program:
+    walker = TreeWalker(parse_module(source, filename))
+    return Program("treewalk", lambda name, *args: walker.run(name, list(args)), walker)
+
+
+def load_interp(source: str, filename: str) -> Program:
+    vm = VM(compile_module(parse_module(source, filename)))
+    return Program("interp", vm.call, vm)
+
+
+def load_stack(source: str, filename: str) -> Program:
+    from jitkit.stackjit import stack_tier
+
+    tier = stack_tier(compile_module(parse_module(source, filename)))
+    return Program("stack", tier.call, tier)
+
+
+TIERS: dict[str, Callable[[str, str], Program]] = {
+    "treewalk": load_treewalk,
+    "interp": load_interp,
+    "stack": load_stack,
+}
+
+
+def load(source: str, tier: str, filename: str = "<string>") -> Program:
+    """Compile `source` for `tier`; an unknown tier names the ones there are."""
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; tiers: {', '.join(TIERS)}")
+    return TIERS[tier](source, filename)
