@@ -48,10 +48,18 @@ def load_stack(source: str, filename: str) -> Program:
     return Program("stack", tier.call, tier)
 
 
+def load_auto(source: str, filename: str) -> Program:
+    from jitkit.tiering import AutoTier
+
+    auto = AutoTier(compile_module(parse_module(source, filename)))
+    return Program("auto", auto.call, auto)
+
+
 TIERS: dict[str, Callable[[str, str], Program]] = {
     "treewalk": load_treewalk,
     "interp": load_interp,
     "stack": load_stack,
+    "auto": load_auto,
 }
 
 

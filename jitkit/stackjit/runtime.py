@@ -55,24 +55,32 @@ class StackTier:
         self._print = PRINT(self._print_values)  # kept alive as long as the code
         self._local = threading.local()
 
-    def call(self, name: str, *args: object) -> object:
-        """Run `name(*args)` natively when compiled and given int64 arguments, else in the VM."""
-        entry = self.entries.get(name)
-        if entry is None or not all(type(x) is int and INT64_MIN <= x <= INT64_MAX for x in args):
+    def accepts(self, name: str, args: tuple) -> bool:
+        """Whether `name(*args)` can enter machine code: compiled, and int64 arguments."""
+        return name in self.entries and all(
+            type(x) is int and INT64_MIN <= x <= INT64_MAX for x in args
+        )
+
+    def call(self, name: str, *args: object, depth: int = 0) -> object:
+        """Run `name(*args)` natively when it `accepts` them, else in the VM. `depth` is the
+        number of kit frames already active below this call (VM frames, when tiering), so
+        recursion limits count them too."""
+        if not self.accepts(name, args):
             return self.vm.call(name, *args)
+        entry = self.entries[name]
         ctx, buffer = self._context()
         argv = (ctypes.c_int64 * max(1, len(args)))(*reversed(args))  # arg k at argv0 - 8k
         first = ctypes.addressof(argv) + 8 * (len(args) - 1)
         flag = interrupt_flag()
         flag.arm()
         ctx.deopt_ptr, ctx.depth = ctypes.addressof(buffer), 0
-        ctx.max_depth = min(sys.getrecursionlimit(), NATIVE_DEPTH_CAP)
+        ctx.max_depth = min(sys.getrecursionlimit() - depth, NATIVE_DEPTH_CAP)
         ctx.flag = flag.address
         status = entry(ctypes.byref(ctx), first)
         if status == DEOPT:
             if flag.is_set:
                 flag.raise_pending()  # KeyboardInterrupt, unless a handler says otherwise
-            return self.resume(self.records(ctx, buffer))
+            return self.resume(self.records(ctx, buffer), depth)
         return self.to_python(ctx.result, frozenset({self.compiled.functions[name].returns}))
 
     # --- deopt ----------------------------------------------------------------------------------
@@ -90,10 +98,12 @@ class StackTier:
             at += 8 * (RECORD_HEADER + words)
         return out
 
-    def resume(self, records: list[tuple]) -> object:
-        """Rebuild the compiled frames as VM frames (outermost first) and let the VM finish."""
+    def resume(self, records: list[tuple], depth: int = 0) -> object:
+        """Rebuild the compiled frames as VM frames (outermost first) and let the VM finish.
+        The VM's limit leaves room for the `depth` frames below, so a RecursionError comes
+        where it would if every frame were the VM's."""
         frames = []
-        for info, resume_pc, depth, state_pc, values in reversed(records):
+        for info, resume_pc, stack_depth, state_pc, values in reversed(records):
             code, state = info.code, info.types.states[state_pc]
             nlocals = len(code.varnames)
             frame = Frame(code, self.vm.plain_ops[id(code)], [])
@@ -102,11 +112,15 @@ class StackTier:
                 self.to_python(v, t) for v, t in zip(values, state.locals, strict=False)
             ]
             frame.stack = [
-                self.to_python(values[nlocals + j], state.stack[j]) for j in range(depth)
+                self.to_python(values[nlocals + j], state.stack[j]) for j in range(stack_depth)
             ]
             frames.append(frame)
-        self.vm.frames, self.vm.limit = frames, sys.getrecursionlimit()
-        return self.vm.run()
+        saved = self.vm.frames, self.vm.limit  # a deopt may happen inside a VM run (tiering)
+        self.vm.frames, self.vm.limit = frames, sys.getrecursionlimit() - depth
+        try:
+            return self.vm.run()
+        finally:
+            self.vm.frames, self.vm.limit = saved
 
     def to_python(self, word: int, types: frozenset) -> object:
         """The Python object an int64 stands for, given its static type."""
@@ -122,6 +136,17 @@ class StackTier:
         if kind[0] == "str":
             return kind[1]
         return self.vm.codes[kind[1]]  # ("func", name): a callee waiting on the stack
+
+    def listing(self, name: str) -> str:
+        """The machine code of one compiled function (with its deopt stubs), as text."""
+        from jitkit.display import show
+
+        machine, info = self.compiled.machine, self.compiled.functions[name]
+        start = machine.labels[f"{name}.entry"]
+        ends = [o for label, o in machine.labels.items() if label.endswith(".entry") and o > start]
+        end = min(ends + [machine.labels[info.entry]])
+        labels = {label: o - start for label, o in machine.labels.items() if start <= o < end}
+        return str(show(machine.bytes[start:end], labels=labels, base=self.memory.address + start))
 
     # --- the runtime's callbacks ---------------------------------------------------------------
 

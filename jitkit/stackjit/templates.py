@@ -256,3 +256,14 @@ def emit_print(s: Site) -> None:
 @template(Op.RETURN)
 def emit_return(s: Site) -> None:
     s.a.mov(rax, s.slot(-1)).xor(edx, edx).jmp(f"{s.fn}.epilogue")
+
+
+def template_code(op: Op, arg: int = 0, depth: int = 2, constant: int | None = None):
+    """One opcode's template on its own, for looking at: an instruction at stack depth
+    `depth` in a function with no locals. Jumps to code outside it (deopt stubs, jump
+    targets) stay unresolved and show as relocations."""
+    a = Assembler()
+    consts = [constant if constant is not None else 7]
+    site = Site(a, "f", 0, op, arg, depth, 0, consts, constant=constant, callee="g")
+    TEMPLATES[op](site)
+    return a.assemble(externals=True)

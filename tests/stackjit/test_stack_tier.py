@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from jitkit.bytecode.compiler import compile_module
 from jitkit.lang.parse import parse_module
 from jitkit.stackjit import stack_tier
+from jitkit.tiering import AutoTier, Thresholds
 from tests.programs.engines import run as run_engine
 from tests.test_differential import programs
 
@@ -25,22 +26,26 @@ PROGRAMS = sorted(
 )
 
 
-def run_stack(source: str) -> tuple[str, str | None, dict]:
-    """(stdout, exception type name, functions left to the VM) of the stack tier."""
-    tier = stack_tier(compile_module(parse_module(source, "prog.py")))
+def run_stack(source: str, tier: str = "stack") -> tuple[str, str | None, dict]:
+    """(stdout, exception type name, functions left to the VM) of the stack tier, or of
+    tiered execution with thresholds so low that functions switch tiers mid-run."""
+    codes = compile_module(parse_module(source, "prog.py"))
+    engine = stack_tier(codes) if tier == "stack" else AutoTier(codes, Thresholds(2, 3))
     out, error = io.StringIO(), None
     with contextlib.redirect_stdout(out):
         try:
-            tier.call("<module>")
+            engine.call("<module>")
         except Exception as e:  # noqa: BLE001 - the type is the result
             error = type(e).__name__
-    return out.getvalue(), error, tier.compiled.skipped
+    skipped = engine.compiled.skipped if tier == "stack" else engine.fallbacks
+    return out.getvalue(), error, skipped
 
 
+@pytest.mark.parametrize("tier", ["stack", "auto"])
 @pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.stem)
-def test_program_files_match_cpython(path):
+def test_program_files_match_cpython(path, tier):
     source = path.read_text()
-    out, error, _ = run_stack(source)
+    out, error, _ = run_stack(source, tier)
     assert (out, error) == run_engine("cpython", source)
 
 
@@ -53,11 +58,13 @@ def same_run(ours: tuple[str, str | None], cpython: tuple[str, str | None]) -> b
     return ours == cpython
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(programs())
 def test_random_programs_match_cpython(source):
-    out, error, _ = run_stack(source)
-    assert same_run((out, error), run_engine("cpython", source)), source
+    expected = run_engine("cpython", source)
+    for tier in ("stack", "auto"):
+        out, error, _ = run_stack(source, tier)
+        assert same_run((out, error), expected), f"{tier}:\n{source}"
 
 
 def compiled(source: str):

@@ -1,0 +1,70 @@
+"""Tiered execution: functions start in the VM, hot ones move to the stack tier, and the
+answers never change."""
+
+import textwrap
+
+from jitkit.bytecode.compiler import compile_module
+from jitkit.lang.parse import parse_module
+from jitkit.tiering import AutoTier, Thresholds
+
+SOURCE = textwrap.dedent("""
+    def fib(n):
+        if n < 2:
+            return n
+        return fib(n - 1) + fib(n - 2)
+
+    def total(n):
+        s = 0
+        for i in range(n):
+            s += i
+        return s
+
+    def grow(n):
+        x = 1
+        for i in range(n):
+            x = x * 3
+        return x
+
+    def mixed(n):
+        if n:
+            return True
+        return 5
+""")
+
+
+def auto(**thresholds) -> AutoTier:
+    return AutoTier(compile_module(parse_module(SOURCE)), Thresholds(**thresholds))
+
+
+def test_a_function_is_promoted_after_enough_calls():
+    tier = auto(calls=3)
+    results = [tier.call("total", 10) for _ in range(5)]
+    assert results == [45] * 5
+    assert tier.tier_of("total") == "stack"
+    assert tier.events == ["total: promoted to the stack tier after 3 calls"]
+
+
+def test_recursive_calls_from_vm_code_switch_to_machine_code_mid_run():
+    tier = auto(calls=20)
+    assert tier.call("fib", 20) == 6765
+    assert tier.tier_of("fib") == "stack"
+    assert tier.vm.profile.calls["fib"] < 100  # the other ~21,000 calls ran natively
+
+
+def test_a_hot_loop_promotes_its_function_for_the_next_call():
+    tier = auto(calls=10**9, loops=100)
+    assert tier.call("total", 500) == sum(range(500))
+    assert tier.tier_of("total") == "stack"
+    assert tier.call("total", 500) == sum(range(500))
+
+
+def test_deopt_in_promoted_code_still_gives_pythons_answer():
+    tier = auto(calls=1)
+    assert tier.call("grow", 100) == 3**100
+
+
+def test_functions_the_tier_cannot_compile_fall_back_with_a_reason():
+    tier = auto(calls=1)
+    assert [tier.call("mixed", n) for n in (1, 0, 1)] == [True, 5, True]
+    assert tier.tier_of("mixed") == "interp"
+    assert "bool or int" in tier.fallbacks["mixed"]
