@@ -26,6 +26,11 @@ class Thresholds:
     loops: int = 1000
 
 
+def default_policy(calls: int, hottest_loop: int, thresholds: Thresholds) -> bool:
+    """Hot means: called often enough, or one loop went round often enough."""
+    return calls >= thresholds.calls or hottest_loop >= thresholds.loops
+
+
 class TieredVM(VM):
     """The VM, except that a CALL to a promoted function runs its machine code."""
 
@@ -62,9 +67,13 @@ class TieredVM(VM):
 class AutoTier:
     """A module under tiered execution: VM first, stack tier when hot."""
 
-    def __init__(self, codes: dict[str, Code], thresholds: Thresholds | None = None) -> None:
+    def __init__(
+        self, codes: dict[str, Code], thresholds: Thresholds | None = None, policy=None
+    ) -> None:
         self.codes = codes
         self.thresholds = thresholds or Thresholds()
+        # policy(calls, hottest_loop, thresholds) -> bool decides promotion (an exercise)
+        self.policy = policy or default_policy
         self.vm = TieredVM(codes, self)
         self.promoted: set[str] = set()
         self.fallbacks: dict[str, str] = {}
@@ -94,7 +103,8 @@ class AutoTier:
         if name in self.promoted or name in self.fallbacks:
             return
         calls = self.vm.profile.calls[name] + entering
-        if not loop and calls < self.thresholds.calls:
+        loops = [n for (fn, _, _), n in self.vm.profile.loops.items() if fn == name]
+        if not self.policy(calls, max(loops, default=0), self.thresholds):
             return
         skipped = self.native.compiled.skipped
         if name in skipped:
@@ -102,5 +112,5 @@ class AutoTier:
             self.events.append(f"{name}: stays in the VM ({skipped[name]})")
             return
         self.promoted.add(name)
-        why = "a hot loop" if loop else f"{calls} calls"
+        why = f"{calls} calls" if calls >= self.thresholds.calls else "a hot loop"
         self.events.append(f"{name}: promoted to the stack tier after {why}")

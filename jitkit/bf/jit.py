@@ -67,9 +67,12 @@ TAPE, INDEX, CTX, FLAG = rbx, r12, r13, r14
 CELL = byte(TAPE, 0, INDEX)
 
 
-def compile_ops(ops: list[Op], io: str = "buffer", tape_size: int = TAPE_SIZE) -> Code:
+def compile_ops(
+    ops: list[Op], io: str = "buffer", tape_size: int = TAPE_SIZE, templates: dict | None = None
+) -> Code:
     """`int64 run(uint8 *tape, Context *ctx, uint8 *flag)`, returning OK, OFF_TAPE or
-    INTERRUPTED."""
+    INTERRUPTED. `templates` replaces some ops' templates (an exercise writes its own)."""
+    templates = {**TEMPLATES, **(templates or {})}
     if io not in ("buffer", "callback"):
         raise ValueError(f"io must be 'buffer' or 'callback', not {io!r}")
     a = Assembler()
@@ -77,7 +80,7 @@ def compile_ops(ops: list[Op], io: str = "buffer", tape_size: int = TAPE_SIZE) -
         a.push(reg)
     a.mov(TAPE, rdi).mov(CTX, rsi).mov(FLAG, rdx).xor(eax, eax).mov(INDEX, rax)
     for i, op in enumerate(ops):
-        TEMPLATES[op.kind](a, i, op, io, tape_size)
+        templates[op.kind](a, i, op, io, tape_size)
     a.xor(eax, eax)
     a.label("exit")
     for reg in (r15, r14, r13, r12, rbx):
@@ -165,10 +168,12 @@ TEMPLATES = {
 class BrainfuckJIT:
     """A compiled brainfuck program; `run(input)` returns its output."""
 
-    def __init__(self, source: str, io: str = "buffer", tape_size: int = TAPE_SIZE) -> None:
+    def __init__(
+        self, source: str, io: str = "buffer", tape_size: int = TAPE_SIZE, templates=None
+    ) -> None:
         self.ops = parse(source)
         self.io, self.tape_size = io, tape_size
-        self.code = compile_ops(self.ops, io, tape_size)
+        self.code = compile_ops(self.ops, io, tape_size, templates)
         self.function = NativeFunction(
             self.code, ctypes.c_int64, (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
         )

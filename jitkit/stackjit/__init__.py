@@ -7,10 +7,10 @@ from jitkit.stackjit.runtime import StackTier
 from jitkit.vm.machine import VM
 
 
-def stack_tier(codes: dict[str, Code], vm: VM | None = None) -> StackTier:
+def stack_tier(codes: dict[str, Code], vm: VM | None = None, templates=None) -> StackTier:
     """Verify (the VM does, before anything is emitted), compile, and load a module."""
     vm = vm if vm is not None else VM(codes)
-    return StackTier(compile_module(codes), vm)
+    return StackTier(compile_module(codes, templates), vm)
 
 
 __all__ = ["CompiledModule", "StackTier", "compile_module", "stack_tier"]

@@ -94,8 +94,10 @@ class CompiledModule:
     record_words: int = 0  # the largest deopt record, in words
 
 
-def compile_module(codes: dict[str, Code]) -> CompiledModule:
-    """Compile every function that the tier can; leave the rest to the interpreter."""
+def compile_module(codes: dict[str, Code], templates: dict | None = None) -> CompiledModule:
+    """Compile every function that the tier can; leave the rest to the interpreter.
+    `templates` replaces some opcodes' templates (an exercise writes its own)."""
+    templates = {**TEMPLATES, **(templates or {})}
     analysis = analyse_module(codes)
     skipped: dict[str, str] = {}
     while True:  # a function calling a skipped one is skipped too
@@ -116,7 +118,7 @@ def compile_module(codes: dict[str, Code]) -> CompiledModule:
         types = analysis[name]
         returns = exact(types.returns, f"the return value of {name}()") if types.returns else NONE
         functions[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python")
-        emit_function(a, name, index, types, analysis, prints)
+        emit_function(a, name, index, types, analysis, prints, templates)
     for name in compiled:
         emit_python_entry(a, name)
     record = max((RECORD_HEADER + frame_words(codes[n]) for n in compiled), default=0)
@@ -179,6 +181,7 @@ def emit_function(
     types: FunctionTypes,
     analysis: dict[str, FunctionTypes],
     prints: list[PrintSite],
+    templates: dict,
 ) -> None:
     code = types.code
     nlocals = len(code.varnames)
@@ -210,7 +213,7 @@ def emit_function(
         if op == Op.PRINT:
             site.print_site = len(prints)
             prints.append(PrintSite(name, pc, [exact(t, "print") for t in state.stack[-arg - 2 :]]))
-        TEMPLATES[op](site)
+        templates[op](site)
         if op in GUARDED and op != Op.CALL:
             guarded[pc] = depths[pc]
     # 3. epilogue

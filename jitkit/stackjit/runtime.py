@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import sys
 import threading
+from dataclasses import dataclass
 
 from jitkit.lang import runtime as rt
 from jitkit.native.interrupts import interrupt_flag
@@ -24,6 +25,16 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 NATIVE_DEPTH_CAP = 10_000  # deeper recursion continues in the VM (heap frames)
 PRINT = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_void_p)
 ENTRY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)
+
+
+@dataclass
+class DeoptFrame:
+    """One frame handed from machine code to the VM: where it resumes and with what."""
+
+    function: str
+    pc: int
+    locals: dict
+    stack: list
 
 
 class Context(ctypes.Structure):
@@ -54,6 +65,7 @@ class StackTier:
         self.by_index = {info.index: info for info in compiled.functions.values()}
         self._print = PRINT(self._print_values)  # kept alive as long as the code
         self._local = threading.local()
+        self.last_deopt: list[DeoptFrame] = []  # outermost first, for looking at
 
     def accepts(self, name: str, args: tuple) -> bool:
         """Whether `name(*args)` can enter machine code: compiled, and int64 arguments."""
@@ -115,6 +127,11 @@ class StackTier:
                 self.to_python(values[nlocals + j], state.stack[j]) for j in range(stack_depth)
             ]
             frames.append(frame)
+        self.last_deopt = [
+            DeoptFrame(f.code.name, f.pc, dict(zip(f.code.varnames, f.locals, strict=True)),
+                       list(f.stack))
+            for f in frames
+        ]  # fmt: skip
         saved = self.vm.frames, self.vm.limit  # a deopt may happen inside a VM run (tiering)
         self.vm.frames, self.vm.limit = frames, sys.getrecursionlimit() - depth
         try:
