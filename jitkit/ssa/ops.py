@@ -1,0 +1,181 @@
+"""Every SSA opcode, defined once (notebook 07).
+
+Takes nothing; gives `OPS`, one `Op` row per opcode, and `evaluate(op, args)`, the meaning of
+each computing opcode on Python ints. The parser, printer, verifier, interpreter and passes all
+read this table, so an opcode added here is known everywhere (a completeness test checks).
+
+Integer semantics. Values of type `i64` are Python ints in [-2**63, 2**63). Plain arithmetic
+(`add`, `mul`, `shl`...) wraps like the machine does. The `_ovf` opcodes compute the exact
+Python result and *deoptimize* when it is not an int64 (or does not exist: a zero divisor), so
+compiled code never computes a wrong Python answer. `div` and `mod` floor like Python's `//`
+and `%`; they *fault* on a zero divisor or an overflowing quotient, which well-formed IR rules
+out with a guard first: a faulting instruction is never moved above its guard or removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+TYPES = ("i64", "bool", "f64")
+I64_MIN, I64_MAX = -(2**63), 2**63 - 1
+
+
+class Fault(ArithmeticError):
+    """`div`/`mod` met a zero divisor or an overflowing quotient: the IR lacked a guard."""
+
+
+class Overflow(ArithmeticError):
+    """An `_ovf` opcode's exact result is not an int64 (or there is none): deoptimize."""
+
+
+def wrap(x: int) -> int:
+    """Two's complement int64, as a 64-bit register would hold it."""
+    return ((x + 2**63) % 2**64) - 2**63
+
+
+def fits(x: int) -> bool:
+    return I64_MIN <= x <= I64_MAX
+
+
+def _checked(x: int) -> int:
+    if not fits(x):
+        raise Overflow(x)
+    return x
+
+
+def _floor_div(a: int, b: int, error: type[ArithmeticError]) -> int:
+    if b == 0 or not fits(a // b):
+        raise error(f"{a} // {b}")
+    return a // b
+
+
+def _floor_mod(a: int, b: int, error: type[ArithmeticError]) -> int:
+    if b == 0 or not fits(a // b):  # x86 idiv faults on MIN % -1 too
+        raise error(f"{a} % {b}")
+    return a % b
+
+
+def _narrow_div(a: int, b: int, op: Callable[[int], int]) -> int:
+    if not (0 <= a < 2**32 and 0 < b < 2**32):
+        raise Fault(f"32-bit divide of {a} by {b}")
+    return op(b)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One opcode: how many operands, what type it yields, what it may do besides computing.
+
+    `result` is a type name, "arg" (the type of the first operand), "any" (the type written
+    on the instruction, for `copy`, `phi`, `call`) or None (no result). `kind` is one of
+    "pure" (no side effect, fault or deopt: may be removed, merged or hoisted), "faults"
+    (only defined where a guard before it holds), "deopt" (carries deopt state and may
+    leave compiled code there), "effect" (prints or calls) and "jump" (a terminator).
+    `operand` is the operands' type, or "arg" for the result's type."""
+
+    name: str
+    arity: int | None  # None: any number
+    result: str | None
+    kind: str
+    doc: str
+    fn: Callable[..., int] | None = None
+    operand: str = "i64"
+    commutative: bool = False
+
+    @property
+    def pure(self) -> bool:
+        return self.kind == "pure"
+
+    @property
+    def faults(self) -> bool:
+        return self.kind == "faults"
+
+    @property
+    def deopt(self) -> bool:
+        return self.kind == "deopt"
+
+    @property
+    def terminator(self) -> bool:
+        return self.kind == "jump"
+
+
+def _unsigned(x: int) -> int:
+    return x % 2**64
+
+
+# fmt: off
+ROWS = [
+    # name    arity result  kind      doc, then meaning on Python ints
+    Op("add",     2, "i64",  "pure",   "a + b, wrapping", lambda a, b: wrap(a + b),
+       commutative=True),
+    Op("sub",     2, "i64",  "pure",   "a - b, wrapping", lambda a, b: wrap(a - b)),
+    Op("mul",     2, "i64",  "pure",   "a * b, wrapping", lambda a, b: wrap(a * b),
+       commutative=True),
+    Op("neg",     1, "i64",  "pure",   "-a, wrapping", lambda a: wrap(-a)),
+    Op("umulh",   2, "i64",  "pure",   "high half of the unsigned 128-bit product a * b",
+       lambda a, b: wrap((_unsigned(a) * _unsigned(b)) >> 64), commutative=True),
+    Op("div",     2, "i64",  "faults", "a // b (floor); faults if b == 0 or it overflows",
+       lambda a, b: _floor_div(a, b, Fault)),
+    Op("mod",     2, "i64",  "faults", "a % b (floor: sign of b); faults like div",
+       lambda a, b: _floor_mod(a, b, Fault)),
+    Op("udiv32",  2, "i64",  "faults", "a // b for 0 <= a < 2**32, 0 < b < 2**32 (32-bit)",
+       lambda a, b: _narrow_div(a, b, a.__floordiv__)),
+    Op("umod32",  2, "i64",  "faults", "a % b for 0 <= a < 2**32, 0 < b < 2**32 (32-bit)",
+       lambda a, b: _narrow_div(a, b, a.__mod__)),
+    # checked arithmetic: the exact Python result, or deopt
+    Op("add_ovf", 2, "i64",  "deopt",  "a + b; deopt unless it fits int64",
+       lambda a, b: _checked(a + b), commutative=True),
+    Op("sub_ovf", 2, "i64",  "deopt",  "a - b; deopt unless it fits int64",
+       lambda a, b: _checked(a - b)),
+    Op("mul_ovf", 2, "i64",  "deopt",  "a * b; deopt unless it fits int64",
+       lambda a, b: _checked(a * b), commutative=True),
+    Op("neg_ovf", 1, "i64",  "deopt",  "-a; deopt unless it fits int64",
+       lambda a: _checked(-a)),
+    Op("div_ovf", 2, "i64",  "deopt",  "a // b; deopt if b == 0 or it overflows",
+       lambda a, b: _floor_div(a, b, Overflow)),
+    Op("mod_ovf", 2, "i64",  "deopt",  "a % b; deopt like div_ovf",
+       lambda a, b: _floor_mod(a, b, Overflow)),
+    # bits: and, or, xor also work on bool
+    Op("and",     2, "arg",  "pure",   "bitwise and", lambda a, b: a & b, "arg", True),
+    Op("or",      2, "arg",  "pure",   "bitwise or", lambda a, b: a | b, "arg", True),
+    Op("xor",     2, "arg",  "pure",   "bitwise xor", lambda a, b: a ^ b, "arg", True),
+    Op("shl",     2, "i64",  "pure",   "a << (b & 63), wrapping",
+       lambda a, b: wrap(a << (b & 63))),
+    Op("sar",     2, "i64",  "pure",   "a >> (b & 63), arithmetic",
+       lambda a, b: a >> (b & 63)),
+    Op("shr",     2, "i64",  "pure",   "a >> (b & 63), logical",
+       lambda a, b: wrap(_unsigned(a) >> (b & 63))),
+    # comparisons of i64, giving bool
+    Op("eq",      2, "bool", "pure",   "a == b", lambda a, b: int(a == b), commutative=True),
+    Op("ne",      2, "bool", "pure",   "a != b", lambda a, b: int(a != b), commutative=True),
+    Op("lt",      2, "bool", "pure",   "a < b", lambda a, b: int(a < b)),
+    Op("le",      2, "bool", "pure",   "a <= b", lambda a, b: int(a <= b)),
+    Op("gt",      2, "bool", "pure",   "a > b", lambda a, b: int(a > b)),
+    Op("ge",      2, "bool", "pure",   "a >= b", lambda a, b: int(a >= b)),
+    # moving values
+    Op("copy",    1, "any",  "pure",   "a, under a new name", lambda a: a, "arg"),
+    Op("phi",  None, "any",  "pure",   "the value from the predecessor we came from",
+       None, "arg"),
+    # effects
+    Op("call", None, "any",  "effect", "call $f with the operands (System V, int64)"),
+    Op("print",   1, None,   "effect", "print the operand on a line of its own", None, "arg"),
+    Op("guard",   1, None,   "deopt",  "deopt unless the bool operand is true", None, "bool"),
+    # terminators
+    Op("jmp",     0, None,   "jump",   "go to the block"),
+    Op("br",      1, None,   "jump",   "go to the first block if true, else the second",
+       None, "bool"),
+    Op("ret",     1, None,   "jump",   "return the operand", None, "arg"),
+]
+# fmt: on
+
+OPS: dict[str, Op] = {row.name: row for row in ROWS}
+COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge"}
+SWAPPED = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
+
+
+def evaluate(op: str, args: list[int]) -> int:
+    """The value of a computing opcode; raises `Fault` or `Overflow` where the table says."""
+    fn = OPS[op].fn
+    if fn is None:
+        raise ValueError(f"{op} does not compute a value from its operands alone")
+    return fn(*args)

@@ -1,0 +1,198 @@
+"""Value ranges: an interval [lo, hi] for every i64 and bool temporary (notebook 07).
+
+Takes a `Function`; gives `Ranges`, whose `at(value, block, index)` is the interval of a
+value where the block's `index`-th instruction runs. Intervals come from the operations (a
+fixed point over the CFG, widening a phi that keeps growing to the int64 bounds), then are
+narrowed by the branches and guards that come before: below the true edge of
+`br (lt %i, %n)`, or past `guard (lt %i, %n)`, `%i <= max(%n) - 1`. That is what lets
+`remove_guards` prove that `%i + 1` in a counted loop cannot overflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jitkit.ssa.analysis import dominators, predecessors, rpo
+from jitkit.ssa.ir import Const, Function, Instr, Temp, Value
+from jitkit.ssa.ops import I64_MAX, I64_MIN, SWAPPED, fits
+
+Range = tuple[int, int]
+FULL: Range = (I64_MIN, I64_MAX)
+WIDEN_AFTER = 3  # rounds a phi may grow before it is widened to the bounds
+
+
+def _clamp(lo: int, hi: int) -> Range:
+    """The exact interval if it fits in int64, else everything (plain arithmetic wraps)."""
+    return (lo, hi) if fits(lo) and fits(hi) else FULL
+
+
+def transfer(op: str, args: list[Range], consts: list[int | None]) -> Range:
+    """The interval of `op`'s result from its operands' intervals (sound, not tight)."""
+    if op in ("eq", "ne", "lt", "le", "gt", "ge"):
+        return (0, 1)
+    if op == "copy":
+        return args[0]
+    if op == "neg" or op == "neg_ovf":
+        lo, hi = -args[0][1], -args[0][0]
+        return _clamp(lo, hi) if op == "neg" else (max(lo, I64_MIN), min(hi, I64_MAX))
+    base = op.removesuffix("_ovf")
+    if base in ("add", "sub", "mul"):
+        (a, b), (c, d) = args
+        if base == "add":
+            lo, hi = a + c, b + d
+        elif base == "sub":
+            lo, hi = a - d, b - c
+        else:
+            products = [a * c, a * d, b * c, b * d]
+            lo, hi = min(products), max(products)
+        if op.endswith("_ovf"):  # past int64 it deopts, so the result stays inside
+            return (max(lo, I64_MIN), min(hi, I64_MAX)) if lo <= I64_MAX and hi >= I64_MIN else FULL
+        return _clamp(lo, hi)
+    k = consts[1] if len(consts) > 1 else None
+    if base == "div" and args[1][0] > 0:  # floor division is monotone in both: try corners
+        corners = [a // c for a in args[0] for c in args[1]]
+        return (min(corners), max(corners))
+    if base == "mod" and k is not None and k > 0:
+        return (0, k - 1)
+    if op == "udiv32":  # defined only for a in [0, 2**32), b in [1, 2**32)
+        return (0, max(0, min(args[0][1], 2**32 - 1)))
+    if op == "umod32":
+        return (0, max(0, min(args[1][1], 2**32) - 1))
+    if op == "and" and (args[0][0] >= 0 or args[1][0] >= 0):
+        return (0, min(hi for lo, hi in args if lo >= 0))
+    if op in ("or", "xor") and args[0][0] >= 0 and args[1][0] >= 0:
+        lo = max(args[0][0], args[1][0]) if op == "or" else 0
+        return (lo, (1 << max(args[0][1], args[1][1]).bit_length()) - 1)
+    if op == "sar" and k is not None:
+        return (args[0][0] >> (k & 63), args[0][1] >> (k & 63))
+    return FULL
+
+
+@dataclass
+class Ranges:
+    """Intervals of every temporary, and the branch and guard facts that narrow them."""
+
+    fn: Function
+    base: dict[Temp, Range]
+
+    def __post_init__(self) -> None:
+        self.idom = dominators(self.fn)
+        preds, blocks = predecessors(self.fn), self.fn.blockmap()
+        self.defs = {i.result: i for _, i in self.fn.instrs() if i.result is not None}
+        # the branch that enters a block with a single predecessor, and which way it went
+        self.edge: dict[str, tuple[Instr, bool]] = {}
+        for label, ps in preds.items():
+            term = blocks[ps[0]].term if len(ps) == 1 else None
+            if term is not None and term.op == "br" and term.labels[0] != term.labels[1]:
+                self.edge[label] = (term, term.labels[0] == label)
+        # guards, by block: past `guard %c`, `%c` held
+        self.guards = {
+            b.label: [(n, i.args[0]) for n, i in enumerate(b.body) if i.op == "guard"]
+            for b in self.fn.blocks
+        }
+
+    def of(self, v: Value) -> Range:
+        if isinstance(v, Const):
+            return (v.value, v.value)
+        return self.base.get(v, FULL) if isinstance(v, Temp) else FULL
+
+    def at(self, v: Value, label: str, index: int | None = None) -> Range:
+        """`v`'s interval in block `label` before its `index`-th body instruction (None: at
+        the end): its base range, narrowed by each dominating branch or guard on `v`."""
+        lo, hi = self.of(v)
+        node: str | None = label
+        while node is not None and isinstance(v, Temp):
+            for n, cond in self.guards.get(node, []):
+                if node != label or index is None or n < index:
+                    lo, hi = self._narrow(v, cond, True, lo, hi)
+            if node in self.edge:
+                term, taken = self.edge[node]
+                lo, hi = self._narrow(v, term.args[0], taken, lo, hi)
+            node = self.idom.get(node)
+        return (lo, hi) if lo <= hi else (hi, hi)  # empty: the code cannot run; any answer
+
+    def _narrow(self, v: Temp, cond: Value, taken: bool, lo: int, hi: int) -> Range:
+        if cond == v:
+            return (max(lo, 1), hi) if taken else (lo, min(hi, 0))
+        cmp = self.defs.get(cond) if isinstance(cond, Temp) else None
+        if cmp is None or cmp.op not in NEGATE or v not in cmp.args:
+            return (lo, hi)
+        op = cmp.op if taken else NEGATE[cmp.op]
+        if cmp.args[0] != v:  # put v on the left: `lt n, v` is `gt v, n`
+            op = SWAPPED[op]
+            other = cmp.args[0]
+        else:
+            other = cmp.args[1]
+        olo, ohi = self.of(other)
+        if op == "lt":
+            hi = min(hi, ohi - 1)
+        elif op == "le":
+            hi = min(hi, ohi)
+        elif op == "gt":
+            lo = max(lo, olo + 1)
+        elif op == "ge":
+            lo = max(lo, olo)
+        elif op == "eq":
+            lo, hi = max(lo, olo), min(hi, ohi)
+        elif op == "ne" and olo == ohi:  # an interval has no holes, but may lose an end
+            lo, hi = lo + (lo == olo), hi - (hi == olo)
+        return (lo, hi)
+
+
+NEGATE = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "le": "gt", "gt": "le"}
+
+
+def ranges(fn: Function) -> Ranges:
+    """Intervals by a fixed point in reverse postorder. Operands are read narrowed where
+    they are used (a phi's at the end of its predecessor), and a phi that keeps growing is
+    widened to the bounds."""
+    known = Ranges(fn, {})
+    types = {p: t for t, p in fn.params} | {
+        i.result: i.type for _, i in fn.instrs() if i.result is not None
+    }
+    known.base = {p: FULL if t == "i64" else (0, 1) for t, p in fn.params}
+    order, blocks = rpo(fn), fn.blockmap()
+    growth: dict[Temp, int] = {}
+    changed = True
+    while changed:
+        changed = False
+        for label in order:
+            block = blocks[label]
+            for n, i in enumerate([*block.phis, *block.body]):
+                if i.result is None or types[i.result] not in ("i64", "bool"):
+                    continue
+                index = max(0, n - len(block.phis))
+                r, old = _instr_range(i, label, index, known), known.base.get(i.result)
+                if old is not None and r != old:
+                    r = (min(r[0], old[0]), max(r[1], old[1]))
+                    growth[i.result] = growth.get(i.result, 0) + 1
+                    if growth[i.result] > WIDEN_AFTER:
+                        r = (I64_MIN if r[0] < old[0] else r[0], I64_MAX if r[1] > old[1] else r[1])
+                if r != old:
+                    known.base[i.result], changed = r, True
+    for t, ty in types.items():
+        known.base.setdefault(t, FULL if ty == "i64" else (0, 1))  # unreachable code
+    return known
+
+
+def _instr_range(i: Instr, label: str, index: int, known: Ranges) -> Range:
+    """One instruction's interval from what is known so far; a phi ignores inputs not yet
+    computed (they come round a loop and are met on a later round)."""
+
+    def of(v: Value, where: str, before: int | None = None) -> Range | None:
+        if isinstance(v, Temp) and v not in known.base:
+            return None
+        return known.at(v, where, before)
+
+    if i.op == "phi":
+        ins = [of(v, pred) for v, pred in zip(i.args, i.labels, strict=True)]
+        known_ins = [r for r in ins if r is not None]
+        if not known_ins:
+            return FULL
+        return (min(r[0] for r in known_ins), max(r[1] for r in known_ins))
+    if i.op == "call":
+        return FULL if i.type == "i64" else (0, 1)
+    args = [of(a, label, index) or FULL for a in i.args]
+    consts = [a.value if isinstance(a, Const) else None for a in i.args]
+    r = transfer(i.op, args, consts)
+    return (max(r[0], 0), min(r[1], 1)) if i.type == "bool" else r

@@ -1,0 +1,146 @@
+"""Register allocation by linear scan (Poletto and Sarkar, 1999) (notebook 07).
+
+Takes an SSA `Function`; gives an `Allocation`: the linear order of its instructions, one
+live interval per temporary, and where each temporary lives (an x86-64 register name or a
+stack slot). Intervals come from `liveness`: a temporary is live from its definition to its
+last use, and across every block it is live into or out of, so loops stretch it to cover
+the whole loop. The scan walks intervals by start; when no register is free it spills the
+interval that ends last. System V: an interval live across a `call` only gets callee-saved
+registers, since the callee may overwrite the others. `Allocation.table()` prints it all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from jitkit.ssa.analysis import liveness, rpo
+from jitkit.ssa.ir import Function, Temp
+
+# rax, rcx, rdx and r11 stay free: code generation uses them as scratch (idiv, shifts).
+CALLEE_SAVED = ("rbx", "r12", "r13", "r14", "r15")
+CALLER_SAVED = ("rsi", "rdi", "r8", "r9", "r10")
+REGISTERS = CALLEE_SAVED + CALLER_SAVED
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A spilled temporary's 8-byte stack slot."""
+
+    index: int
+
+    def __str__(self) -> str:
+        return f"slot {self.index}"
+
+
+Location = str | Slot
+
+
+@dataclass
+class Interval:
+    """Positions `[start, end]` in the linear order where `temp` must be kept."""
+
+    temp: Temp
+    start: int
+    end: int
+    crosses_call: bool = False
+
+
+@dataclass
+class Allocation:
+    """The linear order (block label, first position), intervals and locations."""
+
+    order: list[tuple[str, int]]
+    intervals: list[Interval]
+    location: dict[Temp, Location] = field(default_factory=dict)
+    slots: int = 0
+
+    def used_callee_saved(self) -> list[str]:
+        return [r for r in CALLEE_SAVED if r in self.location.values()]
+
+    def table(self) -> str:
+        """One row per interval, in start order: temporary, range, call-crossing, location."""
+        rows = [f"{'temp':<12}{'interval':<14}{'call':<6}location"]
+        for iv in self.intervals:
+            span = f"[{iv.start}, {iv.end}]"
+            call = "yes" if iv.crosses_call else ""
+            rows.append(f"{str(iv.temp):<12}{span:<14}{call:<6}{self.location[iv.temp]}")
+        return "\n".join(rows)
+
+
+def intervals(fn: Function) -> tuple[list[tuple[str, int]], list[Interval]]:
+    """Number instructions in reverse postorder (two positions each: uses read at the even
+    one, results written at the odd one) and build one interval per temporary."""
+    # 1. positions: block start, then each instruction
+    order, pos, blocks = [], 0, fn.blockmap()
+    where: dict[str, tuple[int, int]] = {}
+    calls: list[int] = []
+    for label in rpo(fn):
+        start = pos
+        order.append((label, start))
+        pos += 2 * (len(list(blocks[label].instrs())) + 1)
+        where[label] = (start, pos - 1)
+    # 2. ranges from definitions, uses and the blocks a temporary is live across
+    live = liveness(fn)
+    span: dict[Temp, list[int]] = {p: [0, 0] for _, p in fn.params}
+
+    def extend(t: Temp, at: int) -> None:
+        s = span.setdefault(t, [at, at])
+        s[0], s[1] = min(s[0], at), max(s[1], at)
+
+    for label, start in order:
+        first, last = where[label]
+        for t in live.live_in[label]:
+            extend(t, first)
+        for t in live.live_out[label]:
+            extend(t, last)
+        for n, i in enumerate(blocks[label].instrs()):
+            at = start + 2 * (n + 1)
+            if i.op == "call":
+                calls.append(at)
+            for v in i.uses():
+                if isinstance(v, Temp) and i.op != "phi":
+                    extend(v, at)
+            if i.result is not None:
+                extend(i.result, first if i.op == "phi" else at + 1)
+            if i.op == "phi":  # written by the moves at the end of each predecessor
+                for pred in (p for p in i.labels if p in where):
+                    extend(i.result, where[pred][1])  # type: ignore[arg-type]
+    out = [Interval(t, s, e, any(s < c < e for c in calls)) for t, (s, e) in span.items()]
+    out.sort(key=lambda iv: (iv.start, iv.end, iv.temp.name))
+    return order, out
+
+
+def allocate_registers(fn: Function, registers: tuple[str, ...] = REGISTERS) -> Allocation:
+    """Linear scan over the intervals; spill the one that ends last when registers run out."""
+    order, ivs = intervals(fn)
+    alloc = Allocation(order, ivs)
+    active: list[Interval] = []
+    free = list(registers)
+    for iv in ivs:
+        # 1. expire intervals that ended before this one starts
+        for old in [a for a in active if a.end < iv.start]:
+            active.remove(old)
+            free.append(alloc.location[old.temp])  # type: ignore[arg-type]
+        # 2. a register this interval may use (callee-saved only if it spans a call)
+        usable = [r for r in free if r in CALLEE_SAVED or not iv.crosses_call]
+        if usable:
+            reg = min(usable, key=registers.index)
+            free.remove(reg)
+            alloc.location[iv.temp] = reg
+            active.append(iv)
+            continue
+        # 3. none: spill whichever of it and the active intervals (that could give it
+        #    their register) ends last
+        victims = [
+            a for a in active if alloc.location[a.temp] in CALLEE_SAVED or not iv.crosses_call
+        ]
+        victim = max(victims, key=lambda a: a.end, default=None)
+        if victim is not None and victim.end > iv.end:
+            alloc.location[iv.temp] = alloc.location[victim.temp]
+            active.remove(victim)
+            active.append(iv)
+            alloc.location[victim.temp] = Slot(alloc.slots)
+        else:
+            alloc.location[iv.temp] = Slot(alloc.slots)
+        alloc.slots += 1
+    return alloc

@@ -1,0 +1,87 @@
+"""The IR text form: format and parse are inverses, every opcode included; errors name lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from jitkit.errors import VerifyError
+from jitkit.ssa.ops import OPS
+from jitkit.ssa.text import format, parse
+from jitkit.ssa.verify import verify
+
+EVERY_OPCODE = """\
+function i64 $every(i64 %a, i64 %b, bool %p) {
+@entry
+    %add =i64 add %a, %b
+    %sub =i64 sub %a, 1
+    %mul =i64 mul %add, %sub
+    %neg =i64 neg %mul
+    %umulh =i64 umulh %a, -6148914691236517205
+    %div =i64 div %a, 7
+    %mod =i64 mod %a, 7
+    %small =i64 and %a, 65535
+    %udiv32 =i64 udiv32 %small, 7
+    %umod32 =i64 umod32 %small, 7
+    %and =i64 and %div, %mod
+    %or =i64 or %and, 1
+    %xor =bool xor %p, 1
+    %shl =i64 shl %or, 3
+    %sar =i64 sar %shl, 1
+    %shr =i64 shr %sar, 2
+    %eq =bool eq %a, %b
+    %ne =bool ne %a, %b
+    %lt =bool lt %a, %b
+    %le =bool le %a, %b
+    %gt =bool gt %a, %b
+    %ge =bool ge %a, %b
+    %copy =i64 copy %shr
+    %add_ovf =i64 add_ovf %a, %b deopt 4 locals(%a, %b) stack(%a, %b)
+    %sub_ovf =i64 sub_ovf %a, %b deopt 5 locals(%a, %b) stack(%a, %b)
+    %mul_ovf =i64 mul_ovf %a, %b deopt 6 locals(%a, %b) stack(%a, %b)
+    %neg_ovf =i64 neg_ovf %a deopt 7 locals(%a, %b) stack(%a)
+    %div_ovf =i64 div_ovf %a, %b deopt 8 locals(%a, %b) stack(%a, %b)
+    %mod_ovf =i64 mod_ovf %a, %b deopt 9 locals(%a, %b) stack()
+    guard %ge deopt 10 locals(%a, %b) stack()
+    print %copy
+    %call =i64 call $every(%a, %b, %xor)
+    br %eq, @yes, @no
+@yes
+    jmp @join
+@no
+    jmp @join
+@join
+    %phi =i64 phi @yes %call, @no 0
+    ret %phi
+}
+"""
+
+
+def test_every_opcode_round_trips():
+    fn = parse(EVERY_OPCODE)
+    verify(fn)
+    assert format(fn) == EVERY_OPCODE
+    assert format(parse(format(fn))) == EVERY_OPCODE
+    used = {i.op for _, i in fn.instrs()}
+    assert used == set(OPS), f"not covered: {set(OPS) - used}"
+
+
+def test_comments_and_blank_lines_are_ignored():
+    text = "# a comment\nfunction i64 $f() {\n\n@a   # entry\n    ret 1\n}\n"
+    assert format(parse(text)) == "function i64 $f() {\n@a\n    ret 1\n}\n"
+
+
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ("function i64 $f() {\n@a\n    %x =i64 frob 1\n    ret %x\n}", 3, "unknown opcode"),
+        ("function i64 $f() {\n@a\n    ret 1\n    ret 2\n}", 4, "after the terminator"),
+        ("function i64 $f() {\n    ret 1\n}", 2, "before the first block"),
+        ("function i65 $f() {\n@a\n    ret 1\n}", 1, "unknown type"),
+        ("function i64 $f() {\n@a\n    ret 1\n", 3, "missing '}'"),
+        ("function i64 $f() {\n@a\n    ret 1x\n}", 3, "bad operand"),
+        ("function i64 $f() {\n@a\n    %y =i64 copy 1\n    %x =i64 phi @a %y\n}", 4, "phi after"),
+    ],
+)
+def test_parse_errors_name_the_line(text, line, words):
+    with pytest.raises(VerifyError, match=f"line {line}: .*{words}"):
+        parse(text)
