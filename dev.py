@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""The kit's two commands: `python3 dev.py lab` opens the notebooks, `python3 dev.py test` runs
+every test. Both create `.venv` and install the kit into it first, so a fresh machine with only
+Python >= 3.11, pip, gcc and binutils needs nothing else.
+
+Extra arguments go to JupyterLab or pytest (e.g. `python3 dev.py test -m slow tests/x86`).
+`test` runs on every core (pytest-xdist) unless you pass your own `-n`.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".jitkit-installed"
+EXTRAS = {"lab": "", "test": "[test,instructor]"}
+
+
+def ensure_venv(extras: str) -> None:
+    """Create .venv and (re)install the kit when pyproject.toml or the extras changed."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may run on an older python3
+        sys.exit(f"jitkit needs Python >= 3.11, this is {sys.version.split()[0]}")
+    if not PYTHON.exists():
+        print(f"creating {VENV.relative_to(ROOT)} with Python {sys.version.split()[0]}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    have = STAMP.read_text().split() if STAMP.exists() else []
+    if want in have:
+        return
+    print(f"installing jitkit{extras} into .venv (first run takes a few minutes)", flush=True)
+    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}{extras}"], check=True)
+    STAMP.write_text("\n".join([*have, want]))
+
+
+def lab_command(*extra: str) -> list[str]:
+    """JupyterLab serving notebooks/ from the .venv Python (the lab test starts it the same way)."""
+    root = f"--ServerApp.root_dir={ROOT / 'notebooks'}"
+    as_root = ["--allow-root"] if getattr(os, "geteuid", lambda: 1)() == 0 else []  # containers
+    return [str(PYTHON), "-m", "jupyter", "lab", root, *as_root, *extra]
+
+
+def test_command(*extra: str) -> list[str]:
+    """pytest on every core, one worker per notebook group, unless the caller chose `-n`."""
+    parallel = (
+        []
+        if any(a.startswith(("-n", "--numprocesses")) for a in extra)
+        else ["-n", "auto", "--dist", "loadgroup"]
+    )
+    return [str(PYTHON), "-m", "pytest", *parallel, *extra]
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else ""
+    if command not in EXTRAS:
+        print(__doc__)
+        return 2
+    ensure_venv(EXTRAS[command])
+    os.chdir(ROOT)
+    build = lab_command if command == "lab" else test_command
+    return subprocess.call(build(*argv[1:]))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,39 @@
+"""Shared test set-up: repository paths and a runner for `python -m jitkit`.
+
+Hypothesis drops its per-example deadline under CI=true: shared CI machines are slow in bursts.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+settings.register_profile("ci", deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    """The repository root (where pyproject.toml is)."""
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def jitkit_cli():
+    """Run `python -m jitkit ARGS...` with this Python; returns the CompletedProcess."""
+
+    def run(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "jitkit", *map(str, args)]
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, cwd=ROOT, **kwargs
+        )
+
+    return run

@@ -1,0 +1,124 @@
+"""`python -m jitkit grade`: tests come from the solution, failures score zero, runs continue."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from jitkit.grading import grade_notebook, grade_notebooks, release
+from jitkit.grading.execute import failure_message
+from tests.grading.notebooks import FIXTURE, SOLUTIONS, cell, read, write
+
+
+@pytest.fixture
+def exercise(tmp_path):
+    """The fixture's released (unsolved) exercise notebook."""
+    release(SOLUTIONS, tmp_path / "exercises")
+    return tmp_path / "exercises" / FIXTURE.name
+
+
+def scores(report) -> dict[str, float]:
+    return {e.id: e.points for e in report.exercises}
+
+
+def messages(report) -> dict[str, str]:
+    return {e.id: e.message for e in report.exercises}
+
+
+def test_solution_gets_full_marks():
+    report = grade_notebook(FIXTURE, SOLUTIONS)
+    assert scores(report) == {"ex1_add": 1, "ex2_square": 2}
+    assert report.full_marks and report.points == report.max_points == 3
+
+
+def test_unsolved_exercise_scores_zero(exercise):
+    report = grade_notebook(exercise, SOLUTIONS)
+    assert scores(report) == {"ex1_add": 0, "ex2_square": 0} and not report.full_marks
+    assert messages(report)["ex1_add"] == "NotImplementedError (at: assert add(1, 2) == 3)"
+
+
+def test_hidden_tests_are_restored_and_edited_tests_ignored(exercise, tmp_path):
+    nb = read(exercise)
+    cell(nb, "ex1_add").source = "pass  # tests deleted by the student"
+    cell(nb, "ex2_square_solution").source = "def square(x):\n    return x * abs(x)"
+    report = grade_notebook(write(nb, tmp_path / "sub"), SOLUTIONS)
+    assert scores(report) == {"ex1_add": 0, "ex2_square": 0}
+    assert "square of a negative number" in messages(report)["ex2_square"]
+    assert "assert square(-4) == 16" in messages(report)["ex2_square"]
+
+
+def test_missing_grade_cell_scores_zero(tmp_path):
+    nb = read(FIXTURE)
+    nb.cells.remove(cell(nb, "ex1_add"))
+    report = grade_notebook(write(nb, tmp_path / "sub"), SOLUTIONS)
+    assert scores(report) == {"ex1_add": 0, "ex2_square": 2}
+    assert "missing" in messages(report)["ex1_add"]
+
+
+def test_a_failing_cell_does_not_stop_later_exercises(tmp_path):
+    nb = read(FIXTURE)
+    nb.cells.insert(1, nbformat.v4.new_code_cell("1 / 0"))
+    cell(nb, "ex1_add_solution").source = "def add(a, b):\n    return a - b"
+    report = grade_notebook(write(nb, tmp_path / "sub"), SOLUTIONS)
+    assert scores(report) == {"ex1_add": 0, "ex2_square": 2}
+    assert messages(report)["ex1_add"] == "AssertionError (at: assert add(1, 2) == 3)"
+
+
+def test_dead_kernel_scores_zero_for_the_rest(tmp_path):
+    nb = read(FIXTURE)
+    index = nb.cells.index(cell(nb, "ex1_add"))
+    nb.cells.insert(index + 1, nbformat.v4.new_code_cell("import os\nos._exit(1)"))
+    report = grade_notebook(write(nb, tmp_path / "sub"), SOLUTIONS, timeout=30)
+    assert scores(report) == {"ex1_add": 1, "ex2_square": 0}
+    assert "kernel died" in messages(report)["ex2_square"]
+
+
+def test_timeout_interrupts_and_grading_goes_on(tmp_path):
+    nb = read(FIXTURE)
+    cell(nb, "ex1_add_solution").source = "while True:\n    pass"
+    report = grade_notebook(write(nb, tmp_path / "sub"), SOLUTIONS, timeout=3)
+    assert scores(report) == {"ex1_add": 0, "ex2_square": 2}
+    statuses = {r.status for r in report.cells[str(tmp_path / "sub" / FIXTURE.name)]}
+    assert "timeout" in statuses
+    assert "NameError" in messages(report)["ex1_add"]
+
+
+def test_several_notebooks_graded_together(exercise):
+    report = grade_notebooks([FIXTURE, exercise], SOLUTIONS)
+    assert [(e.notebook, e.id, e.passed) for e in report.exercises] == [
+        (str(FIXTURE), "ex1_add", True),
+        (str(FIXTURE), "ex2_square", True),
+        (str(exercise), "ex1_add", False),
+        (str(exercise), "ex2_square", False),
+    ]
+    assert (report.points, report.max_points) == (3, 6)
+
+
+def test_cli_json_and_exit_codes(exercise, jitkit_cli):
+    full = jitkit_cli("grade", FIXTURE, "--solutions", SOLUTIONS, "--json")
+    assert full.returncode == 0, full.stderr
+    doc = json.loads(full.stdout)
+    assert (doc["points"], doc["max_points"]) == (3, 3)
+    assert set(doc["exercises"][0]) >= {"id", "points", "max_points", "passed", "message"}
+
+    zero = jitkit_cli("grade", exercise, "--solutions", SOLUTIONS)
+    assert zero.returncode == 1
+    assert "ex2_square" in zero.stdout and "NotImplementedError" in zero.stdout
+    assert zero.stdout.splitlines()[-1].split()[-1] == "0/3"
+
+
+def test_cli_refuses_notebooks_it_cannot_grade(tmp_path, jitkit_cli):
+    assert jitkit_cli("grade", tmp_path / "nope.ipynb").returncode == 2
+    stray = write(read(FIXTURE), tmp_path, "other.ipynb")
+    result = jitkit_cli("grade", stray, "--solutions", SOLUTIONS)
+    assert result.returncode == 2 and "no solution notebook" in result.stderr
+
+
+def test_failure_message_names_the_failing_line():
+    traceback = ["\x1b[0;31mAssertionError\x1b[0m", "Cell In[3], line 2\n----> 2 assert f(1) == 2"]
+    assert failure_message("AssertionError", "", traceback) == (
+        "AssertionError (at: assert f(1) == 2)"
+    )
+    assert failure_message("ValueError", "bad", []) == "ValueError: bad"
