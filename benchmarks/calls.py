@@ -1,6 +1,6 @@
 """The cost of crossing between Python and machine code, in one run (notebook 06).
 
-    python benchmarks/calls.py
+python benchmarks/calls.py
 """
 
 from jitkit.native.ladder import measure, table

@@ -57,4 +57,3 @@ def count_primes(n):
         if prime:
             count += 1
     return count
-

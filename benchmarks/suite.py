@@ -1,6 +1,6 @@
 """Every tier on every kernel, as ratios to gcc -O2 and CPython, in one run.
 
-    python benchmarks/suite.py [--tier T ...]     (the same as `python -m jitkit bench`)
+python benchmarks/suite.py [--tier T ...]     (the same as `python -m jitkit bench`)
 """
 
 import argparse

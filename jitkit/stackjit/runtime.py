@@ -65,7 +65,7 @@ class StackTier:
         self.by_index = {info.index: info for info in compiled.functions.values()}
         self._print = PRINT(self._print_values)  # kept alive as long as the code
         self._local = threading.local()
-        self.last_deopt: list[DeoptFrame] = []  # outermost first, for looking at
+        self.last_deopt: list[DeoptFrame] = []  # the last native call's deopt, outermost first
 
     def accepts(self, name: str, args: tuple) -> bool:
         """Whether `name(*args)` can enter machine code: compiled, and int64 arguments."""
@@ -80,6 +80,7 @@ class StackTier:
         if not self.accepts(name, args):
             return self.vm.call(name, *args)
         entry = self.entries[name]
+        self.last_deopt = []
         ctx, buffer = self._context()
         argv = (ctypes.c_int64 * max(1, len(args)))(*reversed(args))  # arg k at argv0 - 8k
         first = ctypes.addressof(argv) + 8 * (len(args) - 1)

@@ -1,0 +1,1 @@
+"""Kit bytecode: opcode table, code objects, compiler, verifier, disassembler (notebook 03)."""

@@ -1,0 +1,1 @@
+"""The Python subset: front end to the kit AST and a tree-walk interpreter (notebook 03)."""

@@ -1,0 +1,420 @@
+"""Front end: Python source (or a live function) -> checked kit AST (notebook 03 interpreters).
+
+In: source text parsed by Python's own `ast`, or a function object (its source via
+`inspect.getsource`, plus every module-level function it calls, found in `fn.__globals__`).
+Out: a `nodes.Module` whose names are resolved to local slots, module functions or builtins.
+Anything outside the subset raises `UnsupportedError("file, line L, col C: '...' is not
+supported by jitkit (supported: ...)")`; nothing is executed here.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+import textwrap
+from collections.abc import Callable
+
+from jitkit.errors import UnsupportedError
+from jitkit.lang import nodes as n
+
+SUPPORTED = (
+    "def with positional parameters, return, =, a, b = x, y, +=, if/elif/else, while, "
+    "for x in range(...), break, continue, pass, print(...), int and bool literals, "
+    "+ - * // % **, unary - + not, comparisons, and/or, x if c else y, abs, min, max, "
+    "calls of functions of the same module"
+)
+BINOPS = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+}
+UNARYOPS = {ast.USub: "-", ast.UAdd: "+", ast.Not: "not"}
+CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!=", ast.Gt: ">", ast.GtE: ">="}
+VALUE_BUILTINS = {"abs": 1, "min": 2, "max": 2}
+BUILTINS = {"print", "range", *VALUE_BUILTINS}
+CONSTRUCT_NAMES = {
+    "Try": "try",
+    "With": "with",
+    "ClassDef": "class",
+    "Lambda": "lambda",
+    "ListComp": "list comprehension",
+    "List": "list",
+    "Dict": "dict",
+    "Set": "set",
+    "Global": "global",
+    "Nonlocal": "nonlocal",
+    "Raise": "raise",
+    "Assert": "assert",
+    "Delete": "del",
+    "Import": "import",
+    "ImportFrom": "import",
+    "Attribute": "attribute access",
+    "Subscript": "subscript",
+    "Yield": "yield",
+    "Await": "await",
+    "AsyncFunctionDef": "async def",
+    "JoinedStr": "f-string",
+    "Starred": "starred expression",
+    "NamedExpr": "walrus operator ':='",
+    "Match": "match",
+    "GeneratorExp": "generator expression",
+    "DictComp": "dict comprehension",
+    "SetComp": "set comprehension",
+    "Tuple": "tuple",
+}
+
+
+def unsupported(filename: str, node: ast.AST, what: str) -> UnsupportedError:
+    """The one error format for code outside the subset: file, line, col, construct."""
+    line, col = getattr(node, "lineno", 0), getattr(node, "col_offset", 0)
+    return UnsupportedError(
+        f"{os.path.basename(filename)}, line {line}, col {col}: {what} is not supported by "
+        f"jitkit (supported: {SUPPORTED})"
+    )
+
+
+def construct_name(node: ast.AST) -> str:
+    """How an error names a Python construct: 'try', 'list comprehension', "operator '/'"."""
+    kind = type(node).__name__
+    return repr(CONSTRUCT_NAMES.get(kind, kind))
+
+
+def assigned_names(body: list[ast.stmt]) -> list[str]:
+    """Names a function body assigns, in first-assignment order (they are its locals)."""
+    names: list[str] = []
+    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            if node.id not in names:
+                names.append(node.id)
+    return names
+
+
+class FunctionParser:
+    """Lowers one Python `def` (or the module's top-level statements) into a kit Function."""
+
+    def __init__(self, filename: str, module_functions: set[str]) -> None:
+        self.filename = filename
+        self.module_functions = module_functions
+        self.varnames: list[str] = []
+        self.loops = 0
+        self.ranges = 0
+
+    def fail(self, node: ast.AST, what: str | None = None) -> UnsupportedError:
+        return unsupported(self.filename, node, what or construct_name(node))
+
+    # funcdef ::= 'def' NAME '(' NAME, ... ')' ':' body
+    def parse_FunctionDef(self, fdef: ast.FunctionDef) -> n.Function:
+        a = fdef.args
+        if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs or a.defaults:
+            raise self.fail(fdef, "'*args, **kwargs, defaults or keyword-only parameters'")
+        params = [arg.arg for arg in a.args]
+        body = fdef.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:] or [ast.Pass(lineno=fdef.lineno, col_offset=fdef.col_offset)]
+        return self.parse_body_as_function(fdef, fdef.name, params, body)
+
+    def parse_body_as_function(
+        self, at: ast.AST, name: str, params: list[str], body: list[ast.stmt]
+    ) -> n.Function:
+        self.varnames = params + [v for v in assigned_names(body) if v not in params]
+        stmts = self.parse_block(body)
+        return n.Function(
+            at.lineno, at.col_offset, name, params, self.varnames, stmts, self.filename
+        )
+
+    def parse_block(self, body: list[ast.stmt]) -> list[n.Node]:
+        return [self.parse_stmt(s) for s in body]
+
+    def parse_stmt(self, node: ast.stmt) -> n.Node:
+        method = getattr(self, f"parse_{type(node).__name__}", None)
+        if method is None or isinstance(node, ast.FunctionDef):
+            what = "nested 'def'" if isinstance(node, ast.FunctionDef) else None
+            raise self.fail(node, what)
+        return method(node)
+
+    def parse_expr(self, node: ast.expr) -> n.Node:
+        method = getattr(self, f"parse_{type(node).__name__}", None)
+        if method is None:
+            raise self.fail(node)
+        return method(node)
+
+    def local(self, node: ast.Name) -> n.Local:
+        return n.Local(node.lineno, node.col_offset, node.id, self.varnames.index(node.id))
+
+    def store_target(self, node: ast.expr) -> n.Local:
+        if not isinstance(node, ast.Name):
+            raise self.fail(node, f"assignment to {construct_name(node)}")
+        return self.local(node)
+
+    # ------------------------------------------------------------ statements
+
+    # assign ::= NAME '=' expr | NAME ',' NAME ... '=' expr ',' expr ...
+    def parse_Assign(self, node: ast.Assign) -> n.Node:
+        if len(node.targets) != 1:
+            raise self.fail(node, "chained assignment 'a = b = ...'")
+        target = node.targets[0]
+        if isinstance(target, ast.Tuple):
+            value = node.value
+            if not isinstance(value, ast.Tuple) or len(value.elts) != len(target.elts):
+                raise self.fail(node, "tuple assignment other than 'a, b = x, y'")
+            targets = [self.store_target(t) for t in target.elts]
+            values = [self.parse_expr(v) for v in value.elts]
+            return n.TupleAssign(node.lineno, node.col_offset, targets, values)
+        return n.Assign(
+            node.lineno, node.col_offset, self.store_target(target), self.parse_expr(node.value)
+        )
+
+    # augassign ::= NAME op'=' expr
+    def parse_AugAssign(self, node: ast.AugAssign) -> n.Node:
+        op = BINOPS.get(type(node.op))
+        if op is None:
+            raise self.fail(node, f"operator {type(node.op).__name__!r}")
+        return n.AugAssign(
+            node.lineno,
+            node.col_offset,
+            self.store_target(node.target),
+            op,
+            self.parse_expr(node.value),
+        )
+
+    # if ::= 'if' expr ':' body ('elif' ...)* ['else' ':' body]
+    def parse_If(self, node: ast.If) -> n.Node:
+        return n.If(
+            node.lineno,
+            node.col_offset,
+            self.parse_expr(node.test),
+            self.parse_block(node.body),
+            self.parse_block(node.orelse),
+        )
+
+    # while ::= 'while' expr ':' body
+    def parse_While(self, node: ast.While) -> n.Node:
+        if node.orelse:
+            raise self.fail(node, "'while ... else'")
+        self.loops += 1
+        body = self.parse_block(node.body)
+        self.loops -= 1
+        return n.While(node.lineno, node.col_offset, self.parse_expr(node.test), body)
+
+    # for ::= 'for' NAME 'in' 'range' '(' expr [',' expr [',' expr]] ')' ':' body
+    def parse_For(self, node: ast.For) -> n.Node:
+        it = node.iter
+        is_range = (
+            isinstance(it, ast.Call)
+            and isinstance(it.func, ast.Name)
+            and it.func.id == "range"
+            and "range" not in self.varnames
+        )
+        if node.orelse or not is_range or it.keywords or not 1 <= len(it.args) <= 3:
+            raise self.fail(node, "'for' other than 'for x in range(...)' with 1 to 3 args")
+        args = [self.parse_expr(a) for a in it.args]
+        zero, one = (n.Const(it.lineno, it.col_offset, v) for v in (0, 1))
+        start, stop, step = {1: [zero, args[0], one], 2: [*args, one], 3: args}[len(args)]
+        hidden = len(self.varnames)
+        self.varnames.extend(n.hidden_range_names(self.ranges))
+        self.ranges += 1
+        target = self.store_target(node.target)
+        self.loops += 1
+        body = self.parse_block(node.body)
+        self.loops -= 1
+        return n.ForRange(node.lineno, node.col_offset, target, start, stop, step, body, hidden)
+
+    def parse_Break(self, node: ast.Break) -> n.Node:
+        if not self.loops:
+            raise self.fail(node, "'break' outside a loop")
+        return n.Break(node.lineno, node.col_offset)
+
+    def parse_Continue(self, node: ast.Continue) -> n.Node:
+        if not self.loops:
+            raise self.fail(node, "'continue' outside a loop")
+        return n.Continue(node.lineno, node.col_offset)
+
+    def parse_Pass(self, node: ast.Pass) -> n.Node:
+        return n.Pass(node.lineno, node.col_offset)
+
+    # return ::= 'return' [expr]
+    def parse_Return(self, node: ast.Return) -> n.Node:
+        value = n.Const(node.lineno, node.col_offset, None)
+        if node.value is not None:
+            value = self.parse_expr(node.value)
+        return n.Return(node.lineno, node.col_offset, value)
+
+    # exprstmt ::= expr | 'print' '(' args [',' 'sep' '=' STR] [',' 'end' '=' STR] ')'
+    def parse_Expr(self, node: ast.Expr) -> n.Node:
+        call = node.value
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
+            if call.func.id == "print" and "print" not in self.varnames:
+                return self.parse_print(call)
+        return n.ExprStmt(node.lineno, node.col_offset, self.parse_expr(node.value))
+
+    def parse_print(self, call: ast.Call) -> n.Print:
+        args = [self.parse_print_arg(a) for a in call.args]
+        options: dict[str, str | None] = {"sep": " ", "end": "\n"}
+        for kw in call.keywords:
+            v = kw.value
+            ok = isinstance(v, ast.Constant) and (v.value is None or isinstance(v.value, str))
+            if kw.arg not in options or not ok:
+                raise self.fail(kw.value, "print keyword other than sep=/end= string literals")
+            options[kw.arg] = v.value
+        return n.Print(call.lineno, call.col_offset, args, options["sep"], options["end"])
+
+    def parse_print_arg(self, node: ast.expr) -> n.Node:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return n.Const(node.lineno, node.col_offset, node.value)
+        return self.parse_expr(node)
+
+    # ----------------------------------------------------------- expressions
+
+    # atom ::= INT | 'True' | 'False'   (str only as a print argument)
+    def parse_Constant(self, node: ast.Constant) -> n.Node:
+        if type(node.value) not in (int, bool) and node.value is not None:
+            raise self.fail(node, f"{type(node.value).__name__} literal {node.value!r}")
+        return n.Const(node.lineno, node.col_offset, node.value)
+
+    # atom ::= NAME   (a local or parameter)
+    def parse_Name(self, node: ast.Name) -> n.Node:
+        if node.id in self.varnames:
+            return self.local(node)
+        if node.id in self.module_functions or node.id in BUILTINS:
+            raise self.fail(node, f"using function {node.id!r} as a value")
+        raise self.fail(node, f"global variable {node.id!r}")
+
+    # binop ::= expr ('+' | '-' | '*' | '//' | '%' | '**') expr
+    def parse_BinOp(self, node: ast.BinOp) -> n.Node:
+        op = BINOPS.get(type(node.op))
+        if op is None:
+            raise self.fail(node, f"operator {type(node.op).__name__!r}")
+        return n.BinOp(
+            node.lineno,
+            node.col_offset,
+            op,
+            self.parse_expr(node.left),
+            self.parse_expr(node.right),
+        )
+
+    # unary ::= ('-' | '+' | 'not') expr
+    def parse_UnaryOp(self, node: ast.UnaryOp) -> n.Node:
+        op = UNARYOPS.get(type(node.op))
+        if op is None:
+            raise self.fail(node, f"operator {type(node.op).__name__!r}")
+        return n.UnaryOp(node.lineno, node.col_offset, op, self.parse_expr(node.operand))
+
+    # compare ::= expr (cmpop expr)+
+    def parse_Compare(self, node: ast.Compare) -> n.Node:
+        ops = []
+        for op in node.ops:
+            if type(op) not in CMPOPS:
+                raise self.fail(node, f"comparison {type(op).__name__!r}")
+            ops.append(CMPOPS[type(op)])
+        operands = [self.parse_expr(e) for e in [node.left, *node.comparators]]
+        return n.Compare(node.lineno, node.col_offset, ops, operands)
+
+    # boolop ::= expr ('and' | 'or') expr
+    def parse_BoolOp(self, node: ast.BoolOp) -> n.Node:
+        op = "and" if isinstance(node.op, ast.And) else "or"
+        return n.BoolOp(node.lineno, node.col_offset, op, [self.parse_expr(v) for v in node.values])
+
+    # ifexp ::= expr 'if' expr 'else' expr
+    def parse_IfExp(self, node: ast.IfExp) -> n.Node:
+        return n.IfExp(
+            node.lineno,
+            node.col_offset,
+            self.parse_expr(node.test),
+            self.parse_expr(node.body),
+            self.parse_expr(node.orelse),
+        )
+
+    # call ::= NAME '(' expr, ... ')'   (a module function, abs, min or max)
+    def parse_Call(self, node: ast.Call) -> n.Node:
+        func = node.func
+        if not isinstance(func, ast.Name) or func.id in self.varnames:
+            raise self.fail(node, "call of something other than a module function")
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.fail(node, "keyword or starred arguments")
+        args = [self.parse_expr(a) for a in node.args]
+        if func.id in self.module_functions:
+            return n.Call(node.lineno, node.col_offset, func.id, args)
+        if func.id in VALUE_BUILTINS and len(args) == VALUE_BUILTINS[func.id]:
+            return n.Builtin(node.lineno, node.col_offset, func.id, args)
+        if func.id in BUILTINS:
+            raise self.fail(node, f"{func.id}() with {len(args)} argument(s) here")
+        raise self.fail(node, f"call of {func.id!r} (not a function of this module)")
+
+
+def is_jit_decorator(node: ast.expr) -> bool:
+    """`@jit`, `@jitkit.jit`, `@jit(tier=...)`: decorations the front end may ignore."""
+    target = node.func if isinstance(node, ast.Call) else node
+    name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+    return name == "jit"
+
+
+def parse_module(source: str, filename: str = "<string>") -> n.Module:
+    """Why: one call turns a whole program (defs plus top-level statements) into a kit AST."""
+    tree = ast.parse(source, filename)
+    return lower_module_tree(tree, filename, source)
+
+
+def lower_module_tree(tree: ast.Module, filename: str, source: str = "") -> n.Module:
+    """Split a Python module into its functions and its top-level statements."""
+    defs = [s for s in tree.body if isinstance(s, ast.FunctionDef)]
+    names = {d.name for d in defs}
+    functions = {}
+    for d in defs:
+        bad = [dec for dec in d.decorator_list if not is_jit_decorator(dec)]
+        if bad:
+            raise unsupported(filename, bad[0], "decorator other than @jit")
+        functions[d.name] = FunctionParser(filename, names).parse_FunctionDef(d)
+    rest = [s for s in tree.body if not isinstance(s, ast.FunctionDef)]
+    main = None
+    if rest:
+        at = rest[0]
+        main = FunctionParser(filename, names).parse_body_as_function(
+            at, n.MODULE_CODE_NAME, [], rest
+        )
+    return n.Module(functions, filename, main, source)
+
+
+def function_tree(fn: Callable) -> tuple[ast.FunctionDef, str]:
+    """The `def` of a live function, with line numbers of its real file, and that file."""
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError) as e:
+        raise UnsupportedError(f"cannot read the source of {fn!r}: {e}") from None
+    filename = fn.__code__.co_filename
+    tree = ast.parse(source, filename)
+    ast.increment_lineno(tree, fn.__code__.co_firstlineno - 1)
+    fdef = tree.body[0]
+    if not isinstance(fdef, ast.FunctionDef):
+        raise unsupported(filename, fdef, construct_name(fdef))
+    return fdef, filename
+
+
+def unwrap(obj: object) -> object:
+    """The plain Python function behind a `@jit` wrapper (or the object itself)."""
+    return getattr(obj, "__wrapped__", obj)
+
+
+def parse_function(fn: Callable) -> n.Module:
+    """Why: `@jit` sees a function object; collect it and every module function it calls."""
+    fn = unwrap(fn)
+    pending, trees = [fn], {}
+    while pending:
+        f = pending.pop()
+        if f.__name__ in trees:
+            continue
+        fdef, filename = function_tree(f)
+        trees[f.__name__] = (fdef, filename)
+        for node in ast.walk(ast.Module(body=fdef.body, type_ignores=[])):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                callee = unwrap(f.__globals__.get(node.func.id))
+                if inspect.isfunction(callee) and node.func.id not in trees:
+                    pending.append(callee)
+    names = set(trees)
+    functions = {}
+    for name, (fdef, filename) in trees.items():
+        functions[name] = FunctionParser(filename, names).parse_FunctionDef(fdef)
+    return n.Module(functions, trees[fn.__name__][1])

@@ -1,0 +1,80 @@
+"""Runtime semantics shared by every interpreter (notebook 03 interpreters).
+
+In: Python values. Out: Python values or the exception CPython would raise. The tree-walk
+interpreter and the VM both call these, so a corner case (negative exponent, range step 0,
+unbound local) is decided in exactly one place.
+"""
+
+from __future__ import annotations
+
+import operator
+import sys
+
+from jitkit.errors import UnsupportedError
+
+BINARY = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "//": operator.floordiv,
+    "%": operator.mod,
+}
+COMPARE = {
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+UNARY = {"-": operator.neg, "+": operator.pos, "not": operator.not_}
+
+
+def power(base: object, exp: object) -> object:
+    """`base ** exp`; a negative int exponent would make a float in CPython, which we refuse."""
+    if isinstance(exp, int) and isinstance(base, int) and exp < 0:
+        raise UnsupportedError(
+            f"{base!r} ** {exp!r}: a negative exponent gives a float in CPython, and floats "
+            "are not supported by jitkit yet"
+        )
+    return base**exp
+
+
+def binary(op: str, left: object, right: object) -> object:
+    """One binary operator by its source spelling."""
+    return power(left, right) if op == "**" else BINARY[op](left, right)
+
+
+def range_check(start: object, stop: object, step: object) -> tuple[int, int, int]:
+    """What `range(start, stop, step)` checks: ints (bools become ints), step not zero."""
+    start, stop, step = (operator.index(v) for v in (start, stop, step))
+    if step == 0:
+        raise ValueError("range() arg 3 must not be zero")
+    return start, stop, step
+
+
+def range_test(counter: int, stop: int, step: int) -> bool:
+    """Does a range loop run once more? (the counter has not passed `stop` yet)."""
+    return counter < stop if step > 0 else counter > stop
+
+
+def print_values(values: list[object], sep: str | None, end: str | None) -> None:
+    """`print` with Python's own formatting."""
+    print(*values, sep=sep, end=end, file=sys.stdout)
+
+
+class Unbound:
+    """The value of a local before its first assignment (reading it is UnboundLocalError)."""
+
+    def __repr__(self) -> str:
+        return "<unbound>"
+
+
+UNBOUND = Unbound()
+
+
+def unbound_local(name: str) -> UnboundLocalError:
+    """CPython's error for reading a local before it is assigned."""
+    return UnboundLocalError(
+        f"cannot access local variable {name!r} where it is not associated with a value"
+    )

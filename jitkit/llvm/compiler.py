@@ -1,0 +1,214 @@
+"""The mini compiler's drivers: run in this process, or build an executable (notebook 08).
+
+In: Python source of the kit's subset (or a parsed kit module). Out: a `CompiledModule`
+whose `call(name, *args)` / `run_main()` behave exactly like CPython, or an x86-64 Linux
+executable from `build(...)` (what `python -m jitkit build` calls).
+
+Exactness in process: compiled code computes with int64 and stops at the first error
+site. Its prints go to a 64 KiB buffer that is flushed to `sys.stdout` when full or when
+the call ends. When a site is an exact Python error (ZeroDivisionError, UnboundLocalError,
+ValueError, RecursionError, a wrong argument count) we flush and raise it with CPython's
+message. When it is not (an int64 overflow, a None operand, a negative exponent), the
+buffered output is dropped and the tree-walk interpreter runs the same call from the start
+with exact Python ints, skipping the output already shown; the program is deterministic,
+so no print is lost or repeated. In an executable there is no interpreter: the site's
+message goes to stderr and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import ctypes
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+from jitkit.lang import nodes as n
+from jitkit.lang.parse import parse_module
+from jitkit.lang.treewalk import TreeWalker
+from jitkit.llvm.codegen import BOOL, ERROR, INT, INT64_MAX, INT64_MIN, NONE, Program
+from jitkit.llvm.codegen import compile_module as lower_module
+from jitkit.llvm.emit import emit_assembly, emit_object, link_executable
+from jitkit.llvm.jit import Engine
+from jitkit.llvm.optimize import optimize
+from jitkit.llvm.verify import verify_ir
+
+MAX_NATIVE_DEPTH = 20_000  # kit calls in process before we hand over to the interpreter
+EXACT = {
+    "zerodiv": ZeroDivisionError,
+    "unbound": UnboundLocalError,
+    "value": ValueError,
+    "recursion": RecursionError,
+}
+SINK = ctypes.CFUNCTYPE(None, ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64)
+DUMPS = ("ast", "ir", "opt", "asm")
+
+
+def banner(title: str, text: str) -> None:
+    """How `dump=` shows a stage (the only printing this layer does)."""
+    print(f"{'-' * 20} {title} {'-' * 20}\n{text.rstrip()}")
+
+
+class SkipWriter:
+    """A stdout that drops the first `skip` characters (already shown by compiled code)."""
+
+    def __init__(self, out: TextIO, skip: int) -> None:
+        self.out, self.skip = out, skip
+
+    def write(self, text: str) -> int:
+        dropped = min(self.skip, len(text))
+        self.skip -= dropped
+        if dropped < len(text):
+            self.out.write(text[dropped:])
+        return len(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+class CompiledModule:
+    """A kit module JIT-compiled by LLVM in this process; call its functions by name."""
+
+    def __init__(
+        self,
+        kit: n.Module,
+        opt_level: int = 2,
+        passes: str | Iterable[str] | None = None,
+        dump: Iterable[str] = (),
+    ) -> None:
+        dump = set(dump)
+        self.kit = kit
+        self.program: Program = lower_module(kit, "inprocess")
+        if "ast" in dump:
+            banner(
+                "kit AST",
+                "\n".join(
+                    f"{name}: {n.sexpr(f.body)}" for name, f in self.program.functions.items()
+                ),
+            )
+        if "ir" in dump:
+            banner("LLVM IR", str(self.program))
+        self.engine = Engine(self.program.module, opt_level, passes)
+        if "opt" in dump:
+            banner(
+                f"optimized IR (O{opt_level})" if passes is None else f"IR after {passes}",
+                self.engine.ir,
+            )
+        if "asm" in dump:
+            banner("x86-64", emit_assembly(self.engine.ir, opt_level, passes=[]))
+        self.sink = SINK(self.on_output)  # kept alive: compiled code calls it
+        self.set_global("jk_sink_pointer", ctypes.cast(self.sink, ctypes.c_void_p).value or 0)
+        self.flush = ctypes.CFUNCTYPE(None)(self.engine.address("jk_flush"))
+        self.entries = {
+            name: ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_int64))(
+                self.engine.address(f"jk_call.{name}")
+            )
+            for name in self.program.functions
+        }
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.written = 0
+
+    def set_global(self, name: str, value: int) -> None:
+        ctypes.c_int64.from_address(self.engine.global_address(name)).value = value
+
+    def on_output(self, fd: int, pointer: int, count: int) -> None:
+        """The compiled code's sink: UTF-8 bytes -> sys.stdout (counted, for replays)."""
+        text = self.decoder.decode(ctypes.string_at(pointer, count))
+        sys.stdout.write(text)
+        self.written += len(text)
+
+    def run_main(self) -> object:
+        """Run the module's top-level statements, like `python prog.py`."""
+        return self.call(n.MODULE_CODE_NAME) if self.kit.main is not None else None
+
+    def call(self, name: str, *args: object) -> object:
+        """Call one function with Python arguments; result and errors are CPython's."""
+        if name not in self.entries:
+            raise KeyError(f"no function {name!r} in this module")
+        if not all(fits(a) for a in args) or len(args) != len(self.program.functions[name].params):
+            return self.interpret(name, args, skip=0)
+        frame = (ctypes.c_int64 * max(2, 2 * len(args)))()
+        for i, a in enumerate(args):
+            frame[2 * i], frame[2 * i + 1] = tag_of(a), int(a or 0)
+        limit = min(sys.getrecursionlimit(), MAX_NATIVE_DEPTH)
+        self.set_global("jk_depth", 0)
+        self.set_global("jk_buffer_used", 0)
+        self.set_global("jk_depth_limit", limit)
+        self.written = 0
+        self.entries[name](frame)
+        if frame[0] != ERROR:
+            self.flush()
+            return from_tag(frame[0], frame[1])
+        site = self.program.sites[frame[1]]
+        capped = site.kind == "recursion" and limit < sys.getrecursionlimit()
+        if site.kind in EXACT and not capped:
+            self.flush()
+            raise EXACT[site.kind](site.message)
+        if site.kind == "type" and "positional arguments" in site.message:
+            self.flush()
+            raise TypeError(site.message)
+        self.set_global("jk_buffer_used", 0)  # drop what the interpreter will print again
+        return self.interpret(name, args, skip=self.written)
+
+    def interpret(self, name: str, args: tuple[object, ...], skip: int) -> object:
+        """The exact slow path: the tree-walk interpreter, minus output already shown."""
+        with contextlib.redirect_stdout(SkipWriter(sys.stdout, skip)):
+            return TreeWalker(self.kit).run(name, list(args))
+
+
+def fits(value: object) -> bool:
+    """Can compiled code take this argument (an int64, a bool or None)?"""
+    return (
+        value is None
+        or isinstance(value, bool)
+        or (type(value) is int and INT64_MIN <= value <= INT64_MAX)
+    )
+
+
+def tag_of(value: object) -> int:
+    return NONE if value is None else BOOL if isinstance(value, bool) else INT
+
+
+def from_tag(tag: int, payload: int) -> object:
+    return None if tag == NONE else bool(payload) if tag == BOOL else payload
+
+
+def compile_source(
+    source: str,
+    filename: str = "<string>",
+    opt_level: int = 2,
+    passes: str | Iterable[str] | None = None,
+    dump: Iterable[str] = (),
+) -> CompiledModule:
+    """Why: one call from source text to compiled functions in this process."""
+    return CompiledModule(parse_module(source, filename), opt_level, passes, dump)
+
+
+def run_source(source: str, filename: str = "<string>", opt_level: int = 2) -> None:
+    """Compile and run a program's top-level code in process, like `python prog.py`."""
+    compile_source(source, filename, opt_level).run_main()
+
+
+def native_ir(source: str, filename: str, opt_level: int = 2, libc: bool = True) -> str:
+    """Optimized IR of a program for an executable (with libc's `main` or its own `_start`)."""
+    program = lower_module(parse_module(source, filename), "libc" if libc else "nolibc")
+    return str(optimize(verify_ir(program.module), opt_level))
+
+
+def build(
+    source_path: str | Path,
+    output: str | Path,
+    opt_level: int = 2,
+    libc: bool = True,
+    emit_llvm: bool = False,
+) -> Path:
+    """`python -m jitkit build`: a program -> an executable (or its IR with emit_llvm)."""
+    source = Path(source_path).read_text()
+    program = lower_module(parse_module(source, str(source_path)), "libc" if libc else "nolibc")
+    if emit_llvm:
+        ref = optimize(verify_ir(program.module), opt_level)
+        Path(output).write_text(str(ref))
+        return Path(output)
+    return link_executable(emit_object(program.module, opt_level), output, libc)

@@ -1,0 +1,68 @@
+"""One-time LLVM setup and the host target (notebook 08 LLVM mini compiler).
+
+In: nothing, or an `llvmlite.ir.Module`. Out: an initialized LLVM (native target, asm
+printer, asm parser), the host `TargetMachine`, and IR modules stamped with the host triple
+and data layout. llvmlite 0.50 removed `initialize()` (it raises) and aborts the process if
+code is emitted before the asm printer is initialized, so every entry point calls
+`initialize_native()` first; it runs once, under a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import llvmlite.binding as llvm
+from llvmlite import ir
+
+_LOCK = threading.Lock()
+_READY = False
+_MACHINES: dict[tuple[int, str], llvm.TargetMachine] = {}
+
+
+def initialize_native() -> None:
+    """Why: LLVM aborts (not raises) when asked to emit code before this ran; idempotent."""
+    global _READY
+    if _READY:
+        return
+    with _LOCK:
+        if not _READY:
+            llvm.initialize_native_target()
+            llvm.initialize_native_asmprinter()
+            llvm.initialize_native_asmparser()
+            _READY = True
+
+
+def host_triple() -> str:
+    """The triple LLVM would compile for here, e.g. 'x86_64-unknown-linux-gnu'."""
+    initialize_native()
+    return llvm.get_process_triple()
+
+
+def target_machine(opt_level: int = 2, reloc: str = "pic") -> llvm.TargetMachine:
+    """The host's target machine (cached per opt level and relocation model)."""
+    initialize_native()
+    key = (opt_level, reloc)
+    with _LOCK:
+        if key not in _MACHINES:
+            target = llvm.Target.from_triple(llvm.get_process_triple())
+            _MACHINES[key] = target.create_target_machine(
+                opt=opt_level,
+                reloc=reloc,
+                codemodel="small" if reloc != "default" else "jitdefault",
+            )
+        return _MACHINES[key]
+
+
+def fresh_target_machine(opt_level: int = 2) -> llvm.TargetMachine:
+    """An uncached host target machine, for an engine that takes ownership of it."""
+    initialize_native()
+    target = llvm.Target.from_triple(llvm.get_process_triple())
+    return target.create_target_machine(opt=opt_level, codemodel="jitdefault")
+
+
+def new_module(name: str) -> ir.Module:
+    """Why: an IR module must carry the host triple and data layout to link and JIT cleanly."""
+    module = ir.Module(name=name)
+    module.triple = host_triple()
+    module.data_layout = str(target_machine().target_data)
+    return module

@@ -1,0 +1,137 @@
+"""The LLVM layer against its oracles: llvmlite's verifier, CPython, the kernel, readelf."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import io
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from jitkit.errors import VerifyError
+from jitkit.lang.parse import parse_module
+from jitkit.llvm.codegen import compile_module
+from jitkit.llvm.compiler import build, compile_source
+from jitkit.llvm.emit import emit_assembly
+from jitkit.llvm.jit import jit
+from jitkit.llvm.optimize import PassError, optimize
+from jitkit.llvm.verify import verify_ir
+
+PROGRAMS = sorted(
+    p
+    for p in (pathlib.Path(__file__).parents[1] / "programs").glob("*.py")
+    if not p.name.startswith(("test_", "_")) and p.name != "engines.py"
+)
+ADD = """define i64 @add(i64 %a, i64 %b) {
+  %s = add i64 %a, %b
+  ret i64 %s
+}
+"""
+
+
+def cpython(path: pathlib.Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(path)], capture_output=True, text=True)
+
+
+def test_jit_returns_a_typed_callable():
+    add = jit(ADD, "add", ctypes.c_int64, [ctypes.c_int64, ctypes.c_int64])
+    assert add(2, 40) == 42 and add(-5, 3) == -2
+
+
+def test_verifier_error_names_the_line():
+    with pytest.raises(VerifyError, match="IR line"):
+        verify_ir(ADD.replace("ret i64 %s", "ret i32 %s"))
+
+
+def test_hand_picked_passes_and_levels():
+    for level in range(4):
+        assert "define" in str(optimize(verify_ir(ADD), level))
+    assert "add" in str(optimize(verify_ir(ADD), passes="mem2reg,instcombine,simplifycfg,gvn"))
+    with pytest.raises(PassError):
+        optimize(verify_ir(ADD), passes="no-such-pass")
+    assert "ret" in emit_assembly(ADD)
+
+
+@pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.stem)
+def test_every_program_verifies(path: pathlib.Path):
+    kit = parse_module(path.read_text(), path.name)
+    for target in ("inprocess", "libc", "nolibc"):
+        verify_ir(compile_module(kit, target).module)
+
+
+@pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.stem)
+def test_in_process_equals_cpython(path: pathlib.Path):
+    expected = cpython(path)
+    out, error = io.StringIO(), None
+    with contextlib.redirect_stdout(out):
+        try:
+            compile_source(path.read_text(), path.name).run_main()
+        except Exception as e:  # noqa: BLE001 - the type is the result
+            error = type(e).__name__
+    assert out.getvalue() == expected.stdout
+    assert (error is None) == (expected.returncode == 0)
+    if error:
+        assert expected.stderr.strip().splitlines()[-1].startswith(error)
+
+
+@pytest.mark.parametrize("libc", [True, False], ids=["libc", "nolibc"])
+@pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.stem)
+def test_native_equals_cpython(path: pathlib.Path, libc: bool, tmp_path: pathlib.Path):
+    exe = build(path, tmp_path / "prog", libc=libc)
+    got, expected = subprocess.run([exe], capture_output=True, text=True), cpython(path)
+    if path.stem == "big_ints":  # int64 executables: overflow is an error, not a bigint
+        assert got.returncode == 1 and "OverflowError: " in got.stderr
+        return
+    assert (got.stdout, got.returncode) == (expected.stdout, expected.returncode)
+    if expected.returncode:
+        assert (
+            got.stderr.splitlines()[-1] == expected.stderr.splitlines()[-1]
+            or got.stderr.splitlines()[-1].split(":")[0]
+            == expected.stderr.splitlines()[-1].split(":")[0]
+        )
+
+
+def test_zero_division_messages_match_cpython(tmp_path: pathlib.Path):
+    for expr, message in (
+        ("7 // z", "integer division or modulo by zero"),
+        ("7 % z", "integer modulo by zero"),
+    ):
+        src = tmp_path / "p.py"
+        src.write_text(f"z = 0\nprint('before')\nprint({expr})\n")
+        got = subprocess.run(
+            [build(src, tmp_path / "p", libc=False)], capture_output=True, text=True
+        )
+        assert got.stdout == "before\n" and got.returncode == 1
+        assert got.stderr.splitlines()[-1] == f"ZeroDivisionError: {message}"
+        with pytest.raises(ZeroDivisionError, match=message):
+            compile_source(src.read_text()).run_main()
+
+
+def test_overflow_reruns_exactly_without_repeating_prints(capsys):
+    module = compile_source("def f(n):\n    print('start')\n    return n * n\n")
+    assert module.call("f", 3) == 9
+    assert module.call("f", 2**40) == 2**80
+    assert capsys.readouterr().out == "start\nstart\n"
+
+
+def test_runtime_free_hello_is_tiny_and_static(tmp_path: pathlib.Path):
+    src = tmp_path / "hello.py"
+    src.write_text("print('hello, world')\n")
+    exe = build(src, tmp_path / "hello", libc=False)
+    assert subprocess.run([exe], capture_output=True, text=True).stdout == "hello, world\n"
+    assert exe.stat().st_size < 2048, exe.stat().st_size
+    with exe.open("rb") as f:
+        assert ELFFile(f).get_section_by_name(".dynamic") is None
+    readelf = subprocess.run(["readelf", "-d", str(exe)], capture_output=True, text=True)
+    assert "There is no dynamic section" in readelf.stdout
+
+
+def test_emit_llvm_writes_ir(tmp_path: pathlib.Path):
+    src = tmp_path / "p.py"
+    src.write_text("print(1 + 2)\n")
+    out = build(src, tmp_path / "p.ll", emit_llvm=True)
+    verify_ir(out.read_text())

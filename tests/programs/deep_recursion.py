@@ -1,0 +1,8 @@
+def down(n):
+    return down(n + 1)
+
+
+print("start")
+down(0)
+# expect: start
+# expect error: RecursionError

@@ -1,0 +1,10 @@
+def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+
+
+print(fib(15))
+print(fib(0), fib(1), fib(2))
+# expect: 610
+# expect: 0 1 1

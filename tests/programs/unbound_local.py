@@ -1,0 +1,10 @@
+def maybe(flag):
+    if flag:
+        x = 1
+    return x
+
+
+print(maybe(True))
+print(maybe(False))
+# expect: 1
+# expect error: UnboundLocalError

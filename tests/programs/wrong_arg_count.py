@@ -1,0 +1,8 @@
+def two(a, b):
+    return a + b
+
+
+print(two(1, 2))
+print(two(1))
+# expect: 3
+# expect error: TypeError

@@ -1,0 +1,296 @@
+"""Differential tests: random programs in the subset, every engine against CPython.
+
+A generator writes well-formed, terminating programs (loops are bounded by range or by a
+counter nothing else assigns, recursion always goes down a guarded parameter, functions call
+only earlier functions or themselves) with nested loops, branches, calls, big and negative
+numbers and the odd division by zero. Every engine must print and return exactly what
+CPython does, or raise the same exception type. Random bytecode must never crash the VM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import tempfile
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jitkit.bytecode.code import Code
+from jitkit.bytecode.opcodes import OPCODES, Op
+from jitkit.bytecode.verify import verify
+from jitkit.errors import VerifyError
+from jitkit.vm.machine import VM
+from tests.programs.engines import ENGINES, run
+from tests.programs.test_programs import OTHER_PYTHONS, REPO, find_python
+
+SETTINGS = settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+class Choices:
+    """Where the generator's decisions come from: hypothesis data, or a seeded Random."""
+
+    def __init__(self, data=None, rng: random.Random | None = None) -> None:
+        self.data, self.rng = data, rng
+
+    def integer(self, lo: int, hi: int) -> int:
+        if self.data is not None:
+            return self.data.draw(st.integers(lo, hi))
+        return self.rng.randint(lo, hi)
+
+    def choice(self, items: list):
+        return items[self.integer(0, len(items) - 1)]
+
+    def chance(self, percent: int) -> bool:
+        return self.integer(1, 100) <= percent
+
+
+LITERALS = [0, 1, 2, 3, -1, -7, 10, 255, 2**31, -(2**63), 2**64 + 1, 10**20, True, False]
+
+
+class ProgramGenerator:
+    """Builds one program's source text from a stream of choices."""
+
+    def __init__(self, c: Choices) -> None:
+        self.c = c
+        self.lines: list[str] = []
+        self.functions: list[tuple[str, int]] = []  # (name, arity) callable so far
+        self.counter = 0
+
+    def literal(self) -> str:
+        if self.c.chance(30):
+            return str(self.c.integer(-(2**70), 2**70))
+        return repr(self.c.choice(LITERALS))
+
+    def expr(self, names: list[str], depth: int, current: tuple[str, int] | None = None) -> str:
+        if depth <= 0 or self.c.chance(25):
+            return self.c.choice(names) if names and self.c.chance(60) else self.literal()
+        e = lambda: self.expr(names, depth - 1, current)  # noqa: E731
+        kind = self.c.integer(0, 9)
+        if kind <= 2:
+            return f"({e()} {self.c.choice(['+', '-', '*', '//', '%', '+', '-'])} {e()})"
+        if kind == 3:
+            return f"({e()} ** {self.c.integer(0, 3)})"
+        if kind == 4:
+            return f"({self.c.choice(['-', '+', 'not '])}{e()})"
+        if kind == 5:
+            ops = [
+                self.c.choice(["<", "<=", "==", "!=", ">", ">="])
+                for _ in range(self.c.integer(1, 3))
+            ]
+            return "(" + e() + "".join(f" {op} {e()}" for op in ops) + ")"
+        if kind == 6:
+            return f"({e()} {self.c.choice(['and', 'or'])} {e()})"
+        if kind == 7:
+            return f"({e()} if {e()} else {e()})"
+        if kind == 8:
+            fn = self.c.choice(["abs", "min", "max"])
+            return f"abs({e()})" if fn == "abs" else f"{fn}({e()}, {e()})"
+        if self.functions:
+            # the first parameter is the recursion depth: keep it small, or one call to
+            # f(10**20, ...) recurses to the limit while its numbers grow without bound
+            name, arity = self.c.choice(self.functions)
+            args = [f"min(abs({e()}), 4)"] + [e() for _ in range(arity - 1)]
+            return f"{name}({', '.join(args)})"
+        return e()
+
+    def block(
+        self,
+        indent: int,
+        names: list[str],
+        depth: int,
+        in_loop: bool,
+        current: tuple[str, int] | None,
+    ) -> None:
+        """A few statements; `names` grows with every variable assigned at this level."""
+        pad = "    " * indent
+        for _ in range(self.c.integer(1, 3)):
+            kind = self.c.integer(0, 9)
+            if kind <= 3 or depth <= 0:
+                target = self.c.choice(["x", "y", "z"] if indent else ["g", "h"])
+                op = self.c.choice(["=", "=", "+=", "-=", "*=", "//=", "%="])
+                if op != "=" and target not in names:
+                    op = "="
+                value = self.expr(names, 2, current)
+                if in_loop and op in ("=", "*="):
+                    value = f"({value}) % {self.c.choice([7, 1000003, -97, 2**40])}"
+                self.lines.append(f"{pad}{target} {op} {value}")
+                names.append(target)
+            elif kind == 4:
+                self.lines.append(f"{pad}print({self.print_args(names, current)})")
+            elif kind == 5:
+                self.lines.append(f"{pad}if {self.expr(names, 2, current)}:")
+                self.block(indent + 1, list(names), depth - 1, in_loop, current)
+                if self.c.chance(50):
+                    self.lines.append(f"{pad}else:")
+                    self.block(indent + 1, list(names), depth - 1, in_loop, current)
+            elif kind == 6:
+                var = f"i{self.counter}"
+                self.counter += 1
+                bounds = [str(self.c.integer(-4, 4)) for _ in range(self.c.integer(1, 2))]
+                if self.c.chance(40):
+                    bounds = [
+                        str(self.c.integer(-4, 4)),
+                        str(self.c.integer(-4, 4)),
+                        str(self.c.choice([-2, -1, 1, 2, 3])),
+                    ]
+                self.lines.append(f"{pad}for {var} in range({', '.join(bounds)}):")
+                self.block(indent + 1, names + [var], depth - 1, True, current)
+            elif kind == 7:
+                var = f"c{self.counter}"
+                self.counter += 1
+                self.lines.append(f"{pad}{var} = {self.c.integer(0, 3)}")
+                self.lines.append(f"{pad}while {var} > 0:")
+                self.lines.append(f"{pad}    {var} -= 1")
+                self.block(indent + 1, list(names), depth - 1, True, current)
+            elif kind == 8 and in_loop:
+                test = self.expr(names, 1, current)
+                jump = self.c.choice(["break", "continue"])
+                self.lines.append(f"{pad}if {test}:")
+                self.lines.append(f"{pad}    {jump}")
+            elif kind == 9 and current is not None and indent > 1:
+                self.lines.append(f"{pad}return {self.expr(names, 2, current)}")
+            else:
+                self.lines.append(f"{pad}pass")
+
+    def print_args(self, names: list[str], current) -> str:
+        args = [
+            self.expr(names, 1, current) if self.c.chance(80) else '"s"'
+            for _ in range(self.c.integer(0, 3))
+        ]
+        if self.c.chance(30):
+            args.append(f"sep={self.c.choice(['', ',', ' - '])!r}")
+        if self.c.chance(30):
+            args.append(f"end={self.c.choice(['', ';', '!' + chr(10)])!r}")
+        return ", ".join(args)
+
+    def function(self, index: int) -> None:
+        arity = self.c.integer(0, 3)
+        name = f"f{index}"
+        params = ["n"] + [f"p{k}" for k in range(arity)]
+        self.lines.append(f"def {name}({', '.join(params)}):")
+        self.lines.append(f"    if n <= 0:\n        return {self.expr(params[1:], 1)}")
+        self.block(1, params[1:], 2, False, (name, arity))
+        names = ["n"] + params[1:]
+        recursive = [f"{name}(n - 1{''.join(', ' + self.expr(names, 1) for _ in range(arity))})"]
+        tail = self.expr(names, 2) if self.c.chance(50) else "0"
+        self.lines.append(f"    return {tail} + {recursive[0]}")
+        self.functions.append((name, arity + 1))
+
+    def program(self) -> str:
+        for index in range(self.c.integer(0, 3)):
+            self.function(index)
+        guarded = [(name, arity) for name, arity in self.functions]
+        self.functions = []  # top level calls go through a bounded first argument
+        self.block(0, [], 2, False, None)
+        for name, arity in guarded:
+            args = ["min(abs(" + self.expr(["g"] if False else [], 1) + "), 6)"]
+            args += [self.expr([], 2) for _ in range(arity - 1)]
+            self.lines.append(f"print({name}({', '.join(args)}))")
+        return "\n".join(self.lines) + "\n"
+
+
+def generate(c: Choices) -> str:
+    return ProgramGenerator(c).program()
+
+
+@st.composite
+def programs(draw) -> str:
+    return generate(Choices(data=draw(st.data())))
+
+
+@SETTINGS
+@given(programs())
+def test_every_engine_agrees_with_cpython(source: str):
+    expected = run("cpython", source)
+    for engine in ENGINES[1:]:
+        assert run(engine, source) == expected, f"{engine} disagrees on:\n{source}"
+
+
+def test_generator_makes_varied_programs():
+    sources = [generate(Choices(rng=random.Random(seed))) for seed in range(40)]
+    text = "".join(sources)
+    for construct in ("for ", "while ", "def f", "break", "print(", "//", "**", " if "):
+        assert construct in text
+    outcomes = {run("cpython", s)[1] for s in sources}
+    assert None in outcomes and len(outcomes) >= 2  # some finish, some raise
+
+
+@pytest.mark.parametrize("version", sorted(OTHER_PYTHONS))
+def test_dis_front_end_on_random_programs(version: str, tmp_path):
+    python = find_python(version)
+    if python is None:
+        pytest.skip(f"Python {version} is not installed")
+    paths = []
+    for seed in range(40):
+        path = tmp_path / f"random_{seed}.py"
+        path.write_text(generate(Choices(rng=random.Random(1000 + seed))))
+        paths.append(str(path))
+    result = subprocess.run(
+        [python, "-m", "tests.programs.engines", *paths],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    for row in map(json.loads, result.stdout.splitlines()):
+        assert row["vm-dis"] == row["cpython"], open(row["path"]).read()
+
+
+# ------------------------------------------------------- random bytecode never crashes
+
+OPS = list(OPCODES)
+
+
+@st.composite
+def random_code(draw) -> Code:
+    length = draw(st.integers(1, 12))
+    ops = [draw(st.sampled_from(OPS)) for _ in range(length)]
+    args = [draw(st.integers(-2, 14)) for _ in range(length)]
+    consts = draw(st.lists(st.sampled_from([0, 1, -3, True, None, " ", "\n", 2**70]), max_size=4))
+    code = Code(
+        "rand", 0, ["a", "b"], consts=consts, names=["rand"], ops=ops, args=args, lines=[1] * length
+    )
+    return code
+
+
+class OutOfTime(Exception):
+    """Verified bytecode may loop forever (a JUMP_BACKWARD to itself): that is a program,
+    not a crash, so each run gets a time budget."""
+
+
+def on_alarm(signum, frame):
+    raise OutOfTime
+
+
+@settings(max_examples=300, deadline=None)
+@given(random_code())
+def test_random_bytecode_is_rejected_or_runs(code: Code):
+    try:
+        verify(code)
+    except VerifyError:
+        return
+    vm = VM({"rand": code})
+    vm.limit = 50
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with tempfile.TemporaryFile("w+") as sink, contextlib.redirect_stdout(sink):
+            vm.call("rand")
+        assert Op.RETURN in code.ops  # it returned, so it had a RETURN to do it with
+    except (ArithmeticError, TypeError, ValueError, RecursionError, UnboundLocalError) as e:
+        assert not isinstance(e, VerifyError)
+    except OutOfTime:
+        pass  # an endless loop: verified code need not terminate
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
