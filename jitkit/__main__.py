@@ -1,4 +1,4 @@
-"""`python -m jitkit COMMAND`: the kit's command line (release, grade, doctor).
+"""`python -m jitkit COMMAND`: the kit's command line (release, grade, doctor, run, bench, build).
 
 Each subcommand is one small function that parses nothing itself and returns the exit code.
 """
@@ -51,6 +51,34 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return doctor.main(as_json=args.json)
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a program (functions plus top-level statements) on one tier, like `python PROG.py`."""
+    from jitkit.tiers import load
+
+    load(args.program.read_text(), args.tier, str(args.program)).run_main()
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Every kernel on the chosen tiers, as ratios to gcc -O2 and CPython, in one run."""
+    import json
+
+    from jitkit import bench
+
+    rows = bench.run(args.tier or bench.available_tiers(), repeat=args.repeat)
+    print(json.dumps(bench.as_json(rows), indent=1) if args.json else bench.table(rows))
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Compile a program to an x86-64 Linux executable through LLVM."""
+    from jitkit.llvm.compiler import build
+
+    build(args.source, args.output, opt_level=args.opt_level, libc=args.libc,
+          emit_llvm=args.emit_llvm)  # fmt: skip
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser, one subparser per command."""
     top = argparse.ArgumentParser(prog="python -m jitkit", description=__doc__.splitlines()[0])
@@ -72,6 +100,27 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="check this machine can run the JIT notebooks")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(run=cmd_doctor)
+
+    from jitkit.tiers import TIERS
+
+    p = sub.add_parser("run", help="run a program on one tier; stdout equals `python PROG.py`")
+    p.add_argument("program", type=Path, metavar="PROG.py")
+    p.add_argument("--tier", choices=list(TIERS), default="auto", help="default: auto")
+    p.set_defaults(run=cmd_run)
+
+    p = sub.add_parser("bench", help="time every tier against gcc -O2 and CPython")
+    p.add_argument("--tier", action="append", choices=list(TIERS), help="repeatable; default all")
+    p.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(run=cmd_bench)
+
+    p = sub.add_parser("build", help="compile a program to an x86-64 executable (LLVM)")
+    p.add_argument("source", type=Path, metavar="PROG.py")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("-O", dest="opt_level", type=int, choices=range(4), default=2, metavar="0-3")
+    p.add_argument("--no-libc", dest="libc", action="store_false", help="runtime-free binary")
+    p.add_argument("--emit-llvm", action="store_true", help="write LLVM IR instead")
+    p.set_defaults(run=cmd_build)
     return top
 
 

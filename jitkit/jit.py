@@ -3,8 +3,8 @@
 In: a function in the supported subset (its module's other functions are found by name in
 `fn.__globals__`). Out: a callable `JitFunction` that returns what CPython would and exposes
 `.bytecode`, `.tier`, `.profile` and `dis()`. Compilation happens on first use, so
-functions defined later in the module can be called. Tiers today: "interp" (the bytecode VM)
-and "treewalk"; later notebooks add "stack", "ssa", "llvm" and "auto".
+functions defined later in the module can be called. Tiers: "interp" (the bytecode VM),
+"treewalk", "stack" (template JIT), "auto" (VM, then stack when hot) and "llvm".
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from jitkit.lang.parse import parse_function
 from jitkit.lang.treewalk import TreeWalker
 from jitkit.vm.machine import VM, Profile
 
-TIERS = ("interp", "treewalk")
+TIERS = ("interp", "treewalk", "stack", "auto", "llvm")
 FRONTENDS = ("ast", "dis")
 DUMPS = ("ast", "bytecode")
 
@@ -46,6 +46,7 @@ class JitFunction:
         self._module: nodes.Module | None = None
         self._codes: dict[str, Code] | None = None
         self._vm: VM | None = None
+        self._engine = None
 
     @property
     def module(self) -> nodes.Module:
@@ -88,10 +89,41 @@ class JitFunction:
         """Print the kit bytecode listing of every function involved, like `dis.dis`."""
         print("\n\n".join(format_listing(c) for c in self.bytecode.values()))
 
+    @property
+    def engine(self):
+        """The compiled form for machine-code tiers (StackTier, AutoTier, LLVM module)."""
+        if self._engine is None:
+            if self.tier == "stack":
+                from jitkit.stackjit import stack_tier
+
+                self._engine = stack_tier(self.bytecode, self.vm)
+            elif self.tier == "auto":
+                from jitkit.tiering import AutoTier
+
+                self._engine = AutoTier(self.bytecode)
+            elif self.tier == "llvm":
+                from jitkit.llvm.compiler import CompiledModule
+
+                self._engine = CompiledModule(self.module)
+        return self._engine
+
+    def running_tier(self) -> str:
+        """Where the next call runs: the tier, or for "auto" the one it has reached."""
+        return self.engine.tier_of(self.__name__) if self.tier == "auto" else self.tier
+
+    def listing(self) -> str:
+        """The machine code of this function on the stack tier (compiling it if needed)."""
+        from jitkit.stackjit import stack_tier
+
+        tier = self.engine if self.tier == "stack" else stack_tier(self.bytecode, self.vm)
+        return tier.listing(self.__name__)
+
     def __call__(self, *args: object) -> object:
         if self.tier == "treewalk":
             return TreeWalker(self.module).run(self.__name__, list(args))
-        return self.vm.call(self.__name__, *args)
+        if self.tier == "interp":
+            return self.vm.call(self.__name__, *args)
+        return self.engine.call(self.__name__, *args)
 
     def __repr__(self) -> str:
         return f"<jitkit.jit {self.__name__} tier={self.tier!r}>"

@@ -55,11 +55,19 @@ def load_auto(source: str, filename: str) -> Program:
     return Program("auto", auto.call, auto)
 
 
+def load_llvm(source: str, filename: str) -> Program:
+    from jitkit.llvm.compiler import CompiledModule
+
+    module = CompiledModule(parse_module(source, filename))
+    return Program("llvm", module.call, module)
+
+
 TIERS: dict[str, Callable[[str, str], Program]] = {
     "treewalk": load_treewalk,
     "interp": load_interp,
     "stack": load_stack,
     "auto": load_auto,
+    "llvm": load_llvm,
 }
 
 

@@ -25,7 +25,7 @@ for i in range(4):
             break
         if (i + j) % 2:
             continue
-        print(i, j, sep=":", end=" ")
+        print(i, j, sep=":", end="/")
 print()
 # expect: 7 -1 4
-# expect: 0:0 1:1 2:0 2:2 3:1 3:3
+# expect: 0:0/1:1/2:0/2:2/3:1/3:3/
