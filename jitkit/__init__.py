@@ -1,6 +1,7 @@
 """jitkit: build JIT compilers in Python, from bytes to SSA to LLVM.
 
 Importing jitkit prints nothing and loads no native library; each layer loads on first use.
+`@jitkit.jit` / `@jitkit.jit(tier=...)` is the front door.
 """
 
 from jitkit.errors import (
@@ -10,6 +11,7 @@ from jitkit.errors import (
     UnsupportedError,
     VerifyError,
 )
+from jitkit.jit import jit
 
 __version__ = "0.1.0"
 
@@ -20,4 +22,5 @@ __all__ = [
     "UnsupportedError",
     "VerifyError",
     "__version__",
+    "jit",
 ]

@@ -12,15 +12,9 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from jitkit.x86.assembler import Line
 
-@dataclass(frozen=True)
-class Row:
-    """One line of a listing: an instruction (or undecodable byte) with the label before it."""
-
-    offset: int
-    data: bytes
-    text: str
-    label: str | None = None
+Row = Line  # one listing row: offset, bytes, text, the label before it (the assembler's own)
 
 
 # --- records -------------------------------------------------------------------------------

@@ -1,0 +1,90 @@
+"""VM: profiling counters, source lines on errors, trace output, and the jit decorator."""
+
+import pytest
+
+from jitkit.bytecode.compiler import compile_module
+from jitkit.bytecode.opcodes import OPCODES, Op
+from jitkit.errors import UnsupportedError
+from jitkit.jit import jit
+from jitkit.lang.parse import parse_module
+from jitkit.vm.machine import VM
+
+SOURCE = """
+def loop(n):
+    s = 0
+    for i in range(n):
+        s += i
+    return s
+
+
+def div(a, b):
+    return a // b
+"""
+
+
+def test_profile_counts_calls_and_back_edges():
+    vm = VM(compile_module(parse_module(SOURCE)))
+    assert vm.call("loop", 5) == 10
+    vm.call("loop", 3)
+    assert vm.profile.calls["loop"] == 2
+    assert sum(vm.profile.loops.values()) == 8
+    assert "loop" in str(vm.profile)
+
+
+def test_errors_carry_the_source_line():
+    vm = VM(compile_module(parse_module(SOURCE, "prog.py")))
+    with pytest.raises(ZeroDivisionError) as info:
+        vm.call("div", 1, 0)
+    assert any("line 10, in div" in note for note in info.value.__notes__)
+
+
+def test_trace_prints_stack_then_instruction(capsys):
+    vm = VM(compile_module(parse_module(SOURCE)), trace=True)
+    vm.call("div", 7, 2)
+    out = capsys.readouterr().out
+    assert "[7, 2]" in out and "BINARY_FLOORDIV" in out
+
+
+def test_every_opcode_has_a_vm_case():
+    import inspect
+
+    text = inspect.getsource(VM.run)
+    assert all(f"case O.{op.name}:" in text for op in OPCODES)
+    assert len(Op) == len(OPCODES)
+
+
+def test_negative_exponent_is_a_clear_runtime_error():
+    vm = VM(compile_module(parse_module("def p(a, b):\n    return a ** b\n")))
+    assert vm.call("p", 2, 10) == 1024
+    with pytest.raises(UnsupportedError, match="negative exponent"):
+        vm.call("p", 2, -1)
+
+
+def fact(n):
+    return 1 if n <= 1 else n * fact(n - 1)
+
+
+@pytest.mark.parametrize("tier", ["interp", "treewalk"])
+@pytest.mark.parametrize("frontend", ["ast", "dis"])
+def test_jit_matches_cpython(tier, frontend):
+    f = jit(fact, tier=tier, frontend=frontend)
+    assert f(25) == fact(25) and f.tier == tier
+    if tier == "interp":
+        assert "fact" in f.bytecode and f.profile.calls["fact"] == 25
+
+
+def test_jit_decorator_forms_and_unknown_tier(capsys):
+    assert jit(tier="treewalk")(fact)(5) == 120
+    jit(fact).dis()
+    assert "LOAD_FUNC" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="interp, treewalk"):
+        jit(fact, tier="warp")
+
+
+def test_deep_recursion_is_a_recursion_error():
+    def down(n):
+        return down(n + 1)
+
+    for tier in ("interp", "treewalk"):
+        with pytest.raises(RecursionError):
+            jit(down, tier=tier)(0)
