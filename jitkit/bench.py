@@ -41,6 +41,10 @@ class Row:
     result: int
     seconds: dict[str, float] = field(default_factory=dict)
 
+    def ratio(self, column: str, base: str) -> float:
+        """How many times `base`'s time `column` took on this kernel."""
+        return self.seconds[column] / self.seconds[base]
+
 
 def kernel_source() -> str:
     path = BENCHMARKS / "kernels.py"
@@ -126,6 +130,11 @@ def geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
+def mean_ratio(rows: list[Row], column: str, base: str) -> float:
+    """The geometric mean over kernels of `column`'s time / `base`'s time."""
+    return geomean([r.ratio(column, base) for r in rows])
+
+
 def table(rows: list[Row]) -> str:
     """Per kernel and tier: time, time / gcc -O2, time / CPython; geomeans last."""
     columns = list(rows[0].seconds)
@@ -134,14 +143,12 @@ def table(rows: list[Row]) -> str:
     for row in rows:
         cells = []
         for c in columns:
-            s = row.seconds[c]
-            gcc, cpy = s / row.seconds["gcc -O2"], s / row.seconds["cpython"]
-            cells.append(f"{s * 1e3:9.2f} {gcc:7.1f}x {cpy:5.2f}x")
+            gcc, cpy = row.ratio(c, "gcc -O2"), row.ratio(c, "cpython")
+            cells.append(f"{row.seconds[c] * 1e3:9.2f} {gcc:7.1f}x {cpy:5.2f}x")
         lines.append(f"{row.kernel:<14}" + "".join(f"{cell:>24}" for cell in cells))
     means = []
     for c in columns:
-        gcc = geomean([r.seconds[c] / r.seconds["gcc -O2"] for r in rows])
-        cpy = geomean([r.seconds[c] / r.seconds["cpython"] for r in rows])
+        gcc, cpy = mean_ratio(rows, c, "gcc -O2"), mean_ratio(rows, c, "cpython")
         means.append(f"{'':9} {gcc:7.1f}x {cpy:5.2f}x")
     lines.append(f"{'geomean':<14}" + "".join(f"{m:>24}" for m in means))
     return "\n".join(lines)
@@ -155,17 +162,13 @@ def as_json(rows: list[Row]) -> dict:
                 "kernel": r.kernel,
                 "size": r.size,
                 "seconds": r.seconds,
-                "vs_gcc": {c: r.seconds[c] / r.seconds["gcc -O2"] for c in columns},
-                "vs_cpython": {c: r.seconds[c] / r.seconds["cpython"] for c in columns},
+                "vs_gcc": {c: r.ratio(c, "gcc -O2") for c in columns},
+                "vs_cpython": {c: r.ratio(c, "cpython") for c in columns},
             }
             for r in rows
         ],
-        "geomean_vs_gcc": {
-            c: geomean([r.seconds[c] / r.seconds["gcc -O2"] for r in rows]) for c in columns
-        },
-        "geomean_vs_cpython": {
-            c: geomean([r.seconds[c] / r.seconds["cpython"] for r in rows]) for c in columns
-        },
+        "geomean_vs_gcc": {c: mean_ratio(rows, c, "gcc -O2") for c in columns},
+        "geomean_vs_cpython": {c: mean_ratio(rows, c, "cpython") for c in columns},
     }
 
 

@@ -91,20 +91,12 @@ class JitFunction:
 
     @property
     def engine(self):
-        """The compiled form for machine-code tiers (StackTier, AutoTier, LLVM module)."""
+        """The compiled form for machine-code tiers (StackTier, AutoTier, LLVM module), built
+        by the same factory `python -m jitkit run` uses."""
         if self._engine is None:
-            if self.tier == "stack":
-                from jitkit.stackjit import stack_tier
+            from jitkit.tiers import TIERS
 
-                self._engine = stack_tier(self.bytecode, self.vm)
-            elif self.tier == "auto":
-                from jitkit.tiering import AutoTier
-
-                self._engine = AutoTier(self.bytecode)
-            elif self.tier == "llvm":
-                from jitkit.llvm.compiler import CompiledModule
-
-                self._engine = CompiledModule(self.module)
+            self._engine = TIERS[self.tier](self.module, self.bytecode).engine
         return self._engine
 
     def running_tier(self) -> str:

@@ -11,6 +11,7 @@ once per module and cached; `events` records each promotion, for looking at.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from dataclasses import dataclass
 
 from jitkit.bytecode.code import Code
@@ -37,6 +38,7 @@ class TieredVM(VM):
     def __init__(self, codes: dict[str, Code], auto: AutoTier) -> None:
         super().__init__(codes)
         self.auto = auto
+        self.hottest_loop: Counter = Counter()  # per function: its busiest loop's count
 
     def depth(self) -> int:
         """Kit frames active now: this run's, plus those below it (the limit counts them)."""
@@ -57,11 +59,11 @@ class TieredVM(VM):
 
     def count_back_edge(self, code: Code, header: int) -> None:
         super().count_back_edge(code, header)
-        if (
-            self.profile.loops[(code.name, header, code.lines[header])]
-            == self.auto.thresholds.loops
-        ):
-            self.auto.consider(code.name, loop=True)
+        trips = self.profile.loops[(code.name, header, code.lines[header])]
+        if trips > self.hottest_loop[code.name]:
+            self.hottest_loop[code.name] = trips
+        if trips == self.auto.thresholds.loops:
+            self.auto.consider(code.name)
 
 
 class AutoTier:
@@ -98,13 +100,12 @@ class AutoTier:
             return self.native.call(name, *args)
         return self.vm.call(name, *args)
 
-    def consider(self, name: str, loop: bool = False, entering: bool = False) -> None:
+    def consider(self, name: str, entering: bool = False) -> None:
         """Promote `name` if its counters say it is hot and the stack tier can compile it."""
         if name in self.promoted or name in self.fallbacks:
             return
         calls = self.vm.profile.calls[name] + entering
-        loops = [n for (fn, _, _), n in self.vm.profile.loops.items() if fn == name]
-        if not self.policy(calls, max(loops, default=0), self.thresholds):
+        if not self.policy(calls, self.vm.hottest_loop[name], self.thresholds):
             return
         skipped = self.native.compiled.skipped
         if name in skipped:

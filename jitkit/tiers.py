@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from jitkit.bytecode.code import Code
 from jitkit.bytecode.compiler import compile_module
+from jitkit.lang import nodes
 from jitkit.lang.parse import parse_module
 from jitkit.lang.treewalk import TreeWalker
 from jitkit.vm.machine import VM
@@ -31,38 +33,39 @@ class Program:
         return self.call(MAIN)
 
 
-def load_treewalk(source: str, filename: str) -> Program:
-    walker = TreeWalker(parse_module(source, filename))
+def load_treewalk(module: nodes.Module, codes: dict[str, Code]) -> Program:
+    walker = TreeWalker(module)
     return Program("treewalk", lambda name, *args: walker.run(name, list(args)), walker)
 
 
-def load_interp(source: str, filename: str) -> Program:
-    vm = VM(compile_module(parse_module(source, filename)))
+def load_interp(module: nodes.Module, codes: dict[str, Code]) -> Program:
+    vm = VM(codes)
     return Program("interp", vm.call, vm)
 
 
-def load_stack(source: str, filename: str) -> Program:
+def load_stack(module: nodes.Module, codes: dict[str, Code]) -> Program:
     from jitkit.stackjit import stack_tier
 
-    tier = stack_tier(compile_module(parse_module(source, filename)))
+    tier = stack_tier(codes)
     return Program("stack", tier.call, tier)
 
 
-def load_auto(source: str, filename: str) -> Program:
+def load_auto(module: nodes.Module, codes: dict[str, Code]) -> Program:
     from jitkit.tiering import AutoTier
 
-    auto = AutoTier(compile_module(parse_module(source, filename)))
+    auto = AutoTier(codes)
     return Program("auto", auto.call, auto)
 
 
-def load_llvm(source: str, filename: str) -> Program:
+def load_llvm(module: nodes.Module, codes: dict[str, Code]) -> Program:
     from jitkit.llvm.compiler import CompiledModule
 
-    module = CompiledModule(parse_module(source, filename))
-    return Program("llvm", module.call, module)
+    compiled = CompiledModule(module)
+    return Program("llvm", compiled.call, compiled)
 
 
-TIERS: dict[str, Callable[[str, str], Program]] = {
+# Each factory takes the kit AST and the kit bytecode of one module (a tier uses either).
+TIERS: dict[str, Callable[[nodes.Module, dict[str, Code]], Program]] = {
     "treewalk": load_treewalk,
     "interp": load_interp,
     "stack": load_stack,
@@ -75,4 +78,5 @@ def load(source: str, tier: str, filename: str = "<string>") -> Program:
     """Compile `source` for `tier`; an unknown tier names the ones there are."""
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r}; tiers: {', '.join(TIERS)}")
-    return TIERS[tier](source, filename)
+    module = parse_module(source, filename)
+    return TIERS[tier](module, compile_module(module))

@@ -103,12 +103,8 @@ class TreeWalker:
 
     def exec_While(self, s: n.While, frame: list) -> None:
         while self.eval(s.test, frame):
-            try:
-                self.exec_block(s.body, frame)
-            except BreakLoop:
+            if self.exec_loop_trip(s.body, frame):
                 break
-            except ContinueLoop:
-                continue
 
     def exec_ForRange(self, s: n.ForRange, frame: list) -> None:
         bounds = [self.eval(e, frame) for e in (s.start, s.stop, s.step)]
@@ -116,12 +112,19 @@ class TreeWalker:
         while rt.range_test(counter, stop, step):
             frame[s.target.slot] = counter
             counter += step
-            try:
-                self.exec_block(s.body, frame)
-            except BreakLoop:
+            if self.exec_loop_trip(s.body, frame):
                 break
-            except ContinueLoop:
-                continue
+
+    def exec_loop_trip(self, body: list, frame: list) -> bool:
+        """One trip round a loop body: True when it ended in `break` (`continue` only ends
+        the trip)."""
+        try:
+            self.exec_block(body, frame)
+        except BreakLoop:
+            return True
+        except ContinueLoop:
+            pass
+        return False
 
     def exec_Break(self, s: n.Break, frame: list) -> None:
         raise BreakLoop

@@ -33,13 +33,19 @@ class _SigAction(ctypes.Structure):
     ]
 
 
+@functools.cache
+def _libc_sigaction():
+    """libc's sigaction with its C types, set up once (arm() asks on every native entry)."""
+    sigaction = libc().sigaction
+    sigaction.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+    return sigaction
+
+
 def _sigaction(signum: int, new: _SigAction | None) -> _SigAction:
     """Install `new` (if given) and return what was there; errors are OSErrors."""
     old = _SigAction()
-    lib = libc()
-    lib.sigaction.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
     new_ptr = ctypes.byref(new) if new is not None else None
-    if lib.sigaction(signum, new_ptr, ctypes.byref(old)) != 0:
+    if _libc_sigaction()(signum, new_ptr, ctypes.byref(old)) != 0:
         raise OSError(ctypes.get_errno(), f"sigaction({signum}) failed")
     return old
 
