@@ -4,10 +4,17 @@ Takes tier names; gives one table (or JSON) from one run: per kernel, each tier'
 time divided by gcc -O2's and by CPython's, then the geometric means. The kernels are
 `benchmarks/kernels.py` (the kit's subset, run by CPython and every tier) and their C twins in
 `benchmarks/kernels.c`. Every tier's result is checked against CPython's before it is timed.
+
+Compile time is measured too: per kernel, a module holding only that kernel and the functions it
+calls goes through the front end (parse + kit bytecode) and then through each tier's factory
+(`jitkit.tiers.TIERS`), which is where a compiling tier does its work. Lazy tiers (`auto`, the
+interpreters) show what they do up front, which is next to nothing; the host-compiler tier's
+number is a cache hit after its first build (benchmarks/host_compiler.py measures cold builds).
 """
 
 from __future__ import annotations
 
+import ast
 import ctypes
 import hashlib
 import math
@@ -18,7 +25,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jitkit.bytecode.compiler import compile_module
 from jitkit.errors import MissingDependencyError
+from jitkit.lang.parse import parse_module
 from jitkit.tiers import TIERS, load
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -40,6 +49,8 @@ class Row:
     size: int
     result: int
     seconds: dict[str, float] = field(default_factory=dict)
+    functions: int = 1  # how many functions the kernel's module holds (it and its callees)
+    compile_seconds: dict[str, float] = field(default_factory=dict)  # front end, then tiers
 
     def ratio(self, column: str, base: str) -> float:
         """How many times `base`'s time `column` took on this kernel."""
@@ -109,8 +120,38 @@ def run(tiers: list[str], repeat: int = 3, sizes: dict[str, int] | None = None) 
                 raise AssertionError(f"{tier} gives {got} for {kernel}({small}), not {expected}")
             seconds = best_of(lambda p=program, k=kernel, n=small: p.call(k, n), repeat)
             row.seconds[tier] = seconds * work(kernel, size) / work(kernel, small)
+        measure_compile(row, kernel_module(source, kernel), tiers, repeat)
         rows.append(row)
     return rows
+
+
+def kernel_module(source: str, kernel: str) -> str:
+    """The source of `kernel` and every function it calls, directly or not, alone."""
+    defs = {node.name: node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)}
+    wanted, todo = [], [kernel]
+    while todo:
+        name = todo.pop()
+        if name in wanted or name not in defs:
+            continue
+        wanted.append(name)
+        todo += [
+            n.func.id
+            for n in ast.walk(defs[name])
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+        ]
+    return "\n\n".join(ast.unparse(defs[name]) for name in sorted(wanted, key=list(defs).index))
+
+
+def measure_compile(row: Row, source: str, tiers: list[str], repeat: int) -> None:
+    """Best-of-`repeat` seconds for the front end and for each tier's factory on `source`."""
+    module = parse_module(source, f"<{row.kernel}>")
+    codes = compile_module(module)
+    row.functions = len(module.functions)
+    row.compile_seconds["front end"] = best_of(
+        lambda: compile_module(parse_module(source, f"<{row.kernel}>")), repeat
+    )
+    for tier in tiers:
+        row.compile_seconds[tier] = best_of(lambda t=tier: TIERS[t](module, codes), repeat)
 
 
 def work_size(kernel: str, size: int, fraction: float) -> int:
@@ -151,6 +192,19 @@ def table(rows: list[Row]) -> str:
         gcc, cpy = mean_ratio(rows, c, "gcc -O2"), mean_ratio(rows, c, "cpython")
         means.append(f"{'':9} {gcc:7.1f}x {cpy:5.2f}x")
     lines.append(f"{'geomean':<14}" + "".join(f"{m:>24}" for m in means))
+    return "\n".join(lines) + "\n\n" + compile_table(rows)
+
+
+def compile_table(rows: list[Row]) -> str:
+    """Per kernel: milliseconds to get from source to something callable, per stage/tier."""
+    columns = list(rows[0].compile_seconds)
+    lines = [
+        "compile time, ms per kernel module (functions: the kernel and its callees)",
+        f"{'kernel':<14}{'functions':>10}" + "".join(f"{c:>12}" for c in columns),
+    ]
+    for row in rows:
+        cells = "".join(f"{row.compile_seconds[c] * 1e3:12.2f}" for c in columns)
+        lines.append(f"{row.kernel:<14}{row.functions:>10}" + cells)
     return "\n".join(lines)
 
 
@@ -164,6 +218,8 @@ def as_json(rows: list[Row]) -> dict:
                 "seconds": r.seconds,
                 "vs_gcc": {c: r.ratio(c, "gcc -O2") for c in columns},
                 "vs_cpython": {c: r.ratio(c, "cpython") for c in columns},
+                "functions": r.functions,
+                "compile_seconds": r.compile_seconds,
             }
             for r in rows
         ],

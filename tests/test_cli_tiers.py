@@ -46,3 +46,15 @@ def test_bench_prints_ratios_as_json():
         "fib", "sum_loop", "gcd_sum", "collatz", "count_primes"]  # fmt: skip
     assert set(report["geomean_vs_gcc"]) == {"cpython", "gcc -O2", "stack"}
     assert report["geomean_vs_gcc"]["gcc -O2"] == pytest.approx(1.0)
+    gcd_sum = report["kernels"][2]
+    assert gcd_sum["functions"] == 2  # gcd_sum and the gcd it calls
+    assert set(gcd_sum["compile_seconds"]) == {"front end", "stack"}
+    assert all(s > 0 for s in gcd_sum["compile_seconds"].values())
+
+
+def test_kernel_module_keeps_callees_only():
+    from jitkit.bench import kernel_module
+
+    source = "def a(n):\n    return n\n\ndef b(n):\n    return a(n)\n\ndef c(n):\n    return c(n)\n"
+    assert kernel_module(source, "b") == "def a(n):\n    return n\n\ndef b(n):\n    return a(n)"
+    assert kernel_module(source, "c") == "def c(n):\n    return c(n)"
