@@ -91,6 +91,10 @@ class _Instruction:
     mnemonic: str
     operands: tuple[Operand, ...]
     long: bool = False  # for relaxable jumps: rel32 instead of rel8
+    # Encodings that do not depend on where labels land, made once: the final bytes of an
+    # instruction without label operands, the size of one with them (per label kind).
+    fixed: Encoding | None = None
+    sizes: dict[str | None, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -115,6 +119,7 @@ class Assembler:
     """Collects instructions and labels; `assemble()` lays them out and resolves labels."""
 
     items: list = field(default_factory=list)
+    defined: set[str] = field(default_factory=set)  # label names, to catch a second definition
 
     # --- building ---------------------------------------------------------------------------
 
@@ -122,7 +127,9 @@ class Assembler:
         """Append one instruction, checked now so an error points at the line that wrote it."""
         mnemonic = canonical_mnemonic(mnemonic)
         item = _Instruction(mnemonic, operands)
-        self._encode(item, {}, 0, check_only=True)
+        enc = self._encode(item, {}, 0, check_only=True)
+        if not any(isinstance(op, str) or getattr(op, "label", None) for op in operands):
+            item.fixed = enc
         self.items.append(item)
         return self
 
@@ -133,8 +140,9 @@ class Assembler:
         raise AttributeError(f"{type(self).__name__!r} has no attribute or instruction {name!r}")
 
     def label(self, name: str) -> Assembler:
-        if any(isinstance(i, _Label) and i.name == name for i in self.items):
+        if name in self.defined:
             raise EncodeError(f"label {name!r} is defined twice")
+        self.defined.add(name)
         self.items.append(_Label(name))
         return self
 
@@ -164,7 +172,7 @@ class Assembler:
         """Bytes with every label resolved. Jumps start short and grow to rel32 only when
         their target is out of rel8 range, repeated until nothing grows (as GNU as does).
         With `externals=True` undefined labels become relocations instead of errors."""
-        defined = {i.name for i in self.items if isinstance(i, _Label)}
+        defined = self.defined
         for item in self.items:
             if isinstance(item, _Instruction) and item.mnemonic in RELAXABLE:
                 target = next((op for op in item.operands if isinstance(op, str)), None)
@@ -201,7 +209,12 @@ class Assembler:
 
     def _size(self, item, labels: dict[str, int], offset: int) -> int:
         if isinstance(item, _Instruction):
-            return len(self._encode(item, labels, offset, check_only=True).data)
+            if item.fixed is not None:
+                return len(item.fixed.data)
+            kind = item.long if item.mnemonic in RELAXABLE else None
+            if kind not in item.sizes:
+                item.sizes[kind] = len(self._encode(item, labels, offset, check_only=True).data)
+            return item.sizes[kind]
         if isinstance(item, _Data):
             return len(item.data)
         if isinstance(item, _Align):
@@ -252,6 +265,8 @@ class Assembler:
         self, item: _Instruction, labels: dict[str, int], offset: int, check_only: bool = False
     ) -> Encoding:
         """Encode with every label replaced by its value (or a placeholder of the right size)."""
+        if item.fixed is not None:
+            return item.fixed
         ops = list(item.operands)
         kind = None
         for i, op in enumerate(ops):
