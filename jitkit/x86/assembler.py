@@ -83,6 +83,10 @@ class Code:
         return "\n".join(out)
 
 
+# Encodings of label-free instructions, shared by every Assembler (JITs repeat templates).
+_ENCODED: dict[tuple, Encoding] = {}
+
+
 # --- items of a program ---------------------------------------------------------------------
 
 
@@ -127,9 +131,14 @@ class Assembler:
         """Append one instruction, checked now so an error points at the line that wrote it."""
         mnemonic = canonical_mnemonic(mnemonic)
         item = _Instruction(mnemonic, operands)
-        enc = self._encode(item, {}, 0, check_only=True)
-        if not any(isinstance(op, str) or getattr(op, "label", None) for op in operands):
-            item.fixed = enc
+        if any(isinstance(op, str) or getattr(op, "label", None) for op in operands):
+            self._encode(item, {}, 0, check_only=True)
+        else:  # the same instruction always has the same bytes: encode each one once
+            key = (mnemonic, operands, tuple(map(type, operands)))
+            item.fixed = _ENCODED.get(key) or self._encode(item, {}, 0, check_only=True)
+            if len(_ENCODED) > 100_000:
+                _ENCODED.clear()
+            _ENCODED[key] = item.fixed
         self.items.append(item)
         return self
 
