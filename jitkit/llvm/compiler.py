@@ -13,6 +13,11 @@ buffered output is dropped and the tree-walk interpreter runs the same call from
 with exact Python ints, skipping the output already shown; the program is deterministic,
 so no print is lost or repeated. In an executable there is no interpreter: the site's
 message goes to stderr and the exit status is 1.
+
+Ctrl-C: every call arms the kit's interrupt flag (`jitkit.native.interrupts`), and compiled
+loops poll it on their back-edges. A loop that sees it set returns at an "interrupt" site;
+we flush what was printed and let CPython raise KeyboardInterrupt, so a compiled
+`while True: pass` stops within a back-edge of the signal and the process lives on.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import ctypes
+import signal
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,12 +34,13 @@ from typing import TextIO
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
 from jitkit.lang.treewalk import TreeWalker
-from jitkit.llvm.codegen import BOOL, ERROR, INT, INT64_MAX, INT64_MIN, NONE, Program
 from jitkit.llvm.codegen import compile_module as lower_module
 from jitkit.llvm.emit import emit_assembly, emit_object, link_executable
 from jitkit.llvm.jit import Engine
 from jitkit.llvm.optimize import optimize
+from jitkit.llvm.values import BOOL, ERROR, INT, INT64_MAX, INT64_MIN, NONE, Program
 from jitkit.llvm.verify import verify_ir
+from jitkit.native.interrupts import interrupt_flag
 
 MAX_NATIVE_DEPTH = 20_000  # kit calls in process before we hand over to the interpreter
 EXACT = {
@@ -77,10 +84,11 @@ class CompiledModule:
         opt_level: int = 2,
         passes: str | Iterable[str] | None = None,
         dump: Iterable[str] = (),
+        interrupt_poll: bool = True,
     ) -> None:
         dump = set(dump)
         self.kit = kit
-        self.program: Program = lower_module(kit, "inprocess")
+        self.program: Program = lower_module(kit, "inprocess", interrupt_poll)
         if "ast" in dump:
             banner(
                 "kit AST",
@@ -137,11 +145,16 @@ class CompiledModule:
         self.set_global("jk_buffer_used", 0)
         self.set_global("jk_depth_limit", limit)
         self.written = 0
+        interrupt_flag().arm()
         self.entries[name](frame)
         if frame[0] != ERROR:
             self.flush()
             return from_tag(frame[0], frame[1])
         site = self.program.sites[frame[1]]
+        if site.kind == "interrupt":
+            self.flush()  # what ran before Ctrl-C did print
+            self.raise_interrupt()
+            return self.interpret(name, args, skip=self.written)  # a handler chose to go on
         capped = site.kind == "recursion" and limit < sys.getrecursionlimit()
         if site.kind in EXACT and not capped:
             self.flush()
@@ -151,6 +164,15 @@ class CompiledModule:
             raise TypeError(site.message)
         self.set_global("jk_buffer_used", 0)  # drop what the interpreter will print again
         return self.interpret(name, args, skip=self.written)
+
+    @staticmethod
+    def raise_interrupt() -> None:
+        """A loop saw the interrupt flag: let CPython run its SIGINT handler now. If that
+        handler already ran inside the output callback (where ctypes reports and drops its
+        KeyboardInterrupt), raise the KeyboardInterrupt it meant to raise."""
+        interrupt_flag().raise_pending()
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            raise KeyboardInterrupt
 
     def interpret(self, name: str, args: tuple[object, ...], skip: int) -> object:
         """The exact slow path: the tree-walk interpreter, minus output already shown."""
