@@ -74,6 +74,10 @@ class ArithmeticLowering(Lowering):
         )
 
     def lower_UnaryOp(self, e: n.UnaryOp) -> Val:
+        literal = e.operand
+        if e.op == "-" and isinstance(literal, n.Const) and type(literal.value) is int:
+            # -9223372036854775808 is INT64_MIN, though 9223372036854775808 alone does not fit
+            return self.expr(n.Const(literal.line, literal.col, -literal.value))
         v = self.expr(e.operand)
         if e.op == "not":
             return self.boolean(self.b.not_(self.truth(v)))

@@ -146,7 +146,11 @@ class CompiledModule:
         self.set_global("jk_depth_limit", limit)
         self.written = 0
         interrupt_flag().arm()
-        self.entries[name](frame)
+        try:
+            self.entries[name](frame)
+        except KeyboardInterrupt:  # CPython raised it as the call returned (the flag's poll)
+            self.flush()  # what ran before Ctrl-C did print
+            raise
         if frame[0] != ERROR:
             self.flush()
             return from_tag(frame[0], frame[1])
