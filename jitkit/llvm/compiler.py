@@ -10,9 +10,15 @@ the call ends. When a site is an exact Python error (ZeroDivisionError, UnboundL
 ValueError, RecursionError, a wrong argument count) we flush and raise it with CPython's
 message. When it is not (an int64 overflow, a None operand, a negative exponent), the
 buffered output is dropped and the tree-walk interpreter runs the same call from the start
-with exact Python ints, skipping the output already shown; the program is deterministic,
-so no print is lost or repeated. In an executable there is no interpreter: the site's
-message goes to stderr and the exit status is 1.
+with exact Python ints. If the call printed less than the buffer holds before it failed,
+nothing has been shown yet: a re-run from a point where no side effect happened, exact for
+any program. If more was shown, the re-run skips the characters already shown; that is exact
+because the subset is deterministic (no input, clock or randomness: a call prints the same
+text every time), so no print is lost or repeated. (Holding all of a call's output until it
+ends would make every re-run side-effect free, but a long call would show nothing until it
+returns and a printing loop would grow memory without bound; so the buffer stays bounded.)
+In an executable there is no interpreter: the site's message goes to stderr and the exit
+status is 1.
 
 Ctrl-C: every call arms the kit's interrupt flag (`jitkit.native.interrupts`), and compiled
 loops poll it on their back-edges. A loop that sees it set returns at an "interrupt" site;

@@ -118,6 +118,14 @@ def test_overflow_reruns_exactly_without_repeating_prints(capsys):
     assert capsys.readouterr().out == "start\nstart\n"
 
 
+def test_overflow_after_a_full_buffer_shows_every_line_once(capsys):
+    module = compile_source(
+        "def f(n):\n    for i in range(n):\n        print(i)\n    return n * 9223372036854775807\n"
+    )
+    assert module.call("f", 20_000) == 20_000 * (2**63 - 1)  # prints 108 KiB, then overflows
+    assert capsys.readouterr().out == "".join(f"{i}\n" for i in range(20_000))
+
+
 def test_runtime_free_hello_is_tiny_and_static(tmp_path: pathlib.Path):
     src = tmp_path / "hello.py"
     src.write_text("print('hello, world')\n")
