@@ -20,10 +20,11 @@ returns and a printing loop would grow memory without bound; so the buffer stays
 In an executable there is no interpreter: the site's message goes to stderr and the exit
 status is 1.
 
-Ctrl-C: every call arms the kit's interrupt flag (`jitkit.native.interrupts`), and compiled
-loops poll it on their back-edges. A loop that sees it set returns at an "interrupt" site;
-we flush what was printed and let CPython raise KeyboardInterrupt, so a compiled
-`while True: pass` stops within a back-edge of the signal and the process lives on.
+Ctrl-C: every call arms the kit's interrupt flag (`jitkit.native.interrupts`); compiled
+loops poll it on their back-edges and functions in their entry check. Code that sees it set
+returns at its site (an "interrupt" site, or the entry's "recursion" site with the flag
+set); we flush what was printed and let CPython raise KeyboardInterrupt, so a compiled
+`while True: pass` or `fib(90)` stops at once and the process lives on.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ class CompiledModule:
             self.flush()
             return from_tag(frame[0], frame[1])
         site = self.program.sites[frame[1]]
-        if site.kind == "interrupt":
+        if site.kind == "interrupt" or (site.kind == "recursion" and interrupt_flag().is_set):
             self.flush()  # what ran before Ctrl-C did print
             self.raise_interrupt()
             return self.interpret(name, args, skip=self.written)  # a handler chose to go on
@@ -177,7 +178,7 @@ class CompiledModule:
 
     @staticmethod
     def raise_interrupt() -> None:
-        """A loop saw the interrupt flag: let CPython run its SIGINT handler now. If that
+        """Compiled code saw the interrupt flag: let CPython run its SIGINT handler now. If that
         handler already ran inside the output callback (where ctypes reports and drops its
         KeyboardInterrupt), raise the KeyboardInterrupt it meant to raise."""
         interrupt_flag().raise_pending()

@@ -55,7 +55,7 @@ class Lowering:
     f: FunctionState
     sites: list[Site]
     strings: dict[str, tuple[ir.Value, int]]
-    interrupt_address: int | None  # the flag byte loops poll, or None: no poll
+    interrupt_address: int | None  # the flag byte compiled code polls, or None: no poll
 
     def lower_block(self, body: list[n.Node]) -> None:
         for stmt in body:
@@ -107,11 +107,14 @@ class Lowering:
         Only in process: an executable keeps SIGINT's default action, so it emits nothing."""
         if self.interrupt_address is None:
             return
+        self.guard(self.interrupt_quiet(), "interrupt", "interrupted in compiled code", node)
+
+    def interrupt_quiet(self) -> ir.Value:
+        """An i1 that is true while the interrupt flag byte is 0 (a volatile load of it)."""
         address = const(I64, self.interrupt_address).inttoptr(I8.as_pointer())
         flag = VolatileLoad(self.b.block, address, "interrupt.flag")
         self.b._insert(flag)  # what `IRBuilder.load` does with its own LoadInstr
-        quiet = self.b.icmp_unsigned("==", flag, const(I8, 0))
-        self.guard(quiet, "interrupt", "interrupted in compiled code", node)
+        return self.b.icmp_unsigned("==", flag, const(I8, 0))
 
     def number(self, v: Val, what: str, node: n.Node) -> ir.Value:
         """The payload of an int or bool; anything else (None) is a TypeError site."""

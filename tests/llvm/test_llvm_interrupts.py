@@ -1,4 +1,4 @@
-"""Ctrl-C in LLVM-compiled loops (contract 5: the kernel never dies), in child processes."""
+"""Ctrl-C in LLVM-compiled code (contract 5: the kernel never dies), in child processes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from jitkit.lang.parse import parse_module
 from jitkit.llvm.codegen import compile_module
 
 SPIN = """
-import time, traceback
+import traceback
 import jitkit
 
 @jitkit.jit(tier="llvm")
@@ -32,6 +32,12 @@ def count(n):
             total += 1
     return total
 
+@jitkit.jit(tier="llvm")
+def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+
 spin.engine  # compiled now, so the signal lands in the loop, not in LLVM
 print("ready", flush=True)
 try:
@@ -45,6 +51,13 @@ try:
     count(10**9)
 except KeyboardInterrupt:
     print("interrupted", flush=True)
+fib.engine
+print("ready", flush=True)
+try:
+    fib(90)  # no loop: the poll at function entry hears Ctrl-C
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+print(fib(20), flush=True)
 """
 
 
@@ -77,6 +90,9 @@ def test_sigint_stops_a_compiled_while_true_within_a_second(tmp_path: Path):
         assert [child.stdout.readline() for _ in range(4)] == ["at 0\n", "at 1\n", "at 2\n", "9\n"]
         seconds, printed = interrupt_when_ready(child)  # a nested for loop that prints
         assert seconds < 1.0 and printed[:1] == ["at 0\n"]  # what it printed is shown
+        seconds, printed = interrupt_when_ready(child)  # deep recursion, no loop
+        assert seconds < 1.0 and printed == []
+        assert child.stdout.readline() == "6765\n"
         out, err = child.communicate(timeout=30)
     finally:
         watchdog.cancel()
@@ -96,7 +112,8 @@ def test_only_in_process_code_polls():
         print(f(5))
     """)
     kit = parse_module(source)
-    assert str(compile_module(kit, "inprocess")).count("load volatile") == 2  # one per loop
+    # one per loop, one in each function's entry check (f and the module's code)
+    assert str(compile_module(kit, "inprocess")).count("load volatile") == 4
     assert "volatile" not in str(compile_module(kit, "inprocess", interrupt_poll=False))
     for target in ("libc", "nolibc"):
         assert "volatile" not in str(compile_module(kit, target))
