@@ -4,7 +4,7 @@ The programs come from the generator of tests/test_differential.py, half of them
 literals (many past int64) and half with literals that fit in int64. In process
 (`jitkit.tiers.load(source, "llvm")`) every program must print and return exactly what
 CPython does, or raise the same exception type (past the recursion limit one output may be
-a prefix of the other, as `same_run` of the stack tier's tests allows).
+a prefix of the other: `same_run` of the stack tier's tests).
 
 Executables compute in int64, so what they must do depends on where CPython's run leaves
 int64. `int64_run` decides it by tracing: it runs the program in CPython with every int
@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from jitkit.llvm.compiler import build
 from jitkit.tiers import load
 from tests.programs.engines import run
+from tests.stackjit.test_stack_tier import same_run
 from tests.test_differential import Choices, ProgramGenerator, programs
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -58,13 +59,6 @@ def small_literal_programs(draw) -> str:
 
 
 PROGRAMS = st.one_of(programs(), small_literal_programs())
-
-
-def same_run(ours: tuple[str, str | None], cpython: tuple[str, str | None]) -> bool:
-    """Equal stdout and exception type; RecursionError: one output a prefix of the other."""
-    if ours[1] == cpython[1] == "RecursionError":
-        return ours[0].startswith(cpython[0]) or cpython[0].startswith(ours[0])
-    return ours == cpython
 
 
 def run_llvm(source: str) -> tuple[tuple[str, str | None], object]:
@@ -166,7 +160,10 @@ def check_executable(source: str, libc: bool, tmp_path) -> None:
     cpython = subprocess.run([sys.executable, path], capture_output=True, text=True, timeout=30)
     assert (got.stdout, got.returncode) == (cpython.stdout, cpython.returncode), where
     if error is not None:
-        assert last.split(":")[0] == cpython.stderr.splitlines()[-1].split(":")[0] == error
+        cpython_last = cpython.stderr.splitlines()[-1]
+        assert last.split(":")[0] == cpython_last.split(":")[0] == error, where
+        if error == "ZeroDivisionError":
+            assert last == cpython_last, where  # the message too
 
 
 @pytest.mark.parametrize("libc", [True, False], ids=["libc", "nolibc"])
