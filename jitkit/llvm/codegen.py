@@ -22,11 +22,13 @@ and in each function's entry check, so neither a loop nor a long recursion ignor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from llvmlite import ir
 
 from jitkit.lang import nodes as n
 from jitkit.llvm.entries import EntryLowering
-from jitkit.llvm.lowering import FunctionState, Loop
+from jitkit.llvm.lowering import FunctionState, Handler, Loop
 from jitkit.llvm.printing import PrintLowering
 from jitkit.llvm.runtime import I8, I64, Runtime, emit_runtime
 from jitkit.llvm.statements import StatementLowering
@@ -51,16 +53,23 @@ from jitkit.llvm.values import (
 
 __all__ = [
     "BOOL", "ERROR", "INT", "INT64_MAX", "INT64_MIN", "KINDS", "MAIN", "NONE", "UNBOUND",
-    "VALUE", "CodeGen", "FunctionState", "Loop", "Program", "Site", "Val", "compile_module",
-    "const", "lval",
+    "VALUE", "CodeGen", "FunctionState", "Handler", "Loop", "Program", "Site", "Val",
+    "compile_module", "const", "lval",
 ]  # fmt: skip
 
 
 class CodeGen(StatementLowering, PrintLowering, EntryLowering):
     """Lowers a kit module: `lower_<Stmt>` for statements, `lower_<Expr>` for expressions."""
 
-    def __init__(self, kit: n.Module, target: str, interrupt_poll: bool = True) -> None:
+    def __init__(
+        self,
+        kit: n.Module,
+        target: str,
+        interrupt_poll: bool = True,
+        handlers: Mapping[type[n.Node], Handler] | None = None,
+    ) -> None:
         self.kit, self.target = kit, target
+        self.handlers = dict(handlers or {})
         self.module = new_module(kit.filename)
         self.rt: Runtime = emit_runtime(self.module, target)
         self.sites: list[Site] = []
@@ -116,8 +125,12 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering):
 
 
 def compile_module(
-    kit: n.Module, target: str = "inprocess", interrupt_poll: bool = True
+    kit: n.Module,
+    target: str = "inprocess",
+    interrupt_poll: bool = True,
+    handlers: Mapping[type[n.Node], Handler] | None = None,
 ) -> Program:
     """Why: one call from a parsed kit module to an LLVM IR program for one target.
-    `interrupt_poll=False` leaves the in-process interrupt polls out (to measure them)."""
-    return CodeGen(kit, target, interrupt_poll).lower_module()
+    `interrupt_poll=False` leaves the in-process interrupt polls out (to measure them);
+    `handlers` replace the lowering of the node classes they name (`Lowering.lower_node`)."""
+    return CodeGen(kit, target, interrupt_poll, handlers).lower_module()

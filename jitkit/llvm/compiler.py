@@ -34,7 +34,7 @@ import contextlib
 import ctypes
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -44,6 +44,7 @@ from jitkit.lang.treewalk import TreeWalker
 from jitkit.llvm.codegen import compile_module as lower_module
 from jitkit.llvm.emit import emit_assembly, emit_object, link_executable
 from jitkit.llvm.jit import Engine
+from jitkit.llvm.lowering import Handler
 from jitkit.llvm.optimize import optimize
 from jitkit.llvm.values import BOOL, ERROR, INT, INT64_MAX, INT64_MIN, NONE, Program
 from jitkit.llvm.verify import verify_ir
@@ -92,10 +93,11 @@ class CompiledModule:
         passes: str | Iterable[str] | None = None,
         dump: Iterable[str] = (),
         interrupt_poll: bool = True,
+        handlers: Mapping[type[n.Node], Handler] | None = None,
     ) -> None:
         dump = set(dump)
         self.kit = kit
-        self.program: Program = lower_module(kit, "inprocess", interrupt_poll)
+        self.program: Program = lower_module(kit, "inprocess", interrupt_poll, handlers)
         if "ast" in dump:
             banner(
                 "kit AST",
@@ -214,9 +216,11 @@ def compile_source(
     opt_level: int = 2,
     passes: str | Iterable[str] | None = None,
     dump: Iterable[str] = (),
+    handlers: Mapping[type[n.Node], Handler] | None = None,
 ) -> CompiledModule:
     """Why: one call from source text to compiled functions in this process."""
-    return CompiledModule(parse_module(source, filename), opt_level, passes, dump)
+    kit = parse_module(source, filename)
+    return CompiledModule(kit, opt_level, passes, dump, handlers=handlers)
 
 
 def run_source(source: str, filename: str = "<string>", opt_level: int = 2) -> None:
