@@ -14,6 +14,9 @@ concern, and `CodeGen` puts the pieces together:
 - `printing`: `print` with Python's formatting
 - `entries`: `jk_call.f` entries for Python, or `main`/`_start` for executables
 
+`handlers=` maps a node class to a function that lowers it instead (notebook 08's exercises
+replace one node type's lowering and still compile and run the whole module).
+
 In process, Python decides what an error site means (raise it, or re-run in the
 interpreter; see `compiler`); in an executable, `main` prints the site's message to stderr
 and exits 1. Only in process does compiled code poll the interrupt flag: on loop back-edges
