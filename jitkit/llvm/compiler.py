@@ -10,9 +10,21 @@ the call ends. When a site is an exact Python error (ZeroDivisionError, UnboundL
 ValueError, RecursionError, a wrong argument count) we flush and raise it with CPython's
 message. When it is not (an int64 overflow, a None operand, a negative exponent), the
 buffered output is dropped and the tree-walk interpreter runs the same call from the start
-with exact Python ints, skipping the output already shown; the program is deterministic,
-so no print is lost or repeated. In an executable there is no interpreter: the site's
-message goes to stderr and the exit status is 1.
+with exact Python ints. If the call printed less than the buffer holds before it failed,
+nothing has been shown yet: a re-run from a point where no side effect happened, exact for
+any program. If more was shown, the re-run skips the characters already shown; that is exact
+because the subset is deterministic (no input, clock or randomness: a call prints the same
+text every time), so no print is lost or repeated. (Holding all of a call's output until it
+ends would make every re-run side-effect free, but a long call would show nothing until it
+returns and a printing loop would grow memory without bound; so the buffer stays bounded.)
+In an executable there is no interpreter: the site's message goes to stderr and the exit
+status is 1.
+
+Ctrl-C: every call arms the kit's interrupt flag (`jitkit.native.interrupts`); compiled
+loops poll it on their back-edges and functions in their entry check. Code that sees it set
+returns at its site (an "interrupt" site, or the entry's "recursion" site with the flag
+set); we flush what was printed and let CPython raise KeyboardInterrupt, so a compiled
+`while True: pass` or `fib(90)` stops at once and the process lives on.
 """
 
 from __future__ import annotations
@@ -20,20 +32,23 @@ from __future__ import annotations
 import codecs
 import contextlib
 import ctypes
+import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
 from jitkit.lang.treewalk import TreeWalker
-from jitkit.llvm.codegen import BOOL, ERROR, INT, INT64_MAX, INT64_MIN, NONE, Program
 from jitkit.llvm.codegen import compile_module as lower_module
 from jitkit.llvm.emit import emit_assembly, emit_object, link_executable
 from jitkit.llvm.jit import Engine
+from jitkit.llvm.lowering import Handler
 from jitkit.llvm.optimize import optimize
+from jitkit.llvm.values import BOOL, ERROR, INT, INT64_MAX, INT64_MIN, NONE, Program
 from jitkit.llvm.verify import verify_ir
+from jitkit.native.interrupts import interrupt_flag
 
 MAX_NATIVE_DEPTH = 20_000  # kit calls in process before we hand over to the interpreter
 EXACT = {
@@ -77,10 +92,12 @@ class CompiledModule:
         opt_level: int = 2,
         passes: str | Iterable[str] | None = None,
         dump: Iterable[str] = (),
+        interrupt_poll: bool = True,
+        handlers: Mapping[type[n.Node], Handler] | None = None,
     ) -> None:
         dump = set(dump)
         self.kit = kit
-        self.program: Program = lower_module(kit, "inprocess")
+        self.program: Program = lower_module(kit, "inprocess", interrupt_poll, handlers)
         if "ast" in dump:
             banner(
                 "kit AST",
@@ -137,11 +154,20 @@ class CompiledModule:
         self.set_global("jk_buffer_used", 0)
         self.set_global("jk_depth_limit", limit)
         self.written = 0
-        self.entries[name](frame)
+        interrupt_flag().arm()
+        try:
+            self.entries[name](frame)
+        except KeyboardInterrupt:  # CPython raised it as the call returned (the flag's poll)
+            self.flush()  # what ran before Ctrl-C did print
+            raise
         if frame[0] != ERROR:
             self.flush()
             return from_tag(frame[0], frame[1])
         site = self.program.sites[frame[1]]
+        if site.kind == "interrupt" or (site.kind == "recursion" and interrupt_flag().is_set):
+            self.flush()  # what ran before Ctrl-C did print
+            self.raise_interrupt()
+            return self.interpret(name, args, skip=self.written)  # a handler chose to go on
         capped = site.kind == "recursion" and limit < sys.getrecursionlimit()
         if site.kind in EXACT and not capped:
             self.flush()
@@ -151,6 +177,15 @@ class CompiledModule:
             raise TypeError(site.message)
         self.set_global("jk_buffer_used", 0)  # drop what the interpreter will print again
         return self.interpret(name, args, skip=self.written)
+
+    @staticmethod
+    def raise_interrupt() -> None:
+        """Compiled code saw the interrupt flag: let CPython run its SIGINT handler now. If that
+        handler already ran inside the output callback (where ctypes reports and drops its
+        KeyboardInterrupt), raise the KeyboardInterrupt it meant to raise."""
+        interrupt_flag().raise_pending()
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            raise KeyboardInterrupt
 
     def interpret(self, name: str, args: tuple[object, ...], skip: int) -> object:
         """The exact slow path: the tree-walk interpreter, minus output already shown."""
@@ -181,9 +216,11 @@ def compile_source(
     opt_level: int = 2,
     passes: str | Iterable[str] | None = None,
     dump: Iterable[str] = (),
+    handlers: Mapping[type[n.Node], Handler] | None = None,
 ) -> CompiledModule:
     """Why: one call from source text to compiled functions in this process."""
-    return CompiledModule(parse_module(source, filename), opt_level, passes, dump)
+    kit = parse_module(source, filename)
+    return CompiledModule(kit, opt_level, passes, dump, handlers=handlers)
 
 
 def run_source(source: str, filename: str = "<string>", opt_level: int = 2) -> None:

@@ -13,12 +13,14 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from jitkit.errors import VerifyError
+from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
 from jitkit.llvm.codegen import compile_module
 from jitkit.llvm.compiler import build, compile_source
 from jitkit.llvm.emit import emit_assembly
 from jitkit.llvm.jit import jit
 from jitkit.llvm.optimize import PassError, optimize
+from jitkit.llvm.values import INT, lval
 from jitkit.llvm.verify import verify_ir
 
 PROGRAMS = sorted(
@@ -118,6 +120,14 @@ def test_overflow_reruns_exactly_without_repeating_prints(capsys):
     assert capsys.readouterr().out == "start\nstart\n"
 
 
+def test_overflow_after_a_full_buffer_shows_every_line_once(capsys):
+    module = compile_source(
+        "def f(n):\n    for i in range(n):\n        print(i)\n    return n * 9223372036854775807\n"
+    )
+    assert module.call("f", 20_000) == 20_000 * (2**63 - 1)  # prints 108 KiB, then overflows
+    assert capsys.readouterr().out == "".join(f"{i}\n" for i in range(20_000))
+
+
 def test_runtime_free_hello_is_tiny_and_static(tmp_path: pathlib.Path):
     src = tmp_path / "hello.py"
     src.write_text("print('hello, world')\n")
@@ -135,3 +145,18 @@ def test_emit_llvm_writes_ir(tmp_path: pathlib.Path):
     src.write_text("print(1 + 2)\n")
     out = build(src, tmp_path / "p.ll", emit_llvm=True)
     verify_ir(out.read_text())
+
+
+def test_handlers_replace_one_node_types_lowering(capsys):
+    def plus_one(gen, e: n.Const):  # an expression handler gives a Val
+        return lval(INT, e.value + 1) if type(e.value) is int else gen.lower_Const(e)
+
+    def announce(gen, s: n.Pass):  # a statement handler emits code and gives None
+        gen.write_text("pass\n")
+
+    module = compile_source(
+        "def f():\n    pass\n    return 41\n", handlers={n.Const: plus_one, n.Pass: announce}
+    )
+    assert module.call("f") == 42
+    assert capsys.readouterr().out == "pass\n"
+    assert compile_source("def f():\n    pass\n    return 41\n").call("f") == 41

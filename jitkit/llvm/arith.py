@@ -1,0 +1,137 @@
+"""Integer arithmetic with Python's results in int64 IR (notebook 08 LLVM mini compiler).
+
+In: kit values (`Val`) and an operator. Out: IR computing Python's answer wherever it fits
+in 64 bits, and an error site where it does not: `+ - *` through LLVM's
+`llvm.s*.with.overflow` intrinsics, `**` by square-and-multiply (`jk_pow`), `//` and `%`
+flooring as Python does (C truncates toward zero), division by zero, unary minus, and the
+comparisons (`==`/`!=` also for None).
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from jitkit.lang import nodes as n
+from jitkit.llvm.lowering import Lowering
+from jitkit.llvm.runtime import I1, I8, I64
+from jitkit.llvm.runtime import function as new_function
+from jitkit.llvm.values import INT, INT64_MIN, NONE, Val, const
+
+ARITH = {"+": "sadd_with_overflow", "-": "ssub_with_overflow", "*": "smul_with_overflow"}
+SIGNED = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
+
+
+class ArithmeticLowering(Lowering):
+    """`lower_BinOp`, `lower_UnaryOp` and the `binary` / `compare` helpers others reuse."""
+
+    pow: ir.Function  # jk_pow, emitted once per module by `emit_pow`
+
+    def lower_BinOp(self, e: n.BinOp) -> Val:
+        return self.binary(e.op, self.expr(e.left), self.expr(e.right), e)
+
+    def binary(self, op: str, left: Val, right: Val, node: n.Node) -> Val:
+        """One arithmetic operator on ints with Python's results, or an error site."""
+        a, c = self.number(left, op, node), self.number(right, op, node)
+        b = self.b
+        if op in ARITH:
+            pair = getattr(b, ARITH[op])(a, c)
+            self.overflow_guard(b.extract_value(pair, 1), op, node)
+            return Val(const(I8, INT), b.extract_value(pair, 0))
+        if op == "**":
+            self.guard(
+                b.icmp_signed(">=", c, const(I64, 0)),
+                "unsupported",
+                "a negative exponent gives a float, and jitkit has no floats",
+                node,
+            )
+            pair = b.call(self.pow, [a, c])
+            self.overflow_guard(b.extract_value(pair, 1), op, node)
+            return Val(const(I8, INT), b.extract_value(pair, 0))
+        message = "integer division or modulo by zero" if op == "//" else "integer modulo by zero"
+        self.guard(b.icmp_signed("!=", c, const(I64, 0)), "zerodiv", message, node)
+        minus_one = b.icmp_signed("==", c, const(I64, -1))
+        if op == "//":
+            self.overflow_guard(
+                b.and_(minus_one, b.icmp_signed("==", a, const(I64, INT64_MIN))), op, node
+            )
+        safe = b.select(minus_one, const(I64, 1), c)  # x // -1 is -x, x % -1 is 0: no trap
+        q, r = b.sdiv(a, safe), b.srem(a, safe)
+        q = b.select(minus_one, b.neg(a), q)
+        # C truncates toward zero; Python floors: fix up when the signs of r and c differ
+        adjust = b.and_(
+            b.icmp_signed("!=", r, const(I64, 0)), b.icmp_signed("<", b.xor(r, c), const(I64, 0))
+        )
+        if op == "//":
+            return Val(const(I8, INT), b.sub(q, b.zext(adjust, I64)))
+        return Val(const(I8, INT), b.select(adjust, b.add(r, c), r))
+
+    def overflow_guard(self, overflowed: ir.Value, op: str, node: n.Node) -> None:
+        self.guard(
+            self.b.not_(overflowed),
+            "overflow",
+            f"result of {op!r} does not fit in 64 bits (jitkit executables use int64)",
+            node,
+        )
+
+    def lower_UnaryOp(self, e: n.UnaryOp) -> Val:
+        literal = e.operand
+        if e.op == "-" and isinstance(literal, n.Const) and type(literal.value) is int:
+            # -9223372036854775808 is INT64_MIN, though 9223372036854775808 alone does not fit
+            return self.expr(n.Const(literal.line, literal.col, -literal.value))
+        v = self.expr(e.operand)
+        if e.op == "not":
+            return self.boolean(self.b.not_(self.truth(v)))
+        x = self.number(v, f"unary {e.op}", e)
+        if e.op == "+":
+            return Val(const(I8, INT), x)
+        pair = self.b.ssub_with_overflow(const(I64, 0), x)
+        self.overflow_guard(self.b.extract_value(pair, 1), "-", e)
+        return Val(const(I8, INT), self.b.extract_value(pair, 0))
+
+    def compare(self, op: str, left: Val, right: Val, node: n.Node) -> ir.Value:
+        """One comparison as an i1; == and != also accept None (equal only to None)."""
+        b = self.b
+        if op in ("==", "!="):
+            none_l = b.icmp_unsigned("==", left.tag, const(I8, NONE))
+            none_r = b.icmp_unsigned("==", right.tag, const(I8, NONE))
+            same = b.and_(
+                b.icmp_unsigned("==", none_l, none_r),
+                b.icmp_signed("==", left.payload, right.payload),
+            )
+            return same if op == "==" else b.not_(same)
+        a, c = self.number(left, op, node), self.number(right, op, node)
+        return b.icmp_signed(SIGNED[op], a, c)
+
+    def emit_pow(self) -> ir.Function:
+        """`jk_pow(base, exp) -> {result, overflowed}`: square-and-multiply, exp >= 0."""
+        fn, b = new_function(self.module, "jk_pow", ir.LiteralStructType([I64, I1]), [I64, I64])
+        base0, exp0 = fn.args
+        result, base, exp, over = (b.alloca(t) for t in (I64, I64, I64, I1))
+        for slot, value in (
+            (result, const(I64, 1)),
+            (base, base0),
+            (exp, exp0),
+            (over, const(I1, 0)),
+        ):
+            b.store(value, slot)
+        test, body, done = (fn.append_basic_block(x) for x in ("test", "body", "done"))
+        b.branch(test)
+        b.position_at_end(test)
+        b.cbranch(b.icmp_signed(">", b.load(exp), const(I64, 0)), body, done)
+        b.position_at_end(body)
+        e = b.load(exp)
+        with b.if_then(b.trunc(e, I1)):
+            pair = b.smul_with_overflow(b.load(result), b.load(base))
+            b.store(b.extract_value(pair, 0), result)
+            b.store(b.or_(b.load(over), b.extract_value(pair, 1)), over)
+        e = b.ashr(e, const(I64, 1))
+        b.store(e, exp)
+        with b.if_then(b.icmp_signed(">", e, const(I64, 0))):
+            pair = b.smul_with_overflow(b.load(base), b.load(base))
+            b.store(b.extract_value(pair, 0), base)
+            b.store(b.or_(b.load(over), b.extract_value(pair, 1)), over)
+        b.branch(test)
+        b.position_at_end(done)
+        out = b.insert_value(ir.Constant(fn.ftype.return_type, ir.Undefined), b.load(result), 0)
+        b.ret(b.insert_value(out, b.load(over), 1))
+        return fn

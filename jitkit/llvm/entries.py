@@ -1,0 +1,83 @@
+"""Ways into a compiled module from outside (notebook 08 LLVM mini compiler).
+
+In: the module's lowered kit functions, its error sites and its target. Out: in process,
+one `void @"jk_call.f"(i64* frame)` per kit function that Python calls through ctypes (the
+frame holds [tag0, arg0, tag1, arg1, ...] in and [tag, value] out); in an executable,
+`jk_main() -> i64 status` that runs the top-level code and, at an error site, prints
+CPython's last two traceback lines to stderr and returns 1, plus the process entry (`main`
+with libc, `_start` without) from the runtime.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from jitkit.lang import nodes as n
+from jitkit.llvm.lowering import Lowering
+from jitkit.llvm.runtime import I8, I32, I64, emit_entry
+from jitkit.llvm.runtime import function as new_function
+from jitkit.llvm.values import ERROR, MAIN, const
+
+
+class EntryLowering(Lowering):
+    """`emit_entries` and the two kinds of entry it chooses between."""
+
+    kit: n.Module
+    target: str
+    functions: dict[str, n.Function]
+    llvm: dict[str, ir.Function]
+
+    def emit_entries(self) -> None:
+        """In process: `jk_call.<f>(i64* frame)` per function; executables: main/_start."""
+        if self.target == "inprocess":
+            for name, fn in self.llvm.items():
+                self.emit_call_entry(name, fn)
+            return
+        if MAIN not in {f.name for f in self.llvm.values()}:
+            return self.emit_exe_main(None)
+        return self.emit_exe_main(self.llvm[n.MODULE_CODE_NAME])
+
+    def emit_call_entry(self, name: str, fn: ir.Function) -> None:
+        """`void @"jk_call.f"(i64* frame)`: [tag0, arg0, tag1, arg1, ...] -> [tag, value]."""
+        entry = ir.Function(
+            self.module, ir.FunctionType(ir.VoidType(), [I64.as_pointer()]), f"jk_call.{name}"
+        )
+        b = ir.IRBuilder(entry.append_basic_block("entry"))
+        (frame,) = entry.args
+        count = len(self.functions[name].params)
+        args = []
+        for i in range(count):
+            args.append(b.trunc(b.load(b.gep(frame, [const(I32, 2 * i)])), I8))
+            args.append(b.load(b.gep(frame, [const(I32, 2 * i + 1)])))
+        pair = b.call(fn, args)
+        b.store(b.zext(b.extract_value(pair, 0), I64), b.gep(frame, [const(I32, 0)]))
+        b.store(b.extract_value(pair, 1), b.gep(frame, [const(I32, 1)]))
+        b.ret_void()
+
+    def emit_exe_main(self, module_fn: ir.Function | None) -> None:
+        """`jk_main() -> i64 status`: run the top-level code; on an error site print its report."""
+        fn, b = new_function(self.module, "jk_main", I64, [])
+        if module_fn is None:
+            b.ret(const(I64, 0))
+        else:
+            pair = b.call(module_fn, [])
+            ok, failed = fn.append_basic_block("ok"), fn.append_basic_block("failed")
+            site = b.extract_value(pair, 1)
+            b.cbranch(b.icmp_unsigned("==", b.extract_value(pair, 0), const(I8, ERROR)), failed, ok)
+            b.position_at_end(ok)
+            b.ret(const(I64, 0))
+            b.position_at_end(failed)
+            self.b = b
+            b.call(self.rt.flush, [])
+            self.write_text("Traceback (most recent call last):\n", fd=2)
+            switch = b.switch(site, fn.append_basic_block("unknown"))
+            filename = self.kit.filename
+            for number, s in enumerate(self.sites):
+                block = fn.append_basic_block(f"site.{number}")
+                switch.add_case(const(I64, number), block)
+                b.position_at_end(block)
+                self.write_text(s.report(filename), fd=2)
+                b.ret(const(I64, 1))
+            b.position_at_end(switch.default)
+            b.ret(const(I64, 1))
+        emit_entry(self.module, self.target, fn, self.rt)

@@ -1,0 +1,138 @@
+"""Expressions other than arithmetic: constants, locals, calls, logic (notebook 08).
+
+In: kit AST expression nodes. Out: IR that yields a `Val` (tag, payload): literals (a literal
+past int64 is an overflow site), local loads (an unbound local is an error site), chained
+comparisons and `and`/`or` that stop early as Python does, conditional expressions, calls of
+kit functions (a callee's error is passed up unchanged) and the `abs`/`min`/`max` builtins.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from jitkit.lang import nodes as n
+from jitkit.llvm.arith import ArithmeticLowering
+from jitkit.llvm.runtime import I1, I8, I64
+from jitkit.llvm.values import (
+    BOOL,
+    ERROR,
+    INT,
+    INT64_MAX,
+    INT64_MIN,
+    NONE,
+    UNBOUND,
+    Val,
+    const,
+    lval,
+)
+
+
+class ExpressionLowering(ArithmeticLowering):
+    """`lower_<Expr>` for every expression node but BinOp and UnaryOp (in `arith`)."""
+
+    functions: dict[str, n.Function]  # every kit function of the module, by name
+    llvm: dict[str, ir.Function]  # ... and its LLVM function
+
+    def lower_Const(self, e: n.Const) -> Val:
+        v = e.value
+        if v is None:
+            return lval(NONE, 0)
+        if isinstance(v, bool):
+            return lval(BOOL, int(v))
+        if isinstance(v, int) and INT64_MIN <= v <= INT64_MAX:
+            return lval(INT, v)
+        self.fail("overflow", f"the literal {v} does not fit in 64 bits", e)
+        return lval(INT, 0)
+
+    def lower_Local(self, e: n.Local) -> Val:
+        v = self.load(self.f.slots[e.slot])
+        self.guard(
+            self.b.icmp_unsigned("!=", v.tag, const(I8, UNBOUND)),
+            "unbound",
+            f"cannot access local variable {e.name!r} where it is not associated with a value",
+            e,
+        )
+        return v
+
+    # compare ::= a op1 b op2 c ...: stops at the first false link, like Python
+    def lower_Compare(self, e: n.Compare) -> Val:
+        result = self.temp()[1]
+        done = self.block("cmp.end")
+        left = self.expr(e.operands[0])
+        for i, (op, right_node) in enumerate(zip(e.ops, e.operands[1:], strict=True)):
+            right = self.expr(right_node)
+            bit = self.b.zext(self.compare(op, left, right, e), I64)
+            self.b.store(bit, result)
+            if i == len(e.ops) - 1:
+                self.b.branch(done)
+            else:
+                more = self.block("cmp.more")
+                self.b.cbranch(self.b.trunc(bit, I1), more, done)
+                self.b.position_at_end(more)
+            left = right
+        self.b.position_at_end(done)
+        return Val(const(I8, BOOL), self.b.load(result))
+
+    # boolop ::= a and b ...: the first falsy operand (or the last); `or`: the first truthy
+    def lower_BoolOp(self, e: n.BoolOp) -> Val:
+        result = self.temp()
+        done = self.block("boolop.end")
+        for i, value_node in enumerate(e.values):
+            v = self.expr(value_node)
+            self.store(result, v)
+            if i == len(e.values) - 1:
+                self.b.branch(done)
+            else:
+                more = self.block("boolop.more")
+                t = self.truth(v)
+                self.b.cbranch(t, done if e.op == "or" else more, more if e.op == "or" else done)
+                self.b.position_at_end(more)
+        self.b.position_at_end(done)
+        return self.load(result)
+
+    def lower_IfExp(self, e: n.IfExp) -> Val:
+        result = self.temp()
+        then, orelse, done = self.block("ifx.then"), self.block("ifx.else"), self.block("ifx.end")
+        self.b.cbranch(self.truth(self.expr(e.test)), then, orelse)
+        for block, node in ((then, e.body), (orelse, e.orelse)):
+            self.b.position_at_end(block)
+            self.store(result, self.expr(node))
+            self.b.branch(done)
+        self.b.position_at_end(done)
+        return self.load(result)
+
+    def lower_Call(self, e: n.Call) -> Val:
+        args = [self.expr(a) for a in e.args]
+        callee = self.functions[e.func]
+        if len(args) != len(callee.params):
+            self.fail(
+                "type",
+                f"{e.func}() takes {len(callee.params)} positional arguments "
+                f"but {len(args)} were given",
+                e,
+            )
+            return lval(NONE, 0)
+        pair = self.b.call(self.llvm[e.func], [x for v in args for x in (v.tag, v.payload)])
+        tag = self.b.extract_value(pair, 0)
+        failed, cont = self.block("call.failed"), self.block("call.ok")
+        self.b.cbranch(self.b.icmp_unsigned("==", tag, const(I8, ERROR)), failed, cont)
+        self.b.position_at_end(failed)
+        self.ret(pair)  # pass the callee's error site up unchanged
+        self.b.position_at_end(cont)
+        return Val(tag, self.b.extract_value(pair, 1))
+
+    def lower_Builtin(self, e: n.Builtin) -> Val:
+        args = [self.expr(a) for a in e.args]
+        b = self.b
+        if e.func == "abs":
+            x = self.number(args[0], "abs()", e)
+            self.overflow_guard(b.icmp_signed("==", x, const(I64, INT64_MIN)), "abs", e)
+            negative = b.icmp_signed("<", x, const(I64, 0))
+            return Val(const(I8, INT), b.select(negative, b.neg(x), x))
+        first, second = args
+        # min(a, b) is b only if b < a (ties keep a, and a's type: min(True, 1) is True)
+        take_second = self.compare("<" if e.func == "min" else ">", second, first, e)
+        return Val(
+            b.select(take_second, second.tag, first.tag),
+            b.select(take_second, second.payload, first.payload),
+        )

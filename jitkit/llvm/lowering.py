@@ -1,0 +1,160 @@
+"""The code generator's shared state and helpers (notebook 08 LLVM mini compiler).
+
+In: an `llvmlite.ir.Module` under construction, its `Runtime`, and one kit function at a
+time. Out: `Lowering`, the base class of every lowering concern (`arith`, `expressions`,
+`statements`, `printing`, `entries`): the IR builder, the current function's locals and
+loops, string constants, error sites with guards, tag/payload slots, and the interrupt poll
+that in-process loops run on their back-edges. Lowering dispatches by node class name:
+`lower_<Node>` for each kit AST node, found by `expr` and `lower_block`, unless `handlers`
+maps the node's class to a replacement (notebook 08's exercises replace one node type's
+lowering this way and still compile and run the whole module).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from llvmlite import ir
+
+from jitkit.lang import nodes as n
+from jitkit.llvm.runtime import BYTES, I8, I32, I64, Runtime, string_constant
+from jitkit.llvm.values import BOOL, ERROR, VALUE, Site, Val, const
+
+# handler(codegen, node): a Val for an expression node, None for a statement
+Handler = Callable[["Lowering", n.Node], "Val | None"]
+
+
+@dataclass
+class Loop:
+    """Where `continue` and `break` of the innermost loop jump."""
+
+    next: ir.Block
+    exit: ir.Block
+
+
+@dataclass
+class FunctionState:
+    """Per-function code generation state: the function, its locals, its loops."""
+
+    kit: n.Function
+    fn: ir.Function
+    slots: list[tuple[ir.Value, ir.Value]] = field(default_factory=list)
+    loops: list[Loop] = field(default_factory=list)
+
+
+class VolatileLoad(ir.LoadInstr):
+    """`load volatile`: llvmlite's builder has no flag for it, and the interrupt poll needs it
+    (a plain load of a byte nothing in the loop writes would be hoisted out of the loop)."""
+
+    def descr(self, buf: list[str]) -> None:
+        super().descr(buf)
+        buf[-1] = buf[-1].replace("load ", "load volatile ", 1)
+
+
+class Lowering:
+    """What every lowering concern shares; `CodeGen` (codegen.py) sets these attributes."""
+
+    module: ir.Module
+    rt: Runtime
+    b: ir.IRBuilder
+    f: FunctionState
+    sites: list[Site]
+    strings: dict[str, tuple[ir.Value, int]]
+    interrupt_address: int | None  # the flag byte compiled code polls, or None: no poll
+    handlers: dict[type[n.Node], Handler]  # replacements for built-in `lower_<Node>` methods
+
+    def lower_node(self, node: n.Node) -> Val | None:
+        """Dispatch by node class: a handler given for it, else the built-in `lower_<Node>`."""
+        handler = self.handlers.get(type(node))
+        if handler is not None:
+            return handler(self, node)
+        return getattr(self, f"lower_{type(node).__name__}")(node)
+
+    def lower_block(self, body: list[n.Node]) -> None:
+        for stmt in body:
+            self.lower_node(stmt)
+
+    def expr(self, node: n.Node) -> Val:
+        return self.lower_node(node)
+
+    def string(self, text: str) -> tuple[ir.Value, int]:
+        """Pointer and length of a UTF-8 string constant (one global per distinct text)."""
+        if text not in self.strings:
+            data = text.encode()
+            var = string_constant(self.module, data, f"str.{len(self.strings)}")
+            self.strings[text] = (var.bitcast(BYTES), len(data))
+        return self.strings[text]
+
+    def write_text(self, text: str | None, fd: int = 1) -> None:
+        if text:
+            ptr, length = self.string(text)
+            self.b.call(self.rt.write, [ptr, const(I64, length), const(I32, fd)])
+
+    def site(self, kind: str, message: str, node: n.Node) -> int:
+        self.sites.append(Site(kind, message, node.line, self.f.kit.name))
+        return len(self.sites) - 1
+
+    def ret(self, value: ir.Value) -> None:
+        """Leave the function: one call level less, then return the {tag, payload} pair."""
+        b = self.b
+        b.store(b.sub(b.load(self.rt.depth), const(I64, 1)), self.rt.depth)
+        b.ret(value)
+
+    def fail(self, kind: str, message: str, node: n.Node) -> None:
+        """Return ERROR(site) from here; later code goes to a fresh, unreachable block."""
+        self.ret(ir.Constant(VALUE, [ERROR, self.site(kind, message, node)]))
+        self.b.position_at_end(self.f.fn.append_basic_block("dead"))
+
+    def guard(self, ok: ir.Value, kind: str, message: str, node: n.Node) -> None:
+        """Continue when `ok` holds; otherwise fail at a new error site."""
+        fail_block = self.f.fn.append_basic_block(f"fail.{kind}")
+        cont = self.f.fn.append_basic_block("ok")
+        self.b.cbranch(ok, cont, fail_block)
+        self.b.position_at_end(fail_block)
+        self.ret(ir.Constant(VALUE, [ERROR, self.site(kind, message, node)]))
+        self.b.position_at_end(cont)
+
+    def poll_interrupt(self, node: n.Node) -> None:
+        """A loop back-edge's Ctrl-C check: a volatile load of the kit's interrupt flag byte
+        (its address is a constant) and an exit at an "interrupt" site when it is set.
+        Only in process: an executable keeps SIGINT's default action, so it emits nothing."""
+        if self.interrupt_address is None:
+            return
+        self.guard(self.interrupt_quiet(), "interrupt", "interrupted in compiled code", node)
+
+    def interrupt_quiet(self) -> ir.Value:
+        """An i1 that is true while the interrupt flag byte is 0 (a volatile load of it)."""
+        address = const(I64, self.interrupt_address).inttoptr(I8.as_pointer())
+        flag = VolatileLoad(self.b.block, address, "interrupt.flag")
+        self.b._insert(flag)  # what `IRBuilder.load` does with its own LoadInstr
+        return self.b.icmp_unsigned("==", flag, const(I8, 0))
+
+    def number(self, v: Val, what: str, node: n.Node) -> ir.Value:
+        """The payload of an int or bool; anything else (None) is a TypeError site."""
+        ok = self.b.icmp_unsigned("<=", v.tag, const(I8, BOOL))
+        self.guard(ok, "type", f"unsupported operand type(s) for {what}", node)
+        return v.payload
+
+    def truth(self, v: Val) -> ir.Value:
+        """Python truthiness as an i1: 0, False and None (payload 0) are false."""
+        return self.b.icmp_signed("!=", v.payload, const(I64, 0))
+
+    def boolean(self, bit: ir.Value) -> Val:
+        return Val(const(I8, BOOL), self.b.zext(bit, I64))
+
+    def temp(self) -> tuple[ir.Value, ir.Value]:
+        """A tag/payload stack slot in the entry block (SROA turns it into registers)."""
+        with self.b.goto_entry_block():
+            self.b.position_at_start(self.f.fn.entry_basic_block)
+            return self.b.alloca(I8), self.b.alloca(I64)
+
+    def store(self, slot: tuple[ir.Value, ir.Value], v: Val) -> None:
+        self.b.store(v.tag, slot[0])
+        self.b.store(v.payload, slot[1])
+
+    def load(self, slot: tuple[ir.Value, ir.Value]) -> Val:
+        return Val(self.b.load(slot[0]), self.b.load(slot[1]))
+
+    def block(self, name: str) -> ir.Block:
+        return self.f.fn.append_basic_block(name)

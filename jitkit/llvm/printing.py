@@ -1,0 +1,64 @@
+"""The print builtin with Python's formatting (notebook 08 LLVM mini compiler).
+
+In: a kit `Print` node. Out: calls into the runtime's buffered `write`: string literals
+are written as constants, other values go through `jk_print_value(tag, payload)`, which
+writes `str()` of an int (the runtime's `jk_print_int`), a bool or None; `sep` and `end`
+as Python's `print` takes them.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from jitkit.lang import nodes as n
+from jitkit.llvm.lowering import Lowering
+from jitkit.llvm.runtime import I8, I64
+from jitkit.llvm.runtime import function as new_function
+from jitkit.llvm.values import BOOL, NONE, const
+
+
+class PrintLowering(Lowering):
+    """`lower_Print` and the `jk_print_value` function it calls."""
+
+    print_value: ir.Function  # jk_print_value, emitted once per module
+
+    # print ::= values separated by `sep`, then `end`, formatted as Python's str()
+    def lower_Print(self, s: n.Print) -> None:
+        sep = " " if s.sep is None else s.sep
+        end = "\n" if s.end is None else s.end
+        values = [
+            a.value if isinstance(a, n.Const) and isinstance(a.value, str) else self.expr(a)
+            for a in s.args
+        ]
+        for i, value in enumerate(values):
+            if i:
+                self.write_text(sep)
+            if isinstance(value, str):
+                self.write_text(value)
+            else:
+                self.b.call(self.print_value, [value.tag, value.payload])
+        self.write_text(end)
+
+    def emit_print_value(self) -> ir.Function:
+        """`jk_print_value(tag, payload)`: str() of an int, bool or None."""
+        fn, b = new_function(self.module, "jk_print_value", ir.VoidType(), [I8, I64])
+        tag, payload = fn.args
+        blocks = {k: fn.append_basic_block(k) for k in ("int", "true", "false", "none")}
+        is_bool = b.icmp_unsigned("==", tag, const(I8, BOOL))
+        bool_block = fn.append_basic_block("bool")
+        other = fn.append_basic_block("other")
+        b.cbranch(is_bool, bool_block, other)
+        b.position_at_end(bool_block)
+        b.cbranch(b.icmp_signed("!=", payload, const(I64, 0)), blocks["true"], blocks["false"])
+        b.position_at_end(other)
+        b.cbranch(b.icmp_unsigned("==", tag, const(I8, NONE)), blocks["none"], blocks["int"])
+        saved = self.b
+        for key, text in (("true", "True"), ("false", "False"), ("none", "None")):
+            self.b = ir.IRBuilder(blocks[key])
+            self.write_text(text)
+            self.b.ret_void()
+        self.b = saved
+        b.position_at_end(blocks["int"])
+        b.call(self.rt.print_int, [payload])
+        b.ret_void()
+        return fn

@@ -1,0 +1,88 @@
+"""How kit values and failures look in the generated LLVM IR (notebook 08 LLVM mini compiler).
+
+In: nothing; every lowering module imports these definitions. Out: the value representation,
+the error sites and the `Program` the code generator gives back.
+
+Values are dynamically typed, so each kit value is two LLVM values: a tag (i8: INT, BOOL,
+NONE) and a 64-bit payload; LLVM's SROA and instcombine fold the tags away wherever the types
+are known. A kit function `f` becomes `{i8, i64} @"py.f"(i8, i64, ...)`.
+
+Every place that can fail (overflow, division by zero, unbound local, bad operand types, range
+step 0, too deep recursion, an interrupt, ...) is an error *site* with a number. Failing
+returns the tag ERROR with the site number as payload; callers pass it up unchanged, so the
+first failure ends the run before any later side effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llvmlite import ir
+
+from jitkit.lang import nodes as n
+from jitkit.llvm.runtime import I8, I64
+
+INT, BOOL, NONE, ERROR, UNBOUND = 0, 1, 2, 3, 4
+VALUE = ir.LiteralStructType([I8, I64])  # what every kit function returns: {tag, payload}
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAIN = "py.<module>"
+
+# kind -> the Python exception it stands for (message text comes with each site)
+KINDS = {
+    "overflow": "OverflowError",
+    "zerodiv": "ZeroDivisionError",
+    "unbound": "UnboundLocalError",
+    "type": "TypeError",
+    "value": "ValueError",
+    "recursion": "RecursionError",
+    "unsupported": "UnsupportedError",
+    "interrupt": "KeyboardInterrupt",  # in process only: Ctrl-C seen on a loop back-edge
+}
+
+
+@dataclass
+class Site:
+    """One place where compiled code can fail: what, why, and where in the source."""
+
+    kind: str
+    message: str
+    line: int
+    function: str
+
+    def report(self, filename: str) -> str:
+        """The stderr text of an executable that stops here (CPython's last two lines)."""
+        return (
+            f'  File "{filename}", line {self.line}, in {self.function}\n'
+            f"{KINDS[self.kind]}: {self.message}\n"
+        )
+
+
+@dataclass
+class Program:
+    """The compiled module: IR, the error sites, and the kit functions it defines."""
+
+    module: ir.Module
+    sites: list[Site]
+    functions: dict[str, n.Function]
+    filename: str
+    target: str
+
+    def __str__(self) -> str:
+        return str(self.module)
+
+
+@dataclass
+class Val:
+    """A kit value inside generated code: an i8 tag and an i64 payload."""
+
+    tag: ir.Value
+    payload: ir.Value
+
+
+def const(typ: ir.Type, value: int) -> ir.Constant:
+    return ir.Constant(typ, value)
+
+
+def lval(tag: int, payload: int) -> Val:
+    """A compile-time constant kit value."""
+    return Val(const(I8, tag), const(I64, payload))
