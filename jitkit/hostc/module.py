@@ -1,0 +1,168 @@
+"""A kit module JIT-compiled by the host C compiler; call its functions by name (notebook 04).
+
+In: a kit module (and optionally its kit bytecode, for the VM fallback). Out: `HostModule`,
+compiled eagerly: `.c_source`, `.build` (cached or not, seconds), `.call(name, *args)` and
+`.run_main()` with CPython's results, output and exceptions, and `.bailouts` (why calls went
+to the VM).
+
+Exactness (the design): C prints into a growable buffer owned by the call, never to stdout.
+When the call returns normally, Python writes the buffer to `sys.stdout` and converts the
+tagged result. On any bail-out status (int64 overflow, division by zero, INT64_MIN // -1, a
+None operand, an unbound local, recursion past the depth or stack budget, ...) the buffer is
+dropped and the *whole call* runs again in the kit VM (`jitkit.vm.machine.VM`), which prints
+and raises exactly like CPython (ZeroDivisionError, RecursionError, big ints...). C never
+printed anything visible, and the program is deterministic, so no side effect is repeated
+or lost. Arguments C cannot take (ints beyond int64, other types, a wrong count) go to the VM
+directly. Ctrl-C: the C code polls the kit's interrupt flag on function entry and loop
+back-edges and returns INTERRUPTED; Python shows the output so far and raises
+KeyboardInterrupt, as CPython would at that point.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import time
+from collections import Counter
+
+from jitkit.bytecode.code import Code
+from jitkit.bytecode.compiler import compile_module
+from jitkit.hostc.build import FLAGS, Build, build
+from jitkit.hostc.cgen import INT64_MAX, INT64_MIN, CModule, generate
+from jitkit.hostc.runtime import INTERRUPTED, OK, STATUS, TAG_BOOL, TAG_INT, TAG_NONE
+from jitkit.lang import nodes as n
+from jitkit.lang.parse import parse_module
+from jitkit.native.interrupts import interrupt_flag
+from jitkit.vm.machine import VM
+
+NATIVE_DEPTH_CAP = 10_000  # deeper kit recursion is the VM's (heap frames)
+STACK_BUDGET = 4 << 20  # bytes of native stack one call may use before handing over
+OUTPUT_LIMIT = 64 << 20  # bytes of print output one call may buffer before handing over
+
+
+class Value(ctypes.Structure):
+    """`jk_val`: payload and tag."""
+
+    _fields_ = [("v", ctypes.c_int64), ("t", ctypes.c_int64)]
+
+
+class Context(ctypes.Structure):
+    """`jk_ctx`, field for field (see jitkit/hostc/runtime.py)."""
+
+    _fields_ = [
+        ("out", ctypes.c_void_p),
+        ("len", ctypes.c_int64),
+        ("cap", ctypes.c_int64),
+        ("out_limit", ctypes.c_int64),
+        ("depth", ctypes.c_int64),
+        ("depth_limit", ctypes.c_int64),
+        ("stack_floor", ctypes.c_uint64),
+        ("stack_budget", ctypes.c_int64),
+        ("interrupt", ctypes.c_void_p),
+        ("bail", ctypes.c_void_p),
+    ]
+
+
+def fits(value: object) -> bool:
+    """Can C take this argument: an int64, a bool or None?"""
+    return value is None or type(value) is bool or (type(value) is int and INT64_MIN <= value <= INT64_MAX)
+
+
+def to_value(value: object) -> Value:
+    tag = TAG_NONE if value is None else TAG_BOOL if type(value) is bool else TAG_INT
+    return Value(int(value or 0), tag)
+
+
+def from_value(value: Value) -> object:
+    return None if value.t == TAG_NONE else bool(value.v) if value.t == TAG_BOOL else value.v
+
+
+class HostModule:
+    """A kit module compiled to a shared object by `cc`, with the VM as its exact fallback."""
+
+    def __init__(
+        self,
+        kit: n.Module,
+        codes: dict[str, Code] | None = None,
+        *,
+        overrides: dict[str, str] | None = None,
+        compiler: str | None = None,
+        flags: tuple[str, ...] = FLAGS,
+        cache_dir: str | None = None,
+    ) -> None:
+        self.kit = kit
+        self._codes = codes
+        self._vm: VM | None = None
+        start = time.perf_counter()
+        self.c_module: CModule = generate(kit, overrides)
+        self.generate_seconds = time.perf_counter() - start
+        self.build: Build = build(self.c_module.source, compiler, flags, cache_dir)
+        self.run = self.build.library.jk_run
+        self.run.restype = ctypes.c_int
+        self.run.argtypes = (
+            ctypes.POINTER(Context),
+            ctypes.c_int64,
+            ctypes.POINTER(Value),
+            ctypes.POINTER(Value),
+        )
+        self.release = self.build.library.jk_release
+        self.release.argtypes = (ctypes.POINTER(Context),)
+        self.release.restype = None
+        self.bailouts: Counter[str] = Counter()  # status name -> calls re-run in the VM
+
+    @property
+    def c_source(self) -> str:
+        """The whole generated translation unit (runtime prelude included)."""
+        return self.c_module.source
+
+    @property
+    def compile_seconds(self) -> float:
+        """Code generation plus the compiler run (or the cache hit) and loading."""
+        return self.generate_seconds + self.build.seconds
+
+    @property
+    def vm(self) -> VM:
+        """The exact fallback, built on first need."""
+        if self._vm is None:
+            self._vm = VM(self._codes if self._codes is not None else compile_module(self.kit))
+        return self._vm
+
+    def run_main(self) -> object:
+        """Run the module's top-level statements, like `python prog.py`."""
+        return self.call(n.MODULE_CODE_NAME) if self.kit.main is not None else None
+
+    def call(self, name: str, *args: object) -> object:
+        """`name(*args)` in C when it can take the arguments; CPython's result either way."""
+        index = self.c_module.indexes.get(name)
+        if index is None:
+            raise KeyError(f"no function {name!r} in this module")
+        if len(args) != self.c_module.params[name] or not all(fits(a) for a in args):
+            self.bailouts["arguments"] += 1
+            return self.vm.call(name, *args)
+        argv = (Value * max(1, len(args)))(*(to_value(a) for a in args))
+        result = Value()
+        flag = interrupt_flag()
+        flag.arm()
+        cx = Context(
+            out_limit=OUTPUT_LIMIT,
+            depth_limit=min(sys.getrecursionlimit(), NATIVE_DEPTH_CAP),
+            stack_budget=STACK_BUDGET,
+            interrupt=flag.address,
+        )
+        status = self.run(ctypes.byref(cx), index, argv, ctypes.byref(result))
+        output = ctypes.string_at(cx.out, cx.len) if cx.len else b""
+        self.release(ctypes.byref(cx))
+        if status == OK:
+            sys.stdout.write(output.decode())
+            return from_value(result)
+        if status == INTERRUPTED:
+            sys.stdout.write(output.decode())
+            flag.raise_pending()  # CPython's handler: KeyboardInterrupt, or the user's
+            raise KeyboardInterrupt  # a handler that did not raise cannot resume C mid-call
+        self.bailouts[STATUS.get(status, f"status {status}")] += 1
+        return self.vm.call(name, *args)
+
+
+def compile_source(source: str, filename: str = "<string>", **options: object) -> HostModule:
+    """Why: one call from source text to C functions loaded in this process."""
+    return HostModule(parse_module(source, filename), **options)
