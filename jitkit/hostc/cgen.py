@@ -186,7 +186,9 @@ class CGen:
                 "}",
                 "",
                 "/* The call's output buffer belongs to this library's malloc: free it here. */",
-                "void jk_release(jk_ctx *cx) { free(cx->out); cx->out = 0; cx->len = cx->cap = 0; }",
+                "void jk_release(jk_ctx *cx) {",
+                "    free(cx->out), cx->out = 0, cx->len = cx->cap = 0;",
+                "}",
             ]
         )
 

@@ -65,7 +65,11 @@ class Context(ctypes.Structure):
 
 def fits(value: object) -> bool:
     """Can C take this argument: an int64, a bool or None?"""
-    return value is None or type(value) is bool or (type(value) is int and INT64_MIN <= value <= INT64_MAX)
+    return (
+        value is None
+        or type(value) is bool
+        or (type(value) is int and INT64_MIN <= value <= INT64_MAX)
+    )
 
 
 def to_value(value: object) -> Value:
@@ -136,7 +140,12 @@ class HostModule:
         index = self.c_module.indexes.get(name)
         if index is None:
             raise KeyError(f"no function {name!r} in this module")
-        if len(args) != self.c_module.params[name] or not all(fits(a) for a in args):
+        expected = self.c_module.params[name]
+        if len(args) != expected:  # what CPython says (the VM's entry does not check)
+            raise TypeError(
+                f"{name}() takes {expected} positional arguments but {len(args)} were given"
+            )
+        if not all(fits(a) for a in args):
             self.bailouts["arguments"] += 1
             return self.vm.call(name, *args)
         argv = (Value * max(1, len(args)))(*(to_value(a) for a in args))

@@ -177,10 +177,18 @@ static inline int jk_eq(jk_val a, jk_val b) {
     return ((a.t == JK_NONE) == (b.t == JK_NONE)) && a.v == b.v;
 }
 static inline int jk_ne(jk_val a, jk_val b) { return !jk_eq(a, b); }
-static inline int jk_lt(jk_ctx *cx, jk_val a, jk_val b) { return jk_number(cx, a) < jk_number(cx, b); }
-static inline int jk_le(jk_ctx *cx, jk_val a, jk_val b) { return jk_number(cx, a) <= jk_number(cx, b); }
-static inline int jk_gt(jk_ctx *cx, jk_val a, jk_val b) { return jk_number(cx, a) > jk_number(cx, b); }
-static inline int jk_ge(jk_ctx *cx, jk_val a, jk_val b) { return jk_number(cx, a) >= jk_number(cx, b); }
+static inline int jk_lt(jk_ctx *cx, jk_val a, jk_val b) {
+    return jk_number(cx, a) < jk_number(cx, b);
+}
+static inline int jk_le(jk_ctx *cx, jk_val a, jk_val b) {
+    return jk_number(cx, a) <= jk_number(cx, b);
+}
+static inline int jk_gt(jk_ctx *cx, jk_val a, jk_val b) {
+    return jk_number(cx, a) > jk_number(cx, b);
+}
+static inline int jk_ge(jk_ctx *cx, jk_val a, jk_val b) {
+    return jk_number(cx, a) >= jk_number(cx, b);
+}
 """,
     "jk_minmax": r"""
 /* Python's min and max return the *first* of equal values, with its type: min(True, 1) is True. */
