@@ -159,10 +159,13 @@ class HostModule:
             interrupt=flag.address,
         )
         status = self.run(ctypes.byref(cx), index, argv, ctypes.byref(result))
-        output = ctypes.string_at(cx.out, cx.len) if cx.len else b""
-        self.release(ctypes.byref(cx))
+        output = b""
+        if cx.out:
+            output = ctypes.string_at(cx.out, cx.len)
+            self.release(ctypes.byref(cx))
         if status == OK:
-            sys.stdout.write(output.decode())
+            if output:
+                sys.stdout.write(output.decode())
             return from_value(result)
         if status == INTERRUPTED:
             sys.stdout.write(output.decode())
