@@ -95,3 +95,15 @@ def build(
         partial.replace(target)
     library = ctypes.CDLL(str(target))
     return Build(library, target, cached, time.perf_counter() - start, key)
+
+
+def assembly(source: str, compiler: str | None = None, flags: tuple[str, ...] = FLAGS) -> str:
+    """What the compiler makes of `source` with the same flags, as assembly text (`cc -S`)."""
+    cc = find_compiler(compiler)
+    options = [f for f in flags if f != "-shared"] + ["-S", "-fno-asynchronous-unwind-tables"]
+    result = subprocess.run(
+        [cc, *options, "-x", "c", "-o", "-", "-"], input=source, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise HostCompileError(f"{cc} -S failed:\n{result.stderr.strip()}")
+    return result.stdout

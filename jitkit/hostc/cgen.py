@@ -221,7 +221,7 @@ class CGen:
 
     def lower_If(self, s: n.If) -> None:
         self.comment(s)
-        self.emit(f"if (jk_truth({self.expr(s.test)})) {{")
+        self.emit(f"if ({self.condition(s.test)}) {{")
         self.nested(s.body)
         if s.orelse:
             self.emit("} else {")
@@ -239,7 +239,7 @@ class CGen:
         self.emit("for (;;) {")
         self.indent += 1
         self.emit("jk_poll(cx);")
-        self.emit(f"if (!jk_truth({self.expr(s.test)})) break;")
+        self.emit(f"if (!({self.condition(s.test)})) break;")
         self.lower_block(s.body)
         self.indent -= 1
         self.emit("}")
@@ -343,17 +343,29 @@ class CGen:
         return f"{EQUALITY[op]}({a}, {b})" if op in EQUALITY else f"{COMPARE[op]}(cx, {a}, {b})"
 
     # compare ::= a op1 b op2 c: each middle operand evaluated once, stop at the first false
-    def lower_Compare(self, e: n.Compare) -> str:
+    def compare_bits(self, e: n.Compare) -> str:
+        """The comparison as a C int (0 or 1)."""
         if len(e.ops) == 1:
             first, (a, b) = self.sequenced(e.operands)
-            return self.comma(first, f"jk_bool({self.comparison(e.ops[0], a, b)})")
+            return self.comma(first, self.comparison(e.ops[0], a, b))
         temps = [self.temp() for _ in e.operands]
         links = []
         for i, op in enumerate(e.ops):
             left, right = temps[i], temps[i + 1]
             step = f"({right} = {self.expr(e.operands[i + 1])}, {self.comparison(op, left, right)})"
             links.append(step)
-        return f"({temps[0]} = {self.expr(e.operands[0])}, jk_bool({' && '.join(links)}))"
+        return f"({temps[0]} = {self.expr(e.operands[0])}, {' && '.join(links)})"
+
+    def lower_Compare(self, e: n.Compare) -> str:
+        return f"jk_bool({self.compare_bits(e)})"
+
+    def condition(self, node: n.Node) -> str:
+        """A test (`if`, `while`, `x if c else y`) as a C int: comparisons need no bool box."""
+        if isinstance(node, n.Compare):
+            return self.compare_bits(node)
+        if isinstance(node, n.UnaryOp) and node.op == "not":
+            return f"!{self.condition(node.operand)}"
+        return f"jk_truth({self.expr(node)})"
 
     # boolop ::= a and b: the first falsy operand, else the last (`or`: the first truthy)
     def lower_BoolOp(self, e: n.BoolOp) -> str:
@@ -365,8 +377,8 @@ class CGen:
         return result
 
     def lower_IfExp(self, e: n.IfExp) -> str:
-        test, body, orelse = self.expr(e.test), self.expr(e.body), self.expr(e.orelse)
-        return f"(jk_truth({test}) ? {body} : {orelse})"
+        test, body, orelse = self.condition(e.test), self.expr(e.body), self.expr(e.orelse)
+        return f"({test} ? {body} : {orelse})"
 
     def lower_Call(self, e: n.Call) -> str:
         first, args = self.sequenced(e.args)

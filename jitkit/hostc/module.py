@@ -21,14 +21,16 @@ KeyboardInterrupt, as CPython would at that point.
 from __future__ import annotations
 
 import ctypes
+import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable
 
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.compiler import compile_module
-from jitkit.hostc.build import FLAGS, Build, build
-from jitkit.hostc.cgen import INT64_MAX, INT64_MIN, CModule, generate
+from jitkit.hostc.build import FLAGS, Build, assembly, build
+from jitkit.hostc.cgen import INT64_MAX, INT64_MIN, CModule, c_name, generate
 from jitkit.hostc.runtime import INTERRUPTED, OK, STATUS, TAG_BOOL, TAG_INT, TAG_NONE
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
@@ -38,6 +40,8 @@ from jitkit.vm.machine import VM
 NATIVE_DEPTH_CAP = 10_000  # deeper kit recursion is the VM's (heap frames)
 STACK_BUDGET = 4 << 20  # bytes of native stack one call may use before handing over
 OUTPUT_LIMIT = 64 << 20  # bytes of print output one call may buffer before handing over
+JUMP_LABEL = re.compile(r"\.L\d+:$")
+DUMPS = {"c": "generated C", "asm": "x86-64 from cc -O2 -S"}
 
 
 class Value(ctypes.Structure):
@@ -93,8 +97,10 @@ class HostModule:
         compiler: str | None = None,
         flags: tuple[str, ...] = FLAGS,
         cache_dir: str | None = None,
+        dump: Iterable[str] = (),
     ) -> None:
         self.kit = kit
+        self.compiler, self.flags = compiler, flags
         self._codes = codes
         self._vm: VM | None = None
         start = time.perf_counter()
@@ -113,6 +119,14 @@ class HostModule:
         self.release.argtypes = (ctypes.POINTER(Context),)
         self.release.restype = None
         self.bailouts: Counter[str] = Counter()  # status name -> calls re-run in the VM
+        for stage in dump:
+            if stage not in DUMPS:
+                raise ValueError(f"unknown dump {stage!r}; dumps: {', '.join(DUMPS)}")
+            text = "\n".join(
+                self.function_c(name) if stage == "c" else self.assembly(name)
+                for name in self.c_module.indexes
+            )
+            print(f"{'-' * 20} {DUMPS[stage]} {'-' * 20}\n{text.rstrip()}")
 
     @property
     def c_source(self) -> str:
@@ -123,6 +137,28 @@ class HostModule:
     def compile_seconds(self) -> float:
         """Code generation plus the compiler run (or the cache hit) and loading."""
         return self.generate_seconds + self.build.seconds
+
+    def function_c(self, name: str) -> str:
+        """The C of one kit function (without the runtime prelude)."""
+        return self.c_module.function_source(name)
+
+    def assembly(self, name: str) -> str:
+        """The x86-64 assembly `cc` makes of one kit function (with this module's flags),
+        cold paths (bail-outs, moved to `.text.unlikely`) included. A small or once-called
+        kit function may be inlined into its callers; here each is kept whole (`noinline`)."""
+        source = self.c_source.replace(
+            "static jk_val py_", "__attribute__((noinline)) static jk_val py_"
+        )
+        text = assembly(source, self.compiler, self.flags)
+        symbol = f"py_{c_name(name)}"
+        lines, keep = [], False
+        for line in text.splitlines():
+            if line.endswith(":") and not line.startswith("."):  # a symbol: a new function
+                keep = line in (f"{symbol}:", f"{symbol}.cold:")
+            directive = line.lstrip().startswith(".") and not JUMP_LABEL.match(line)
+            if keep and not directive:
+                lines.append(line)
+        return "\n".join(lines)
 
     @property
     def vm(self) -> VM:

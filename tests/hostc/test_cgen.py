@@ -55,7 +55,7 @@ def test_two_calls_in_one_expression_run_left_to_right():
 def test_chained_comparison_evaluates_the_middle_once_and_short_circuits():
     c = c_of("def f(a, b, c):\n    return a < b <= c\n", "f")
     assert (
-        "(t1 = jk_load(cx, v_a), jk_bool((t2 = jk_load(cx, v_b), jk_lt(cx, t1, t2)) && "
+        "jk_bool((t1 = jk_load(cx, v_a), (t2 = jk_load(cx, v_b), jk_lt(cx, t1, t2)) && "
         "(t3 = jk_load(cx, v_c), jk_le(cx, t2, t3))))"
     ) in c
     m = compile_source(
@@ -91,6 +91,20 @@ def test_names_that_are_not_c_identifiers():
     m = compile_source("def π(r):\n    return 3 * r * r\n\nprint(π(2))\n")
     assert m.call("π", 10) == 300
     assert "py_uc" in m.c_source  # the UTF-8 bytes of π, hex-coded
+
+
+def test_tests_use_the_comparison_itself():
+    source = "def f(a):\n    while not a > 3:\n        a += 1\n    return 1 if a == 4 else 0\n"
+    c = c_of(source, "f")
+    assert "if (!(!jk_gt(cx, jk_load(cx, v_a), jk_int(3)))) break;" in c
+    assert "(jk_eq(jk_load(cx, v_a), jk_int(4)) ? jk_int(1) : jk_int(0))" in c
+
+
+def test_dumps_show_the_c_and_the_compilers_assembly(capsys):
+    compile_source("def f(a, b):\n    return a * b\n", dump=["c", "asm"])
+    out = capsys.readouterr().out
+    assert "generated C" in out and "jk_mul(cx, jk_load(cx, v_a), jk_load(cx, v_b))" in out
+    assert "py_f:" in out and "imul" in out and "jk_run" not in out
 
 
 def test_a_function_falling_off_its_end_returns_none():
