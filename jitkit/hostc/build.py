@@ -78,11 +78,11 @@ def build(
     folder = Path(directory) if directory is not None else cache_dir()
     target = folder / f"{key}.so"
     cached = target.exists()
-    if not cached:
+    if not cached:  # every file is written under this process's own name, then renamed
         folder.mkdir(parents=True, exist_ok=True)
-        c_file = folder / f"{key}.c"
+        mine = f"{key}.{os.getpid()}.tmp"
+        c_file, partial = folder / f"{mine}.c", folder / f"{mine}.so"
         c_file.write_text(source)
-        partial = folder / f"{key}.{os.getpid()}.tmp.so"
         COMPILES += 1
         result = subprocess.run(
             [cc, *flags, "-o", str(partial), str(c_file)], capture_output=True, text=True
@@ -92,6 +92,7 @@ def build(
             raise HostCompileError(
                 f"{cc} {' '.join(flags)} failed on {c_file}:\n{result.stderr.strip()}"
             )
+        c_file.replace(folder / f"{key}.c")  # kept beside the object, to read
         partial.replace(target)
     library = ctypes.CDLL(str(target))
     return Build(library, target, cached, time.perf_counter() - start, key)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import re
+import resource
 import sys
 import time
 from collections import Counter
@@ -38,7 +39,16 @@ from jitkit.native.interrupts import interrupt_flag
 from jitkit.vm.machine import VM
 
 NATIVE_DEPTH_CAP = 10_000  # deeper kit recursion is the VM's (heap frames)
-STACK_BUDGET = 4 << 20  # bytes of native stack one call may use before handing over
+
+
+def stack_budget(preferred: int = 4 << 20) -> int:
+    """Bytes of native stack one call may use before handing over: 4 MiB, or half the
+    process's stack limit if that is smaller (the main thread's stack is that big)."""
+    soft = resource.getrlimit(resource.RLIMIT_STACK)[0]
+    return preferred if soft == resource.RLIM_INFINITY else min(preferred, soft // 2)
+
+
+STACK_BUDGET = stack_budget()
 OUTPUT_LIMIT = 64 << 20  # bytes of print output one call may buffer before handing over
 JUMP_LABEL = re.compile(r"\.L\d+:$")
 DUMPS = {"c": "generated C", "asm": "x86-64 from cc -O2 -S"}

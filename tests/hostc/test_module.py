@@ -191,3 +191,12 @@ def outcome(fn, *args) -> tuple[str, str]:
     except Exception as e:  # noqa: BLE001 - the type is the result
         return ("raises", type(e).__name__)
     return ("returns", repr(result))
+
+
+def test_the_native_stack_budget_hands_deep_calls_to_the_vm(monkeypatch):
+    monkeypatch.setattr(module, "STACK_BUDGET", 16 << 10)  # 16 KiB: a few hundred frames
+    m = compile_source(
+        "def depth(n):\n    if n == 0:\n        return 0\n    return 1 + depth(n - 1)\n"
+    )
+    assert m.call("depth", 10) == 10 and not m.bailouts
+    assert m.call("depth", 900) == 900 and m.bailouts == {"recursion": 1}
