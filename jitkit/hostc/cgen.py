@@ -63,7 +63,9 @@ def c_int(value: int) -> str:
 def c_string(text: str) -> tuple[str, int]:
     """A C string literal of text's UTF-8 bytes and its length (3-digit octal escapes for
     anything unusual: no ambiguity with a digit that follows)."""
-    data = text.encode()
+    data = text.encode(
+        "utf-8", "surrogatepass"
+    )  # a lone surrogate fails when printed, as in CPython
     named = {10: "\\n", 9: "\\t"}
     body = "".join(
         named.get(b) or (chr(b) if 32 <= b < 127 and chr(b) not in '"\\?' else f"\\{b:03o}")

@@ -16,6 +16,9 @@ or lost. Arguments C cannot take (ints beyond int64, other types, a wrong count)
 directly. Ctrl-C: the C code polls the kit's interrupt flag on function entry and loop
 back-edges and returns INTERRUPTED; Python shows the output so far and raises
 KeyboardInterrupt, as CPython would at that point.
+
+Values are tagged in C (`jk_val`: payload and int/bool/None/unbound tag), so every function
+of the subset compiles, whatever types flow through it; nothing is refused at compile time.
 """
 
 from __future__ import annotations
@@ -211,10 +214,10 @@ class HostModule:
             self.release(ctypes.byref(cx))
         if status == OK:
             if output:
-                sys.stdout.write(output.decode())
+                sys.stdout.write(output.decode("utf-8", "surrogatepass"))
             return from_value(result)
         if status == INTERRUPTED:
-            sys.stdout.write(output.decode())
+            sys.stdout.write(output.decode("utf-8", "surrogatepass"))
             flag.raise_pending()  # CPython's handler: KeyboardInterrupt, or the user's
             raise KeyboardInterrupt  # a handler that did not raise cannot resume C mid-call
         self.bailouts[STATUS.get(status, f"status {status}")] += 1
