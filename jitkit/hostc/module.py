@@ -53,7 +53,7 @@ def stack_budget(preferred: int = 4 << 20) -> int:
 
 STACK_BUDGET = stack_budget()
 OUTPUT_LIMIT = 64 << 20  # bytes of print output one call may buffer before handing over
-JUMP_LABEL = re.compile(r"\.L\d+:$")
+JUMP_LABEL = re.compile(r"\.L(BB)?[\d_]+:$")  # gcc .L12:, clang .LBB0_3:
 DUMPS = {"c": "generated C", "asm": "x86-64 from cc -O2 -S"}
 
 
