@@ -44,13 +44,14 @@ class CModule:
         return self.source[start : end + 3]
 
 
-def c_name(name: str) -> str:
-    """A C identifier for a kit name: ASCII names keep their spelling, others are hex-coded."""
+def c_name(prefix: str, name: str) -> str:
+    """A C identifier for a kit name: `py_fib`, `v_n`. Non-ASCII names are hex-coded under
+    `pyu_`/`vu_` and the module's top level is `pym_module`: no two names can meet."""
     if name == n.MODULE_CODE_NAME:
-        return "module"
-    if name.isascii() and name.replace("_", "a").isalnum():
-        return name
-    return "u" + name.encode().hex()
+        return f"{prefix}m_module"
+    if name.isascii():
+        return f"{prefix}_{name}"
+    return f"{prefix}u_{name.encode().hex()}"
 
 
 def c_int(value: int) -> str:
@@ -130,7 +131,7 @@ class CGen:
         return f"({', '.join([*first, last])})" if first else last
 
     def local(self, target: n.Local) -> str:
-        return "v_" + c_name(target.name)
+        return c_name("v", target.name)
 
     # ------------------------------------------------------------ functions
 
@@ -145,8 +146,8 @@ class CGen:
         return CModule("\n\n".join(out) + "\n", indexes, params)
 
     def signature(self, f: n.Function) -> str:
-        params = "".join(f", jk_val v_{c_name(p)}" for p in f.params)
-        return f"static jk_val py_{c_name(f.name)}(jk_ctx *cx{params})"
+        params = "".join(f", jk_val {c_name('v', p)}" for p in f.params)
+        return f"static jk_val {c_name('py', f.name)}(jk_ctx *cx{params})"
 
     def lower_function(self, f: n.Function) -> str:
         self.lines, self.temps, self.indent = [], 0, 1
@@ -158,7 +159,7 @@ class CGen:
         head = [f"/* def {f.name}({params}) */", self.signature(f) + " {"]
         # locals start unbound; a range loop's hidden slots are C ints inside its own block
         names = [v for v in f.varnames[len(f.params) :] if not v.startswith(".range")]
-        decls = [f"    jk_val v_{c_name(v)} = jk_unbound;" for v in names]
+        decls = [f"    jk_val {c_name('v', v)} = jk_unbound;" for v in names]
         if self.temps:
             temps = ", ".join(f"t{i}" for i in range(1, self.temps + 1))
             decls.append(f"    jk_val {temps};")
@@ -170,7 +171,7 @@ class CGen:
         for name, index in indexes.items():
             count = len(self.functions[name].params)
             args = "".join(f", args[{i}]" for i in range(count))
-            cases.append(f"    case {index}: *out = py_{c_name(name)}(cx{args}); break;")
+            cases.append(f"    case {index}: *out = {c_name('py', name)}(cx{args}); break;")
         return "\n".join(
             [
                 "/* The one exported entry: 0 when the call ended normally, else a status. */",
@@ -387,7 +388,8 @@ class CGen:
         callee = self.functions[e.func]
         if len(args) != len(callee.params):  # TypeError, after the arguments ran
             return self.comma([*first, *args], "jk_fail(cx, JK_TYPE)")
-        return self.comma(first, f"py_{c_name(e.func)}(cx{''.join(', ' + a for a in args)})")
+        call = f"{c_name('py', e.func)}(cx{''.join(', ' + a for a in args)})"
+        return self.comma(first, call)
 
     def lower_Builtin(self, e: n.Builtin) -> str:
         first, args = self.sequenced(e.args)

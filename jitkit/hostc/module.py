@@ -160,10 +160,10 @@ class HostModule:
         cold paths (bail-outs, moved to `.text.unlikely`) included. A small or once-called
         kit function may be inlined into its callers; here each is kept whole (`noinline`)."""
         source = self.c_source.replace(
-            "static jk_val py_", "__attribute__((noinline)) static jk_val py_"
+            "static jk_val py", "__attribute__((noinline)) static jk_val py"
         )
         text = assembly(source, self.compiler, self.flags)
-        symbol = f"py_{c_name(name)}"
+        symbol = c_name("py", name)
         lines, keep = [], False
         for line in text.splitlines():
             if line.endswith(":") and not line.startswith("."):  # a symbol: a new function

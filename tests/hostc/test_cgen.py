@@ -90,7 +90,9 @@ def test_strings_keep_every_byte(capsys):
 def test_names_that_are_not_c_identifiers():
     m = compile_source("def π(r):\n    return 3 * r * r\n\nprint(π(2))\n")
     assert m.call("π", 10) == 300
-    assert "py_uc" in m.c_source  # the UTF-8 bytes of π, hex-coded
+    assert "pyu_cf80" in m.c_source  # the UTF-8 bytes of π, hex-coded
+    clash = compile_source("def _module():\n    return 1\n\nprint(_module())\n")
+    assert clash.call("_module") == 1 and "pym_module" in clash.c_source
 
 
 def test_tests_use_the_comparison_itself():
