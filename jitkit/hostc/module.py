@@ -184,6 +184,14 @@ class HostModule:
         """Run the module's top-level statements, like `python prog.py`."""
         return self.call(n.MODULE_CODE_NAME) if self.kit.main is not None else None
 
+    def take_output(self, cx: Context) -> bytes:
+        """The call's print buffer, copied out and freed."""
+        if not cx.out:
+            return b""
+        output = ctypes.string_at(cx.out, cx.len)
+        self.release(ctypes.byref(cx))
+        return output
+
     def call(self, name: str, *args: object) -> object:
         """`name(*args)` in C when it can take the arguments; CPython's result either way."""
         index = self.c_module.indexes.get(name)
@@ -207,21 +215,29 @@ class HostModule:
             stack_budget=STACK_BUDGET,
             interrupt=flag.address,
         )
-        status = self.run(ctypes.byref(cx), index, argv, ctypes.byref(result))
-        output = b""
-        if cx.out:
-            output = ctypes.string_at(cx.out, cx.len)
-            self.release(ctypes.byref(cx))
+        try:
+            status = self.run(ctypes.byref(cx), index, argv, ctypes.byref(result))
+        except BaseException:
+            # Ctrl-C: CPython raises KeyboardInterrupt as the C call returns. What C printed
+            # so far is exactly what CPython would have printed by then: show it.
+            show(self.take_output(cx))
+            raise
+        output = self.take_output(cx)
         if status == OK:
-            if output:
-                sys.stdout.write(output.decode("utf-8", "surrogatepass"))
+            show(output)
             return from_value(result)
-        if status == INTERRUPTED:
-            sys.stdout.write(output.decode("utf-8", "surrogatepass"))
+        if status == INTERRUPTED:  # SIGINT's Python handler has not raised (yet)
+            show(output)
             flag.raise_pending()  # CPython's handler: KeyboardInterrupt, or the user's
             raise KeyboardInterrupt  # a handler that did not raise cannot resume C mid-call
         self.bailouts[STATUS.get(status, f"status {status}")] += 1
         return self.vm.call(name, *args)
+
+
+def show(output: bytes) -> None:
+    """A call's buffered print output, to `sys.stdout` (a lone surrogate fails as in CPython)."""
+    if output:
+        sys.stdout.write(output.decode("utf-8", "surrogatepass"))
 
 
 def compile_source(source: str, filename: str = "<string>", **options: object) -> HostModule:
