@@ -13,7 +13,7 @@ CHILD = textwrap.dedent(
     """
     import os, signal, threading, time
     from jitkit.tiers import load
-    SPIN = "def spin():\\n    print('spinning')\\n    n = 0\\n    while True:\\n        n = n + 1\\n"
+    SPIN = "def spin():\\n    print('spinning')\\n    n = 0\\n    while True:\\n        n += 1\\n"
     spin = load(SPIN, "hostc")
     assert spin.engine.build.path.exists()
     threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
