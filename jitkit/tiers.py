@@ -64,6 +64,13 @@ def load_llvm(module: nodes.Module, codes: dict[str, Code]) -> Program:
     return Program("llvm", compiled.call, compiled)
 
 
+def load_hostc(module: nodes.Module, codes: dict[str, Code]) -> Program:
+    from jitkit.hostc import HostModule
+
+    compiled = HostModule(module, codes)  # generates C and runs cc (or hits the cache) now
+    return Program("hostc", compiled.call, compiled)
+
+
 # Each factory takes the kit AST and the kit bytecode of one module (a tier uses either).
 TIERS: dict[str, Callable[[nodes.Module, dict[str, Code]], Program]] = {
     "treewalk": load_treewalk,
@@ -71,6 +78,7 @@ TIERS: dict[str, Callable[[nodes.Module, dict[str, Code]], Program]] = {
     "stack": load_stack,
     "auto": load_auto,
     "llvm": load_llvm,
+    "hostc": load_hostc,
 }
 
 

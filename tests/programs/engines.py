@@ -19,7 +19,7 @@ from jitkit.lang.parse import parse_module
 from jitkit.lang.treewalk import TreeWalker
 from jitkit.vm.machine import VM
 
-ENGINES = ("cpython", "treewalk", "vm-ast", "vm-dis")
+ENGINES = ("cpython", "treewalk", "vm-ast", "vm-dis", "hostc")
 
 
 def prepare(engine: str, source: str, filename: str):
@@ -29,6 +29,10 @@ def prepare(engine: str, source: str, filename: str):
         return lambda: exec(code, {"__name__": "__main__"})
     if engine == "treewalk":
         return TreeWalker(parse_module(source, filename)).run_main
+    if engine == "hostc":
+        from jitkit.hostc import HostModule
+
+        return HostModule(parse_module(source, filename)).run_main
     if engine == "vm-ast":
         vm = VM(compile_module(parse_module(source, filename)))
     else:

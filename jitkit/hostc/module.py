@@ -1,0 +1,245 @@
+"""A kit module JIT-compiled by the host C compiler; call its functions by name (notebook 04).
+
+In: a kit module (and optionally its kit bytecode, for the VM fallback). Out: `HostModule`,
+compiled eagerly: `.c_source`, `.build` (cached or not, seconds), `.call(name, *args)` and
+`.run_main()` with CPython's results, output and exceptions, and `.bailouts` (why calls went
+to the VM).
+
+Exactness (the design): C prints into a growable buffer owned by the call, never to stdout.
+When the call returns normally, Python writes the buffer to `sys.stdout` and converts the
+tagged result. On any bail-out status (int64 overflow, division by zero, INT64_MIN // -1, a
+None operand, an unbound local, recursion past the depth or stack budget, ...) the buffer is
+dropped and the *whole call* runs again in the kit VM (`jitkit.vm.machine.VM`), which prints
+and raises exactly like CPython (ZeroDivisionError, RecursionError, big ints...). C never
+printed anything visible, and the program is deterministic, so no side effect is repeated
+or lost. Arguments C cannot take (ints beyond int64, other types, a wrong count) go to the VM
+directly. Ctrl-C: the C code polls the kit's interrupt flag on function entry and loop
+back-edges and returns INTERRUPTED; Python shows the output so far and raises
+KeyboardInterrupt, as CPython would at that point.
+
+Values are tagged in C (`jk_val`: payload and int/bool/None/unbound tag), so every function
+of the subset compiles, whatever types flow through it; nothing is refused at compile time.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import resource
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable
+
+from jitkit.bytecode.code import Code
+from jitkit.bytecode.compiler import compile_module
+from jitkit.hostc.build import FLAGS, Build, assembly, build
+from jitkit.hostc.cgen import INT64_MAX, INT64_MIN, CModule, c_name, generate
+from jitkit.hostc.runtime import INTERRUPTED, OK, STATUS, TAG_BOOL, TAG_INT, TAG_NONE
+from jitkit.lang import nodes as n
+from jitkit.lang.parse import parse_module
+from jitkit.native.interrupts import interrupt_flag
+from jitkit.vm.machine import VM
+
+NATIVE_DEPTH_CAP = 10_000  # deeper kit recursion is the VM's (heap frames)
+
+
+def stack_budget(preferred: int = 4 << 20) -> int:
+    """Bytes of native stack one call may use before handing over: 4 MiB, or half the
+    process's stack limit if that is smaller (the main thread's stack is that big)."""
+    soft = resource.getrlimit(resource.RLIMIT_STACK)[0]
+    return preferred if soft == resource.RLIM_INFINITY else min(preferred, soft // 2)
+
+
+STACK_BUDGET = stack_budget()
+OUTPUT_LIMIT = 64 << 20  # bytes of print output one call may buffer before handing over
+JUMP_LABEL = re.compile(r"\.L(BB)?[\d_]+:$")  # gcc .L12:, clang .LBB0_3:
+DUMPS = {"c": "generated C", "asm": "x86-64 from cc -O2 -S"}
+
+
+class Value(ctypes.Structure):
+    """`jk_val`: payload and tag."""
+
+    _fields_ = [("v", ctypes.c_int64), ("t", ctypes.c_int64)]
+
+
+class Context(ctypes.Structure):
+    """`jk_ctx`, field for field (see jitkit/hostc/runtime.py)."""
+
+    _fields_ = [
+        ("out", ctypes.c_void_p),
+        ("len", ctypes.c_int64),
+        ("cap", ctypes.c_int64),
+        ("out_limit", ctypes.c_int64),
+        ("depth", ctypes.c_int64),
+        ("depth_limit", ctypes.c_int64),
+        ("stack_floor", ctypes.c_uint64),
+        ("stack_budget", ctypes.c_int64),
+        ("interrupt", ctypes.c_void_p),
+        ("bail", ctypes.c_void_p),
+    ]
+
+
+def fits(value: object) -> bool:
+    """Can C take this argument: an int64, a bool or None?"""
+    return (
+        value is None
+        or type(value) is bool
+        or (type(value) is int and INT64_MIN <= value <= INT64_MAX)
+    )
+
+
+def to_value(value: object) -> Value:
+    tag = TAG_NONE if value is None else TAG_BOOL if type(value) is bool else TAG_INT
+    return Value(int(value or 0), tag)
+
+
+def from_value(value: Value) -> object:
+    return None if value.t == TAG_NONE else bool(value.v) if value.t == TAG_BOOL else value.v
+
+
+class HostModule:
+    """A kit module compiled to a shared object by `cc`, with the VM as its exact fallback."""
+
+    def __init__(
+        self,
+        kit: n.Module,
+        codes: dict[str, Code] | None = None,
+        *,
+        overrides: dict[str, str] | None = None,
+        compiler: str | None = None,
+        flags: tuple[str, ...] = FLAGS,
+        cache_dir: str | None = None,
+        dump: Iterable[str] = (),
+    ) -> None:
+        self.kit = kit
+        self.compiler, self.flags = compiler, flags
+        self._codes = codes
+        self._vm: VM | None = None
+        start = time.perf_counter()
+        self.c_module: CModule = generate(kit, overrides)
+        self.generate_seconds = time.perf_counter() - start
+        self.build: Build = build(self.c_module.source, compiler, flags, cache_dir)
+        self.run = self.build.library.jk_run
+        self.run.restype = ctypes.c_int
+        self.run.argtypes = (
+            ctypes.POINTER(Context),
+            ctypes.c_int64,
+            ctypes.POINTER(Value),
+            ctypes.POINTER(Value),
+        )
+        self.release = self.build.library.jk_release
+        self.release.argtypes = (ctypes.POINTER(Context),)
+        self.release.restype = None
+        self.bailouts: Counter[str] = Counter()  # status name -> calls re-run in the VM
+        for stage in dump:
+            if stage not in DUMPS:
+                raise ValueError(f"unknown dump {stage!r}; dumps: {', '.join(DUMPS)}")
+            text = "\n".join(
+                self.function_c(name) if stage == "c" else self.assembly(name)
+                for name in self.c_module.indexes
+            )
+            print(f"{'-' * 20} {DUMPS[stage]} {'-' * 20}\n{text.rstrip()}")
+
+    @property
+    def c_source(self) -> str:
+        """The whole generated translation unit (runtime prelude included)."""
+        return self.c_module.source
+
+    @property
+    def compile_seconds(self) -> float:
+        """Code generation plus the compiler run (or the cache hit) and loading."""
+        return self.generate_seconds + self.build.seconds
+
+    def function_c(self, name: str) -> str:
+        """The C of one kit function (without the runtime prelude)."""
+        return self.c_module.function_source(name)
+
+    def assembly(self, name: str) -> str:
+        """The x86-64 assembly `cc` makes of one kit function (with this module's flags),
+        cold paths (bail-outs, moved to `.text.unlikely`) included. A small or once-called
+        kit function may be inlined into its callers; here each is kept whole (`noinline`)."""
+        source = self.c_source.replace(
+            "static jk_val py", "__attribute__((noinline)) static jk_val py"
+        )
+        text = assembly(source, self.compiler, self.flags)
+        symbol = c_name("py", name)
+        lines, keep = [], False
+        for line in text.splitlines():
+            if line.endswith(":") and not line.startswith("."):  # a symbol: a new function
+                keep = line in (f"{symbol}:", f"{symbol}.cold:")
+            directive = line.lstrip().startswith(".") and not JUMP_LABEL.match(line)
+            if keep and not directive:
+                lines.append(line)
+        return "\n".join(lines)
+
+    @property
+    def vm(self) -> VM:
+        """The exact fallback, built on first need."""
+        if self._vm is None:
+            self._vm = VM(self._codes if self._codes is not None else compile_module(self.kit))
+        return self._vm
+
+    def run_main(self) -> object:
+        """Run the module's top-level statements, like `python prog.py`."""
+        return self.call(n.MODULE_CODE_NAME) if self.kit.main is not None else None
+
+    def take_output(self, cx: Context) -> bytes:
+        """The call's print buffer, copied out and freed."""
+        if not cx.out:
+            return b""
+        output = ctypes.string_at(cx.out, cx.len)
+        self.release(ctypes.byref(cx))
+        return output
+
+    def call(self, name: str, *args: object) -> object:
+        """`name(*args)` in C when it can take the arguments; CPython's result either way."""
+        index = self.c_module.indexes.get(name)
+        if index is None:
+            raise KeyError(f"no function {name!r} in this module")
+        expected = self.c_module.params[name]
+        if len(args) != expected:  # what CPython says (the VM's entry does not check)
+            raise TypeError(
+                f"{name}() takes {expected} positional arguments but {len(args)} were given"
+            )
+        if not all(fits(a) for a in args):
+            self.bailouts["arguments"] += 1
+            return self.vm.call(name, *args)
+        argv = (Value * max(1, len(args)))(*(to_value(a) for a in args))
+        result = Value()
+        flag = interrupt_flag()
+        flag.arm()
+        cx = Context(
+            out_limit=OUTPUT_LIMIT,
+            depth_limit=min(sys.getrecursionlimit(), NATIVE_DEPTH_CAP),
+            stack_budget=STACK_BUDGET,
+            interrupt=flag.address,
+        )
+        try:
+            status = self.run(ctypes.byref(cx), index, argv, ctypes.byref(result))
+        except BaseException:
+            # Ctrl-C: CPython raises KeyboardInterrupt as the C call returns. What C printed
+            # so far is exactly what CPython would have printed by then: show it.
+            show(self.take_output(cx))
+            raise
+        output = self.take_output(cx)
+        if status == OK:
+            show(output)
+            return from_value(result)
+        if status == INTERRUPTED:  # SIGINT's Python handler has not raised (yet)
+            show(output)
+            flag.raise_pending()  # CPython's handler: KeyboardInterrupt, or the user's
+            raise KeyboardInterrupt  # a handler that did not raise cannot resume C mid-call
+        self.bailouts[STATUS.get(status, f"status {status}")] += 1
+        return self.vm.call(name, *args)
+
+
+def show(output: bytes) -> None:
+    """A call's buffered print output, to `sys.stdout` (a lone surrogate fails as in CPython)."""
+    if output:
+        sys.stdout.write(output.decode("utf-8", "surrogatepass"))
+
+
+def compile_source(source: str, filename: str = "<string>", **options: object) -> HostModule:
+    """Why: one call from source text to C functions loaded in this process."""
+    return HostModule(parse_module(source, filename), **options)
