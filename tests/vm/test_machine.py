@@ -49,7 +49,7 @@ def test_every_opcode_has_a_vm_case():
     import inspect
 
     text = inspect.getsource(VM.run)
-    assert all(f"case O.{op.name}:" in text for op in OPCODES)
+    assert all(text.count(f"op == {op.name}:") == 1 for op in OPCODES)
     assert len(Op) == len(OPCODES)
 
 
