@@ -140,8 +140,8 @@ class FunctionParser:
             raise ValueError(f"{text!r} is not a name")  # hidden locals read `.range0.i`
         return text
 
-    def finish(self) -> Code:
-        """Resolve labels, rebuild the tables, and verify."""
+    def finish(self, check: bool) -> Code:
+        """Resolve labels, rebuild the tables, and verify (when `check`)."""
         for pc, at, label, index in self.jumps:
             if label not in self.labels:
                 raise VerifyError(f"line {at}: no label {label!r} in {self.code.name}")
@@ -154,12 +154,13 @@ class FunctionParser:
             except ValueError as e:
                 raise VerifyError(f"{self.code.name}: {attr}: {e}") from None
         self.code.firstlineno = self.code.lines[0] if self.code.lines else 0
-        verify(self.code)
+        if check:
+            verify(self.code)
         return self.code
 
 
-def parse_functions(text: str, filename: str) -> dict[str, Code]:
-    """Each function of the text, each verified on its own."""
+def parse_functions(text: str, filename: str, check: bool) -> dict[str, Code]:
+    """Each function of the text, each verified on its own when `check`."""
     codes: dict[str, Code] = {}
     current: FunctionParser | None = None
     for at, raw in enumerate(text.splitlines(), 1):
@@ -168,7 +169,7 @@ def parse_functions(text: str, filename: str) -> dict[str, Code]:
         header = HEADER.match(raw.strip())
         if header:
             if current is not None:
-                codes[current.code.name] = current.finish()
+                codes[current.code.name] = current.finish(check)
             params = [p.strip() for p in header["params"].split(",") if p.strip()]
             current = FunctionParser(header["name"], params, filename)
             if current.code.name in codes:
@@ -179,21 +180,23 @@ def parse_functions(text: str, filename: str) -> dict[str, Code]:
             current.parse_instruction(at, raw)
     if current is None:
         raise VerifyError("no 'Disassembly of NAME(PARAMS):' header: no function")
-    codes[current.code.name] = current.finish()
+    codes[current.code.name] = current.finish(check)
     return codes
 
 
-def parse_module(text: str, filename: str = "<listing>") -> dict[str, Code]:
+def parse_module(text: str, filename: str = "<listing>", *, check: bool = True) -> dict[str, Code]:
     """Why: every function of a listing (as `JitFunction.dis` prints), verified as a module
-    (so every callee is one of them), ready for `VM(codes)`."""
-    codes = parse_functions(text, filename)
-    verify_module(codes)
+    (so every callee is one of them), ready for `VM(codes)`. `check=False` skips the
+    verifier, to hand malformed code to another one (an exercise writes its own)."""
+    codes = parse_functions(text, filename, check)
+    if check:
+        verify_module(codes)
     return codes
 
 
-def parse(text: str, filename: str = "<listing>") -> Code:
+def parse(text: str, filename: str = "<listing>", *, check: bool = True) -> Code:
     """Why: one hand-written or printed function back into a verified `Code`."""
-    codes = parse_functions(text, filename)
+    codes = parse_functions(text, filename, check)
     if len(codes) != 1:
         raise VerifyError(f"expected one function, found {len(codes)}: {', '.join(codes)}")
     return next(iter(codes.values()))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from jitkit.bytecode.code import Code
@@ -37,15 +38,22 @@ from jitkit.lang.runtime import UNBOUND, power, range_check, range_test
  RANGE_CHECK, RANGE_TEST, JUMP, JUMP_BACKWARD, JUMP_IF_FALSE, JUMP_IF_TRUE,
  CALL, PRINT, RETURN) = range(len(Op))  # fmt: skip
 assert all(globals()[op.name] == op for op in Op), "opcode table reordered: update this list"
+REPLACED = -1  # an opcode whose handler `VM(handlers=...)` replaced (an exercise writes some)
 
 Instruction = tuple[int, object]  # (opcode, operand decoded for the loop)
+# handler(stack, arg, pc) -> the next pc (pc already points past the instruction)
+Handler = Callable[[list, int, int], int]
 
 
-def decode(code: Code, codes: dict[str, Code]) -> list[Instruction]:
+def decode(code: Code, codes: dict[str, Code], handlers: dict[Op, Handler]) -> list[Instruction]:
     """The loop's form of one code object, made once: LOAD_CONST carries its constant and
-    LOAD_FUNC its callee's Code; every other operand stays the int it was."""
-    decoded = []
+    LOAD_FUNC its callee's Code; an opcode with a replaced handler becomes REPLACED carrying
+    (handler, operand); every other operand stays the int it was."""
+    decoded: list[Instruction] = []
     for op, arg in zip(code.ops, code.args, strict=True):
+        if op in handlers:
+            decoded.append((REPLACED, (handlers[op], arg)))
+            continue
         if op == LOAD_CONST:
             arg = code.consts[arg]
         elif op == LOAD_FUNC:
@@ -95,9 +103,16 @@ class Frame:
 
 
 class VM:
-    """A stack VM for kit bytecode: verify once, then `call(name, *args)` any function."""
+    """A stack VM for kit bytecode: verify once, then `call(name, *args)` any function.
+    `handlers` replaces the loop's case of some opcodes with functions (see `Handler`)."""
 
-    def __init__(self, codes: dict[str, Code], *, trace: bool = False) -> None:
+    def __init__(
+        self,
+        codes: dict[str, Code],
+        *,
+        trace: bool = False,
+        handlers: dict[Op, Handler] | None = None,
+    ) -> None:
         verify_module(codes)
         self.codes = codes
         self.trace = trace
@@ -105,7 +120,7 @@ class VM:
         self.frames: list[Frame] = []
         self.listings = {name: instructions(code) for name, code in codes.items()}
         # id(code) -> its decoded instructions: what a Frame of that code runs
-        self.plain_ops = {id(c): decode(c, codes) for c in codes.values()}
+        self.plain_ops = {id(c): decode(c, codes, handlers or {}) for c in codes.values()}
         # id(code) -> {loop header: its key in profile.loops}: counting a trip builds no key
         self.loop_keys = {id(c): loop_keys(c) for c in codes.values()}
         self.limit = sys.getrecursionlimit()
@@ -221,6 +236,9 @@ class VM:
                     stack[-3:] = range_check(*stack[-3:])
                 elif op == PRINT:
                     self.print_values(stack, arg)
+                elif op == REPLACED:
+                    handler, arg = arg
+                    pc = handler(stack, arg, pc)
         except Exception as e:
             frame.pc = pc - 1
             self.annotate(e)

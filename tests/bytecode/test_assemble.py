@@ -11,6 +11,8 @@ from jitkit.bytecode.code import Code
 from jitkit.bytecode.compiler import compile_module
 from jitkit.bytecode.disasm import dis
 from jitkit.bytecode.from_cpython import translate_module
+from jitkit.bytecode.opcodes import Op
+from jitkit.bytecode.verify import verify
 from jitkit.errors import VerifyError
 from jitkit.lang.parse import parse_module as parse_source
 from jitkit.vm.machine import VM
@@ -139,3 +141,10 @@ def test_bad_listings_are_verify_errors(name):
     text, message = BAD[name]
     with pytest.raises(VerifyError, match=message.replace("(", r"\(")):
         parse_module(text)
+
+
+def test_check_false_leaves_malformed_code_for_another_verifier():
+    code = parse("Disassembly of f():\n  RETURN", check=False)
+    assert code.ops == [Op.RETURN]
+    with pytest.raises(VerifyError, match="underflow"):
+        verify(code)
