@@ -135,10 +135,10 @@ class VM:
         """The dispatch loop: one case per opcode, the busiest first; anything bigger than a
         few lines is a named method. Runs the top frame until the bottom one returns."""
         frame, trace = self.frames[-1], self.trace
-        code, stack, local, pc, push, pop = frame.registers()
+        decoded, stack, local, pc, push, pop = frame.registers()
         try:
             while True:
-                op, arg = code[pc]
+                op, arg = decoded[pc]
                 if trace:
                     self.trace_instruction(frame, pc)
                 pc += 1
@@ -201,12 +201,12 @@ class VM:
                 elif op == CALL:
                     frame.pc = pc
                     frame = self.call_function(stack, arg)
-                    code, stack, local, pc, push, pop = frame.registers()
+                    decoded, stack, local, pc, push, pop = frame.registers()
                 elif op == RETURN:
                     frame, value = self.return_from(pop())
                     if frame is None:
                         return value
-                    code, stack, local, pc, push, pop = frame.registers()
+                    decoded, stack, local, pc, push, pop = frame.registers()
                 elif op == POP:
                     pop()
                 elif op == DUP:
