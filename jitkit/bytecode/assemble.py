@@ -22,7 +22,8 @@ The form, one function after another:
   a local `0 (n)`, a callee `0 (fib)`, a jump `6 (to L2)`, a count or stack depth `2`.
   By hand the index may be left out (`LOAD_CONST (2)`, `JUMP (to L2)`): constants, locals
   and callees then get the next free index in order of first use.
-- Blank lines and lines starting with `#` are skipped.
+- Blank lines and lines starting with `#` are skipped. (Listings printed with
+  `show_offset=True` are for reading only.)
 Every local, constant and callee a function has must appear in its header or an operand
 (true of all code from the compilers): the listing has nowhere else to say it.
 """
