@@ -1,1 +1,2 @@
-"""Kit bytecode: opcode table, code objects, compiler, verifier, disassembler (notebook 03)."""
+"""Kit bytecode: opcode table, code objects, compiler, verifier, disassembler and the assembler
+that reads listings back (notebook 03)."""

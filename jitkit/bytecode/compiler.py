@@ -1,10 +1,14 @@
 """Compiler: kit AST -> kit bytecode (notebook 03 interpreters).
 
 In: a `nodes.Module` from `jitkit.lang.parse`. Out: one verified `Code` per function (and one
-named `<module>` for top-level statements), keyed by name. One `lower_<Node>` per node kind.
+named `<module>` for top-level statements), keyed by name. One `lower_<Node>` per node kind;
+`lowerings` replaces some of them with functions `(compiler, node) -> None` (an exercise
+writes its own `While`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from jitkit.bytecode.code import Code, CodeBuilder
 from jitkit.bytecode.opcodes import BINARY_OPS, BUILTIN_OPS, COMPARE_OPS, UNARY_OPS, Op
@@ -27,11 +31,16 @@ def reverse_top(b: CodeBuilder, count: int) -> None:
         stack[-1], stack[-depth] = stack[-depth], stack[-1]
 
 
+# node class name -> a replacement for FunctionCompiler.lower_<name>
+Lowerings = dict[str, Callable[["FunctionCompiler", n.Node], None]]
+
+
 class FunctionCompiler:
     """Lowers one kit Function into one Code, statement by statement."""
 
-    def __init__(self, fn: n.Function) -> None:
+    def __init__(self, fn: n.Function, lowerings: Lowerings | None = None) -> None:
         self.fn = fn
+        self.lowerings = lowerings or {}
         self.b = CodeBuilder(fn.name, len(fn.params), fn.varnames, fn.filename, fn.line)
         self.loops: list[tuple[int, list[int]]] = []  # (continue target, break jumps)
 
@@ -48,7 +57,11 @@ class FunctionCompiler:
 
     def lower(self, node: n.Node) -> None:
         self.b.line = node.line
-        getattr(self, f"lower_{type(node).__name__}")(node)
+        kind = type(node).__name__
+        if kind in self.lowerings:
+            self.lowerings[kind](self, node)
+        else:
+            getattr(self, f"lower_{kind}")(node)
 
     # ------------------------------------------------------------ statements
 
@@ -228,16 +241,16 @@ class FunctionCompiler:
         self.b.emit(BUILTIN_OPS[e.func])
 
 
-def compile_function(fn: n.Function) -> Code:
+def compile_function(fn: n.Function, lowerings: Lowerings | None = None) -> Code:
     """Why: one kit Function becomes one verified code object."""
-    code = FunctionCompiler(fn).compile()
+    code = FunctionCompiler(fn, lowerings).compile()
     verify(code)
     return code
 
 
-def compile_module(module: n.Module) -> dict[str, Code]:
+def compile_module(module: n.Module, lowerings: Lowerings | None = None) -> dict[str, Code]:
     """Why: the VM runs a whole module; every function (and `<module>`) compiled and verified."""
-    codes = {name: compile_function(fn) for name, fn in module.functions.items()}
+    codes = {name: compile_function(fn, lowerings) for name, fn in module.functions.items()}
     if module.main is not None:
-        codes[n.MODULE_CODE_NAME] = compile_function(module.main)
+        codes[n.MODULE_CODE_NAME] = compile_function(module.main, lowerings)
     return codes

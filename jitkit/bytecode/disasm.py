@@ -78,8 +78,10 @@ def format_instruction(ins: Instruction, *, show_offset: bool = False) -> str:
 
 
 def dis(code: Code, *, show_offset: bool = False) -> str:
-    """Why: the listing learners compare with `dis.dis`; a blank line before each new line."""
-    out = [f"Disassembly of {code.name}:"]
+    """Why: the listing learners compare with `dis.dis`; a blank line before each new line.
+    `jitkit.bytecode.assemble` parses it back (the header names the parameters for that)."""
+    params = ", ".join(code.varnames[: code.argcount])
+    out = [f"Disassembly of {code.name}({params}):"]
     for ins in instructions(code):
         if ins.line is not None and ins.offset:
             out.append("")

@@ -49,6 +49,12 @@ class TreeWalker:
         self.module = module
         self.depth = 0
         self.limit = sys.getrecursionlimit()
+        # node class -> its bound exec_/eval_ method, looked up once instead of per visit
+        self.handlers = {
+            getattr(n, name.split("_", 1)[1]): getattr(self, name)
+            for name in dir(self)
+            if name.startswith(("exec_", "eval_")) and hasattr(n, name.split("_", 1)[1])
+        }
 
     def run(self, name: str, args: list[object]) -> object:
         """Call one function of the module (or `<module>`, the top-level statements)."""
@@ -78,11 +84,12 @@ class TreeWalker:
         return None
 
     def exec_block(self, body: list[n.Node], frame: list) -> None:
+        handlers = self.handlers
         for stmt in body:
-            getattr(self, f"exec_{type(stmt).__name__}")(stmt, frame)
+            handlers[type(stmt)](stmt, frame)
 
     def eval(self, node: n.Node, frame: list) -> object:
-        return getattr(self, f"eval_{type(node).__name__}")(node, frame)
+        return self.handlers[type(node)](node, frame)
 
     # ------------------------------------------------------------ statements
 

@@ -6,14 +6,20 @@ exception types with a note naming the kit source line, and a `Profile` (calls p
 back edges per loop) that later tiers read to decide what is hot.
 Frames live on an explicit stack, so deep kit recursion raises RecursionError at
 `sys.getrecursionlimit()` without touching the C stack.
+
+Speed comes from doing work once, before the loop, instead of once per instruction (the
+habits of clox's `run()`): each code object is decoded up front into (opcode, operand) pairs
+of plain ints with constants and callees already looked up; the loop keeps the running
+frame's instructions, stack and locals in local variables; and one if-chain tests the
+opcodes that run most (loads, stores, branches) first.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import types
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from jitkit.bytecode.code import Code
@@ -21,9 +27,45 @@ from jitkit.bytecode.disasm import format_instruction, instructions
 from jitkit.bytecode.opcodes import Op
 from jitkit.bytecode.verify import verify_module
 from jitkit.lang import runtime as rt
+from jitkit.lang.runtime import UNBOUND, power, range_check, range_test
 
-# Plain-int opcode names for the dispatch loop: `case O.LOAD_LOCAL` is a fast lookup.
-OPS = types.SimpleNamespace(**{op.name: int(op) for op in Op})
+# Opcode numbers as plain-int globals, in table order (checked just below): `op == LOAD_LOCAL`
+# is then one int comparison, where an IntEnum member would go through the Enum machinery.
+(LOAD_CONST, LOAD_LOCAL, STORE_LOCAL, LOAD_FUNC, POP, DUP, COPY, SWAP,
+ BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_FLOORDIV, BINARY_MOD, BINARY_POW, BINARY_MIN,
+ BINARY_MAX, UNARY_NEG, UNARY_POS, UNARY_NOT, UNARY_ABS,
+ COMPARE_LT, COMPARE_LE, COMPARE_EQ, COMPARE_NE, COMPARE_GT, COMPARE_GE,
+ RANGE_CHECK, RANGE_TEST, JUMP, JUMP_BACKWARD, JUMP_IF_FALSE, JUMP_IF_TRUE,
+ CALL, PRINT, RETURN) = range(len(Op))  # fmt: skip
+assert all(globals()[op.name] == op for op in Op), "opcode table reordered: update this list"
+REPLACED = -1  # an opcode whose handler `VM(handlers=...)` replaced (an exercise writes some)
+
+Instruction = tuple[int, object]  # (opcode, operand decoded for the loop)
+# handler(stack, arg, pc) -> the next pc (pc already points past the instruction)
+Handler = Callable[[list, int, int], int]
+
+
+def decode(code: Code, codes: dict[str, Code], handlers: dict[Op, Handler]) -> list[Instruction]:
+    """The loop's form of one code object, made once: LOAD_CONST carries its constant and
+    LOAD_FUNC its callee's Code; an opcode with a replaced handler becomes REPLACED carrying
+    (handler, operand); every other operand stays the int it was."""
+    decoded: list[Instruction] = []
+    for op, arg in zip(code.ops, code.args, strict=True):
+        if op in handlers:
+            decoded.append((REPLACED, (handlers[op], arg)))
+            continue
+        if op == LOAD_CONST:
+            arg = code.consts[arg]
+        elif op == LOAD_FUNC:
+            arg = codes[code.names[arg]]
+        decoded.append((int(op), arg))
+    return decoded
+
+
+def loop_keys(code: Code) -> dict[int, tuple[str, int, int]]:
+    """Each loop header's key in `Profile.loops`: (function, header index, source line)."""
+    headers = {arg for op, arg in zip(code.ops, code.args, strict=True) if op == JUMP_BACKWARD}
+    return {pc: (code.name, pc, code.lines[pc]) for pc in sorted(headers)}
 
 
 @dataclass
@@ -43,32 +85,44 @@ class Profile:
 
 
 class Frame:
-    """One activation: its code, where it is, its locals and its operand stack."""
+    """One activation: its code, its decoded instructions, where it is, its locals and its
+    operand stack."""
 
-    __slots__ = ("code", "ops", "pc", "locals", "stack")
+    __slots__ = ("code", "instructions", "pc", "locals", "stack")
 
-    def __init__(self, code: Code, ops: list[int], args: list[object]) -> None:
-        self.code, self.ops = code, ops
+    def __init__(self, code: Code, instructions: list[Instruction], args: list[object]) -> None:
+        self.code, self.instructions = code, instructions
         self.pc = 0
-        self.locals = args + [rt.UNBOUND] * (len(code.varnames) - len(args))
+        self.locals = args + [UNBOUND] * (len(code.varnames) - len(args))
         self.stack: list[object] = []
 
     def registers(self) -> tuple:
         """What the dispatch loop keeps in local variables while this frame runs."""
-        return self.ops, self.code.args, self.stack, self.locals, self.pc
+        stack = self.stack
+        return self.instructions, stack, self.locals, self.pc, stack.append, stack.pop
 
 
 class VM:
-    """A stack VM for kit bytecode: verify once, then `call(name, *args)` any function."""
+    """A stack VM for kit bytecode: verify once, then `call(name, *args)` any function.
+    `handlers` replaces the loop's case of some opcodes with functions (see `Handler`)."""
 
-    def __init__(self, codes: dict[str, Code], *, trace: bool = False) -> None:
+    def __init__(
+        self,
+        codes: dict[str, Code],
+        *,
+        trace: bool = False,
+        handlers: dict[Op, Handler] | None = None,
+    ) -> None:
         verify_module(codes)
         self.codes = codes
         self.trace = trace
         self.profile = Profile()
         self.frames: list[Frame] = []
         self.listings = {name: instructions(code) for name, code in codes.items()}
-        self.plain_ops = {id(c): [int(op) for op in c.ops] for c in codes.values()}
+        # id(code) -> its decoded instructions: what a Frame of that code runs
+        self.plain_ops = {id(c): decode(c, codes, handlers or {}) for c in codes.values()}
+        # id(code) -> {loop header: its key in profile.loops}: counting a trip builds no key
+        self.loop_keys = {id(c): loop_keys(c) for c in codes.values()}
         self.limit = sys.getrecursionlimit()
 
     def call(self, name: str, *args: object) -> object:
@@ -78,113 +132,113 @@ class VM:
         return self.run()
 
     def run(self) -> object:
-        """The dispatch loop: one case per opcode, anything bigger in a named method."""
-        frame, trace, O = self.frames[-1], self.trace, OPS  # noqa: E741 (opcode namespace)
-        ops, args, stack, local, pc = frame.registers()
-        push, pop = stack.append, stack.pop
+        """The dispatch loop: one case per opcode, the busiest first; anything bigger than a
+        few lines is a named method. Runs the top frame until the bottom one returns."""
+        frame, trace = self.frames[-1], self.trace
+        decoded, stack, local, pc, push, pop = frame.registers()
         try:
             while True:
-                op, arg = ops[pc], args[pc]
+                op, arg = decoded[pc]
                 if trace:
                     self.trace_instruction(frame, pc)
                 pc += 1
-                match op:
-                    case O.LOAD_LOCAL:
-                        value = local[arg]
-                        push(value if value is not rt.UNBOUND else self.unbound(frame, arg))
-                    case O.LOAD_CONST:
-                        push(frame.code.consts[arg])
-                    case O.STORE_LOCAL:
-                        local[arg] = pop()
-                    case O.JUMP_IF_FALSE:
-                        if not pop():
-                            pc = arg
-                    case O.BINARY_ADD:
-                        right = pop()
-                        stack[-1] = stack[-1] + right
-                    case O.BINARY_SUB:
-                        right = pop()
-                        stack[-1] = stack[-1] - right
-                    case O.COMPARE_LT:
-                        right = pop()
-                        stack[-1] = stack[-1] < right
-                    case O.LOAD_FUNC:
-                        push(self.codes[frame.code.names[arg]])
-                    case O.CALL:
-                        frame.pc = pc
-                        frame = self.call_function(stack, arg)
-                        ops, args, stack, local, pc = frame.registers()
-                        push, pop = stack.append, stack.pop
-                    case O.RETURN:
-                        frame, value = self.return_from(pop())
-                        if frame is None:
-                            return value
-                        ops, args, stack, local, pc = frame.registers()
-                        push, pop = stack.append, stack.pop
-                    case O.JUMP_BACKWARD:
-                        self.count_back_edge(frame.code, arg)
+                if op == LOAD_LOCAL:
+                    value = local[arg]
+                    push(value if value is not UNBOUND else self.unbound(frame, arg))
+                elif op == LOAD_CONST:
+                    push(arg)  # decoded: the constant itself
+                elif op == STORE_LOCAL:
+                    local[arg] = pop()
+                elif op == JUMP_IF_FALSE:
+                    if not pop():
                         pc = arg
-                    case O.JUMP:
+                elif op == BINARY_ADD:
+                    right = pop()
+                    stack[-1] = stack[-1] + right
+                elif op == JUMP_BACKWARD:
+                    self.count_back_edge(frame.code, arg)
+                    pc = arg
+                elif op == BINARY_SUB:
+                    right = pop()
+                    stack[-1] = stack[-1] - right
+                elif op == BINARY_MUL:
+                    right = pop()
+                    stack[-1] = stack[-1] * right
+                elif op == BINARY_MOD:
+                    right = pop()
+                    stack[-1] = stack[-1] % right
+                elif op == BINARY_FLOORDIV:
+                    right = pop()
+                    stack[-1] = stack[-1] // right
+                elif op == COMPARE_LT:
+                    right = pop()
+                    stack[-1] = stack[-1] < right
+                elif op == COMPARE_LE:
+                    right = pop()
+                    stack[-1] = stack[-1] <= right
+                elif op == COMPARE_EQ:
+                    right = pop()
+                    stack[-1] = stack[-1] == right
+                elif op == COMPARE_NE:
+                    right = pop()
+                    stack[-1] = stack[-1] != right
+                elif op == COMPARE_GT:
+                    right = pop()
+                    stack[-1] = stack[-1] > right
+                elif op == COMPARE_GE:
+                    right = pop()
+                    stack[-1] = stack[-1] >= right
+                elif op == JUMP:
+                    pc = arg
+                elif op == JUMP_IF_TRUE:
+                    if pop():
                         pc = arg
-                    case O.JUMP_IF_TRUE:
-                        if pop():
-                            pc = arg
-                    case O.BINARY_MUL:
-                        right = pop()
-                        stack[-1] = stack[-1] * right
-                    case O.BINARY_FLOORDIV:
-                        right = pop()
-                        stack[-1] = stack[-1] // right
-                    case O.BINARY_MOD:
-                        right = pop()
-                        stack[-1] = stack[-1] % right
-                    case O.BINARY_POW:
-                        right = pop()
-                        stack[-1] = rt.power(stack[-1], right)
-                    case O.BINARY_MIN:
-                        right = pop()
-                        stack[-1] = min(stack[-1], right)
-                    case O.BINARY_MAX:
-                        right = pop()
-                        stack[-1] = max(stack[-1], right)
-                    case O.COMPARE_LE:
-                        right = pop()
-                        stack[-1] = stack[-1] <= right
-                    case O.COMPARE_EQ:
-                        right = pop()
-                        stack[-1] = stack[-1] == right
-                    case O.COMPARE_NE:
-                        right = pop()
-                        stack[-1] = stack[-1] != right
-                    case O.COMPARE_GT:
-                        right = pop()
-                        stack[-1] = stack[-1] > right
-                    case O.COMPARE_GE:
-                        right = pop()
-                        stack[-1] = stack[-1] >= right
-                    case O.UNARY_NEG:
-                        stack[-1] = -stack[-1]
-                    case O.UNARY_POS:
-                        stack[-1] = +stack[-1]
-                    case O.UNARY_NOT:
-                        stack[-1] = not stack[-1]
-                    case O.UNARY_ABS:
-                        stack[-1] = abs(stack[-1])
-                    case O.RANGE_CHECK:
-                        stack[-3:] = rt.range_check(*stack[-3:])
-                    case O.RANGE_TEST:
-                        step, stop = pop(), pop()
-                        stack[-1] = rt.range_test(stack[-1], stop, step)
-                    case O.POP:
-                        pop()
-                    case O.DUP:
-                        push(stack[-1])
-                    case O.COPY:
-                        push(stack[-arg])
-                    case O.SWAP:
-                        stack[-1], stack[-arg] = stack[-arg], stack[-1]
-                    case O.PRINT:
-                        self.print_values(stack, arg)
+                elif op == RANGE_TEST:
+                    step, stop = pop(), pop()
+                    stack[-1] = range_test(stack[-1], stop, step)
+                elif op == LOAD_FUNC:
+                    push(arg)  # decoded: the callee's Code
+                elif op == CALL:
+                    frame.pc = pc
+                    frame = self.call_function(stack, arg)
+                    decoded, stack, local, pc, push, pop = frame.registers()
+                elif op == RETURN:
+                    frame, value = self.return_from(pop())
+                    if frame is None:
+                        return value
+                    decoded, stack, local, pc, push, pop = frame.registers()
+                elif op == POP:
+                    pop()
+                elif op == DUP:
+                    push(stack[-1])
+                elif op == COPY:
+                    push(stack[-arg])
+                elif op == SWAP:
+                    stack[-1], stack[-arg] = stack[-arg], stack[-1]
+                elif op == BINARY_POW:
+                    right = pop()
+                    stack[-1] = power(stack[-1], right)
+                elif op == BINARY_MIN:
+                    right = pop()
+                    stack[-1] = min(stack[-1], right)
+                elif op == BINARY_MAX:
+                    right = pop()
+                    stack[-1] = max(stack[-1], right)
+                elif op == UNARY_NEG:
+                    stack[-1] = -stack[-1]
+                elif op == UNARY_POS:
+                    stack[-1] = +stack[-1]
+                elif op == UNARY_NOT:
+                    stack[-1] = not stack[-1]
+                elif op == UNARY_ABS:
+                    stack[-1] = abs(stack[-1])
+                elif op == RANGE_CHECK:
+                    stack[-3:] = range_check(*stack[-3:])
+                elif op == PRINT:
+                    self.print_values(stack, arg)
+                elif op == REPLACED:
+                    handler, arg = arg
+                    pc = handler(stack, arg, pc)
         except Exception as e:
             frame.pc = pc - 1
             self.annotate(e)
@@ -203,13 +257,13 @@ class VM:
 
     def call_function(self, stack: list, argc: int) -> Frame:
         """CALL: take the callee and its arguments off the stack and enter it."""
-        args = stack[len(stack) - argc :]
-        del stack[len(stack) - argc :]
-        code = stack.pop()
+        first = len(stack) - argc
+        code, args = stack[first - 1], stack[first:]
         if argc != code.argcount:
             raise TypeError(
                 f"{code.name}() takes {code.argcount} positional arguments but {argc} were given"
             )
+        del stack[first - 1 :]
         return self.push_frame(code, args)
 
     def return_from(self, value: object) -> tuple[Frame | None, object]:
@@ -223,7 +277,7 @@ class VM:
 
     def count_back_edge(self, code: Code, header: int) -> None:
         """Profile one trip around a loop (keyed by its header instruction)."""
-        self.profile.loops[(code.name, header, code.lines[header])] += 1
+        self.profile.loops[self.loop_keys[id(code)][header]] += 1
 
     def unbound(self, frame: Frame, slot: int) -> object:
         raise rt.unbound_local(frame.code.varnames[slot])

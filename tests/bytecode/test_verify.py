@@ -53,3 +53,19 @@ def test_module_rejects_unknown_callee():
     c = code((F, 0), (Op.CALL, 0), (Op.RETURN,), names=["nowhere"])
     with pytest.raises(VerifyError, match="nowhere"):
         verify_module({"f": c})
+
+
+def test_verify_uses_the_stack_depths_it_is_given():
+    from jitkit.bytecode.verify import stack_depths
+
+    seen = []
+
+    def depths(c):
+        seen.append(c.name)
+        return stack_depths(c)
+
+    good = code((C, 0), (C, 0), (Op.BINARY_ADD,), (Op.RETURN,))
+    verify(good, depths=depths)
+    assert seen == ["f"] and good.stacksize == 3
+    with pytest.raises(VerifyError, match="always wrong"):
+        verify(good, depths=lambda c: (_ for _ in ()).throw(VerifyError("always wrong")))

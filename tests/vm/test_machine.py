@@ -49,7 +49,7 @@ def test_every_opcode_has_a_vm_case():
     import inspect
 
     text = inspect.getsource(VM.run)
-    assert all(f"case O.{op.name}:" in text for op in OPCODES)
+    assert all(text.count(f"op == {op.name}:") == 1 for op in OPCODES)
     assert len(Op) == len(OPCODES)
 
 
@@ -88,3 +88,23 @@ def test_deep_recursion_is_a_recursion_error():
     for tier in ("interp", "treewalk"):
         with pytest.raises(RecursionError):
             jit(down, tier=tier)(0)
+
+
+def test_replaced_handlers_run_instead_of_the_loop_cases():
+    """`VM(handlers=...)`: the hook the exercises use. A deliberately wrong `<` shows that
+    the replacement, not the loop's own case, runs."""
+    calls = []
+
+    def less_is_more(stack, arg, pc):
+        calls.append(pc)
+        right = stack.pop()
+        stack[-1] = stack[-1] > right
+        return pc
+
+    def jump_if_false(stack, arg, pc):
+        return arg if not stack.pop() else pc
+
+    codes = compile_module(parse_module("def lt(a, b):\n    return 1 if a < b else 2\n"))
+    vm = VM(codes, handlers={Op.COMPARE_LT: less_is_more, Op.JUMP_IF_FALSE: jump_if_false})
+    assert (vm.call("lt", 1, 2), vm.call("lt", 2, 1)) == (2, 1)
+    assert len(calls) == 2 and VM(codes).call("lt", 1, 2) == 1
