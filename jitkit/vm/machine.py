@@ -128,7 +128,12 @@ class VM:
     def call(self, name: str, *args: object) -> object:
         """Why: the public entry; runs `name(*args)` to completion on a fresh frame stack."""
         self.frames, self.limit = [], sys.getrecursionlimit()
-        self.push_frame(self.codes[name], list(args))
+        code = self.codes[name]
+        if len(args) != code.argcount:
+            raise TypeError(
+                f"{name}() takes {code.argcount} positional arguments but {len(args)} were given"
+            )
+        self.push_frame(code, list(args))
         return self.run()
 
     def run(self) -> object:

@@ -108,3 +108,9 @@ def test_replaced_handlers_run_instead_of_the_loop_cases():
     vm = VM(codes, handlers={Op.COMPARE_LT: less_is_more, Op.JUMP_IF_FALSE: jump_if_false})
     assert (vm.call("lt", 1, 2), vm.call("lt", 2, 1)) == (2, 1)
     assert len(calls) == 2 and VM(codes).call("lt", 1, 2) == 1
+
+
+def test_wrong_argument_count_is_a_type_error_like_cpython():
+    vm = VM(compile_module(parse_module("def f(a, b):\n    return a + b\n")))
+    with pytest.raises(TypeError, match=r"f\(\) takes 2 positional arguments but 1 were given"):
+        vm.call("f", 1)
