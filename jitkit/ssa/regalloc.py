@@ -5,8 +5,9 @@ live interval per temporary, and where each temporary lives (an x86-64 register 
 stack slot). Intervals come from `liveness`: a temporary is live from its definition to its
 last use, and across every block it is live into or out of, so loops stretch it to cover
 the whole loop. The scan walks intervals by start; when no register is free it spills the
-interval that ends last. System V: an interval live across a `call` only gets callee-saved
-registers, since the callee may overwrite the others. `Allocation.table()` prints it all.
+interval that ends last. System V: an interval live across a `call` or `print` only gets
+callee-saved registers, since the callee may overwrite the others (a call's deopt state is
+read after it returns, so it lives across it). `Allocation.table()` prints it all.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from jitkit.ssa.ir import Function, Temp
 CALLEE_SAVED = ("rbx", "r12", "r13", "r14", "r15")
 CALLER_SAVED = ("rsi", "rdi", "r8", "r9", "r10")
 REGISTERS = CALLEE_SAVED + CALLER_SAVED
+# Inside the stack tier's runtime r15 holds the context and r14 the interrupt flag; caller-saved
+# registers come first, so values that do not live across a call leave rbx, r12, r13 (which
+# cost a push and a pop) to those that do.
+TIER_REGISTERS = CALLER_SAVED + ("rbx", "r12", "r13")
+CLOBBERS = ("call", "print")  # instructions that call out: caller-saved registers die there
 
 
 @dataclass(frozen=True)
@@ -95,11 +101,15 @@ def intervals(fn: Function) -> tuple[list[tuple[str, int]], list[Interval]]:
             extend(t, last)
         for n, i in enumerate(blocks[label].instrs()):
             at = start + 2 * (n + 1)
-            if i.op == "call":
+            if i.op in CLOBBERS:
                 calls.append(at)
             for v in i.uses():
                 if isinstance(v, Temp) and i.op != "phi":
                     extend(v, at)
+            if i.op == "call" and i.deopt is not None:  # read after the callee returns
+                for v in (*i.deopt.locals, *i.deopt.stack):
+                    if isinstance(v, Temp):
+                        extend(v, at + 1)
             if i.result is not None:
                 extend(i.result, first if i.op == "phi" else at + 1)
             if i.op == "phi":  # written by the moves at the end of each predecessor

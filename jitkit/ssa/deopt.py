@@ -1,0 +1,265 @@
+"""SSA code inside the stack tier's runtime: deopt stubs, calls, print, guards (notebook 07).
+
+Takes an allocated `Function`, its kit code object and the stack tier's types; emits, into
+an assembler shared by the whole module, a function that follows the stack tier's internal
+convention (`jitkit.stackjit.compiler`): entry label `NAME.entry`, rdi = address of the first
+argument (the next ones 8 bytes lower each), rax = value, edx = status (0, or DEOPT), r15 =
+the runtime context, r14 = the interrupt flag. So `StackTier` runs the module unchanged, and
+SSA code and template code may call each other.
+
+Every deopt point (a `guard`, an `_ovf` opcode, the recursion and stack checks at entry, a
+callee that deopted, an interrupt on a loop's back edge) jumps to an out-of-line stub that
+writes one record in the stack tier's format, [function index, resume pc, stack depth, pc
+whose types describe the values, locals..., stack...], reading each value from its register,
+spill slot or constant, and returns DEOPT. Words whose static type is a bool, None, a string
+or a function are whatever the IR says: the runtime rebuilds the object from the types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jitkit.bytecode.code import Code as KitCode
+from jitkit.bytecode.opcodes import Op
+from jitkit.errors import UnsupportedError
+from jitkit.ssa.codegen import Emitter, Operand, imm32
+from jitkit.ssa.ir import Const, Deopt, Function, Global, Instr, Value
+from jitkit.ssa.regalloc import Allocation
+from jitkit.stackjit.compiler import (
+    CTX_DEOPT_PTR,
+    CTX_DEPTH,
+    CTX_MAX_DEPTH,
+    CTX_PRINT,
+    CTX_STACK_LIMIT,
+    DEOPT,
+    RECORD_HEADER,
+    PrintSite,
+    frame_words,
+)
+from jitkit.stackjit.runtime import INTERRUPTED
+from jitkit.stackjit.types import UNDEF, FunctionTypes, exact
+from jitkit.x86 import REGISTERS, Assembler, Reg, edx, qword, r14, r15, rax, rbp, rcx, rdi, rsi, rsp
+from jitkit.x86 import byte as byte_ptr
+
+
+
+@dataclass
+class Stub:
+    """One deopt point: its label and the record it writes (None: interrupt, no record)."""
+
+    label: str
+    resume: int = 0
+    state_pc: int = 0
+    locals: tuple[Value, ...] = ()
+    stack: tuple[Value, ...] = ()
+    record: bool = True
+
+
+class TierEmitter(Emitter):
+    """Emits one function for the stack tier's runtime (see the module docstring)."""
+
+    def __init__(
+        self,
+        fn: Function,
+        alloc: Allocation,
+        a: Assembler,
+        code: KitCode,
+        index: int,
+        types: FunctionTypes,
+        prints: list[PrintSite],
+    ) -> None:
+        super().__init__(fn, alloc, a, code.name)
+        self.code, self.index, self.types, self.prints = code, index, types, prints
+        self.stubs: list[Stub] = []
+        self.polls = any(i.op == "poll" for _, i in fn.instrs())
+        self.outgoing = max(
+            [len(i.args) - 1 for _, i in fn.instrs() if i.op in ("call", "print")] + [0]
+        )
+        self.frame = self.frame_size(self.outgoing)
+
+    def entry_label(self) -> str:
+        return f"{self.code.name}.entry"
+
+    # --- deopt records --------------------------------------------------------------------------
+
+    def stub(self, i: Instr) -> str:
+        """The stub of a guard or checked opcode: the VM redoes the instruction at `offset`."""
+        return self.add_stub(i.deopt, i, state_pc=i.deopt.offset if i.deopt else 0)
+
+    def add_stub(self, d: Deopt | None, i: Instr | None, state_pc: int) -> str:
+        if d is None:
+            raise UnsupportedError(f"{self.code.name}: {i}: no deopt state")
+        self.check_state(d, state_pc, i)
+        label = self.label("deopt")
+        self.stubs.append(Stub(label, d.offset, state_pc, tuple(d.locals), tuple(d.stack)))
+        return label
+
+    def check_state(self, d: Deopt, state_pc: int, i: Instr | None) -> None:
+        """The record must fit the frame and every value must have one static type there."""
+        code = self.code
+        where = f"{code.name}: {i}" if i is not None else f"{code.name}: entry"
+        state = self.types.states[state_pc] if 0 <= state_pc < len(code.ops) else None
+        if state is None or not 0 <= d.offset <= len(code.ops):
+            raise UnsupportedError(f"{where}: deopt at pc {d.offset}, which the VM never reaches")
+        if len(d.locals) > len(code.varnames) or len(d.stack) > len(state.stack):
+            raise UnsupportedError(f"{where}: deopt state larger than the frame at pc {state_pc}")
+        for t in [*state.locals[: len(d.locals)], *state.stack[: len(d.stack)]]:
+            if UNDEF not in t:
+                exact(t, f"{where}: a value the interpreter may need")
+
+    def emit_stubs(self) -> None:
+        a, words = self.a, RECORD_HEADER + frame_words(self.code)
+        for s in self.stubs:
+            a.label(s.label)
+            if not s.record:
+                a.mov(edx, INTERRUPTED).jmp(self.epilogue)
+                continue
+            a.mov(rcx, qword(r15, CTX_DEOPT_PTR))
+            header = (self.index, s.resume, len(s.stack), s.state_pc)
+            values = [*header, *(self.loc(v) for v in s.locals), *(self.loc(v) for v in s.stack)]
+            for k, x in enumerate(values):
+                self.store_word(qword(rcx, 8 * k), x)
+            a.add(qword(r15, CTX_DEOPT_PTR), 8 * words)
+            a.mov(edx, DEOPT).jmp(self.epilogue)
+
+    def store_word(self, dst, x: Operand) -> None:
+        if isinstance(x, Reg) or imm32(x):
+            self.a.mov(dst, x)
+        else:
+            self.a.mov(rax, x).mov(dst, rax)
+
+    # --- frame ----------------------------------------------------------------------------------
+
+    @property
+    def epilogue(self) -> str:
+        return f"{self.code.name}@epilogue"
+
+    def emit_prologue(self) -> None:
+        """Frame, arguments from [rdi - 8k] into their locations, then the recursion-depth and
+        native-stack checks of the stack tier (failing either deopts at pc 0)."""
+        a = self.a
+        a.label(self.entry_label()).push(rbp).mov(rbp, rsp)
+        for r in self.saved:
+            a.push(REGISTERS[r])
+        if self.frame:
+            a.sub(rsp, self.frame)
+        params = [p for _, p in self.fn.params]
+        if len(params) != self.code.argcount:
+            raise UnsupportedError(f"{self.code.name}: IR and bytecode disagree on arguments")
+        a.mov(rcx, rdi)
+        self.parallel_move([(self.loc(p), qword(rcx, -8 * k)) for k, p in enumerate(params)])
+        unassigned = [Const(0)] * (len(self.code.varnames) - len(params))
+        entry = self.add_stub(Deopt(0, [*params, *unassigned], []), None, 0)
+        a.add(qword(r15, CTX_DEPTH), 1).mov(rax, qword(r15, CTX_DEPTH))
+        a.cmp(rax, qword(r15, CTX_MAX_DEPTH)).ja(entry)
+        a.cmp(rsp, qword(r15, CTX_STACK_LIMIT)).jb(entry)
+
+    def emit_return(self, v: Value) -> None:
+        self.move(rax, self.loc(v))
+        self.a.xor(edx, edx).jmp(self.epilogue)
+
+    def emit_epilogue(self) -> None:
+        a = self.a
+        a.label(self.epilogue).sub(qword(r15, CTX_DEPTH), 1)
+        a.lea(rsp, qword(rbp, -8 * len(self.saved)))
+        for r in reversed(self.saved):
+            a.pop(REGISTERS[r])
+        a.pop(rbp).ret()
+
+    # --- calls and printing ---------------------------------------------------------------------
+
+    def outgoing_values(self, values: list[Value]) -> None:
+        """Value k at [rsp + 8(n-1-k)]: the first at the highest address, as the internal
+        convention and the print callback read them (going down)."""
+        n = len(values)
+        for k, v in enumerate(values):
+            self.move(qword(rsp, 8 * (n - 1 - k)), self.loc(v))
+
+    def emit_call(self, i: Instr) -> None:
+        """Internal convention; a DEOPT status makes this frame write its record too (resume
+        after the CALL: the callee's VM frame pushes the result)."""
+        callee = i.args[0]
+        assert isinstance(callee, Global)
+        if i.deopt is None:
+            raise UnsupportedError(f"{self.code.name}: {i}: a call without deopt state")
+        call_pc = i.deopt.offset - 1
+        if not (0 <= call_pc < len(self.code.ops) and self.code.ops[call_pc] == Op.CALL):
+            raise UnsupportedError(f"{self.code.name}: {i}: deopt state must resume after a CALL")
+        unwind = self.add_stub(i.deopt, i, state_pc=call_pc)
+        args = i.args[1:]
+        self.outgoing_values(args)
+        self.a.lea(rdi, qword(rsp, 8 * max(len(args) - 1, 0)))
+        self.a.call(f"{callee.name}.entry")
+        self.a.test(edx, edx).jnz(self.status_check(unwind))
+        if i.result is not None:
+            self.move(self.loc(i.result), rax)
+
+    def status_check(self, unwind: str) -> str:
+        """Out of line: DEOPT writes this frame's record; any other status just propagates."""
+        label = self.label("callstatus")
+        self.pending_checks.append((label, unwind))
+        return label
+
+    def emit_effect(self, i: Instr) -> None:
+        if i.op == "print":
+            self.emit_print(i)
+        elif i.op == "poll":
+            self.a.cmp(byte_ptr(r14), 0).jne(self.stub(i))
+        else:
+            super().emit_effect(i)
+
+    def emit_print(self, i: Instr) -> None:
+        """`print PC, v1, ..., vn, sep, end`: the stack tier's callback with the types the
+        stack tier's analysis gives the PRINT at PC (bool, None, str come from those)."""
+        pc = i.args[0]
+        if not (isinstance(pc, Const) and 0 <= pc.value < len(self.code.ops)):
+            raise UnsupportedError(f"{self.code.name}: {i}: print needs the PRINT's pc first")
+        if self.code.ops[pc.value] != Op.PRINT or self.code.args[pc.value] != len(i.args) - 3:
+            raise UnsupportedError(f"{self.code.name}: {i}: not the PRINT at pc {pc.value}")
+        state = self.types.states[pc.value]
+        values = i.args[1:]
+        kinds = [exact(t, f"{self.code.name}: a printed value") for t in state.stack[-len(values) :]]
+        site = len(self.prints)
+        self.prints.append(PrintSite(self.code.name, pc.value, kinds))
+        self.outgoing_values(values)
+        self.a.mov(rdi, site).lea(rsi, qword(rsp, 8 * (len(values) - 1)))
+        self.a.call(qword(r15, CTX_PRINT))
+
+    # --- loops ----------------------------------------------------------------------------------
+
+    def emit_poll(self, src: str, dst: str) -> None:
+        """Without `poll` instructions from the builder, every back edge checks the flag; an
+        interrupt there has no deopt state, so the call ends with KeyboardInterrupt."""
+        if not self.polls:
+            label = self.label("interrupt")
+            self.stubs.append(Stub(label, record=False))
+            self.a.cmp(byte_ptr(r14), 0).jne(label)
+
+    def emit_function(self) -> None:
+        self.pending_checks: list[tuple[str, str]] = []
+        self.emit_prologue()
+        self.emit_blocks()
+        self.emit_epilogue()
+        for label, unwind in self.pending_checks:
+            self.a.label(label).cmp(edx, DEOPT).je(unwind).jmp(self.epilogue)
+        self.emit_stubs()
+
+
+def emit_tier_function(
+    a: Assembler,
+    fn: Function,
+    alloc: Allocation,
+    code: KitCode,
+    index: int,
+    types: FunctionTypes,
+    prints: list[PrintSite],
+) -> None:
+    """Emit `fn` into `a`; on `UnsupportedError` nothing of it stays in `a` (or in `prints`)."""
+    items, defined, nprints = len(a.items), set(a.defined), len(prints)
+    try:
+        TierEmitter(fn, alloc, a, code, index, types, prints).emit_function()
+    except Exception:
+        del a.items[items:]
+        a.defined = defined
+        del prints[nprints:]
+        raise
