@@ -99,7 +99,8 @@ class AutoTier:
     def ssa(self):
         """The module on the SSA tier, compiled on the first promotion to it."""
         if self._ssa is None:
-            from jitkit.ssa.tier import SSATier, compile_module as compile_ssa
+            from jitkit.ssa.tier import SSATier
+            from jitkit.ssa.tier import compile_module as compile_ssa
 
             self._ssa = SSATier(compile_ssa(self.codes), self.vm)
         return self._ssa

@@ -84,7 +84,9 @@ class Emitter:
             return
         if isinstance(dst, Reg) and src == 0:
             a.xor(gpr(dst.code, 32), gpr(dst.code, 32))
-        elif isinstance(dst, Mem) and (isinstance(src, Mem) or not (imm32(src) or isinstance(src, Reg))):
+        elif isinstance(dst, Mem) and (
+            isinstance(src, Mem) or not (imm32(src) or isinstance(src, Reg))
+        ):
             a.mov(r11, src).mov(dst, r11)
         else:
             a.mov(dst, src)
@@ -180,7 +182,11 @@ class Emitter:
 
     def emit_alu(self, i: Instr) -> None:
         a, (x, y) = self.a, i.args
-        if OPS[i.op].commutative and self.loc(y) == self.loc(i.result) and self.loc(x) != self.loc(y):  # type: ignore[arg-type]
+        if (
+            OPS[i.op].commutative
+            and self.loc(y) == self.loc(i.result)
+            and self.loc(x) != self.loc(y)
+        ):  # type: ignore[arg-type]
             x, y = y, x
         dst = self.target(Instr(i.op, [x, y], i.result, i.type, deopt=i.deopt))
         self.move(dst, self.loc(x))
@@ -211,7 +217,12 @@ class Emitter:
         if isinstance(left, int):
             self.a.mov(rax, left)
             left = rax
-        if isinstance(right, int) and not imm32(right) or isinstance(left, Mem) and isinstance(right, Mem):
+        if (
+            isinstance(right, int)
+            and not imm32(right)
+            or isinstance(left, Mem)
+            and isinstance(right, Mem)
+        ):
             self.a.mov(r11, right)
             right = r11
         self.a.cmp(left, right)
@@ -284,7 +295,9 @@ class Emitter:
         args = i.args[1:]
         if len(args) > len(ARGUMENTS):
             raise UnsupportedError(f"${self.fn.name}: more than 6 arguments")
-        self.parallel_move([(REGISTERS[r], self.loc(v)) for r, v in zip(ARGUMENTS, args, strict=False)])
+        self.parallel_move(
+            [(REGISTERS[r], self.loc(v)) for r, v in zip(ARGUMENTS, args, strict=False)]
+        )
         self.a.call(self.entry_label())
         if i.result is not None:
             self.move(self.loc(i.result), rax)
@@ -375,7 +388,9 @@ class Emitter:
         params = [p for _, p in self.fn.params]
         if len(params) > len(ARGUMENTS):
             raise UnsupportedError(f"${self.fn.name}: more than 6 arguments")
-        self.parallel_move([(self.loc(p), REGISTERS[r]) for r, p in zip(ARGUMENTS, params, strict=False)])
+        self.parallel_move(
+            [(self.loc(p), REGISTERS[r]) for r, p in zip(ARGUMENTS, params, strict=False)]
+        )
 
     def emit_return(self, v: Value) -> None:
         a = self.a

@@ -42,7 +42,6 @@ from jitkit.x86 import REGISTERS, Assembler, Reg, edx, qword, r14, r15, rax, rbp
 from jitkit.x86 import byte as byte_ptr
 
 
-
 @dataclass
 class Stub:
     """One deopt point: its label and the record it writes (None: interrupt, no record)."""
@@ -218,7 +217,9 @@ class TierEmitter(Emitter):
             raise UnsupportedError(f"{self.code.name}: {i}: not the PRINT at pc {pc.value}")
         state = self.types.states[pc.value]
         values = i.args[1:]
-        kinds = [exact(t, f"{self.code.name}: a printed value") for t in state.stack[-len(values) :]]
+        kinds = [
+            exact(t, f"{self.code.name}: a printed value") for t in state.stack[-len(values) :]
+        ]
         site = len(self.prints)
         self.prints.append(PrintSite(self.code.name, pc.value, kinds))
         self.outgoing_values(values)

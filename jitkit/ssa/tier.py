@@ -30,10 +30,14 @@ from jitkit.stackjit.compiler import (
     CompiledModule,
     FunctionInfo,
     PrintSite,
-    check as stack_check,
-    emit_function as emit_template_function,
     emit_python_entry,
     frame_words,
+)
+from jitkit.stackjit.compiler import (
+    check as stack_check,
+)
+from jitkit.stackjit.compiler import (
+    emit_function as emit_template_function,
 )
 from jitkit.stackjit.runtime import StackTier
 from jitkit.stackjit.templates import TEMPLATES
@@ -146,7 +150,7 @@ class SSATier(StackTier):
     compiled: SSAModule
 
     def tier_of(self, name: str) -> str:
-        """"ssa", "stack" (templates: the builder or code generator refused it) or "interp"."""
+        """ "ssa", "stack" (templates: the builder or code generator refused it) or "interp"."""
         return self.compiled.tiers.get(name, "interp")
 
     def passes(self, name: str) -> list[tuple[str, str]]:
