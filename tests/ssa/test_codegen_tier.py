@@ -212,7 +212,6 @@ def test_sigint_stops_an_ssa_while_true_loop_within_a_second():
         """
         import os, signal, threading, time
         from jitkit.bytecode.compiler import compile_module
-from jitkit.errors import UnsupportedError
         from jitkit.lang.parse import parse_module
         from jitkit.ssa.text import parse
         from jitkit.ssa.tier import ssa_tier
