@@ -103,7 +103,7 @@ class JitFunction:
 
     def running_tier(self) -> str:
         """Where the next call runs: the tier, or for "auto" the one it has reached."""
-        return self.engine.tier_of(self.__name__) if self.tier == "auto" else self.tier
+        return self.engine.tier_of(self.__name__) if self.tier in ("auto", "ssa") else self.tier
 
     def listing(self) -> str:
         """The machine code of this function on its tier: the SSA tier's for "ssa", else the

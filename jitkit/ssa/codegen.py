@@ -137,7 +137,7 @@ class Emitter:
             self.move(self.loc(i.result), dst)  # type: ignore[arg-type]
         elif op in SHIFTS:
             self.emit_shift(i)
-        elif op == "copy":
+        elif op in ("copy", "zext"):  # a bool is 0 or 1 in all 64 bits already
             self.move(self.loc(i.result), self.loc(i.args[0]))  # type: ignore[arg-type]
         elif op == "umulh":
             self.a.mov(rax, self.loc(i.args[0]))

@@ -66,9 +66,11 @@ class TierEmitter(Emitter):
         index: int,
         types: FunctionTypes,
         prints: list[PrintSite],
+        callees: dict[str, str],
     ) -> None:
         super().__init__(fn, alloc, a, code.name)
         self.code, self.index, self.types, self.prints = code, index, types, prints
+        self.callees = callees  # IR name ($f) -> kit function name
         self.stubs: list[Stub] = []
         self.polls = any(i.op == "poll" for _, i in fn.instrs())
         self.outgoing = max(
@@ -188,7 +190,9 @@ class TierEmitter(Emitter):
         args = i.args[1:]
         self.outgoing_values(args)
         self.a.lea(rdi, qword(rsp, 8 * max(len(args) - 1, 0)))
-        self.a.call(f"{callee.name}.entry")
+        if callee.name not in self.callees:
+            raise UnsupportedError(f"{self.code.name}: {i}: calls a function not compiled")
+        self.a.call(f"{self.callees[callee.name]}.entry")
         self.a.test(edx, edx).jnz(self.status_check(unwind))
         if i.result is not None:
             self.move(self.loc(i.result), rax)
@@ -254,11 +258,13 @@ def emit_tier_function(
     index: int,
     types: FunctionTypes,
     prints: list[PrintSite],
+    callees: dict[str, str],
 ) -> None:
-    """Emit `fn` into `a`; on `UnsupportedError` nothing of it stays in `a` (or in `prints`)."""
+    """Emit `fn` into `a`; on `UnsupportedError` nothing of it stays in `a` (or in `prints`).
+    `callees` maps the IR's function names to the kit names of the functions compiled."""
     items, defined, nprints = len(a.items), set(a.defined), len(prints)
     try:
-        TierEmitter(fn, alloc, a, code, index, types, prints).emit_function()
+        TierEmitter(fn, alloc, a, code, index, types, prints, callees).emit_function()
     except Exception:
         del a.items[items:]
         a.defined = defined

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from jitkit.bytecode.code import Code
 from jitkit.errors import JitkitError
+from jitkit.ssa.build import ir_name
 from jitkit.ssa.deopt import emit_tier_function
 from jitkit.ssa.ir import Function
 from jitkit.ssa.pipeline import DEFAULT, Pass
@@ -60,11 +61,11 @@ class SSAModule(CompiledModule):
     allocations: dict[str, Allocation] = field(default_factory=dict)
 
 
-def default_builder() -> Builder:
-    """The bytecode -> SSA builder of `jitkit.ssa.build`."""
-    from jitkit.ssa.build import build_function  # type: ignore[attr-defined]
+def default_builder(analysis: dict[str, FunctionTypes]) -> Builder:
+    """The bytecode -> SSA builder of `jitkit.ssa.build`, sharing the module's types."""
+    from jitkit.ssa.build import build_function
 
-    return build_function
+    return lambda codes, name: build_function(codes[name], codes, analysis)
 
 
 def stack_compilable(analysis: dict[str, FunctionTypes]) -> dict[str, str]:
@@ -118,19 +119,15 @@ def compile_module(
         returns = exact(types.returns, f"the return value of {name}()") if types.returns else NONE
         functions[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python")
     module = SSAModule(None, functions, skipped, prints)  # type: ignore[arg-type]
-    try:
-        builder = build if build is not None else default_builder()
-    except ImportError as missing:
-        builder, why = None, f"no SSA builder ({missing})"
+    builder = build if build is not None else default_builder(analysis)
+    callees = {ir_name(name): name for name in compiled}
     for name in compiled:
         info = functions[name]
         try:
-            if builder is None:
-                raise NotCompilable(why)
             fn = builder(codes, name)
             module.ir[name] = optimize(fn, passes, verify, keep_ir)
             alloc = allocate_registers(fn, TIER_REGISTERS)
-            emit_tier_function(a, fn, alloc, codes[name], info.index, info.types, prints)
+            emit_tier_function(a, fn, alloc, codes[name], info.index, info.types, prints, callees)
             module.allocations[name] = alloc
             module.tiers[name] = "ssa"
         except (JitkitError, NotCompilable) as why_not:

@@ -1,0 +1,150 @@
+"""The SSA tier against CPython: every program file and random programs (hypothesis) through
+tier="ssa" (bytecode -> SSA -> passes -> linear scan -> x86-64, the stack tier's runtime),
+through "auto" with thresholds low enough to climb VM -> stack -> SSA mid-run, and through
+every pass alone; deopt cases, Ctrl-C and callee-saved registers are in test_codegen_tier."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+
+import jitkit
+from jitkit.bytecode.compiler import compile_module
+from jitkit.lang.parse import parse_module
+from jitkit.ssa.pipeline import DEFAULT, PASSES
+from jitkit.ssa.text import format, parse
+from jitkit.ssa.tier import ssa_tier
+from jitkit.tiering import AutoTier, Thresholds
+from tests.programs.engines import run as run_engine
+from tests.stackjit.test_stack_tier import PROGRAMS, same_run
+from tests.test_differential import programs
+
+pytest.importorskip("jitkit.ssa.build", reason="the bytecode -> SSA builder has not landed")
+
+
+def run_ssa(source: str, tier: str = "ssa", passes=DEFAULT) -> tuple[str, str | None, object]:
+    """(stdout, exception type name, engine) of the SSA tier (IR verified after every pass),
+    or of tiered execution that promotes after 2 calls and moves on to SSA after 2 more."""
+    codes = compile_module(parse_module(source, "prog.py"))
+    if tier == "ssa":
+        engine = ssa_tier(codes, passes=passes, verify=True)
+    else:
+        engine = AutoTier(codes, Thresholds(calls=2, loops=3, ssa=2))
+    out, error = io.StringIO(), None
+    with contextlib.redirect_stdout(out):
+        try:
+            engine.call("<module>")
+        except Exception as e:  # noqa: BLE001 - the type is the result
+            error = type(e).__name__
+    return out.getvalue(), error, engine
+
+
+@pytest.mark.parametrize("tier", ["ssa", "auto"])
+@pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.stem)
+def test_program_files_match_cpython(path, tier):
+    source = path.read_text()
+    out, error, _ = run_ssa(source, tier)
+    assert same_run((out, error), run_engine("cpython", source))
+
+
+def test_program_files_compile_to_ssa_code():
+    """Not a silent fallback: the kernels' functions really run as SSA code."""
+    source = (Path(__file__).parents[2] / "benchmarks" / "kernels.py").read_text()
+    tier = ssa_tier(compile_module(parse_module(source)), verify=True)
+    assert tier.compiled.fallbacks == {}
+    assert {tier.tier_of(n) for n in ("fib", "sum_loop", "gcd", "collatz", "count_primes")} == {
+        "ssa"
+    }
+
+
+def assert_ir_round_trips(engine) -> None:
+    for texts in engine.compiled.ir.values():
+        for _, text in texts:
+            assert format(parse(text)) == text
+
+
+@settings(max_examples=30, deadline=None)
+@given(programs())
+def test_random_programs_match_cpython(source):
+    expected = run_engine("cpython", source)
+    out, error, engine = run_ssa(source)
+    assert same_run((out, error), expected), source
+    assert_ir_round_trips(engine)
+    out, error, _ = run_ssa(source, "auto")
+    assert same_run((out, error), expected), f"auto:\n{source}"
+
+
+@pytest.mark.parametrize("name", sorted(PASSES))
+@settings(max_examples=8, deadline=None)
+@given(source=programs())
+def test_each_pass_alone_keeps_cpythons_answer(name, source):
+    out, error, _ = run_ssa(source, passes=[(name, PASSES[name])])
+    assert same_run((out, error), run_engine("cpython", source)), f"{name}:\n{source}"
+
+
+def test_auto_climbs_from_the_vm_to_the_stack_tier_to_the_ssa_tier():
+    tier = AutoTier(
+        compile_module(parse_module("def f(n):\n    return n * n + 1\n")),
+        Thresholds(calls=3, ssa=4),
+    )
+    seen = []
+    for k in range(10):
+        assert tier.call("f", k) == k * k + 1
+        seen.append(tier.tier_of("f"))
+    assert seen[0] == "interp" and "stack" in seen and seen[-1] == "ssa"
+    assert tier.events == [
+        "f: promoted to the stack tier after 3 calls",
+        "f: promoted to the SSA tier after 4 stack-tier calls",
+    ]
+
+
+def test_jit_objects_show_the_ir_after_each_pass():
+    @jitkit.jit(tier="ssa")
+    def total(n):
+        s = 0
+        for i in range(n):
+            s += i
+        return s
+
+    assert total(100) == 4950 and total.running_tier() == "ssa"
+    names = [name for name, _ in total.passes]
+    assert names == ["input", *(name for name, _ in DEFAULT)]
+    assert total.ir() == total.passes[-1][1] and total.ir("input") == total.passes[0][1]
+    assert "phi" in total.ir("input") and "$total" in total.ir()
+    assert "total.entry" in total.listing()
+
+
+def test_sigint_stops_while_true_under_tier_ssa_within_a_second(tmp_path):
+    script = tmp_path / "spin.py"  # a file: @jitkit.jit reads the function's source
+    script.write_text(
+        textwrap.dedent("""
+        import os, signal, threading, time
+        import jitkit
+
+        @jitkit.jit(tier="ssa")
+        def spin():
+            n = 0
+            while True:
+                n = n + 1
+
+        spin.engine  # compile first: the timer measures the loop, not the compiler
+        assert spin.running_tier() == "ssa", spin.engine.compiled.fallbacks
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+        start = time.perf_counter()
+        try:
+            spin()
+        except KeyboardInterrupt:
+            print(time.perf_counter() - start)
+    """)
+    )
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert 0.3 <= float(result.stdout) < 1.3
