@@ -28,18 +28,44 @@ from jitkit.ssa.regalloc import Allocation
 from jitkit.stackjit.compiler import (
     CTX_DEOPT_PTR,
     CTX_DEPTH,
+    CTX_FLAG,
     CTX_MAX_DEPTH,
     CTX_PRINT,
+    CTX_RESULT,
     CTX_STACK_LIMIT,
     DEOPT,
     RECORD_HEADER,
+    STACK_BUDGET,
     PrintSite,
     frame_words,
 )
 from jitkit.stackjit.runtime import INTERRUPTED
 from jitkit.stackjit.types import UNDEF, FunctionTypes, exact
-from jitkit.x86 import REGISTERS, Assembler, Reg, edx, qword, r14, r15, rax, rbp, rcx, rdi, rsi, rsp
+from jitkit.x86 import (
+    REGISTERS,
+    Assembler,
+    Reg,
+    edx,
+    qword,
+    r12,
+    r13,
+    r13d,
+    r14,
+    r15,
+    rax,
+    rbp,
+    rbx,
+    rcx,
+    rdi,
+    rdx,
+    rsi,
+    rsp,
+)
 from jitkit.x86 import byte as byte_ptr
+
+# Frames active, when every function of the block keeps the count in a register (a memory
+# counter costs a read-modify-write on every call and return); never allocated.
+DEPTH = r13
 
 
 @dataclass
@@ -67,8 +93,10 @@ class TierEmitter(Emitter):
         types: FunctionTypes,
         prints: list[PrintSite],
         callees: dict[str, str],
+        depth_register: bool = False,
     ) -> None:
         super().__init__(fn, alloc, a, code.name)
+        self.depth_register = depth_register  # count frames in r13, not in ctx->depth
         self.code, self.index, self.types, self.prints = code, index, types, prints
         self.callees = callees  # IR name ($f) -> kit function name
         self.stubs: list[Stub] = []
@@ -151,8 +179,11 @@ class TierEmitter(Emitter):
         self.parallel_move([(self.loc(p), qword(rcx, -8 * k)) for k, p in enumerate(params)])
         unassigned = [Const(0)] * (len(self.code.varnames) - len(params))
         entry = self.add_stub(Deopt(0, [*params, *unassigned], []), None, 0)
-        a.add(qword(r15, CTX_DEPTH), 1).mov(rax, qword(r15, CTX_DEPTH))
-        a.cmp(rax, qword(r15, CTX_MAX_DEPTH)).ja(entry)
+        if self.depth_register:
+            a.add(DEPTH, 1).cmp(DEPTH, qword(r15, CTX_MAX_DEPTH)).ja(entry)
+        else:
+            a.add(qword(r15, CTX_DEPTH), 1).mov(rax, qword(r15, CTX_DEPTH))
+            a.cmp(rax, qword(r15, CTX_MAX_DEPTH)).ja(entry)
         a.cmp(rsp, qword(r15, CTX_STACK_LIMIT)).jb(entry)
 
     def emit_return(self, v: Value) -> None:
@@ -161,7 +192,7 @@ class TierEmitter(Emitter):
 
     def emit_epilogue(self) -> None:
         a = self.a
-        a.label(self.epilogue).sub(qword(r15, CTX_DEPTH), 1)
+        a.label(self.epilogue).sub(DEPTH if self.depth_register else qword(r15, CTX_DEPTH), 1)
         a.lea(rsp, qword(rbp, -8 * len(self.saved)))
         for r in reversed(self.saved):
             a.pop(REGISTERS[r])
@@ -250,6 +281,26 @@ class TierEmitter(Emitter):
         self.emit_stubs()
 
 
+def emit_python_entry(a: Assembler, name: str, depth_register: bool) -> None:
+    """`int64 entry(Context *ctx, int64 *args)`, as `jitkit.stackjit.compiler` makes it (save
+    the callee-saved registers, r15 = ctx, r14 = the flag, the native stack limit, call, value
+    to ctx->result, status returned), and with `depth_register` r13 = 0 frames so far."""
+    a.label(f"{name}.python")
+    for reg in (rbp, rbx, r12, DEPTH, r14, r15):
+        a.push(reg)
+    a.sub(rsp, 8)  # 6 pushes + return address: keep rsp 16-byte aligned at calls
+    a.mov(r15, rdi).mov(r14, qword(r15, CTX_FLAG))
+    a.lea(rax, qword(rsp, -STACK_BUDGET)).mov(qword(r15, CTX_STACK_LIMIT), rax)
+    if depth_register:
+        a.xor(r13d, r13d)
+    a.mov(rdi, rsi).call(f"{name}.entry")
+    a.mov(qword(r15, CTX_RESULT), rax).mov(rax, rdx)
+    a.add(rsp, 8)
+    for reg in (r15, r14, DEPTH, r12, rbx, rbp):
+        a.pop(reg)
+    a.ret()
+
+
 def emit_tier_function(
     a: Assembler,
     fn: Function,
@@ -259,12 +310,15 @@ def emit_tier_function(
     types: FunctionTypes,
     prints: list[PrintSite],
     callees: dict[str, str],
+    depth_register: bool = False,
 ) -> None:
     """Emit `fn` into `a`; on `UnsupportedError` nothing of it stays in `a` (or in `prints`).
-    `callees` maps the IR's function names to the kit names of the functions compiled."""
+    `callees` maps the IR's function names to the kit names of the functions compiled;
+    `depth_register` counts frames in r13 (only when every function in the block does)."""
     items, defined, nprints = len(a.items), set(a.defined), len(prints)
     try:
-        TierEmitter(fn, alloc, a, code, index, types, prints, callees).emit_function()
+        emitter = TierEmitter(fn, alloc, a, code, index, types, prints, callees, depth_register)
+        emitter.emit_function()
     except Exception:
         del a.items[items:]
         a.defined = defined

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from jitkit.bytecode.code import Code
 from jitkit.errors import JitkitError
 from jitkit.ssa.build import ir_name
-from jitkit.ssa.deopt import emit_tier_function
+from jitkit.ssa.deopt import emit_python_entry, emit_tier_function
 from jitkit.ssa.ir import Function
 from jitkit.ssa.pipeline import DEFAULT, Pass
 from jitkit.ssa.regalloc import TIER_REGISTERS, Allocation, allocate_registers
@@ -31,7 +31,6 @@ from jitkit.stackjit.compiler import (
     CompiledModule,
     FunctionInfo,
     PrintSite,
-    emit_python_entry,
     frame_words,
 )
 from jitkit.stackjit.compiler import (
@@ -45,6 +44,7 @@ from jitkit.stackjit.templates import TEMPLATES
 from jitkit.stackjit.types import NONE, FunctionTypes, NotCompilable, analyse_module, exact
 from jitkit.vm.machine import VM
 from jitkit.x86 import Assembler
+from jitkit.x86 import Code as MachineCode
 
 Builder = Callable[[dict[str, Code], str], Function]
 
@@ -58,7 +58,7 @@ class SSAModule(CompiledModule):
     tiers: dict[str, str] = field(default_factory=dict)
     fallbacks: dict[str, str] = field(default_factory=dict)
     ir: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    allocations: dict[str, Allocation] = field(default_factory=dict)
+    allocations: dict[str, tuple[Function, Allocation]] = field(default_factory=dict)
 
 
 def default_builder(analysis: dict[str, FunctionTypes]) -> Builder:
@@ -112,33 +112,64 @@ def compile_module(
     analysis = analyse_module(codes)
     skipped = stack_compilable(analysis)
     compiled = [name for name in codes if name not in skipped]
-    a, prints = Assembler(), []
     functions: dict[str, FunctionInfo] = {}
     for index, name in enumerate(compiled):
         types = analysis[name]
         returns = exact(types.returns, f"the return value of {name}()") if types.returns else NONE
         functions[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python")
-    module = SSAModule(None, functions, skipped, prints)  # type: ignore[arg-type]
+    module = SSAModule(None, functions, skipped, [])  # type: ignore[arg-type]
+    # 1. SSA, passes and registers for each function the builder takes
     builder = build if build is not None else default_builder(analysis)
-    callees = {ir_name(name): name for name in compiled}
     for name in compiled:
-        info = functions[name]
         try:
             fn = builder(codes, name)
             module.ir[name] = optimize(fn, passes, verify, keep_ir)
-            alloc = allocate_registers(fn, TIER_REGISTERS)
-            emit_tier_function(a, fn, alloc, codes[name], info.index, info.types, prints, callees)
-            module.allocations[name] = alloc
-            module.tiers[name] = "ssa"
+            module.allocations[name] = (fn, allocate_registers(fn, TIER_REGISTERS))
         except (JitkitError, NotCompilable) as why_not:
             module.fallbacks[name] = str(why_not)
-            module.tiers[name] = "stack"
-            emit_template_function(a, name, info.index, info.types, analysis, prints, TEMPLATES)
-    for name in compiled:
-        emit_python_entry(a, name)
-    module.machine = a.assemble()
+    # 2. machine code: SSA where it can be generated, templates for the rest
+    while True:
+        depth_register = not module.fallbacks  # r13 counts frames only if no template does
+        try:
+            module.machine = emit_module(module, analysis, depth_register)
+            break
+        except Fallback as refused:
+            module.fallbacks[refused.name] = refused.why
+            module.allocations.pop(refused.name)
+    module.tiers = {n: "stack" if n in module.fallbacks else "ssa" for n in compiled}
     module.record_words = max((RECORD_HEADER + frame_words(codes[n]) for n in compiled), default=0)
     return module
+
+
+class Fallback(Exception):
+    """The code generator refused a function (it gets templates; emission starts over)."""
+
+    def __init__(self, name: str, why: str) -> None:
+        self.name, self.why = name, why
+
+
+def emit_module(module: SSAModule, analysis: dict, depth_register: bool) -> MachineCode:
+    """One block: every function (SSA or templates), then every entry from Python."""
+    a = Assembler()
+    module.prints.clear()
+    callees = {ir_name(name): name for name in module.functions}
+    for name, info in module.functions.items():
+        if name in module.allocations:
+            fn, alloc = module.allocations[name]
+            try:
+                emit_tier_function(
+                    a, fn, alloc, info.code, info.index, info.types, module.prints, callees,
+                    depth_register,
+                )  # fmt: skip
+            except JitkitError as why:
+                raise Fallback(name, str(why)) from None
+        else:
+            emit_template_function(
+                a, name, info.index, info.types, analysis, module.prints, TEMPLATES
+            )
+    for name in module.functions:
+        emit_python_entry(a, name, depth_register)
+    return a.assemble()
 
 
 class SSATier(StackTier):
