@@ -27,6 +27,7 @@ from jitkit.x86.operands import Reg
 ARGUMENTS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 ALU = {"add": "add", "sub": "sub", "and": "and", "or": "or", "xor": "xor", "mul": "imul"}
 ALU.update({"add_ovf": "add", "sub_ovf": "sub", "mul_ovf": "imul"})
+UNDO = {"add_ovf": "sub", "sub_ovf": "add"}  # the inverse of a checked op that overflowed
 SHIFTS = {"shl": "shl", "sar": "sar", "shr": "shr"}
 CONDITION = {"eq": "e", "ne": "ne", "lt": "l", "le": "le", "gt": "g", "ge": "ge"}
 NEGATED = {"e": "ne", "ne": "e", "l": "ge", "ge": "l", "le": "g", "g": "le"}
@@ -50,7 +51,7 @@ class Emitter:
                 if isinstance(v, Temp):
                     self.uses[v] = self.uses.get(v, 0) + 1
         self.idom = dominators(fn)
-        self.order = [label for label, _ in alloc.order]
+        self.order = layout(fn)  # any order will do for the allocation: none overlap
         self.blocks = fn.blockmap()
         self.fused: str | None = None  # condition code of a comparison left in the flags
         self.count = 0
@@ -165,8 +166,8 @@ class Emitter:
             return
         raise UnsupportedError(f"${self.fn.name}: {i}: needs the tier's runtime (deopt, print)")
 
-    def stub(self, i: Instr) -> str:
-        """The label of the code that deoptimizes at `i`."""
+    def stub(self, i: Instr, undo: tuple | None = None) -> str:
+        """The label of the code that deoptimizes at `i` (after the instruction `undo`)."""
         raise UnsupportedError(f"${self.fn.name}: {i}: deopt needs the tier's runtime")
 
     def target(self, i: Instr) -> Reg:
@@ -182,12 +183,17 @@ class Emitter:
 
     def emit_alu(self, i: Instr) -> None:
         a, (x, y) = self.a, i.args
-        if (
-            OPS[i.op].commutative
-            and self.loc(y) == self.loc(i.result)
-            and self.loc(x) != self.loc(y)
-        ):  # type: ignore[arg-type]
-            x, y = y, x
+        if OPS[i.op].commutative and (
+            isinstance(x, Const) or self.loc(y) == self.loc(i.result) != self.loc(x)  # type: ignore[arg-type]
+        ):
+            x, y = y, x  # the constant second (an immediate), or compute in y's register
+        here, there = self.loc(i.result), self.loc(y)  # type: ignore[arg-type]
+        if i.op in UNDO and isinstance(here, Reg) and here == self.loc(x) != there:
+            # x ends here, in the result's register, but the deopt state still names it: add
+            # in place and let the stub subtract again (two's complement undoes exactly)
+            src = self.source(y, r11)
+            a.emit(ALU[i.op], here, src).jo(self.stub(i, undo=(UNDO[i.op], here, src)))
+            return
         dst = self.target(Instr(i.op, [x, y], i.result, i.type, deopt=i.deopt))
         self.move(dst, self.loc(x))
         src = self.source(y, r11)
@@ -399,6 +405,28 @@ class Emitter:
         for r in reversed(self.saved):
             a.pop(REGISTERS[r])
         a.pop(rbp).ret()
+
+
+def layout(fn: Function) -> list[str]:
+    """The blocks in a reverse postorder that visits a branch's second target first, so its
+    first target (a loop's body, a `then`) comes right after it: the straight path falls
+    through and each loop's blocks sit together."""
+    blocks, seen, order = fn.blockmap(), set(), []
+    if not fn.blocks:
+        return []
+    stack = [(fn.blocks[0].label, iter(blocks[fn.blocks[0].label].successors()[::-1]))]
+    seen.add(fn.blocks[0].label)
+    while stack:
+        label, succs = stack[-1]
+        for s in succs:
+            if s not in seen:
+                seen.add(s)
+                stack.append((s, iter(blocks[s].successors()[::-1])))
+                break
+        else:
+            order.append(label)
+            stack.pop()
+    return order[::-1]
 
 
 def check_divisions(fn: Function) -> None:

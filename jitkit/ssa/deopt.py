@@ -78,6 +78,7 @@ class Stub:
     locals: tuple[Value, ...] = ()
     stack: tuple[Value, ...] = ()
     record: bool = True
+    undo: tuple | None = None  # an instruction that restores an operand first
 
 
 class TierEmitter(Emitter):
@@ -111,16 +112,17 @@ class TierEmitter(Emitter):
 
     # --- deopt records --------------------------------------------------------------------------
 
-    def stub(self, i: Instr) -> str:
+    def stub(self, i: Instr, undo: tuple | None = None) -> str:
         """The stub of a guard or checked opcode: the VM redoes the instruction at `offset`."""
-        return self.add_stub(i.deopt, i, state_pc=i.deopt.offset if i.deopt else 0)
+        return self.add_stub(i.deopt, i, i.deopt.offset if i.deopt else 0, undo)
 
-    def add_stub(self, d: Deopt | None, i: Instr | None, state_pc: int) -> str:
+    def add_stub(self, d: Deopt | None, i: Instr | None, state_pc: int, undo=None) -> str:
         if d is None:
             raise UnsupportedError(f"{self.code.name}: {i}: no deopt state")
         self.check_state(d, state_pc, i)
         label = self.label("deopt")
-        self.stubs.append(Stub(label, d.offset, state_pc, tuple(d.locals), tuple(d.stack)))
+        values = tuple(d.locals), tuple(d.stack)
+        self.stubs.append(Stub(label, d.offset, state_pc, *values, undo=undo))
         return label
 
     def check_state(self, d: Deopt, state_pc: int, i: Instr | None) -> None:
@@ -140,6 +142,8 @@ class TierEmitter(Emitter):
         a, words = self.a, RECORD_HEADER + frame_words(self.code)
         for s in self.stubs:
             a.label(s.label)
+            if s.undo is not None:
+                a.emit(*s.undo)
             if not s.record:
                 a.mov(edx, INTERRUPTED).jmp(self.epilogue)
                 continue

@@ -148,3 +148,16 @@ def test_sigint_stops_while_true_under_tier_ssa_within_a_second(tmp_path):
                             timeout=60)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert 0.3 <= float(result.stdout) < 1.3
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["s += 2**62", "s -= 2**62", "s = s * 3 + 1", "s = -s - 2**62", "s = s // (i - 2)"],
+)
+def test_checked_arithmetic_deopts_mid_loop_exactly(body):
+    """An accumulator overflowing (or dividing by zero) halfway: the VM takes over from the
+    instruction that failed, nothing printed twice."""
+    source = f"def acc(n):\n    s = 1\n    for i in range(n):\n        {body}\n        print(i, s)\n    return s\nprint(acc(6))\n"
+    out, error, engine = run_ssa(source)
+    assert (out, error) == run_engine("cpython", source)
+    assert engine.tier_of("acc") == "ssa"
