@@ -63,6 +63,9 @@ from jitkit.x86 import (
 )
 from jitkit.x86 import byte as byte_ptr
 
+# SSA code calling SSA code passes up to five arguments in registers (to NAME.fast); they
+# are caller-saved, so nothing the caller keeps lives there across the call.
+FAST_ARGUMENTS = ("rsi", "rdi", "r8", "r9", "r10")
 # Frames active, when every function of the block keeps the count in a register (a memory
 # counter costs a read-modify-write on every call and return); never allocated.
 DEPTH = r13
@@ -93,18 +96,18 @@ class TierEmitter(Emitter):
         index: int,
         types: FunctionTypes,
         prints: list[PrintSite],
-        callees: dict[str, str],
+        callees: dict[str, tuple[str, bool]],
         depth_register: bool = False,
     ) -> None:
         super().__init__(fn, alloc, a, code.name)
         self.depth_register = depth_register  # count frames in r13, not in ctx->depth
         self.code, self.index, self.types, self.prints = code, index, types, prints
-        self.callees = callees  # IR name ($f) -> kit function name
+        self.callees = callees  # IR name ($f) -> (kit function name, has a fast entry)
         self.stubs: list[Stub] = []
         self.polls = any(i.op == "poll" for _, i in fn.instrs())
         self.outgoing = max(
             [len(i.args) - 1 for _, i in fn.instrs() if i.op in ("call", "print")] + [0]
-        )
+        )  # (more than a fast call needs; the frame stays small either way)
         self.frame = self.frame_size(self.outgoing)
 
     def entry_label(self) -> str:
@@ -171,16 +174,27 @@ class TierEmitter(Emitter):
         """Frame, arguments from [rdi - 8k] into their locations, then the recursion-depth and
         native-stack checks of the stack tier (failing either deopts at pc 0)."""
         a = self.a
-        a.label(self.entry_label()).push(rbp).mov(rbp, rsp)
+        params = [p for _, p in self.fn.params]
+        if len(params) != self.code.argcount:
+            raise UnsupportedError(f"{self.code.name}: IR and bytecode disagree on arguments")
+        fast = len(params) <= len(FAST_ARGUMENTS)
+        a.label(self.entry_label())
+        if fast:  # from memory into the registers of the fast entry, then on through it
+            a.mov(rcx, rdi)
+            for k, r in enumerate(FAST_ARGUMENTS[: len(params)]):
+                a.mov(REGISTERS[r], qword(rcx, -8 * k))
+            a.label(f"{self.code.name}.fast")
+        a.push(rbp).mov(rbp, rsp)
         for r in self.saved:
             a.push(REGISTERS[r])
         if self.frame:
             a.sub(rsp, self.frame)
-        params = [p for _, p in self.fn.params]
-        if len(params) != self.code.argcount:
-            raise UnsupportedError(f"{self.code.name}: IR and bytecode disagree on arguments")
-        a.mov(rcx, rdi)
-        self.parallel_move([(self.loc(p), qword(rcx, -8 * k)) for k, p in enumerate(params)])
+        if fast:
+            arrived = [REGISTERS[r] for r in FAST_ARGUMENTS]
+        else:
+            a.mov(rcx, rdi)
+            arrived = [qword(rcx, -8 * k) for k in range(len(params))]
+        self.parallel_move([(self.loc(p), arrived[k]) for k, p in enumerate(params)])
         unassigned = [Const(0)] * (len(self.code.varnames) - len(params))
         entry = self.add_stub(Deopt(0, [*params, *unassigned], []), None, 0)
         if self.depth_register:
@@ -223,11 +237,18 @@ class TierEmitter(Emitter):
             raise UnsupportedError(f"{self.code.name}: {i}: deopt state must resume after a CALL")
         unwind = self.add_stub(i.deopt, i, state_pc=call_pc)
         args = i.args[1:]
-        self.outgoing_values(args)
-        self.a.lea(rdi, qword(rsp, 8 * max(len(args) - 1, 0)))
         if callee.name not in self.callees:
             raise UnsupportedError(f"{self.code.name}: {i}: calls a function not compiled")
-        self.a.call(f"{self.callees[callee.name]}.entry")
+        name, fast = self.callees[callee.name]
+        if fast and len(args) <= len(FAST_ARGUMENTS):  # SSA code: arguments in registers
+            self.parallel_move(
+                [(REGISTERS[r], self.loc(v)) for r, v in zip(FAST_ARGUMENTS, args, strict=False)]
+            )
+            self.a.call(f"{name}.fast")
+        else:
+            self.outgoing_values(args)
+            self.a.lea(rdi, qword(rsp, 8 * max(len(args) - 1, 0)))
+            self.a.call(f"{name}.entry")
         self.a.test(edx, edx).jnz(self.status_check(unwind))
         if i.result is not None:
             self.move(self.loc(i.result), rax)
@@ -313,11 +334,12 @@ def emit_tier_function(
     index: int,
     types: FunctionTypes,
     prints: list[PrintSite],
-    callees: dict[str, str],
+    callees: dict[str, tuple[str, bool]],
     depth_register: bool = False,
 ) -> None:
     """Emit `fn` into `a`; on `UnsupportedError` nothing of it stays in `a` (or in `prints`).
-    `callees` maps the IR's function names to the kit names of the functions compiled;
+    `callees` maps the IR's function names to the kit names of the functions compiled and
+    whether they are SSA code with a fast entry (arguments in registers);
     `depth_register` counts frames in r13 (only when every function in the block does)."""
     items, defined, nprints = len(a.items), set(a.defined), len(prints)
     try:

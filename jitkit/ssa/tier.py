@@ -152,7 +152,7 @@ def emit_module(module: SSAModule, analysis: dict, depth_register: bool) -> Mach
     """One block: every function (SSA or templates), then every entry from Python."""
     a = Assembler()
     module.prints.clear()
-    callees = {ir_name(name): name for name in module.functions}
+    callees = {ir_name(name): (name, name in module.allocations) for name in module.functions}
     for name, info in module.functions.items():
         if name in module.allocations:
             fn, alloc = module.allocations[name]
