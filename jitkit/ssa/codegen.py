@@ -194,6 +194,11 @@ class Emitter:
             src = self.source(y, r11)
             a.emit(ALU[i.op], here, src).jo(self.stub(i, undo=(UNDO[i.op], here, src)))
             return
+        if i.op in ("add", "sub") and isinstance(here, Reg) and isinstance(there, int):
+            left = self.loc(x)
+            if isinstance(left, Reg) and left != here and imm32(-there):
+                a.lea(here, qword(left, there if i.op == "add" else -there))  # no flags needed
+                return
         dst = self.target(Instr(i.op, [x, y], i.result, i.type, deopt=i.deopt))
         self.move(dst, self.loc(x))
         src = self.source(y, r11)

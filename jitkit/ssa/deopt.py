@@ -39,7 +39,7 @@ from jitkit.stackjit.compiler import (
     PrintSite,
     frame_words,
 )
-from jitkit.stackjit.runtime import INTERRUPTED
+from jitkit.stackjit.runtime import INTERRUPTED, NATIVE_DEPTH_CAP
 from jitkit.stackjit.types import UNDEF, FunctionTypes, exact
 from jitkit.x86 import (
     REGISTERS,
@@ -105,13 +105,26 @@ class TierEmitter(Emitter):
         self.callees = callees  # IR name ($f) -> (kit function name, has a fast entry)
         self.stubs: list[Stub] = []
         self.polls = any(i.op == "poll" for _, i in fn.instrs())
-        self.outgoing = max(
-            [len(i.args) - 1 for _, i in fn.instrs() if i.op in ("call", "print")] + [0]
-        )  # (more than a fast call needs; the frame stays small either way)
+        self.outgoing = max([self.outgoing_words(i) for _, i in fn.instrs()] + [0])
         self.frame = self.frame_size(self.outgoing)
 
     def entry_label(self) -> str:
         return f"{self.code.name}.entry"
+
+    def fast_call(self, i: Instr) -> tuple[str, bool]:
+        """The kit name of the function `i` calls, and whether its arguments go in registers."""
+        callee = i.args[0]
+        assert isinstance(callee, Global)
+        if callee.name not in self.callees:
+            raise UnsupportedError(f"{self.code.name}: {i}: calls a function not compiled")
+        name, fast = self.callees[callee.name]
+        return name, fast and len(i.args) - 1 <= len(FAST_ARGUMENTS)
+
+    def outgoing_words(self, i: Instr) -> int:
+        """Words at the bottom of the frame for `i`'s values: printed ones, memory arguments."""
+        if i.op == "print" or (i.op == "call" and not self.fast_call(i)[1]):
+            return len(i.args) - 1
+        return 0
 
     # --- deopt records --------------------------------------------------------------------------
 
@@ -202,7 +215,9 @@ class TierEmitter(Emitter):
         else:
             a.add(qword(r15, CTX_DEPTH), 1).mov(rax, qword(r15, CTX_DEPTH))
             a.cmp(rax, qword(r15, CTX_MAX_DEPTH)).ja(entry)
-        a.cmp(rsp, qword(r15, CTX_STACK_LIMIT)).jb(entry)
+        if 8 * (3 + len(self.saved)) + self.frame > STACK_BUDGET // NATIVE_DEPTH_CAP:
+            # a small frame needs no check: the depth limit bounds the stack it can take
+            a.cmp(rsp, qword(r15, CTX_STACK_LIMIT)).jb(entry)
 
     def emit_return(self, v: Value) -> None:
         self.move(rax, self.loc(v))
@@ -211,7 +226,8 @@ class TierEmitter(Emitter):
     def emit_epilogue(self) -> None:
         a = self.a
         a.label(self.epilogue).sub(DEPTH if self.depth_register else qword(r15, CTX_DEPTH), 1)
-        a.lea(rsp, qword(rbp, -8 * len(self.saved)))
+        if self.frame:
+            a.lea(rsp, qword(rbp, -8 * len(self.saved)))
         for r in reversed(self.saved):
             a.pop(REGISTERS[r])
         a.pop(rbp).ret()
@@ -237,10 +253,8 @@ class TierEmitter(Emitter):
             raise UnsupportedError(f"{self.code.name}: {i}: deopt state must resume after a CALL")
         unwind = self.add_stub(i.deopt, i, state_pc=call_pc)
         args = i.args[1:]
-        if callee.name not in self.callees:
-            raise UnsupportedError(f"{self.code.name}: {i}: calls a function not compiled")
-        name, fast = self.callees[callee.name]
-        if fast and len(args) <= len(FAST_ARGUMENTS):  # SSA code: arguments in registers
+        name, fast = self.fast_call(i)
+        if fast:  # SSA code: arguments in registers
             self.parallel_move(
                 [(REGISTERS[r], self.loc(v)) for r, v in zip(FAST_ARGUMENTS, args, strict=False)]
             )

@@ -157,7 +157,44 @@ def test_sigint_stops_while_true_under_tier_ssa_within_a_second(tmp_path):
 def test_checked_arithmetic_deopts_mid_loop_exactly(body):
     """An accumulator overflowing (or dividing by zero) halfway: the VM takes over from the
     instruction that failed, nothing printed twice."""
-    source = f"def acc(n):\n    s = 1\n    for i in range(n):\n        {body}\n        print(i, s)\n    return s\nprint(acc(6))\n"
+    source = textwrap.dedent(f"""
+        def acc(n):
+            s = 1
+            for i in range(n):
+                {body}
+                print(i, s)
+            return s
+        print(acc(6))
+    """)
     out, error, engine = run_ssa(source)
     assert (out, error) == run_engine("cpython", source)
     assert engine.tier_of("acc") == "ssa"
+
+
+DEEP = "def f(n):\n    if n == 0:\n        return 0\n    return 1 + f(n - 1)\nprint(f(50000))\n"
+
+
+@pytest.mark.parametrize(
+    "limit, program, expected",
+    [
+        (None, "def f(a):\n    return a // 0\nprint(f(1))\n", "ZeroDivisionError"),
+        (None, "def f(a):\n    return a // -1\nprint(f(-2**63))\n", str(2**63)),
+        (None, "def f(n):\n    return f(n + 1)\nf(0)\n", "RecursionError"),
+        (100_000, DEEP, "50000"),
+    ],
+    ids=["zero", "min-by-minus-one", "recursion", "deeper-than-the-native-cap"],
+)
+def test_no_kernel_death(limit, program, expected, tmp_path):
+    """In a subprocess: whatever goes wrong is a Python exception, never a signal."""
+    script = tmp_path / "prog.py"
+    script.write_text(
+        (f"import sys; sys.setrecursionlimit({limit})\n" if limit else "")
+        + "from jitkit.tiers import load\n"
+        + f"program = load({program!r}, 'ssa')\n"
+        + "assert set(program.engine.compiled.tiers.values()) == {'ssa'}\n"
+        + "program.run_main()\n"
+    )
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    assert expected in result.stdout + result.stderr
