@@ -40,7 +40,7 @@ from jitkit.stackjit.compiler import (
     frame_words,
 )
 from jitkit.stackjit.runtime import INTERRUPTED, NATIVE_DEPTH_CAP
-from jitkit.stackjit.types import UNDEF, FunctionTypes, exact
+from jitkit.stackjit.types import BOOL, INT, UNDEF, FunctionTypes, exact
 from jitkit.x86 import (
     REGISTERS,
     Assembler,
@@ -155,7 +155,11 @@ class TierEmitter(Emitter):
                 exact(t, f"{where}: a value the interpreter may need")
 
     def emit_stubs(self) -> None:
+        """Each stub writes its record's words (a word whose static type is a string, None,
+        a function or unassigned is rebuilt from the types alone, so it is left out); one
+        shared tail writes the function index, moves the buffer pointer on and returns."""
         a, words = self.a, RECORD_HEADER + frame_words(self.code)
+        tail = f"{self.code.name}@record"
         for s in self.stubs:
             a.label(s.label)
             if s.undo is not None:
@@ -164,10 +168,20 @@ class TierEmitter(Emitter):
                 a.mov(edx, INTERRUPTED).jmp(self.epilogue)
                 continue
             a.mov(rcx, qword(r15, CTX_DEOPT_PTR))
-            header = (self.index, s.resume, len(s.stack), s.state_pc)
-            values = [*header, *(self.loc(v) for v in s.locals), *(self.loc(v) for v in s.stack)]
-            for k, x in enumerate(values):
+            state = self.types.states[s.state_pc]
+            words_types = [*zip(s.locals, state.locals, strict=False)]
+            words_types += zip(s.stack, state.stack, strict=False)
+            header = [(1, s.resume), (2, len(s.stack)), (3, s.state_pc)]
+            values = [
+                (RECORD_HEADER + k, self.loc(v))
+                for k, (v, t) in enumerate(words_types)
+                if UNDEF not in t and exact(t, "a value") in (INT, BOOL)
+            ]
+            for k, x in header + values:
                 self.store_word(qword(rcx, 8 * k), x)
+            a.jmp(tail)
+        if any(s.record for s in self.stubs):
+            a.label(tail).mov(qword(rcx, 0), self.index)
             a.add(qword(r15, CTX_DEOPT_PTR), 8 * words)
             a.mov(edx, DEOPT).jmp(self.epilogue)
 
