@@ -26,8 +26,6 @@ from tests.programs.engines import run as run_engine
 from tests.stackjit.test_stack_tier import PROGRAMS, same_run
 from tests.test_differential import programs
 
-pytest.importorskip("jitkit.ssa.build", reason="the bytecode -> SSA builder has not landed")
-
 
 def run_ssa(source: str, tier: str = "ssa", passes=DEFAULT) -> tuple[str, str | None, object]:
     """(stdout, exception type name, engine) of the SSA tier (IR verified after every pass),
@@ -87,22 +85,6 @@ def test_random_programs_match_cpython(source):
 def test_each_pass_alone_keeps_cpythons_answer(name, source):
     out, error, _ = run_ssa(source, passes=[(name, PASSES[name])])
     assert same_run((out, error), run_engine("cpython", source)), f"{name}:\n{source}"
-
-
-def test_auto_climbs_from_the_vm_to_the_stack_tier_to_the_ssa_tier():
-    tier = AutoTier(
-        compile_module(parse_module("def f(n):\n    return n * n + 1\n")),
-        Thresholds(calls=3, ssa=4),
-    )
-    seen = []
-    for k in range(10):
-        assert tier.call("f", k) == k * k + 1
-        seen.append(tier.tier_of("f"))
-    assert seen[0] == "interp" and "stack" in seen and seen[-1] == "ssa"
-    assert tier.events == [
-        "f: promoted to the stack tier after 3 calls",
-        "f: promoted to the SSA tier after 4 stack-tier calls",
-    ]
 
 
 def test_jit_objects_show_the_ir_after_each_pass():
