@@ -75,9 +75,8 @@ class _Machine:
                 if self.fuel < 0:
                     raise OutOfFuel(fn.name)
                 if i.op == "print":
-                    values = [get(a) for a in i.args]
-                    shown = values[0] if len(values) == 1 else (fn.name, values[0], values[1:])
-                    self.output.append(shown)
+                    pc, *values = [get(a) for a in i.args]
+                    self.output.append((fn.name, pc, tuple(values)) if values else pc)
                 elif i.op == "guard":
                     if not get(i.args[0]):
                         raise deopt(i.deopt)  # type: ignore[arg-type]
