@@ -42,6 +42,7 @@ from jitkit.bytecode.code import Code
 from jitkit.bytecode.opcodes import OPCODES, TERMINATORS, Op, stack_effect
 from jitkit.bytecode.verify import stack_depths
 from jitkit.errors import UnsupportedError
+from jitkit.ssa.braun import Var, Variables
 from jitkit.ssa.ir import Block, Const, Deopt, Function, Global, Instr, Temp, Value
 from jitkit.stackjit.compiler import check
 from jitkit.stackjit.types import (
@@ -54,7 +55,6 @@ from jitkit.stackjit.types import (
     exact,
 )
 
-Var = tuple[str, int]  # ("local", slot) or ("stack", depth): Braun's variables
 COMPARE = {
     Op.COMPARE_LT: "lt",
     Op.COMPARE_LE: "le",
@@ -85,36 +85,20 @@ def ir_name(name: str) -> str:
     return name if re.match(r"[A-Za-z_]", name) else f"v{name}"
 
 
-class _Builder:
-    """Builds one function: blocks in bytecode order, values by Braun et al."""
+class _Builder(Variables):
+    """Builds one function: blocks in bytecode order, variables by Braun et al."""
 
     def __init__(self, code: Code, types: FunctionTypes, analysis: dict[str, FunctionTypes]):
         self.code, self.analysis = code, analysis
         self.states: list[State | None] = types.states
         params = [("i64", Temp(ir_name(code.varnames[k]))) for k in range(code.argcount)]
-        self.fn = Function(ir_name(code.name), params, ir_type(types.returns))
-        self.types: dict[Temp, str] = {p: t for t, p in params}
-        self.taken = {p.name for _, p in params}
-        self.defs: dict[Var, dict[str, Value]] = {}
-        self.preds: dict[str, list[str]] = {}
+        fn = Function(ir_name(code.name), params, ir_type(types.returns))
+        super().__init__(fn, {p: t for t, p in params})
         self.block_pc: dict[str, int] = {}  # whose state types the block's phis
-        self.sealed: set[str] = set()
-        self.incomplete: dict[str, dict[Var, Instr]] = {}
-        self.replaced: dict[Temp, Value] = {}
-        self.phi_users: dict[Temp, list[Instr]] = {}
-        self.complete: set[int] = set()
-        self.dead: set[int] = set()
         self.stack: list[Value] = []
         self.current: Block | None = None
 
     # --- values and instructions ----------------------------------------------------------------
-
-    def fresh(self, hint: str) -> Temp:
-        n = 1
-        while f"{hint}.{n}" in self.taken:
-            n += 1
-        self.taken.add(f"{hint}.{n}")
-        return Temp(f"{hint}.{n}")
 
     def emit(self, op: str, args: list[Value], type_: str, deopt: Deopt | None = None) -> Temp:
         t = self.fresh("t")
@@ -143,12 +127,7 @@ class _Builder:
             return Const(int(v.value != 0))
         return v if self.type_of(v) == "bool" else self.emit("ne", [v, Const(0)], "bool")
 
-    def resolve(self, v: Value) -> Value:
-        while isinstance(v, Temp) and v in self.replaced:
-            v = self.replaced[v]
-        return v
-
-    # --- blocks and Braun et al.'s variables ----------------------------------------------------
+    # --- blocks, and what Braun et al.'s construction asks of the builder --------------------
 
     def new_block(self, label: str, pc: int) -> Block:
         b = Block(label)
@@ -156,81 +135,23 @@ class _Builder:
         self.preds[label], self.block_pc[label] = [], pc
         return b
 
-    def edge(self, src: Block, dst: str) -> None:
-        if src.label not in self.preds[dst]:
-            self.preds[dst].append(src.label)
-
-    def write(self, var: Var, label: str, value: Value) -> None:
-        self.defs.setdefault(var, {})[label] = value
-
-    def read(self, var: Var, label: str) -> Value:
-        known = self.defs.get(var, {})
-        if label in known:
-            return self.resolve(known[label])
-        preds = self.preds[label]
-        if label not in self.sealed:
-            phi = self.new_phi(var, label)
-            self.incomplete.setdefault(label, {})[var] = phi
-            value: Value = phi.result  # type: ignore[assignment]
-        elif len(preds) == 1:
-            value = self.read(var, preds[0])
-        elif not preds:
-            value = Const(0)  # never written on any path: an unassigned local
-        else:
-            phi = self.new_phi(var, label)
-            self.write(var, label, phi.result)  # type: ignore[arg-type]
-            value = self.add_operands(var, phi, label)
-        self.write(var, label, value)
-        return value
-
-    def new_phi(self, var: Var, label: str) -> Instr:
+    def phi_type(self, var: Var, label: str) -> str:
+        """The type the stack tier's analysis gives the local or stack slot there."""
         state = self.states[self.block_pc[label]]
         kind, k = var
-        types = state.locals[k] if kind == "local" else state.stack[k]  # type: ignore[union-attr]
-        hint = ir_name(self.code.varnames[k]) if kind == "local" else f"s{k}"
-        phi = Instr("phi", [], self.fresh(hint), ir_type(types))
-        self.types[phi.result] = phi.type  # type: ignore[index]
-        self.fn.block(label).phis.append(phi)
-        return phi
+        return ir_type(state.locals[k] if kind == "local" else state.stack[k])  # type: ignore[union-attr]
 
-    def add_operands(self, var: Var, phi: Instr, label: str) -> Value:
-        for p in self.preds[label]:
-            value = self.read(var, p)
-            if phi.type == "i64":
-                value = self.i64(value, self.fn.block(p))
-            elif self.type_of(value) == "i64":
-                raise UnsupportedError(f"{self.code.name}: {var} is an int on one path only")
-            phi.labels.append(p)
-            phi.args.append(value)
-            if isinstance(value, Temp):
-                self.phi_users.setdefault(value, []).append(phi)
-        self.complete.add(id(phi))
-        return self.remove_trivial(phi)
+    def phi_hint(self, var: Var) -> str:
+        kind, k = var
+        return ir_name(self.code.varnames[k]) if kind == "local" else f"s{k}"
 
-    def remove_trivial(self, phi: Instr) -> Value:
-        """A phi of one value (and itself) is that value; its phi users may become trivial."""
-        same: Value | None = None
-        for a in map(self.resolve, phi.args):
-            if a == same or a == phi.result:
-                continue
-            if same is not None:
-                return phi.result  # type: ignore[return-value]
-            same = a
-        same = Const(0) if same is None else same
-        self.replaced[phi.result] = same  # type: ignore[index]
-        self.dead.add(id(phi))
-        users = self.phi_users.pop(phi.result, [])  # type: ignore[arg-type]
-        if isinstance(same, Temp):
-            self.phi_users.setdefault(same, []).extend(users)
-        for user in users:
-            if user is not phi and id(user) in self.complete and id(user) not in self.dead:
-                self.remove_trivial(user)
-        return same
-
-    def seal(self, label: str) -> None:
-        for var, phi in self.incomplete.pop(label, {}).items():
-            self.add_operands(var, phi, label)
-        self.sealed.add(label)
+    def operand(self, value: Value, type_: str, pred: str) -> Value:
+        """A bool reaching an i64 phi is zero-extended at the end of its block."""
+        if type_ == "i64":
+            return self.i64(value, self.fn.block(pred))
+        if self.type_of(value) == "i64":
+            raise UnsupportedError(f"{self.code.name}: an int where the types say bool")
+        return value
 
     # --- the walk over the bytecode -------------------------------------------------------------
 
@@ -294,7 +215,7 @@ class _Builder:
             self.write(("stack", k), block.label, v)
         for t in targets:
             self.preds.setdefault(t, [])
-            self.edge(block, t)
+            self.edge(block.label, t)
         self.current = None
         return block
 
@@ -311,12 +232,6 @@ class _Builder:
         ]
         stack = list(self.stack if stack is None else stack)
         return Deopt(pc if offset is None else offset, local, [self.resolve(v) for v in stack])
-
-    def finish(self) -> Function:
-        for b in self.fn.blocks:
-            b.phis = [p for p in b.phis if id(p) not in self.dead]
-        self.fn.replace_uses(self.replaced)
-        return self.fn
 
     # --- one bytecode instruction ---------------------------------------------------------------
 
@@ -409,7 +324,7 @@ class _Builder:
         blocks = []
         for label in labels:
             blocks.append(self.new_block(label, pc))
-            self.edge(here, label)
+            self.edge(here.label, label)
             self.sealed.add(label)
         return blocks[0], blocks[1]
 
@@ -423,7 +338,7 @@ class _Builder:
         for src, value in incoming:
             if src.term is None:
                 src.term = Instr("jmp", labels=[label])
-            self.edge(src, label)
+            self.edge(src.label, label)
             phi.labels.append(src.label)
             phi.args.append(value)
         block.phis.append(phi)
@@ -499,7 +414,7 @@ class _Builder:
         square.term = Instr("jmp", labels=[head.label])
         for src, dst in [(before, head), (head, body), (body, odd), (body, step), (odd, step),
                          (step, square), (square, head)]:  # fmt: skip
-            self.edge(src, dst.label)
+            self.edge(src.label, dst.label)
         self.current = None
         self.join(pc, "pow.done", [(head, r), (step, r1)], "i64")
 
