@@ -3,8 +3,8 @@
 Takes a `jitkit.bytecode.code.Code` and the module's code objects (for the types of callees);
 gives the IR the passes optimize. API:
 
-    build_function(code, codes) -> Function     # raises UnsupportedError with the reason
-    build(codes, name) -> Function               # the same, by name
+    build_function(code, codes, dump=...) -> Function  # raises UnsupportedError: the reason
+    build(codes, name) -> Function                      # the same, by name
     build_module(codes) -> {name: Function | UnsupportedError}
     traffic(code, fn) -> Traffic                 # pushes/pops of the bytecode vs SSA size
 
@@ -39,11 +39,13 @@ import re
 from dataclasses import dataclass
 
 from jitkit.bytecode.code import Code
+from jitkit.bytecode.disasm import dis
 from jitkit.bytecode.opcodes import OPCODES, TERMINATORS, Op, stack_effect
 from jitkit.bytecode.verify import stack_depths
 from jitkit.errors import UnsupportedError
 from jitkit.ssa.braun import Var, Variables
 from jitkit.ssa.ir import Block, Const, Deopt, Function, Global, Instr, Temp, Value
+from jitkit.ssa.text import format
 from jitkit.stackjit.compiler import check
 from jitkit.stackjit.types import (
     BOOL,
@@ -448,24 +450,36 @@ class _Builder(Variables):
 
 
 def build_function(
-    code: Code, codes: dict[str, Code], analysis: dict[str, FunctionTypes] | None = None
+    code: Code,
+    codes: dict[str, Code],
+    analysis: dict[str, FunctionTypes] | None = None,
+    dump: set[str] | frozenset[str] = frozenset(),
 ) -> Function:
-    """The SSA form of one verified code object; `codes` is its module (callees' types).
-    Raises `UnsupportedError` naming the reason when the stack tier's type check refuses it
-    (callees are not checked here: `build_module` refuses callers of refused functions)."""
+    """The SSA form of one verified code object; `codes` is its module (callees' types),
+    `analysis` its types if already computed. Raises `UnsupportedError` naming the reason
+    when the stack tier's type check refuses it (callees are not checked here:
+    `build_module` refuses callers of refused functions). `dump` may hold "bytecode" and
+    "ssa": each is printed under a banner, the SSA with its push/pop `traffic`."""
     analysis = analysis or analyse_module(codes)
     types = analysis[code.name]
+    if "bytecode" in dump:
+        print(f"--- bytecode ---\n{dis(code)}")
     try:
         check(types, analysis, {})
     except NotCompilable as why:
         raise UnsupportedError(f"{code.name}: {why}") from None
     stack_depths(code)  # the verifier's rule: one depth per instruction (raises otherwise)
-    return _Builder(code, types, analysis).build()
+    fn = _Builder(code, types, analysis).build()
+    if "ssa" in dump:
+        print(f"--- ssa ---\n{format(fn)}{traffic(code, fn)}")
+    return fn
 
 
-def build(codes: dict[str, Code], name: str) -> Function:
+def build(
+    codes: dict[str, Code], name: str, dump: set[str] | frozenset[str] = frozenset()
+) -> Function:
     """`build_function(codes[name], codes)`: the form the SSA tier calls."""
-    return build_function(codes[name], codes)
+    return build_function(codes[name], codes, dump=dump)
 
 
 def build_module(codes: dict[str, Code]) -> dict[str, Function | UnsupportedError]:
