@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from jitkit.ssa.ir import Const, Function, Instr, Temp, Value
+from jitkit.ssa.ir import Block, Const, Function, Instr, Temp, Value
 
 Var = Hashable
 
@@ -32,6 +32,7 @@ class Variables:
     def __init__(self, fn: Function, types: dict[Temp, str]) -> None:
         self.fn, self.types = fn, types
         self.taken = {p.name for _, p in fn.params}
+        self.counters: dict[str, int] = {}
         self.preds: dict[str, list[str]] = {}
         self.defs: dict[Var, dict[str, Value]] = {}
         self.sealed: set[str] = set()
@@ -40,6 +41,7 @@ class Variables:
         self.phi_users: dict[Temp, list[Instr]] = {}
         self.complete: set[int] = set()  # phis with all their operands
         self.dead: set[int] = set()  # phis found trivial
+        self.blocks: dict[str, Block] = {}
 
     # --- what a subclass decides ----------------------------------------------------------------
 
@@ -57,9 +59,10 @@ class Variables:
 
     def fresh(self, hint: str) -> Temp:
         """`%hint.1`, `%hint.2`, ...: the first name not taken."""
-        n = 1
+        n = self.counters.get(hint, 0) + 1
         while f"{hint}.{n}" in self.taken:
             n += 1
+        self.counters[hint] = n
         self.taken.add(f"{hint}.{n}")
         return Temp(f"{hint}.{n}")
 
@@ -68,6 +71,11 @@ class Variables:
         while isinstance(v, Temp) and v in self.replaced:
             v = self.replaced[v]
         return v
+
+    def block(self, label: str) -> Block:
+        if label not in self.blocks:
+            self.blocks = self.fn.blockmap()
+        return self.blocks[label]
 
     def edge(self, src: str, dst: str) -> None:
         preds = self.preds.setdefault(dst, [])
@@ -103,7 +111,7 @@ class Variables:
         type_ = self.phi_type(var, label)
         phi = Instr("phi", [], self.fresh(self.phi_hint(var)), type_)
         self.types[phi.result] = type_  # type: ignore[index]
-        self.fn.block(label).phis.append(phi)
+        self.block(label).phis.append(phi)
         return phi
 
     def add_operands(self, var: Var, phi: Instr, label: str) -> Value:

@@ -150,7 +150,7 @@ class _Builder(Variables):
     def operand(self, value: Value, type_: str, pred: str) -> Value:
         """A bool reaching an i64 phi is zero-extended at the end of its block."""
         if type_ == "i64":
-            return self.i64(value, self.fn.block(pred))
+            return self.i64(value, self.block(pred))
         if self.type_of(value) == "i64":
             raise UnsupportedError(f"{self.code.name}: an int where the types say bool")
         return value
@@ -207,7 +207,11 @@ class _Builder(Variables):
         if pc not in self.last_back:
             self.seal(label)
         state = self.states[pc]
-        self.stack = [self.read(("stack", k), label) for k in range(len(state.stack))]  # type: ignore[union-attr]
+        assert state is not None
+        for k, types in enumerate(state.locals):  # now, so no read recurses far back later
+            if UNDEF not in types:
+                self.read(("local", k), label)
+        self.stack = [self.read(("stack", k), label) for k in range(len(state.stack))]
 
     def leave(self, targets: list[str]) -> Block:
         """End the current block: its stack becomes variables its successors read."""
@@ -469,7 +473,10 @@ def build_function(
     except NotCompilable as why:
         raise UnsupportedError(f"{code.name}: {why}") from None
     stack_depths(code)  # the verifier's rule: one depth per instruction (raises otherwise)
-    fn = _Builder(code, types, analysis).build()
+    try:
+        fn = _Builder(code, types, analysis).build()
+    except RecursionError:
+        raise UnsupportedError(f"{code.name}: too deeply nested for the SSA builder") from None
     if "ssa" in dump:
         print(f"--- ssa ---\n{format(fn)}{traffic(code, fn)}")
     return fn
