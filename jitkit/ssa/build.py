@@ -197,8 +197,7 @@ class _Builder(Variables):
         if label == "entry":
             return
         self.block_pc[label] = pc
-        if label not in self.preds:
-            self.preds[label] = []
+        self.preds.setdefault(label, [])
         if self.current is not None:
             self.goto(label)
         block = Block(label)
@@ -220,7 +219,6 @@ class _Builder(Variables):
         for k, v in enumerate(self.stack):
             self.write(("stack", k), block.label, v)
         for t in targets:
-            self.preds.setdefault(t, [])
             self.edge(block.label, t)
         self.current = None
         return block
