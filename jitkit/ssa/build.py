@@ -522,6 +522,7 @@ class Traffic:
     instructions: int  # reachable bytecode instructions
     pushes: int
     pops: int
+    slots: int  # the deepest the operand stack gets
     moves: int  # instructions that only move values (LOAD_*, STORE_LOCAL, POP, DUP, COPY, SWAP)
     ssa: int  # SSA instructions: phis, body and terminators
     phis: int
@@ -529,19 +530,22 @@ class Traffic:
     def __str__(self) -> str:
         return (
             f"bytecode: {self.instructions} instructions, {self.pushes} pushes, {self.pops} pops "
-            f"({self.moves} instructions only move values)\n"
+            f"through {self.slots} stack slots ({self.moves} instructions only move values)\n"
             f"SSA:      {self.ssa} instructions ({self.phis} phis), no pushes, no pops"
         )
 
 
 def traffic(code: Code, fn: Function) -> Traffic:
     """Count the stack traffic of `code` (reachable instructions) against `fn`'s size."""
-    reachable = [pc for pc, d in enumerate(stack_depths(code)) if d is not None]
+    depths = stack_depths(code)
+    reachable = [pc for pc, d in enumerate(depths) if d is not None]
     effects = [stack_effect(code.ops[pc], code.args[pc]) for pc in reachable]
+    after = [depths[pc] - pop + push for pc, (pop, push) in zip(reachable, effects, strict=True)]
     return Traffic(
         instructions=len(reachable),
         pushes=sum(push for _, push in effects),
         pops=sum(pop for pop, _ in effects),
+        slots=max(after, default=0),
         moves=sum(code.ops[pc] in MOVES for pc in reachable),
         ssa=sum(1 for _ in fn.instrs()),
         phis=sum(len(b.phis) for b in fn.blocks),

@@ -71,7 +71,8 @@ def test_straight_line_code_loses_its_pushes_and_pops():
         }
         """)
     assert str(traffic(CODES["axpy"], fn)) == (
-        "bytecode: 6 instructions, 5 pushes, 5 pops (3 instructions only move values)\n"
+        "bytecode: 6 instructions, 5 pushes, 5 pops through 2 stack slots "
+        "(3 instructions only move values)\n"
         "SSA:      3 instructions (0 phis), no pushes, no pops"
     )
 
