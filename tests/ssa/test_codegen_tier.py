@@ -228,8 +228,8 @@ def test_sigint_stops_an_ssa_while_true_loop_within_a_second():
         src = 'def spin():\\n    n = 0\\n    while True:\\n        n = n + 1\\n'
         tier = ssa_tier(compile_module(parse_module(src)), build=lambda c, n: parse(IR))
         assert tier.compiled.tiers == {'spin': 'ssa'}, tier.compiled.fallbacks
+        start = time.perf_counter()  # before the timer: the signal comes 0.3 s after this
         threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
-        start = time.perf_counter()
         try:
             tier.call('spin')
         except KeyboardInterrupt:

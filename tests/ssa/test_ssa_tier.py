@@ -118,8 +118,8 @@ def test_sigint_stops_while_true_under_tier_ssa_within_a_second(tmp_path):
 
         spin.engine  # compile first: the timer measures the loop, not the compiler
         assert spin.running_tier() == "ssa", spin.engine.compiled.fallbacks
+        start = time.perf_counter()  # before the timer: the signal comes 0.3 s after this
         threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
-        start = time.perf_counter()
         try:
             spin()
         except KeyboardInterrupt:
