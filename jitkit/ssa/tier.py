@@ -53,12 +53,14 @@ Builder = Callable[[dict[str, Code], str], Function]
 class SSAModule(CompiledModule):
     """A stack-tier `CompiledModule` whose functions are SSA code where the pipeline could
     compile them: `tiers` says "ssa" or "stack" per compiled function, `fallbacks` why a
-    function got templates, `ir` the IR text after each pass (`("input", text)` first)."""
+    function got templates, `ir` the IR text after each pass (`("input", text)` first),
+    `optimized` the final IR and `allocations` its registers, per SSA-compiled function."""
 
     tiers: dict[str, str] = field(default_factory=dict)
     fallbacks: dict[str, str] = field(default_factory=dict)
     ir: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    allocations: dict[str, tuple[Function, Allocation]] = field(default_factory=dict)
+    optimized: dict[str, Function] = field(default_factory=dict)
+    allocations: dict[str, Allocation] = field(default_factory=dict)
 
 
 def default_builder(analysis: dict[str, FunctionTypes]) -> Builder:
@@ -124,7 +126,8 @@ def compile_module(
         try:
             fn = builder(codes, name)
             module.ir[name] = optimize(fn, passes, verify, keep_ir)
-            module.allocations[name] = (fn, allocate_registers(fn, TIER_REGISTERS))
+            module.allocations[name] = allocate_registers(fn, TIER_REGISTERS)
+            module.optimized[name] = fn
         except (JitkitError, NotCompilable) as why_not:
             module.fallbacks[name] = str(why_not)
     # 2. machine code: SSA where it can be generated, templates for the rest
@@ -135,7 +138,7 @@ def compile_module(
             break
         except Fallback as refused:
             module.fallbacks[refused.name] = refused.why
-            module.allocations.pop(refused.name)
+            del module.allocations[refused.name], module.optimized[refused.name]
     module.tiers = {n: "stack" if n in module.fallbacks else "ssa" for n in compiled}
     module.record_words = max((RECORD_HEADER + frame_words(codes[n]) for n in compiled), default=0)
     return module
@@ -155,7 +158,7 @@ def emit_module(module: SSAModule, analysis: dict, depth_register: bool) -> Mach
     callees = {ir_name(name): (name, name in module.allocations) for name in module.functions}
     for name, info in module.functions.items():
         if name in module.allocations:
-            fn, alloc = module.allocations[name]
+            fn, alloc = module.optimized[name], module.allocations[name]
             try:
                 emit_tier_function(
                     a, fn, alloc, info.code, info.index, info.types, module.prints, callees,

@@ -178,7 +178,7 @@ def test_recursion_past_the_limit_deopts_at_entry_and_raises(tier):
 
 
 def test_allocation_never_touches_the_runtime_registers(tier):
-    for _, alloc in tier.compiled.allocations.values():
+    for alloc in tier.compiled.allocations.values():
         for where in alloc.location.values():
             assert isinstance(where, Slot) or where in TIER_REGISTERS
 
