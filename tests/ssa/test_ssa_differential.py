@@ -211,3 +211,30 @@ def test_random_programs_match_cpython_on_every_pass_subset(source: str):
 @given(int64_programs())
 def test_random_int64_programs_match_cpython_on_every_pass_subset(source: str):
     check_every_pass_subset(source)
+
+
+def test_a_deopt_deep_in_calls_rebuilds_every_frame():
+    """g overflows inside f: both frames go to the VM, f's with the 1 it was adding to."""
+    source = "def g(n):\n    return n * 4611686018427387904\n\n"
+    source += "def f(a):\n    return 1 + g(a)\n\nprint(f(3), f(1))\n"
+    program = Program(source)
+    out = run(program.functions["f"], [3], {fn.name: fn for fn in program.functions.values()})
+    assert [frame[0] for frame in out.frames] == ["f", "g"] and out.frames[0][3] == (1,)
+    assert run(program.functions["f"], [1], {"g": program.functions["g"]}).value == 2**62 + 1
+    vm = BridgeVM(program.codes, program.optimized(DEFAULT), program.stack)
+    with contextlib.redirect_stdout(io.StringIO()) as shown:
+        vm.call("<module>")
+    assert shown.getvalue() == f"{3 * 2**62 + 1} {2**62 + 1}\n" and vm.deopts == 1
+
+
+def test_the_program_files_really_run_as_ir():
+    """Not a silent fallback to the VM: most program files' functions are built, and the
+    bridge deopts where int64 ends (fact(30), 2**100) or recursion gets deep."""
+    built = {path.stem: set(Program(path.read_text()).functions) for path in PROGRAMS}
+    assert sum(bool(names) for names in built.values()) >= len(PROGRAMS) - 1
+    assert {"fact", "power_mod", "<module>"} <= built["big_ints"]
+    program = Program(next(p for p in PROGRAMS if p.stem == "fib").read_text())
+    vm = BridgeVM(program.codes, program.optimized(DEFAULT), program.stack)
+    with contextlib.redirect_stdout(io.StringIO()):
+        vm.call("<module>")
+    assert vm.deopts > 0
