@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from jitkit.bytecode.code import Code as KitCode
 from jitkit.bytecode.opcodes import Op
 from jitkit.errors import UnsupportedError
-from jitkit.ssa.codegen import Emitter, Operand, imm32
+from jitkit.ssa.codegen import Emitter
 from jitkit.ssa.ir import Const, Deopt, Function, Global, Instr, Value
 from jitkit.ssa.regalloc import Allocation
+from jitkit.ssa.select import Operand, imm32
 from jitkit.stackjit.compiler import (
     CTX_DEOPT_PTR,
     CTX_DEPTH,
