@@ -99,6 +99,7 @@ class TierEmitter(Emitter):
         prints: list[PrintSite],
         callees: dict[str, tuple[str, bool]],
         depth_register: bool = False,
+        aligned: bool = True,
     ) -> None:
         super().__init__(fn, alloc, a, code.name)
         self.depth_register = depth_register  # count frames in r13, not in ctx->depth
@@ -107,7 +108,13 @@ class TierEmitter(Emitter):
         self.stubs: list[Stub] = []
         self.polls = any(i.op == "poll" for _, i in fn.instrs())
         self.outgoing = max([self.outgoing_words(i) for _, i in fn.instrs()] + [0])
-        self.frame = self.frame_size(self.outgoing)
+        # No spill slots and nothing passed in memory: no frame pointer either (nothing is
+        # addressed through rbp); calls stay 16-byte aligned only if something may call C.
+        self.frameless = alloc.slots == 0 and self.outgoing == 0
+        if self.frameless:
+            self.frame = 8 if aligned and len(self.saved) % 2 == 0 else 0
+        else:
+            self.frame = self.frame_size(self.outgoing)
 
     def entry_label(self) -> str:
         return f"{self.code.name}.entry"
@@ -212,7 +219,8 @@ class TierEmitter(Emitter):
             for k, r in enumerate(FAST_ARGUMENTS[: len(params)]):
                 a.mov(REGISTERS[r], qword(rcx, -8 * k))
             a.label(f"{self.code.name}.fast")
-        a.push(rbp).mov(rbp, rsp)
+        if not self.frameless:
+            a.push(rbp).mov(rbp, rsp)
         for r in self.saved:
             a.push(REGISTERS[r])
         if self.frame:
@@ -241,11 +249,15 @@ class TierEmitter(Emitter):
     def emit_epilogue(self) -> None:
         a = self.a
         a.label(self.epilogue).sub(DEPTH if self.depth_register else qword(r15, CTX_DEPTH), 1)
-        if self.frame:
+        if self.frameless and self.frame:
+            a.add(rsp, self.frame)
+        elif self.frame:
             a.lea(rsp, qword(rbp, -8 * len(self.saved)))
         for r in reversed(self.saved):
             a.pop(REGISTERS[r])
-        a.pop(rbp).ret()
+        if not self.frameless:
+            a.pop(rbp)
+        a.ret()
 
     # --- calls and printing ---------------------------------------------------------------------
 
@@ -365,14 +377,18 @@ def emit_tier_function(
     prints: list[PrintSite],
     callees: dict[str, tuple[str, bool]],
     depth_register: bool = False,
+    aligned: bool = True,
 ) -> None:
     """Emit `fn` into `a`; on `UnsupportedError` nothing of it stays in `a` (or in `prints`).
     `callees` maps the IR's function names to the kit names of the functions compiled and
     whether they are SSA code with a fast entry (arguments in registers);
-    `depth_register` counts frames in r13 (only when every function in the block does)."""
+    `depth_register` counts frames in r13 (only when every function in the block does);
+    `aligned` keeps rsp 16-byte aligned at calls (needed when anything below may call C)."""
     items, defined, nprints = len(a.items), set(a.defined), len(prints)
     try:
-        emitter = TierEmitter(fn, alloc, a, code, index, types, prints, callees, depth_register)
+        emitter = TierEmitter(
+            fn, alloc, a, code, index, types, prints, callees, depth_register, aligned
+        )
         emitter.emit_function()
     except Exception:
         del a.items[items:]

@@ -156,13 +156,15 @@ def emit_module(module: SSAModule, analysis: dict, depth_register: bool) -> Mach
     a = Assembler()
     module.prints.clear()
     callees = {ir_name(name): (name, name in module.allocations) for name in module.functions}
+    prints = any(i.op == "print" for fn in module.optimized.values() for _, i in fn.instrs())
+    aligned = prints or len(module.optimized) < len(module.functions)  # templates print too
     for name, info in module.functions.items():
         if name in module.allocations:
             fn, alloc = module.optimized[name], module.allocations[name]
             try:
                 emit_tier_function(
                     a, fn, alloc, info.code, info.index, info.types, module.prints, callees,
-                    depth_register,
+                    depth_register, aligned,
                 )  # fmt: skip
             except JitkitError as why:
                 raise Fallback(name, str(why)) from None
