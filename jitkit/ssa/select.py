@@ -118,13 +118,15 @@ class Selector:
             self.emit_shift(i)
         elif op in ("copy", "zext"):  # a bool is 0 or 1 in all 64 bits already
             self.move(self.loc(i.result), self.loc(i.args[0]))  # type: ignore[arg-type]
-        elif op == "umulh":
-            self.a.mov(rax, self.loc(i.args[0]))
-            b = self.loc(i.args[1])
-            if isinstance(b, int):
-                self.a.mov(r11, b)
-                b = r11
-            self.a.mul(b)
+        elif op == "umulh":  # mul r/m64: rdx:rax = rax * operand (a constant goes in rax)
+            x, y = (self.loc(v) for v in i.args)
+            if isinstance(x, int) or not isinstance(y, int):
+                x, y = y, x
+            self.a.mov(rax, y)
+            if isinstance(x, int):
+                self.a.mov(r11, x)
+                x = r11
+            self.a.mul(x)
             self.move(self.loc(i.result), rdx)  # type: ignore[arg-type]
         elif op in ("div", "mod", "div_ovf", "mod_ovf"):
             self.emit_division(i)
@@ -211,7 +213,10 @@ class Selector:
         ):
             self.a.mov(r11, right)
             right = r11
-        self.a.cmp(left, right)
+        if right == 0 and isinstance(left, Reg):
+            self.a.test(left, left)  # same flags for these conditions, shorter
+        else:
+            self.a.cmp(left, right)
         return cc
 
     def emit_compare(self, i: Instr, fuse: bool) -> None:
