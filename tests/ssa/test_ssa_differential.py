@@ -42,13 +42,14 @@ PIPELINES = {
 }
 
 
-EDGES = [0, 1, 2, 3, -1, -7, 10, 255, 2**31, 2**32 + 1, 2**62, 2**63 - 1, -(2**63 - 1), True, False]
+EDGES = [0, 1, 2, 3, -1, -7, 10, 255, 2**31, 2**32 + 1, 2**62, 2**63 - 1, -(2**63 - 1)]
 
 
 class Int64Programs(ProgramGenerator):
-    """The differential generator with literals that fit int64 (the builder, like the stack
-    tier, refuses a function with a larger constant); values near the edges still overflow
-    at run time, so deopts happen."""
+    """The differential generator with int literals that fit int64: the builder, like the
+    stack tier, refuses a function with a larger constant, or with a value that is a bool on
+    one path and an int on another. Values near the edges still overflow at run time, so
+    deopts happen (39 in the first 60 seeds)."""
 
     def literal(self) -> str:
         if self.c.chance(30):
