@@ -49,7 +49,7 @@ class Int64Programs(ProgramGenerator):
     """The differential generator with int literals that fit int64: the builder, like the
     stack tier, refuses a function with a larger constant, or with a value that is a bool on
     one path and an int on another. Values near the edges still overflow at run time, so
-    deopts happen (39 in the first 60 seeds)."""
+    deopts happen."""
 
     def literal(self) -> str:
         if self.c.chance(30):
