@@ -118,9 +118,11 @@ class JitFunction:
     @property
     def ssa(self):
         """The module on the SSA tier (`jitkit.ssa.tier.SSATier`): this object's engine for
-        tier="ssa", else compiled on first use, for looking at."""
+        tier="ssa", the auto tier's for "auto", else compiled on first use, for looking at."""
         if self.tier == "ssa":
             return self.engine
+        if self.tier == "auto":
+            return self.engine.ssa  # the code the auto tier promotes to
         if self._ssa is None:
             from jitkit.ssa.tier import ssa_tier
 

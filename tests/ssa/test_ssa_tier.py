@@ -180,3 +180,13 @@ def test_no_kernel_death(limit, program, expected, tmp_path):
                             timeout=120)  # fmt: skip
     assert result.returncode in (0, 1), result.stderr
     assert expected in result.stdout + result.stderr
+
+
+def test_auto_jit_objects_show_the_ir_the_auto_tier_promotes_to():
+    @jitkit.jit(tier="auto")
+    def square(n):
+        return n * n
+
+    assert [square(k) for k in range(3)] == [0, 1, 4]
+    assert square.ssa is square.engine.ssa
+    assert "mul_ovf" in square.ir("input")
