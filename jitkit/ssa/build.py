@@ -469,7 +469,10 @@ def build_function(
     try:
         check(types, analysis, {})
     except NotCompilable as why:
-        raise UnsupportedError(f"{code.name}: {why}") from None
+        text = str(why)
+        raise UnsupportedError(
+            text if text.startswith(code.name) else f"{code.name}: {text}"
+        ) from None
     stack_depths(code)  # the verifier's rule: one depth per instruction (raises otherwise)
     try:
         fn = _Builder(code, types, analysis).build()
