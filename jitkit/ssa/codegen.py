@@ -42,10 +42,16 @@ class Emitter(Selector):
         for n, label in enumerate(self.order):
             self.a.label(self.block_label(label))
             block = self.blocks[label]
-            body = block.body
-            for k, i in enumerate(body):
-                following = body[k + 1] if k + 1 < len(body) else block.term
+            body = [*block.body, block.term]
+            k = 0
+            while k < len(body) - 1:
+                i, following = body[k], body[k + 1]
+                after = body[k + 2] if k + 2 < len(body) else None
+                if self.fuse_test(i, following, after):
+                    k += 2
+                    continue
                 self.emit_instr(i, following)
+                k += 1
             nxt = self.order[n + 1] if n + 1 < len(self.order) else None
             self.emit_term(label, block.term, nxt)  # type: ignore[arg-type]
 

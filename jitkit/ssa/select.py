@@ -100,6 +100,24 @@ class Selector:
             and self.uses.get(i.result, 0) == 1  # type: ignore[arg-type]
         )
 
+    def fuse_test(self, i: Instr, compare: Instr, following: Instr | None) -> bool:
+        """`%t = and %x, C` then `%c = eq/ne %t, 0` then a branch on %c, each the only use
+        of the one before: one `test x, C` leaves the flags for the branch."""
+        if i.op != "and" or compare.op not in ("eq", "ne") or not self.fusable(compare, following):
+            return False
+        x, mask = i.args if isinstance(i.args[1], Const) else i.args[::-1]
+        zero = compare.args[1] if compare.args[0] == i.result else compare.args[0]
+        if not (isinstance(mask, Const) and imm32(mask.value) and zero == Const(0)):
+            return False
+        if i.result not in compare.args or self.uses.get(i.result, 0) != 1:  # type: ignore[arg-type]
+            return False
+        where = self.loc(x)
+        if isinstance(where, int):
+            return False
+        self.a.test(where, mask.value)
+        self.fused = CONDITION[compare.op]
+        return True
+
     # instr ::= one case per opcode family
     def emit_instr(self, i: Instr, following: Instr | None) -> None:
         op = i.op
@@ -177,12 +195,16 @@ class Selector:
                 a.lea(here, qword(left, there if i.op == "add" else -there))  # no flags needed
                 return
         dst = self.target(Instr(i.op, [x, y], i.result, i.type, deopt=i.deopt))
-        self.move(dst, self.loc(x))
-        src = self.source(y, r11)
-        if ALU[i.op] == "imul" and isinstance(src, int):
-            a.imul(dst, dst, src)
+        left = self.loc(x)
+        if ALU[i.op] == "imul" and imm32(there) and not isinstance(left, int):
+            a.imul(dst, left, there)  # three operands: no move first
         else:
-            a.emit(ALU[i.op], dst, src)
+            self.move(dst, left)
+            src = self.source(y, r11)
+            if ALU[i.op] == "imul" and isinstance(src, int):
+                a.imul(dst, dst, src)
+            else:
+                a.emit(ALU[i.op], dst, src)
         if i.op.endswith("_ovf"):
             a.jo(self.stub(i))
         self.move(self.loc(i.result), dst)  # type: ignore[arg-type]
