@@ -5,14 +5,16 @@ an assembler shared by the whole module, a function that follows the stack tier'
 convention (`jitkit.stackjit.compiler`): entry label `NAME.entry`, rdi = address of the first
 argument (the next ones 8 bytes lower each), rax = value, edx = status (0, or DEOPT), r15 =
 the runtime context, r14 = the interrupt flag. So `StackTier` runs the module unchanged, and
-SSA code and template code may call each other.
+SSA code and template code may call each other. Between SSA functions there is more: a
+`NAME.fast` entry takes up to five arguments in registers, and when no function of the block
+is template code, r13 counts the frames (the recursion limit) instead of ctx->depth.
 
-Every deopt point (a `guard`, an `_ovf` opcode, the recursion and stack checks at entry, a
-callee that deopted, an interrupt on a loop's back edge) jumps to an out-of-line stub that
-writes one record in the stack tier's format, [function index, resume pc, stack depth, pc
-whose types describe the values, locals..., stack...], reading each value from its register,
-spill slot or constant, and returns DEOPT. Words whose static type is a bool, None, a string
-or a function are whatever the IR says: the runtime rebuilds the object from the types.
+Every deopt point (a `guard`, an `_ovf` opcode, a `poll` on a loop's back edge, the recursion
+check at entry, a callee that deopted) jumps to an out-of-line stub that writes one record in
+the stack tier's format, [function index, resume pc, stack depth, pc whose types describe the
+values, locals..., stack...], reading each value from its register, spill slot or constant,
+and returns DEOPT. A word whose static type is None, a string, a function or "unassigned" is
+not written: the runtime rebuilds those from the types alone (bools are 0 or 1).
 """
 
 from __future__ import annotations
