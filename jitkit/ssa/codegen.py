@@ -122,8 +122,31 @@ class Emitter(Selector):
         self.parallel_move(self.phi_moves(src, dst))
         if self.is_back_edge(src, dst):
             self.emit_poll(src, dst)
+            if self.rotate(dst, nxt):
+                return
         if dst != nxt:
             self.a.jmp(self.block_label(dst))
+
+    def rotate(self, header: str, nxt: str | None) -> bool:
+        """A loop header that only tests (phis, at most one comparison, a branch whose edges
+        move nothing) is copied onto its back edge: one conditional jump per trip instead of
+        a jump back and then the test."""
+        block = self.blocks[header]
+        t = block.term
+        if t is None or t.op != "br" or len(block.body) > 1:
+            return False
+        if block.body and not self.fusable(block.body[0], t):
+            return False
+        yes, no = t.labels
+        if not (self.direct(header, yes) and self.direct(header, no)):
+            return False
+        if block.body:
+            self.emit_instr(block.body[0], t)
+        cc = self.condition(t.args[0])
+        self.a.emit(f"j{cc}", self.block_label(yes))
+        if no != nxt:
+            self.a.jmp(self.block_label(no))
+        return True
 
     def emit_poll(self, src: str, dst: str) -> None:
         """Interrupt check on a loop's back edge: only the tier has an interrupt flag."""
