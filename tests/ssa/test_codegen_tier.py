@@ -10,6 +10,7 @@ import math
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +24,7 @@ from jitkit.ssa.regalloc import TIER_REGISTERS, Slot
 from jitkit.ssa.text import parse
 from jitkit.ssa.tier import ssa_tier
 from jitkit.stackjit.compiler import CTX_FLAG, CTX_STACK_LIMIT, STACK_BUDGET
-from jitkit.x86 import Assembler, qword, r14, r15, rax, rdi, rsi, rsp
+from jitkit.x86 import Assembler, qword, r13, r14, r15, rax, rdi, rsi, rsp
 
 SOURCE = textwrap.dedent("""
     def fib(n):
@@ -184,27 +185,43 @@ def test_allocation_never_touches_the_runtime_registers(tier):
 
 
 def probe(entry: int) -> bytes:
-    """System V `probe(ctx, args)`: sets r15/r14 and the stack limit as the Python entry does,
-    but saves nothing else, so the checker sees what the compiled function itself clobbers."""
+    """System V `probe(ctx, args)`: sets r15/r14, the stack limit and r13 = 0 frames as the
+    Python entry does, saves nothing else, so the checker sees what the compiled function
+    itself clobbers; r13 must come back 0 (or the value returned is spoiled)."""
     a = Assembler()
-    a.push(r14).push(r15).sub(rsp, 8)
-    a.mov(r15, rdi).mov(r14, qword(r15, CTX_FLAG))
+    a.push(r13).push(r14).push(r15)
+    a.mov(r15, rdi).mov(r14, qword(r15, CTX_FLAG)).xor(r13, r13)
     a.lea(rax, qword(rsp, -STACK_BUDGET)).mov(qword(r15, CTX_STACK_LIMIT), rax)
     a.mov(rdi, rsi).mov(rax, entry).call(rax)
-    a.add(rsp, 8).pop(r15).pop(r14).ret()
+    a.shl(r13, 32).or_(rax, r13)  # frames left counted: the result shows it
+    a.pop(r15).pop(r14).pop(r13).ret()
     return a.assemble().bytes
 
 
-@pytest.mark.parametrize("name, arg", [("fib", 12), ("fact", 30), ("fact", 5), ("grow", 3)])
-def test_callee_saved_registers_survive_ssa_code(tier, name, arg, capsys):
+def check_abi(tier, name: str, arg: int):
     ctx, buffer = tier._context()
     flag = interrupt_flag()
     ctx.deopt_ptr, ctx.depth, ctx.max_depth = ctypes.addressof(buffer), 0, 1000
     ctx.flag = flag.address
     argv = (ctypes.c_int64 * 1)(arg)
     entry = tier.memory.address + tier.compiled.machine.labels[f"{name}.entry"]
-    report = check_callee_saved(probe(entry), (ctypes.addressof(ctx), ctypes.addressof(argv)))
+    return check_callee_saved(probe(entry), (ctypes.addressof(ctx), ctypes.addressof(argv)))
+
+
+@pytest.mark.parametrize("name, arg", [("fib", 12), ("fact", 30), ("fact", 5), ("grow", 3)])
+def test_callee_saved_registers_survive_ssa_code(tier, name, arg, capsys):
+    report = check_abi(tier, name, arg)
     assert report.ok, str(report)
+
+
+@pytest.mark.parametrize("name, arg, value", [("fib", 20, 6765), ("sum_loop", 100, 197)])
+def test_callee_saved_registers_and_the_frame_count_survive_builder_code(name, arg, value):
+    source = (Path(__file__).parents[2] / "benchmarks" / "kernels.py").read_text()
+    tier = ssa_tier(compile_module(parse_module(source)))
+    assert tier.tier_of(name) == "ssa" and not tier.compiled.fallbacks  # r13 counts frames
+    report = check_abi(tier, name, arg)
+    assert report.ok, str(report)
+    assert report.result == value == tier.call(name, arg)
 
 
 def test_sigint_stops_an_ssa_while_true_loop_within_a_second():
