@@ -190,3 +190,31 @@ def test_auto_jit_objects_show_the_ir_the_auto_tier_promotes_to():
     assert [square(k) for k in range(3)] == [0, 1, 4]
     assert square.ssa is square.engine.ssa
     assert "mul_ovf" in square.ir("input")
+
+
+WIDE = """
+def wide(n, a, b, c, d, e, f):
+    if n <= 0:
+        return a + b * 2 + c * 3 + d * 4 + e * 5 + f * 6
+    g = a * 3 + 1
+    h = b - c
+    i = c * d
+    j = d + e + f
+    k = e * f - a
+    m = f // (n - 1) if n != 1 else f
+    print(n, g, h, i, j, k, m, sep=",")
+    r = wide(n - 1, g, h, i, j, k, m)
+    return r + g + h + i + j + k + m + a + b + c + d + e + f
+
+print(wide(9, 1, 2, 3, 4, 5, 6))
+print(wide(40, 2**40, -3, 7, 11, 13, 17))
+"""
+
+
+def test_seven_arguments_spills_and_prints_under_deopt():
+    """More arguments than registers (memory convention), more live values than registers
+    (spill slots read by the deopt stubs), prints, and overflow deep in the recursion."""
+    out, error, engine = run_ssa(WIDE)
+    assert (out, error) == run_engine("cpython", WIDE)
+    assert engine.tier_of("wide") == "ssa"
+    assert engine.compiled.allocations["wide"].slots > 0
