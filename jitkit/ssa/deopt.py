@@ -381,19 +381,13 @@ def emit_tier_function(
     depth_register: bool = False,
     aligned: bool = True,
 ) -> None:
-    """Emit `fn` into `a`; on `UnsupportedError` nothing of it stays in `a` (or in `prints`).
-    `callees` maps the IR's function names to the kit names of the functions compiled and
-    whether they are SSA code with a fast entry (arguments in registers);
-    `depth_register` counts frames in r13 (only when every function in the block does);
-    `aligned` keeps rsp 16-byte aligned at calls (needed when anything below may call C)."""
-    items, defined, nprints = len(a.items), set(a.defined), len(prints)
-    try:
-        emitter = TierEmitter(
-            fn, alloc, a, code, index, types, prints, callees, depth_register, aligned
-        )
-        emitter.emit_function()
-    except Exception:
-        del a.items[items:]
-        a.defined = defined
-        del prints[nprints:]
-        raise
+    """Emit `fn` into `a` (raises `UnsupportedError` for what it cannot compile, leaving `a`
+    half written: the caller starts the block over). `callees` maps the IR's function names
+    to the kit names of the functions compiled and whether they are SSA code with a fast
+    entry (arguments in registers); `depth_register` counts frames in r13 (only when every
+    function in the block does); `aligned` keeps rsp 16-byte aligned at calls (needed when
+    anything below may call C)."""
+    emitter = TierEmitter(
+        fn, alloc, a, code, index, types, prints, callees, depth_register, aligned
+    )
+    emitter.emit_function()

@@ -102,6 +102,13 @@ def optimize(
     return texts
 
 
+class Fallback(Exception):
+    """The code generator refused a function (it gets templates; emission starts over)."""
+
+    def __init__(self, name: str, why: str) -> None:
+        self.name, self.why = name, why
+
+
 def compile_module(
     codes: dict[str, Code],
     passes: Iterable[tuple[str, Pass]] = DEFAULT,
@@ -142,13 +149,6 @@ def compile_module(
     module.tiers = {n: "stack" if n in module.fallbacks else "ssa" for n in compiled}
     module.record_words = max((RECORD_HEADER + frame_words(codes[n]) for n in compiled), default=0)
     return module
-
-
-class Fallback(Exception):
-    """The code generator refused a function (it gets templates; emission starts over)."""
-
-    def __init__(self, name: str, why: str) -> None:
-        self.name, self.why = name, why
 
 
 def emit_module(module: SSAModule, analysis: dict, depth_register: bool) -> MachineCode:
