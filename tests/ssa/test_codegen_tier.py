@@ -257,3 +257,12 @@ def test_sigint_stops_an_ssa_while_true_loop_within_a_second():
                             timeout=60)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert 0.3 <= float(result.stdout) < 1.3
+
+
+def test_a_function_the_code_generator_refuses_gets_templates():
+    codes = compile_module(parse_module(SOURCE))
+    no_state = "function i64 $twice(i64 %n) {\n@entry\n    %a =i64 call $fib(%n)\n    ret %a\n}\n"
+    tier = ssa_tier(codes, build=lambda c, name: parse(IR.get(name, no_state)))
+    assert tier.tier_of("twice") == "stack" and tier.tier_of("fib") == "ssa"
+    assert "a call without deopt state" in tier.compiled.fallbacks["twice"]
+    assert tier.call("twice", 10) == 110
