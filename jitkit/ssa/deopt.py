@@ -245,12 +245,18 @@ class TierEmitter(Emitter):
             a.cmp(rsp, qword(r15, CTX_STACK_LIMIT)).jb(entry)
 
     def emit_return(self, v: Value) -> None:
+        """Value in rax, status 0, and the epilogue right here (no jump to it)."""
         self.move(rax, self.loc(v))
-        self.a.xor(edx, edx).jmp(self.epilogue)
+        self.a.xor(edx, edx)
+        self.emit_epilogue(labelled=False)
 
-    def emit_epilogue(self) -> None:
+    def emit_epilogue(self, labelled: bool = True) -> None:
+        """One frame less, the stack and saved registers back, return (the deopt stubs' and
+        the callee-status checks' exit; each `ret` has its own copy)."""
         a = self.a
-        a.label(self.epilogue).sub(DEPTH if self.depth_register else qword(r15, CTX_DEPTH), 1)
+        if labelled:
+            a.label(self.epilogue)
+        a.sub(DEPTH if self.depth_register else qword(r15, CTX_DEPTH), 1)
         if self.frameless and self.frame:
             a.add(rsp, self.frame)
         elif self.frame:
