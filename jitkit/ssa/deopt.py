@@ -247,18 +247,22 @@ class TierEmitter(Emitter):
     def emit_return(self, v: Value) -> None:
         """Value in rax, status 0, and the epilogue right here (no jump to it)."""
         self.move(rax, self.loc(v))
-        self.a.xor(edx, edx)
         self.emit_epilogue(labelled=False)
 
     def emit_epilogue(self, labelled: bool = True) -> None:
-        """One frame less, the stack and saved registers back, return (the deopt stubs' and
-        the callee-status checks' exit; each `ret` has its own copy)."""
+        """One frame less, the stack and saved registers back, return: each `ret` has its own
+        copy (status 0), the deopt stubs and callee-status checks share one (status in edx).
+        Either way ZF says "status 0" on return, so SSA callers need no `test edx, edx`."""
         a = self.a
         if labelled:
             a.label(self.epilogue)
         a.sub(DEPTH if self.depth_register else qword(r15, CTX_DEPTH), 1)
+        if labelled:
+            a.test(edx, edx)
+        else:
+            a.xor(edx, edx)
         if self.frameless and self.frame:
-            a.add(rsp, self.frame)
+            a.lea(rsp, qword(rsp, self.frame))  # lea: the flags stay
         elif self.frame:
             a.lea(rsp, qword(rbp, -8 * len(self.saved)))
         for r in reversed(self.saved):
@@ -293,12 +297,12 @@ class TierEmitter(Emitter):
             self.parallel_move(
                 [(REGISTERS[r], self.loc(v)) for r, v in zip(FAST_ARGUMENTS, args, strict=False)]
             )
-            self.a.call(f"{name}.fast")
+            self.a.call(f"{name}.fast")  # returns with ZF set for status 0
         else:
             self.outgoing_values(args)
             self.a.lea(rdi, qword(rsp, 8 * max(len(args) - 1, 0)))
-            self.a.call(f"{name}.entry")
-        self.a.test(edx, edx).jnz(self.status_check(unwind))
+            self.a.call(f"{name}.entry").test(edx, edx)  # template code: test the status
+        self.a.jnz(self.status_check(unwind))
         if i.result is not None:
             self.move(self.loc(i.result), rax)
 
