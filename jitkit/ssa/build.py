@@ -280,7 +280,7 @@ class _Builder(Variables):
         elif op == Op.RANGE_CHECK:
             self.lower_range_check(pc)
         elif op == Op.RANGE_TEST:
-            self.lower_range_test()
+            self.lower_range_test(pc)
         elif op in (Op.JUMP_IF_FALSE, Op.JUMP_IF_TRUE):
             cond = self.truth(stack.pop())
             go, on = self.labels[arg], self.labels[pc + 1]
@@ -435,17 +435,20 @@ class _Builder(Variables):
         ok = self.emit("ne", [step, Const(0)], "bool")
         self.current.body.append(Instr("guard", [ok], deopt=deopt))  # type: ignore[union-attr]
 
-    def lower_range_test(self) -> None:
-        """i stop step -- (i < stop if step > 0 else i > stop), without branches."""
+    def lower_range_test(self, pc: int) -> None:
+        """i stop step -- (i < stop if step > 0 else i > stop). The step is usually a
+        constant only known once the loop is sealed, so this branches on its sign: `fold`
+        then keeps one side, and the loop test is a plain `lt` that `ranges` can read."""
         step, stop, i = (self.i64(self.stack.pop()) for _ in range(3))
         if isinstance(step, Const):
             self.stack.append(self.emit("lt" if step.value > 0 else "gt", [i, stop], "bool"))
             return
-        up = self.emit("gt", [step, Const(0)], "bool")
-        down = self.emit("xor", [up, Const(1)], "bool")
-        below = self.emit("and", [up, self.emit("lt", [i, stop], "bool")], "bool")
-        above = self.emit("and", [down, self.emit("gt", [i, stop], "bool")], "bool")
-        self.stack.append(self.emit("or", [below, above], "bool"))
+        up, down = self.branch(pc, self.emit("gt", [step, Const(0)], "bool"), "up", "down")
+        self.current = up
+        below = self.emit("lt", [i, stop], "bool")
+        self.current = down
+        above = self.emit("gt", [i, stop], "bool")
+        self.join(pc, "test", [(up, below), (down, above)], "bool")
 
 
 # --- the API -----------------------------------------------------------------------------------
