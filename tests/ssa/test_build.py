@@ -18,6 +18,7 @@ from jitkit.ssa.build import build, build_module, traffic
 from jitkit.ssa.interp import run
 from jitkit.ssa.ir import Function
 from jitkit.ssa.ops import fits
+from jitkit.ssa.pipeline import compile
 from jitkit.ssa.text import format
 from jitkit.ssa.verify import verify
 from jitkit.stackjit import compile_module as compile_stack_module
@@ -241,3 +242,14 @@ def test_a_long_function_builds_without_deep_recursion():
     codes = compile_module(parse_module(f"def f(a, x):\n    b = 0\n{body}    return b + x\n"))
     fn = built("f", codes)
     assert [run(fn, [a, 1]).value for a in (-5, 0, 500, 5000)] == [1, 1, 500, 1000]
+
+
+def test_a_counted_loop_optimizes_to_one_test_and_an_unchecked_step():
+    """RANGE_TEST branches on the step's sign; with a constant step `fold` keeps one side,
+    so the loop test is `lt` and `guards` can prove the counter's `+ 1` never overflows."""
+    source = "def f(n):\n    s = 0\n    for i in range(n):\n        s += i\n    return s\n"
+    fn = compile(build(compile_module(parse_module(source)), "f"), verify=True)
+    ops = [i.op for _, i in fn.instrs()]
+    assert ops.count("lt") == 1 and "or" not in ops and "gt" not in ops
+    assert ops.count("add") == 1 and ops.count("add_ovf") == 1  # s += i stays checked
+    assert [run(fn, [n]).value for n in (-1, 0, 5)] == [0, 0, 10]
