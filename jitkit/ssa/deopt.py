@@ -52,6 +52,7 @@ from jitkit.x86 import (
     qword,
     r12,
     r13,
+    r13d,
     r14,
     r15,
     rax,
@@ -68,9 +69,8 @@ from jitkit.x86 import byte as byte_ptr
 # SSA code calling SSA code passes up to five arguments in registers (to NAME.fast); they
 # are caller-saved, so nothing the caller keeps lives there across the call.
 FAST_ARGUMENTS = ("rsi", "rdi", "r8", "r9", "r10")
-# Frames still allowed (max_depth minus those active), when every function of the block
-# keeps the count in a register (a memory counter costs a read-modify-write on every call
-# and return): `sub r13, 1; js deopt` at entry. Never allocated.
+# Frames active, when every function of the block keeps the count in a register (a memory
+# counter costs a read-modify-write on every call and return); never allocated.
 DEPTH = r13
 
 
@@ -236,7 +236,7 @@ class TierEmitter(Emitter):
         unassigned = [Const(0)] * (len(self.code.varnames) - len(params))
         entry = self.add_stub(Deopt(0, [*params, *unassigned], []), None, 0)
         if self.depth_register:
-            a.sub(DEPTH, 1).js(entry)
+            a.add(DEPTH, 1).cmp(DEPTH, qword(r15, CTX_MAX_DEPTH)).ja(entry)
         else:
             a.add(qword(r15, CTX_DEPTH), 1).mov(rax, qword(r15, CTX_DEPTH))
             a.cmp(rax, qword(r15, CTX_MAX_DEPTH)).ja(entry)
@@ -256,10 +256,7 @@ class TierEmitter(Emitter):
         a = self.a
         if labelled:
             a.label(self.epilogue)
-        if self.depth_register:
-            a.add(DEPTH, 1)
-        else:
-            a.sub(qword(r15, CTX_DEPTH), 1)
+        a.sub(DEPTH if self.depth_register else qword(r15, CTX_DEPTH), 1)
         if labelled:
             a.test(edx, edx)
         else:
@@ -365,8 +362,7 @@ class TierEmitter(Emitter):
 def emit_python_entry(a: Assembler, name: str, depth_register: bool) -> None:
     """`int64 entry(Context *ctx, int64 *args)`, as `jitkit.stackjit.compiler` makes it (save
     the callee-saved registers, r15 = ctx, r14 = the flag, the native stack limit, call, value
-    to ctx->result, status returned), and with `depth_register` r13 = ctx->max_depth frames
-    still allowed."""
+    to ctx->result, status returned), and with `depth_register` r13 = 0 frames so far."""
     a.label(f"{name}.python")
     for reg in (rbp, rbx, r12, DEPTH, r14, r15):
         a.push(reg)
@@ -374,7 +370,7 @@ def emit_python_entry(a: Assembler, name: str, depth_register: bool) -> None:
     a.mov(r15, rdi).mov(r14, qword(r15, CTX_FLAG))
     a.lea(rax, qword(rsp, -STACK_BUDGET)).mov(qword(r15, CTX_STACK_LIMIT), rax)
     if depth_register:
-        a.mov(DEPTH, qword(r15, CTX_MAX_DEPTH))
+        a.xor(r13d, r13d)
     a.mov(rdi, rsi).call(f"{name}.entry")
     a.mov(qword(r15, CTX_RESULT), rax).mov(rax, rdx)
     a.add(rsp, 8)

@@ -185,15 +185,15 @@ def test_allocation_never_touches_the_runtime_registers(tier):
 
 
 def probe(entry: int) -> bytes:
-    """System V `probe(ctx, args)`: sets r15/r14, the stack limit and r13 = 1000 frames
-    allowed as the Python entry does, saves nothing else, so the checker sees what the
-    compiled function itself clobbers; r13 must come back 1000 (or the value is spoiled)."""
+    """System V `probe(ctx, args)`: sets r15/r14, the stack limit and r13 = 0 frames as the
+    Python entry does, saves nothing else, so the checker sees what the compiled function
+    itself clobbers; r13 must come back 0 (or the value returned is spoiled)."""
     a = Assembler()
     a.push(r13).push(r14).push(r15)
-    a.mov(r15, rdi).mov(r14, qword(r15, CTX_FLAG)).mov(r13, 1000)
+    a.mov(r15, rdi).mov(r14, qword(r15, CTX_FLAG)).xor(r13, r13)
     a.lea(rax, qword(rsp, -STACK_BUDGET)).mov(qword(r15, CTX_STACK_LIMIT), rax)
     a.mov(rdi, rsi).mov(rax, entry).call(rax)
-    a.sub(r13, 1000).shl(r13, 32).or_(rax, r13)  # a frame count off: the result shows it
+    a.shl(r13, 32).or_(rax, r13)  # frames left counted: the result shows it
     a.pop(r15).pop(r14).pop(r13).ret()
     return a.assemble().bytes
 
