@@ -76,7 +76,8 @@ DEPTH = r13
 
 @dataclass
 class Stub:
-    """One deopt point: its label and the record it writes (None: interrupt, no record)."""
+    """One deopt point: its label and the record it writes (`record=False`: an interrupt
+    where no state is known, status INTERRUPTED and no record)."""
 
     label: str
     resume: int = 0
