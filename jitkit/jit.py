@@ -2,9 +2,10 @@
 
 In: a function in the supported subset (its module's other functions are found by name in
 `fn.__globals__`). Out: a callable `JitFunction` that returns what CPython would and exposes
-`.bytecode`, `.tier`, `.profile` and `dis()`. Compilation happens on first use, so
-functions defined later in the module can be called. Tiers: "interp" (the bytecode VM),
-"treewalk", "stack" (template JIT), "auto" (VM, then stack when hot) and "llvm".
+`.bytecode`, `.tier`, `.profile`, `dis()`, `listing()` and, from the SSA tier, `.passes` and
+`ir(pass_name)`. Compilation happens on first use, so functions defined later in the module
+can be called. Tiers: "interp" (the bytecode VM), "treewalk", "stack" (template JIT), "ssa"
+(the optimizing JIT), "auto" (VM, then stack, then SSA as it gets hot) and "llvm".
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from jitkit.lang.parse import parse_function
 from jitkit.lang.treewalk import TreeWalker
 from jitkit.vm.machine import VM, Profile
 
-TIERS = ("interp", "treewalk", "stack", "auto", "llvm")
+TIERS = ("interp", "treewalk", "stack", "ssa", "auto", "llvm")
 FRONTENDS = ("ast", "dis")
 DUMPS = ("ast", "bytecode")
 
@@ -47,6 +48,7 @@ class JitFunction:
         self._codes: dict[str, Code] | None = None
         self._vm: VM | None = None
         self._engine = None
+        self._ssa = None
 
     @property
     def module(self) -> nodes.Module:
@@ -101,14 +103,40 @@ class JitFunction:
 
     def running_tier(self) -> str:
         """Where the next call runs: the tier, or for "auto" the one it has reached."""
-        return self.engine.tier_of(self.__name__) if self.tier == "auto" else self.tier
+        return self.engine.tier_of(self.__name__) if self.tier in ("auto", "ssa") else self.tier
 
     def listing(self) -> str:
-        """The machine code of this function on the stack tier (compiling it if needed)."""
+        """The machine code of this function on its tier: the SSA tier's for "ssa", else the
+        stack tier's (compiling it if needed)."""
+        if self.tier == "ssa":
+            return self.ssa.listing(self.__name__)
         from jitkit.stackjit import stack_tier
 
         tier = self.engine if self.tier == "stack" else stack_tier(self.bytecode, self.vm)
         return tier.listing(self.__name__)
+
+    @property
+    def ssa(self):
+        """The module on the SSA tier (`jitkit.ssa.tier.SSATier`): this object's engine for
+        tier="ssa", the auto tier's for "auto", else compiled on first use, for looking at."""
+        if self.tier == "ssa":
+            return self.engine
+        if self.tier == "auto":
+            return self.engine.ssa  # the code the auto tier promotes to
+        if self._ssa is None:
+            from jitkit.ssa.tier import ssa_tier
+
+            self._ssa = ssa_tier(self.bytecode, self.vm)
+        return self._ssa
+
+    @property
+    def passes(self) -> list[tuple[str, str]]:
+        """This function's SSA IR as built ("input") and after each pass, in pipeline order."""
+        return self.ssa.passes(self.__name__)
+
+    def ir(self, pass_name: str | None = None) -> str:
+        """This function's SSA IR after `pass_name` (its last run), or after all passes."""
+        return self.ssa.ir(self.__name__, pass_name)
 
     def __call__(self, *args: object) -> object:
         if self.tier == "treewalk":

@@ -1,11 +1,12 @@
-"""Tiered execution: start in the VM, promote hot functions to compiled code (notebook 05).
+"""Tiered execution: start in the VM, promote hot functions to compiled code (notebooks 05, 07).
 
 Takes a module's code objects; gives `AutoTier.call(name, *args)`. Every function starts in
 the profiling VM. When a function's call count or the back-edge count of one of its loops
 crosses a threshold, it is promoted: from then on every call to it (from Python, or from
-VM code at a CALL instruction) runs the stack tier's machine code. Functions the tier
-cannot compile stay in the VM, with the reason kept in `fallbacks`. Compiled code is made
-once per module and cached; `events` records each promotion, for looking at.
+VM code at a CALL instruction) runs the stack tier's machine code. A function entered that
+way `Thresholds.ssa` times is hot still: it moves on to the SSA tier's optimized code. Functions
+a tier cannot compile stay where they are, with the reason kept in `fallbacks`. Each tier's
+code is made once per module and cached; `events` records each promotion, for looking at.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Thresholds:
 
     calls: int = 50
     loops: int = 1000
+    ssa: int = 100  # entries into stack-tier code before the SSA tier takes over
 
 
 def default_policy(calls: int, hottest_loop: int, thresholds: Thresholds) -> bool:
@@ -51,7 +53,7 @@ class TieredVM(VM):
         if native and self.depth() < sys.getrecursionlimit():  # else push_frame raises
             if argc == code.argcount:
                 del stack[len(stack) - argc - 1 :]
-                stack.append(self.auto.native.call(code.name, *args, depth=self.depth()))
+                stack.append(self.auto.enter(code.name, args, self.depth()))
                 return self.frames[-1]  # the caller goes on after its CALL, result on top
         frame = super().call_function(stack, argc)
         self.auto.consider(code.name)
@@ -67,7 +69,7 @@ class TieredVM(VM):
 
 
 class AutoTier:
-    """A module under tiered execution: VM first, stack tier when hot."""
+    """A module under tiered execution: VM first, stack tier when hot, SSA tier when hotter."""
 
     def __init__(
         self, codes: dict[str, Code], thresholds: Thresholds | None = None, policy=None
@@ -77,10 +79,14 @@ class AutoTier:
         # policy(calls, hottest_loop, thresholds) -> bool decides promotion (an exercise)
         self.policy = policy or default_policy
         self.vm = TieredVM(codes, self)
-        self.promoted: set[str] = set()
-        self.fallbacks: dict[str, str] = {}
+        self.promoted: set[str] = set()  # running compiled code (either tier)
+        self.optimized: set[str] = set()  # of those, running the SSA tier's code
+        self.fallbacks: dict[str, str] = {}  # stays in the VM, and why
+        self.ssa_fallbacks: dict[str, str] = {}  # stays in the stack tier, and why
         self.events: list[str] = []
+        self.entries: Counter = Counter()  # calls into stack-tier code, per function
         self._native: StackTier | None = None
+        self._ssa = None
 
     @property
     def native(self) -> StackTier:
@@ -89,16 +95,51 @@ class AutoTier:
             self._native = StackTier(compile_module(self.codes), self.vm)
         return self._native
 
+    @property
+    def ssa(self):
+        """The module on the SSA tier, compiled on the first promotion to it."""
+        if self._ssa is None:
+            from jitkit.ssa.tier import SSATier
+            from jitkit.ssa.tier import compile_module as compile_ssa
+
+            self._ssa = SSATier(compile_ssa(self.codes), self.vm)
+        return self._ssa
+
     def tier_of(self, name: str) -> str:
+        if name in self.optimized:
+            return "ssa"
         return "stack" if name in self.promoted else "interp"
 
     def call(self, name: str, *args: object) -> object:
+        if name not in self.promoted:
+            self.consider(name, entering=True)
         if name in self.promoted:
-            return self.native.call(name, *args)
-        self.consider(name, entering=True)
-        if name in self.promoted:
-            return self.native.call(name, *args)
+            return self.enter(name, args, 0)
         return self.vm.call(name, *args)
+
+    def enter(self, name: str, args: tuple, depth: int) -> object:
+        """Run promoted `name` on its tier; count stack-tier entries towards the SSA tier."""
+        if name not in self.optimized:
+            self.entries[name] += 1
+            if self.entries[name] >= self.thresholds.ssa:
+                self.optimize(name)
+        engine = self.ssa if name in self.optimized else self.native
+        return engine.call(name, *args, depth=depth)
+
+    def optimize(self, name: str) -> None:
+        """Move `name` from the stack tier to the SSA tier, if the SSA tier compiled it."""
+        if name in self.optimized or name in self.ssa_fallbacks:
+            return
+        tier = self.ssa.tier_of(name)
+        if tier != "ssa":
+            why = self.ssa.compiled.fallbacks.get(name, tier)
+            self.ssa_fallbacks[name] = why
+            self.events.append(f"{name}: stays in the stack tier ({why})")
+            return
+        self.optimized.add(name)
+        self.events.append(
+            f"{name}: promoted to the SSA tier after {self.entries[name]} stack-tier calls"
+        )
 
     def consider(self, name: str, entering: bool = False) -> None:
         """Promote `name` if its counters say it is hot and the stack tier can compile it."""

@@ -50,6 +50,13 @@ def load_stack(module: nodes.Module, codes: dict[str, Code]) -> Program:
     return Program("stack", tier.call, tier)
 
 
+def load_ssa(module: nodes.Module, codes: dict[str, Code]) -> Program:
+    from jitkit.ssa.tier import ssa_tier
+
+    tier = ssa_tier(codes)
+    return Program("ssa", tier.call, tier)
+
+
 def load_auto(module: nodes.Module, codes: dict[str, Code]) -> Program:
     from jitkit.tiering import AutoTier
 
@@ -76,6 +83,7 @@ TIERS: dict[str, Callable[[nodes.Module, dict[str, Code]], Program]] = {
     "treewalk": load_treewalk,
     "interp": load_interp,
     "stack": load_stack,
+    "ssa": load_ssa,
     "auto": load_auto,
     "llvm": load_llvm,
     "hostc": load_hostc,

@@ -1,5 +1,5 @@
-"""Tiered execution: functions start in the VM, hot ones move to the stack tier, and the
-answers never change."""
+"""Tiered execution: functions start in the VM, hot ones move to the stack tier, hotter ones
+to the SSA tier, and the answers never change."""
 
 import textwrap
 
@@ -68,3 +68,25 @@ def test_functions_the_tier_cannot_compile_fall_back_with_a_reason():
     assert [tier.call("mixed", n) for n in (1, 0, 1)] == [True, 5, True]
     assert tier.tier_of("mixed") == "interp"
     assert "bool or int" in tier.fallbacks["mixed"]
+
+
+def test_auto_climbs_from_the_vm_to_the_stack_tier_to_the_ssa_tier():
+    tier = AutoTier(
+        compile_module(parse_module("def f(n):\n    return n * n + 1\n")), Thresholds(3, ssa=4)
+    )
+    seen = []
+    for k in range(10):
+        assert tier.call("f", k) == k * k + 1
+        seen.append(tier.tier_of("f"))
+    assert seen[0] == "interp" and "stack" in seen and seen[-1] == "ssa"
+    assert tier.events == [
+        "f: promoted to the stack tier after 3 calls",
+        "f: promoted to the SSA tier after 4 stack-tier calls",
+    ]
+
+
+def test_recursion_promoted_mid_run_reaches_the_ssa_tier():
+    tier = auto(calls=5, ssa=3)
+    assert tier.call("fib", 18) == 2584
+    assert tier.tier_of("fib") == "ssa"
+    assert tier.events[-1] == "fib: promoted to the SSA tier after 3 stack-tier calls"

@@ -1,191 +1,224 @@
-"""x86-64 code from allocated SSA, for functions without guards (notebook 07).
+"""x86-64 code from allocated SSA (notebook 07).
 
-Takes a `Function` and its `Allocation`; gives an assembled `jitkit.x86.Code` following
-System V: integer arguments in rdi, rsi, rdx, rcx, r8, r9, the result in rax, callee-saved
-registers preserved. Each instruction loads its operands into the scratch registers rax and
-r11 (rcx and rdx where x86 insists), computes, and stores to its result's location; the
-allocator keeps the values themselves in registers. Phi moves are parallel copies made
-through the stack (push every source, then pop every destination).
+Takes a `Function` and its `Allocation`; gives machine code. `Emitter` lays the blocks out
+so a loop's body falls through, emits each instruction through `jitkit.ssa.select` (on the
+allocated locations, comparisons fused into the branch after them), and makes each edge's
+phi moves one parallel copy (cycles broken through a scratch register).
 
-Deopt (guards, `_ovf` opcodes) and `print` need the runtime of notebook 05: functions with
-them raise `UnsupportedError`, as does a division that ranges cannot prove safe, since a
-zero divisor would kill the kernel with SIGFPE.
+`generate` is the System V flavour on its own: arguments in rdi, rsi, rdx, rcx, r8, r9, the
+result in rax, callee-saved registers preserved, and no runtime, so it refuses deopt, `print`
+and calls to other functions, and a division that ranges cannot prove safe (a zero divisor
+would kill the kernel with SIGFPE). `jitkit.ssa.deopt` adds the runtime of notebook 05:
+deopt stubs, calls between compiled functions, printing, recursion and interrupt checks.
 """
 
 from __future__ import annotations
 
 from jitkit.errors import UnsupportedError
-from jitkit.ssa.ir import Const, Function, Global, Instr, Temp, Value
-from jitkit.ssa.ops import I64_MIN, OPS
+from jitkit.ssa.analysis import dominates, dominators
+from jitkit.ssa.ir import Function, Global, Instr, Value
+from jitkit.ssa.ops import I64_MIN
 from jitkit.ssa.ranges import ranges
-from jitkit.ssa.regalloc import Allocation, Slot
-from jitkit.x86 import (
-    REGISTERS,
-    Assembler,
-    Code,
-    al,
-    eax,
-    qword,
-    r11,
-    rax,
-    rbp,
-    rcx,
-    rdx,
-    rsp,
-)
+from jitkit.ssa.regalloc import Allocation
+from jitkit.ssa.select import NEGATED, Operand, Selector
+from jitkit.x86 import REGISTERS, Assembler, Code, qword, rax, rbp, rsp
 
 ARGUMENTS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
-ALU = {"add": "add", "sub": "sub", "and": "and", "or": "or", "xor": "xor", "mul": "imul"}
-SHIFTS = {"shl": "shl", "sar": "sar", "shr": "shr"}
-SETCC = {"eq": "sete", "ne": "setne", "lt": "setl", "le": "setle", "gt": "setg", "ge": "setge"}
 
 
-class _Emitter:
-    def __init__(self, fn: Function, alloc: Allocation) -> None:
-        self.fn, self.alloc, self.a = fn, alloc, Assembler()
-        self.saved = alloc.used_callee_saved()
-        self.frame = 8 * alloc.slots + (8 if (len(self.saved) + alloc.slots) % 2 else 0)
+class Emitter(Selector):
+    """One function: instruction selection (`Selector`), blocks in `layout` order, branches,
+    the phi moves of each edge, and a System V frame (the tier's subclass has its own)."""
 
-    def where(self, v: Value):
-        """A value's operand: a register, a stack slot below the saved registers, or an int."""
-        if isinstance(v, Const):
-            return v.value
-        loc = self.alloc.location[v]  # type: ignore[index]
-        if isinstance(loc, Slot):
-            return qword(rbp, -8 * (len(self.saved) + 1 + loc.index))
-        return REGISTERS[loc]
+    def __init__(self, fn: Function, alloc: Allocation, a: Assembler, prefix: str) -> None:
+        super().__init__(fn, alloc, a, prefix)
+        self.idom = dominators(fn)
+        self.order = layout(fn)  # any order will do for the allocation: none overlap
+        self.blocks = fn.blockmap()
 
-    def load(self, reg, v: Value) -> None:
-        self.a.mov(reg, self.where(v))
+    # --- the function ---------------------------------------------------------------------
 
-    def store(self, t: Temp, reg) -> None:
-        self.a.mov(self.where(t), reg)
+    def emit_blocks(self) -> None:
+        for n, label in enumerate(self.order):
+            self.a.label(self.block_label(label))
+            block = self.blocks[label]
+            body = [*block.body, block.term]
+            k = 0
+            while k < len(body) - 1:
+                i, following = body[k], body[k + 1]
+                after = body[k + 2] if k + 2 < len(body) else None
+                if self.fuse_test(i, following, after):
+                    k += 2
+                    continue
+                self.emit_instr(i, following)
+                k += 1
+            nxt = self.order[n + 1] if n + 1 < len(self.order) else None
+            self.emit_term(label, block.term, nxt)  # type: ignore[arg-type]
 
-    def moves(self, pairs: list[tuple[Value, Temp]]) -> None:
-        """Parallel copy: read every source before writing any destination."""
-        for src, _ in pairs:
-            self.load(rax, src)
-            self.a.push(rax)
-        for _, dst in reversed(pairs):
-            self.a.pop(rax)
-            self.store(dst, rax)
-
-    # function ::= prologue, blocks in allocation order, epilogue at each ret
-    def emit_function(self) -> Code:
-        a = self.a
-        a.label(f"${self.fn.name}")
-        a.push(rbp)
-        a.mov(rbp, rsp)
-        for r in self.saved:
-            a.push(REGISTERS[r])
-        if self.frame:
-            a.sub(rsp, self.frame)
-        params = [p for _, p in self.fn.params]
-        if len(params) > len(ARGUMENTS):
-            raise UnsupportedError(f"${self.fn.name}: more than 6 arguments")
-        for reg in ARGUMENTS[: len(params)]:
-            a.push(REGISTERS[reg])
-        for p in reversed(params):
-            a.pop(rax)
-            self.store(p, rax)
-        blocks = self.fn.blockmap()
-        for label, _ in self.alloc.order:
-            a.label(f".{label}")
-            for i in blocks[label].body:
-                self.emit_instr(i)
-            self.emit_term(label, blocks[label].term)  # type: ignore[arg-type]
-        return a.assemble()
-
-    def emit_instr(self, i: Instr) -> None:
-        a, op = self.a, i.op
-        if OPS[op].deopt or op == "print":
-            raise UnsupportedError(f"${self.fn.name}: {i}: needs a runtime (deopt, print)")
-        if op == "call":
+    def emit_effect(self, i: Instr) -> None:
+        if i.op == "call":
             self.emit_call(i)
-            return
-        self.load(rax, i.args[0])
-        if len(i.args) > 1:
-            self.load(r11, i.args[1])
-        if op in ALU:
-            a.emit(ALU[op], rax, r11)
-        elif op == "neg":
-            a.neg(rax)
-        elif op in SHIFTS:
-            a.mov(rcx, r11)
-            a.emit(SHIFTS[op], rax, REGISTERS["cl"])
-        elif op in SETCC:
-            a.cmp(rax, r11)
-            a.emit(SETCC[op], al)
-            a.movzx(eax, al)
-        elif op == "umulh":
-            a.mul(r11)
-            a.mov(rax, rdx)
-        elif op in ("div", "mod"):
-            self.emit_division(i)
-        elif op in ("udiv32", "umod32"):  # both in [0, 2**32): div r32 is several times faster
-            a.xor(REGISTERS["edx"], REGISTERS["edx"])
-            a.div(REGISTERS["r11d"])
-            a.mov(eax, REGISTERS["edx"] if op == "umod32" else eax)
-        elif op != "copy":
-            raise UnsupportedError(f"${self.fn.name}: {i}: no x86 code for {op}")
-        self.store(i.result, rax)  # type: ignore[arg-type]
-
-    def emit_division(self, i: Instr) -> None:
-        """idiv truncates; floor it: if the remainder is nonzero with the divisor's opposite
-        sign, the quotient drops by one and the remainder gains the divisor."""
-        a, n = self.a, len(self.a.items)
-        a.cqo()
-        a.idiv(r11)
-        a.test(rdx, rdx)
-        a.je(f"/floor{n}")
-        a.mov(rcx, rdx)
-        a.xor(rcx, r11)
-        a.jns(f"/floor{n}")
-        a.sub(rax, 1)
-        a.add(rdx, r11)
-        a.label(f"/floor{n}")
-        if i.op == "mod":
-            a.mov(rax, rdx)
+        else:
+            super().emit_effect(i)
 
     def emit_call(self, i: Instr) -> None:
+        """System V, to this function only (there is nothing else to link against)."""
         callee = i.args[0]
         assert isinstance(callee, Global)
         if callee.name != self.fn.name:
             raise UnsupportedError(f"${self.fn.name}: {i}: only calls to itself are linked")
-        for v in i.args[1:]:
-            self.load(rax, v)
-            self.a.push(rax)
-        for reg in reversed(ARGUMENTS[: len(i.args) - 1]):
-            self.a.pop(REGISTERS[reg])
-        self.a.call(f"${self.fn.name}")
+        args = i.args[1:]
+        if len(args) > len(ARGUMENTS):
+            raise UnsupportedError(f"${self.fn.name}: more than 6 arguments")
+        self.parallel_move(
+            [(REGISTERS[r], self.loc(v)) for r, v in zip(ARGUMENTS, args, strict=False)]
+        )
+        self.a.call(self.entry_label())
         if i.result is not None:
-            self.store(i.result, rax)
+            self.move(self.loc(i.result), rax)
 
-    def emit_term(self, label: str, t: Instr) -> None:
+    # --- control flow -------------------------------------------------------------------------
+
+    def emit_term(self, label: str, t: Instr, nxt: str | None) -> None:
         a = self.a
         if t.op == "ret":
-            self.load(rax, t.args[0])
-            a.lea(rsp, qword(rbp, -8 * len(self.saved)))
-            for r in reversed(self.saved):
-                a.pop(REGISTERS[r])
-            a.pop(rbp)
-            a.ret()
+            self.emit_return(t.args[0])
             return
-        if t.op == "br":
-            self.load(rax, t.args[0])
-            a.test(rax, rax)
-            a.je(f".{label}/else")
-            self.edge(label, t.labels[0])
-            a.label(f".{label}/else")
-            self.edge(label, t.labels[1])
+        if t.op == "jmp":
+            self.edge(label, t.labels[0], nxt)
+            return
+        cc = self.condition(t.args[0])
+        yes, no = t.labels
+        if no == nxt and self.direct(label, yes):  # fall through into the else block
+            a.emit(f"j{cc}", self.block_label(yes))
+            self.edge(label, no, nxt)
+        elif self.direct(label, no):
+            a.emit(f"j{NEGATED[cc]}", self.block_label(no))
+            self.edge(label, yes, nxt)
+        elif self.direct(label, yes):
+            a.emit(f"j{cc}", self.block_label(yes))
+            self.edge(label, no, nxt)
         else:
-            self.edge(label, t.labels[0])
+            other = self.label("else")
+            a.emit(f"j{NEGATED[cc]}", other)
+            self.edge(label, yes, None)
+            a.label(other)
+            self.edge(label, no, nxt)
 
-    def edge(self, src: str, dst: str) -> None:
-        """The phi moves of the edge, then the jump."""
-        phis = self.fn.block(dst).phis
-        self.moves([(phi.phi_value(src), phi.result) for phi in phis])  # type: ignore[misc]
-        self.a.jmp(f".{dst}")
+    def phi_moves(self, src: str, dst: str) -> list[tuple[Operand, Operand]]:
+        phis = self.blocks[dst].phis
+        return [(self.loc(p.result), self.loc(p.phi_value(src))) for p in phis]  # type: ignore[arg-type]
+
+    def is_back_edge(self, src: str, dst: str) -> bool:
+        return dominates(self.idom, dst, src)
+
+    def direct(self, src: str, dst: str) -> bool:
+        """Can a conditional jump go straight to `dst` (no moves, no poll on the way)?"""
+        moves = [(d, s) for d, s in self.phi_moves(src, dst) if d != s]
+        return not moves and not self.is_back_edge(src, dst)
+
+    def edge(self, src: str, dst: str, nxt: str | None) -> None:
+        """The phi moves of the edge, the back edge's poll, then the jump (unless next)."""
+        self.parallel_move(self.phi_moves(src, dst))
+        if self.is_back_edge(src, dst):
+            self.emit_poll(src, dst)
+            if self.rotate(dst, nxt):
+                return
+        if dst != nxt:
+            self.a.jmp(self.block_label(dst))
+
+    def rotate(self, header: str, nxt: str | None) -> bool:
+        """A loop header that only tests (phis, at most one comparison, a branch whose edges
+        move nothing) is copied onto its back edge: one conditional jump per trip instead of
+        a jump back and then the test."""
+        block = self.blocks[header]
+        t = block.term
+        if t is None or t.op != "br" or len(block.body) > 1:
+            return False
+        if block.body and not self.fusable(block.body[0], t):
+            return False
+        yes, no = t.labels
+        if not (self.direct(header, yes) and self.direct(header, no)):
+            return False
+        if block.body:
+            self.emit_instr(block.body[0], t)
+        cc = self.condition(t.args[0])
+        self.a.emit(f"j{cc}", self.block_label(yes))
+        if no != nxt:
+            self.a.jmp(self.block_label(no))
+        return True
+
+    def emit_poll(self, src: str, dst: str) -> None:
+        """Interrupt check on a loop's back edge: only the tier has an interrupt flag."""
+
+    def parallel_move(self, moves: list[tuple[Operand, Operand]]) -> None:
+        """Make every destination hold its source's old value: emit a move whose destination
+        no other pending move reads; when only cycles remain, park one source in rax."""
+        pending = [(d, s) for d, s in moves if d != s]
+        while pending:
+            for k, (d, s) in enumerate(pending):
+                if all(d != s2 for j, (_, s2) in enumerate(pending) if j != k):
+                    self.move(d, s)
+                    del pending[k]
+                    break
+            else:
+                d, s = pending[0]
+                self.move(rax, s)
+                pending = [(d2, rax if s2 == s else s2) for d2, s2 in pending]
+
+    # --- System V frame -----------------------------------------------------------------------
+
+    def entry_label(self) -> str:
+        return f"${self.fn.name}"
+
+    def frame_size(self, extra: int = 0) -> int:
+        """Bytes below the saved registers: spill slots and `extra`, keeping calls aligned."""
+        words = self.alloc.slots + extra
+        return 8 * (words + (len(self.saved) + words) % 2)
+
+    def emit_prologue(self) -> None:
+        a = self.a
+        a.label(self.entry_label()).push(rbp).mov(rbp, rsp)
+        for r in self.saved:
+            a.push(REGISTERS[r])
+        if frame := self.frame_size():
+            a.sub(rsp, frame)
+        params = [p for _, p in self.fn.params]
+        if len(params) > len(ARGUMENTS):
+            raise UnsupportedError(f"${self.fn.name}: more than 6 arguments")
+        self.parallel_move(
+            [(self.loc(p), REGISTERS[r]) for r, p in zip(ARGUMENTS, params, strict=False)]
+        )
+
+    def emit_return(self, v: Value) -> None:
+        a = self.a
+        self.move(rax, self.loc(v))
+        a.lea(rsp, qword(rbp, -8 * len(self.saved)))
+        for r in reversed(self.saved):
+            a.pop(REGISTERS[r])
+        a.pop(rbp).ret()
+
+
+def layout(fn: Function) -> list[str]:
+    """The blocks in a reverse postorder that visits a branch's second target first, so its
+    first target (a loop's body, a `then`) comes right after it: the straight path falls
+    through and each loop's blocks sit together."""
+    blocks, seen, order = fn.blockmap(), set(), []
+    if not fn.blocks:
+        return []
+    stack = [(fn.blocks[0].label, iter(blocks[fn.blocks[0].label].successors()[::-1]))]
+    seen.add(fn.blocks[0].label)
+    while stack:
+        label, succs = stack[-1]
+        for s in succs:
+            if s not in seen:
+                seen.add(s)
+                stack.append((s, iter(blocks[s].successors()[::-1])))
+                break
+        else:
+            order.append(label)
+            stack.pop()
+    return order[::-1]
 
 
 def check_divisions(fn: Function) -> None:
@@ -205,4 +238,7 @@ def check_divisions(fn: Function) -> None:
 def generate(fn: Function, alloc: Allocation) -> Code:
     """Machine code for `fn` with the registers of `alloc`; entry at offset 0."""
     check_divisions(fn)
-    return _Emitter(fn, alloc).emit_function()
+    emitter = Emitter(fn, alloc, Assembler(), f"${fn.name}")
+    emitter.emit_prologue()
+    emitter.emit_blocks()
+    return emitter.a.assemble()

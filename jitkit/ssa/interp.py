@@ -1,7 +1,10 @@
 """An interpreter for SSA IR, the oracle every pass must agree with (notebook 07).
 
 Takes a `Function`, its arguments and the functions it may call; gives an `Outcome`: the
-value returned or the deopt state left with, and everything printed on the way. Arithmetic is
+value returned or the deopt state left with, and everything printed on the way. A `call`
+with deopt state is how compiled frames nest: a deopt below it (or a call deeper than
+`depth`, which deopts at the callee's entry) leaves this frame too, so `Outcome.frames`
+holds every abandoned frame, as the interpreter must rebuild them. Arithmetic is
 exactly `ops.evaluate`, the same code the folding pass uses, so Python's floor `//` and `%`
 and the int64 checks hold here as the IR says. A pass is correct when `run` gives the same
 `Outcome` before and after it, for every argument.
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jitkit.ssa.ir import Const, Deopt, Function, Global, Temp, Value
+from jitkit.ssa.ir import Const, Deopt, Function, Global, Instr, Temp, Value
 from jitkit.ssa.ops import OPS, Overflow, evaluate
 
 
@@ -19,26 +22,36 @@ class OutOfFuel(RuntimeError):
     """The function ran more steps than allowed (random IR may loop for a long time)."""
 
 
+State = tuple[int, tuple[int, ...], tuple[int, ...]]  # (offset, locals, stack)
+
+
 class _Deoptimize(Exception):
-    def __init__(self, state: tuple[int, tuple[int, ...], tuple[int, ...]]) -> None:
+    def __init__(self, function: str, state: State) -> None:
         self.state = state
+        self.frames = [(function, *state)]  # innermost first while unwinding
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What a run shows: the result, or where it deoptimized `(offset, locals, stack)`, and
-    the printed values in order."""
+    the printed values in order (`print %x` gives x; `print PC, ...` gives (function, PC,
+    values)). `frames` is every frame the deopt left, outermost first, as (function, offset,
+    locals, stack); the last is `deopt`'s own."""
 
     value: int | None
-    deopt: tuple[int, tuple[int, ...], tuple[int, ...]] | None = None
-    output: tuple[int, ...] = ()
+    deopt: State | None = None
+    output: tuple = ()
+    frames: tuple = field(default=(), compare=False)
 
 
 @dataclass
 class _Machine:
     functions: dict[str, Function]
     fuel: int
-    output: list[int] = field(default_factory=list)
+    depth: int | None = None  # deepest nesting of calls with deopt state
+    interrupt_at: int | None = None  # deopt at this many `poll`s, as if Ctrl-C came
+    output: list = field(default_factory=list)
+    active: int = 0
 
     def call(self, fn: Function, args: list[int]) -> int:
         """Run one activation; a deopt anywhere below unwinds to `run`."""
@@ -48,7 +61,8 @@ class _Machine:
             return v.value if isinstance(v, Const) else env[v]  # type: ignore[index]
 
         def deopt(d: Deopt) -> _Deoptimize:
-            return _Deoptimize((d.offset, tuple(map(get, d.locals)), tuple(map(get, d.stack))))
+            state = (d.offset, tuple(map(get, d.locals)), tuple(map(get, d.stack)))
+            return _Deoptimize(fn.name, state)
 
         blocks = fn.blockmap()
         prev, block = None, fn.blocks[0]
@@ -61,14 +75,18 @@ class _Machine:
                 if self.fuel < 0:
                     raise OutOfFuel(fn.name)
                 if i.op == "print":
-                    self.output.append(get(i.args[0]))
+                    pc, *values = [get(a) for a in i.args]
+                    self.output.append((fn.name, pc, tuple(values)) if values else pc)
                 elif i.op == "guard":
                     if not get(i.args[0]):
                         raise deopt(i.deopt)  # type: ignore[arg-type]
+                elif i.op == "poll":
+                    if self.interrupt_at is not None:
+                        self.interrupt_at -= 1
+                        if self.interrupt_at == 0:
+                            raise deopt(i.deopt)  # type: ignore[arg-type]
                 elif i.op == "call":
-                    callee = i.args[0]
-                    assert isinstance(callee, Global)
-                    value = self.call(self.functions[callee.name], [get(a) for a in i.args[1:]])
+                    value = self.call_instr(i, [get(a) for a in i.args[1:]], deopt)
                     if i.result is not None:
                         env[i.result] = value
                 elif OPS[i.op].deopt:
@@ -85,17 +103,42 @@ class _Machine:
             target = term.labels[0] if term.op == "jmp" or get(term.args[0]) else term.labels[1]
             prev, block = block.label, blocks[target]
 
+    def call_instr(self, i: Instr, args: list[int], deopt) -> int:
+        """A call; with deopt state, the callee's deopt (or too deep a call) unwinds here."""
+        callee = i.args[0]
+        assert isinstance(callee, Global)
+        fn = self.functions[callee.name]
+        if i.deopt is None:
+            return self.call(fn, args)
+        if self.depth is not None and self.active >= self.depth:
+            entry = _Deoptimize(fn.name, (0, tuple(args), ()))
+            entry.frames.append(deopt(i.deopt).frames[0])
+            raise entry
+        self.active += 1
+        try:
+            return self.call(fn, args)
+        except _Deoptimize as d:
+            d.frames.append(deopt(i.deopt).frames[0])
+            raise
+        finally:
+            self.active -= 1
+
 
 def run(
     fn: Function,
     args: list[int],
     functions: dict[str, Function] | None = None,
     fuel: int = 100_000,
+    depth: int | None = None,
+    interrupt_at: int | None = None,
 ) -> Outcome:
-    """Interpret `fn(*args)`; `functions` maps callee names (default: just `fn` itself)."""
-    machine = _Machine({fn.name: fn, **(functions or {})}, fuel)
+    """Interpret `fn(*args)`; `functions` maps callee names (default: just `fn` itself).
+    `depth` bounds the nesting of calls with deopt state; `interrupt_at=k` makes the k-th
+    `poll` deopt (Ctrl-C there)."""
+    machine = _Machine({fn.name: fn, **(functions or {})}, fuel, depth, interrupt_at)
     try:
         value = machine.call(fn, list(args))
     except _Deoptimize as d:
-        return Outcome(None, d.state, tuple(machine.output))
+        frames = tuple(reversed(d.frames))
+        return Outcome(None, d.state, tuple(machine.output), frames)
     return Outcome(value, None, tuple(machine.output))

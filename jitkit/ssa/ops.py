@@ -154,12 +154,16 @@ ROWS = [
     Op("ge",      2, "bool", "pure",   "a >= b", lambda a, b: int(a >= b)),
     # moving values
     Op("copy",    1, "any",  "pure",   "a, under a new name", lambda a: a, "arg"),
+    Op("zext",    1, "i64",  "pure",   "a bool as an i64 (0 or 1)", lambda a: a, "bool"),
     Op("phi",  None, "any",  "pure",   "the value from the predecessor we came from",
        None, "arg"),
     # effects
-    Op("call", None, "any",  "effect", "call $f with the operands (System V, int64)"),
-    Op("print",   1, None,   "effect", "print the operand on a line of its own", None, "arg"),
+    Op("call", None, "any",  "effect", "call $f with the operands; with deopt state, a deopt "
+       "in $f (or a call too deep) leaves this frame too, resuming it after the call"),
+    Op("print", None, None,  "effect", "`print %x`: the operand on a line of its own; "
+       "`print PC, v1..vn, sep, end`: the kit PRINT at PC", None, "arg"),
     Op("guard",   1, None,   "deopt",  "deopt unless the bool operand is true", None, "bool"),
+    Op("poll",    0, None,   "deopt",  "deopt if an interrupt (Ctrl-C) is pending"),
     # terminators
     Op("jmp",     0, None,   "jump",   "go to the block"),
     Op("br",      1, None,   "jump",   "go to the first block if true, else the second",

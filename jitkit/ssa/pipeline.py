@@ -5,6 +5,8 @@ back; `compile_native` goes on to register allocation and x86-64 code (`jitkit.x
 With `verify=True` the SSA checker runs after every pass (tests always ask for it); `dump`
 takes pass names, like QBE's debug letters, and prints the IR under a banner after each of
 those; `"regalloc"` prints the interval table and `"asm"` the machine code listing.
+`compile_native` makes a System V function on its own (no deopt, no print); the SSA tier
+(`jitkit.ssa.tier`) runs the same passes, then gives the code the stack tier's runtime.
 """
 
 from __future__ import annotations

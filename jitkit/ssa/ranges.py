@@ -30,7 +30,7 @@ def transfer(op: str, args: list[Range], consts: list[int | None]) -> Range:
     """The interval of `op`'s result from its operands' intervals (sound, not tight)."""
     if op in ("eq", "ne", "lt", "le", "gt", "ge"):
         return (0, 1)
-    if op == "copy":
+    if op in ("copy", "zext"):  # a bool's interval is already within [0, 1]
         return args[0]
     if op == "neg" or op == "neg_ovf":
         lo, hi = -args[0][1], -args[0][0]

@@ -4,9 +4,13 @@ Takes an SSA `Function`; gives an `Allocation`: the linear order of its instruct
 live interval per temporary, and where each temporary lives (an x86-64 register name or a
 stack slot). Intervals come from `liveness`: a temporary is live from its definition to its
 last use, and across every block it is live into or out of, so loops stretch it to cover
-the whole loop. The scan walks intervals by start; when no register is free it spills the
-interval that ends last. System V: an interval live across a `call` only gets callee-saved
-registers, since the callee may overwrite the others. `Allocation.table()` prints it all.
+the whole loop. A phi is written by the moves on the edges into its block, where only the
+values live into that block (and the moves' sources, all read first) must survive, so its
+interval starts at its block. The scan walks intervals by start, giving a phi and its
+operands the same register when it is free; when no register is free it spills the
+interval that ends last. System V: an interval live across a `call` or `print` only gets
+callee-saved registers, since the callee may overwrite the others (a call's deopt state is
+read after it returns, so it lives across it). `Allocation.table()` prints it all.
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ from jitkit.ssa.ir import Function, Temp
 CALLEE_SAVED = ("rbx", "r12", "r13", "r14", "r15")
 CALLER_SAVED = ("rsi", "rdi", "r8", "r9", "r10")
 REGISTERS = CALLEE_SAVED + CALLER_SAVED
+# Inside the stack tier's runtime r15 holds the context and r14 the interrupt flag; caller-saved
+# registers come first, so values that do not live across a call leave rbx and r12 (which
+# cost a push and a pop) to those that do.
+TIER_REGISTERS = CALLER_SAVED + ("rbx", "r12")  # r13 may count the frames there
+CLOBBERS = ("call", "print")  # instructions that call out: caller-saved registers die there
 
 
 @dataclass(frozen=True)
@@ -95,16 +104,17 @@ def intervals(fn: Function) -> tuple[list[tuple[str, int]], list[Interval]]:
             extend(t, last)
         for n, i in enumerate(blocks[label].instrs()):
             at = start + 2 * (n + 1)
-            if i.op == "call":
+            if i.op in CLOBBERS:
                 calls.append(at)
             for v in i.uses():
                 if isinstance(v, Temp) and i.op != "phi":
                     extend(v, at)
-            if i.result is not None:
+            if i.op == "call" and i.deopt is not None:  # read after the callee returns
+                for v in (*i.deopt.locals, *i.deopt.stack):
+                    if isinstance(v, Temp):
+                        extend(v, at + 1)
+            if i.result is not None:  # a phi is written on the edges into its block
                 extend(i.result, first if i.op == "phi" else at + 1)
-            if i.op == "phi":  # written by the moves at the end of each predecessor
-                for pred in (p for p in i.labels if p in where):
-                    extend(i.result, where[pred][1])  # type: ignore[arg-type]
     out = [Interval(t, s, e, any(s < c < e for c in calls)) for t, (s, e) in span.items()]
     out.sort(key=lambda iv: (iv.start, iv.end, iv.temp.name))
     return order, out
@@ -116,6 +126,14 @@ def allocate_registers(fn: Function, registers: tuple[str, ...] = REGISTERS) -> 
     alloc = Allocation(order, ivs)
     active: list[Interval] = []
     free = list(registers)
+    # a phi and its operands like one register: then the edge's move is no move at all
+    hints: dict[Temp, list[Temp]] = {}
+    for b in fn.blocks:
+        for phi in b.phis:
+            for v in phi.args:
+                if isinstance(v, Temp):
+                    hints.setdefault(v, []).append(phi.result)  # type: ignore[arg-type]
+                    hints.setdefault(phi.result, []).append(v)  # type: ignore[arg-type]
     for iv in ivs:
         # 1. expire intervals that ended before this one starts
         for old in [a for a in active if a.end < iv.start]:
@@ -124,7 +142,8 @@ def allocate_registers(fn: Function, registers: tuple[str, ...] = REGISTERS) -> 
         # 2. a register this interval may use (callee-saved only if it spans a call)
         usable = [r for r in free if r in CALLEE_SAVED or not iv.crosses_call]
         if usable:
-            reg = min(usable, key=registers.index)
+            liked = [alloc.location.get(t) for t in hints.get(iv.temp, ())]
+            reg = next((r for r in liked if r in usable), min(usable, key=registers.index))
             free.remove(reg)
             alloc.location[iv.temp] = reg
             active.append(iv)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from jitkit.errors import VerifyError
 from jitkit.ssa.analysis import dominates, dominators, predecessors
-from jitkit.ssa.ir import Block, Function, Global, Instr, Temp, Value
+from jitkit.ssa.ir import Block, Const, Function, Global, Instr, Temp, Value
 from jitkit.ssa.ops import OPS, fits
 from jitkit.ssa.text import format_instr
 
@@ -98,8 +98,13 @@ def _check_shape(b: Block, i: Instr) -> None:
     nlabels = {"jmp": 1, "br": 2, "phi": len(i.args)}.get(i.op, 0)
     if len(i.labels) != nlabels:
         raise _fail(b, i, f"{i.op} takes {nlabels} label(s)")
-    if op.deopt != (i.deopt is not None):
-        raise _fail(b, i, f"{i.op} {'needs' if op.deopt else 'takes no'} deopt state")
+    if op.deopt and i.deopt is None:
+        raise _fail(b, i, f"{i.op} needs deopt state")
+    if i.deopt is not None and not op.deopt and i.op != "call":  # a call may carry it
+        raise _fail(b, i, f"{i.op} takes no deopt state")
+    if i.op == "print" and len(i.args) != 1:  # `print PC, v1..vn, sep, end`
+        if len(i.args) < 3 or not isinstance(i.args[0], Const) or i.args[0].value < 0:
+            raise _fail(b, i, "print takes one value, or a PRINT's pc, values, sep and end")
 
 
 def _check_types(fn: Function, b: Block, i: Instr, types: dict[Temp, str]) -> None:

@@ -4,7 +4,9 @@ Takes a `CompiledModule` and the module's VM; gives `StackTier.call(name, *args)
 the compiled function when its arguments are int64s and otherwise the VM. When compiled
 code deopts, every compiled frame on the way out wrote a record (function, pc, locals,
 operand stack); the records become VM frames, innermost on top, and the VM finishes the call
-with exact Python ints. Guards run before side effects, so no print is repeated.
+with exact Python ints. Guards run before side effects, so no print is repeated. Code that
+polls the interrupt flag where it knows no frame state (the SSA tier's back edges, when its
+builder gave none) returns INTERRUPTED instead: the call ends with KeyboardInterrupt.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from jitkit.stackjit.types import BOOL, INT, NONE, UNDEF, exact
 from jitkit.vm.machine import VM, Frame
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INTERRUPTED = 2  # status: stopped for SIGINT where no deopt state was known (no record)
 NATIVE_DEPTH_CAP = 10_000  # deeper recursion continues in the VM (heap frames)
 PRINT = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_void_p)
 ENTRY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)
@@ -90,6 +93,9 @@ class StackTier:
         ctx.max_depth = min(sys.getrecursionlimit() - depth, NATIVE_DEPTH_CAP)
         ctx.flag = flag.address
         status = entry(ctypes.byref(ctx), first)
+        if status == INTERRUPTED:  # nothing to resume from: the call ends here
+            flag.raise_pending()
+            raise KeyboardInterrupt
         if status == DEOPT:
             if flag.is_set:
                 flag.raise_pending()  # KeyboardInterrupt, unless a handler says otherwise

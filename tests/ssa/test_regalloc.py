@@ -18,11 +18,11 @@ from tests.ssa.test_verify import GOOD
 TABLE = """\
 temp        interval      call  location
 %n          [0, 25]             rbx
-%i          [3, 25]             r12
-%s          [3, 25]             r13
+%s          [4, 20]             r12
+%i          [4, 22]             r13
 %c          [11, 12]            r14
-%s2         [21, 25]            r14
-%i2         [23, 25]            r15"""
+%s2         [21, 25]            r12
+%i2         [23, 25]            r13"""
 
 
 def test_interval_table_of_a_loop():

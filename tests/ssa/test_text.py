@@ -35,6 +35,7 @@ function i64 $every(i64 %a, i64 %b, bool %p) {
     %gt =bool gt %a, %b
     %ge =bool ge %a, %b
     %copy =i64 copy %shr
+    %zext =i64 zext %p
     %add_ovf =i64 add_ovf %a, %b deopt 4 locals(%a, %b) stack(%a, %b)
     %sub_ovf =i64 sub_ovf %a, %b deopt 5 locals(%a, %b) stack(%a, %b)
     %mul_ovf =i64 mul_ovf %a, %b deopt 6 locals(%a, %b) stack(%a, %b)
@@ -42,8 +43,10 @@ function i64 $every(i64 %a, i64 %b, bool %p) {
     %div_ovf =i64 div_ovf %a, %b deopt 8 locals(%a, %b) stack(%a, %b)
     %mod_ovf =i64 mod_ovf %a, %b deopt 9 locals(%a, %b) stack()
     guard %ge deopt 10 locals(%a, %b) stack()
+    poll deopt 11 locals(%a, %b) stack()
     print %copy
-    %call =i64 call $every(%a, %b, %xor)
+    print 12, %zext, %p, 0, 0
+    %call =i64 call $every(%a, %b, %xor) deopt 14 locals(%a, %b) stack(0)
     br %eq, @yes, @no
 @yes
     jmp @join

@@ -29,7 +29,7 @@ def remove_guards(fn: Function) -> bool:
             if i.op == "guard" and args[0] == (1, 1):
                 changed = True
                 continue
-            if i.deopt is not None and i.op != "guard" and _safe(i.op, args):
+            if i.op.endswith("_ovf") and _safe(i.op, args):
                 i.op, i.deopt, changed = i.op.removesuffix("_ovf"), None, True
             body.append(i)
         b.body = body

@@ -1,0 +1,219 @@
+"""The SSA tier: a module's kit bytecode -> SSA -> passes -> linear scan -> one block of
+x86-64 that the stack tier's runtime runs (notebook 07).
+
+Takes a module's code objects; gives a `CompiledModule` of the same shape
+`jitkit.stackjit.compiler` makes (so `StackTier` enters it, prints for it and turns its
+deopt records into VM frames unchanged) plus, per function, where it runs and the IR after
+each pass. Which functions are compiled at all is the stack tier's decision (it needs one
+static type per visible value; the rest stay in the VM, reason in `skipped`). Each of those
+goes through `build` (bytecode -> SSA), the pipeline's passes, `allocate_registers` and
+`jitkit.ssa.deopt`; a function the builder or code generator refuses gets the stack tier's
+templates instead, reason in `fallbacks`. Both follow one calling convention, so they call
+each other freely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from jitkit.bytecode.code import Code
+from jitkit.errors import JitkitError
+from jitkit.ssa.build import ir_name
+from jitkit.ssa.deopt import emit_python_entry, emit_tier_function
+from jitkit.ssa.ir import Function
+from jitkit.ssa.pipeline import DEFAULT, Pass
+from jitkit.ssa.regalloc import TIER_REGISTERS, Allocation, allocate_registers
+from jitkit.ssa.text import format
+from jitkit.ssa.verify import verify as check
+from jitkit.stackjit.compiler import (
+    RECORD_HEADER,
+    CompiledModule,
+    FunctionInfo,
+    PrintSite,
+    frame_words,
+)
+from jitkit.stackjit.compiler import (
+    check as stack_check,
+)
+from jitkit.stackjit.compiler import (
+    emit_function as emit_template_function,
+)
+from jitkit.stackjit.runtime import StackTier
+from jitkit.stackjit.templates import TEMPLATES
+from jitkit.stackjit.types import NONE, FunctionTypes, NotCompilable, analyse_module, exact
+from jitkit.vm.machine import VM
+from jitkit.x86 import Assembler
+from jitkit.x86 import Code as MachineCode
+
+Builder = Callable[[dict[str, Code], str], Function]
+
+
+@dataclass
+class SSAModule(CompiledModule):
+    """A stack-tier `CompiledModule` whose functions are SSA code where the pipeline could
+    compile them: `tiers` says "ssa" or "stack" per compiled function, `fallbacks` why a
+    function got templates, `ir` the IR text after each pass (`("input", text)` first),
+    `optimized` the final IR and `allocations` its registers, per SSA-compiled function."""
+
+    tiers: dict[str, str] = field(default_factory=dict)
+    fallbacks: dict[str, str] = field(default_factory=dict)
+    ir: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    optimized: dict[str, Function] = field(default_factory=dict)
+    allocations: dict[str, Allocation] = field(default_factory=dict)
+
+
+def default_builder(analysis: dict[str, FunctionTypes]) -> Builder:
+    """The bytecode -> SSA builder of `jitkit.ssa.build`, sharing the module's types."""
+    from jitkit.ssa.build import build_function
+
+    return lambda codes, name: build_function(codes[name], codes, analysis)
+
+
+def stack_compilable(analysis: dict[str, FunctionTypes]) -> dict[str, str]:
+    """The functions the stack tier leaves to the VM, with the reason (a function calling
+    one of them stays there too), exactly as `jitkit.stackjit.compiler` decides."""
+    skipped: dict[str, str] = {}
+    while True:
+        before = len(skipped)
+        for name, types in analysis.items():
+            if name not in skipped:
+                try:
+                    stack_check(types, analysis, skipped)
+                except NotCompilable as why:
+                    skipped[name] = str(why)
+        if len(skipped) == before:
+            return skipped
+
+
+def optimize(
+    fn: Function, passes: Iterable[tuple[str, Pass]], verify: bool = False, keep_ir: bool = True
+) -> list[tuple[str, str]]:
+    """Run the passes in place; gives the IR text before them and after each."""
+    texts = [("input", format(fn))] if keep_ir else []
+    if verify:
+        check(fn)
+    for name, run in passes:
+        run(fn)
+        if verify:
+            check(fn)
+        if keep_ir:
+            texts.append((name, format(fn)))
+    return texts
+
+
+class Fallback(Exception):
+    """The code generator refused a function (it gets templates; emission starts over)."""
+
+    def __init__(self, name: str, why: str) -> None:
+        self.name, self.why = name, why
+
+
+def compile_module(
+    codes: dict[str, Code],
+    passes: Iterable[tuple[str, Pass]] = DEFAULT,
+    build: Builder | None = None,
+    verify: bool = False,
+    keep_ir: bool = True,
+) -> SSAModule:
+    """Compile every function the stack tier accepts, through SSA where possible."""
+    passes = tuple(passes)
+    analysis = analyse_module(codes)
+    skipped = stack_compilable(analysis)
+    compiled = [name for name in codes if name not in skipped]
+    functions: dict[str, FunctionInfo] = {}
+    for index, name in enumerate(compiled):
+        types = analysis[name]
+        returns = exact(types.returns, f"the return value of {name}()") if types.returns else NONE
+        functions[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python")
+    module = SSAModule(None, functions, skipped, [])  # type: ignore[arg-type]
+    # 1. SSA, passes and registers for each function the builder takes
+    builder = build if build is not None else default_builder(analysis)
+    for name in compiled:
+        try:
+            fn = builder(codes, name)
+            module.ir[name] = optimize(fn, passes, verify, keep_ir)
+            module.allocations[name] = allocate_registers(fn, TIER_REGISTERS)
+            module.optimized[name] = fn
+        except (JitkitError, NotCompilable) as why_not:
+            module.fallbacks[name] = str(why_not)
+    # 2. machine code: SSA where it can be generated, templates for the rest
+    while True:
+        depth_register = not module.fallbacks  # r13 counts frames only if no template does
+        try:
+            module.machine = emit_module(module, analysis, depth_register)
+            break
+        except Fallback as refused:
+            module.fallbacks[refused.name] = refused.why
+            del module.allocations[refused.name], module.optimized[refused.name]
+    module.tiers = {n: "stack" if n in module.fallbacks else "ssa" for n in compiled}
+    module.record_words = max((RECORD_HEADER + frame_words(codes[n]) for n in compiled), default=0)
+    return module
+
+
+def emit_module(module: SSAModule, analysis: dict, depth_register: bool) -> MachineCode:
+    """One block: every function (SSA or templates), then every entry from Python."""
+    a = Assembler()
+    module.prints.clear()
+    callees = {ir_name(name): (name, name in module.allocations) for name in module.functions}
+    prints = any(i.op == "print" for fn in module.optimized.values() for _, i in fn.instrs())
+    aligned = prints or len(module.optimized) < len(module.functions)  # templates print too
+    for name, info in module.functions.items():
+        if name in module.allocations:
+            fn, alloc = module.optimized[name], module.allocations[name]
+            try:
+                emit_tier_function(
+                    a, fn, alloc, info.code, info.index, info.types, module.prints, callees,
+                    depth_register, aligned,
+                )  # fmt: skip
+            except JitkitError as why:
+                raise Fallback(name, str(why)) from None
+        else:
+            emit_template_function(
+                a, name, info.index, info.types, analysis, module.prints, TEMPLATES
+            )
+    for name in module.functions:
+        emit_python_entry(a, name, depth_register)
+    return a.assemble()
+
+
+class SSATier(StackTier):
+    """`StackTier` over an `SSAModule`: the same entry, prints and deopt, plus the IR."""
+
+    compiled: SSAModule
+
+    def tier_of(self, name: str) -> str:
+        """ "ssa", "stack" (templates: the builder or code generator refused it) or "interp"."""
+        return self.compiled.tiers.get(name, "interp")
+
+    def passes(self, name: str) -> list[tuple[str, str]]:
+        """(pass name, IR text after it) for each pass, `("input", ...)` first."""
+        return list(self.compiled.ir.get(name, []))
+
+    def ir(self, name: str, pass_name: str | None = None) -> str:
+        """The IR of `name` after the last run of `pass_name` (default: after every pass)."""
+        texts = self.compiled.ir.get(name)
+        if not texts:
+            why = self.compiled.fallbacks.get(name) or self.compiled.skipped.get(name, "unknown")
+            raise KeyError(f"{name}() has no SSA IR: {why}")
+        if pass_name is None:
+            return texts[-1][1]
+        found = [text for n, text in texts if n == pass_name]
+        if not found:
+            raise KeyError(f"no pass {pass_name!r}; passes: {', '.join(n for n, _ in texts)}")
+        return found[-1]
+
+
+def ssa_tier(
+    codes: dict[str, Code],
+    vm: VM | None = None,
+    passes: Iterable[tuple[str, Pass]] = DEFAULT,
+    build: Builder | None = None,
+    verify: bool = False,
+) -> SSATier:
+    """Compile a module for the SSA tier and load it (the VM finishes what deopts)."""
+    vm = vm if vm is not None else VM(codes)
+    return SSATier(compile_module(codes, passes, build, verify), vm)
+
+
+__all__ = ["PrintSite", "SSAModule", "SSATier", "compile_module", "ssa_tier"]
