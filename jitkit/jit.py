@@ -5,7 +5,8 @@ In: a function in the supported subset (its module's other functions are found b
 `.bytecode`, `.tier`, `.profile`, `dis()`, `listing()` and, from the SSA tier, `.passes` and
 `ir(pass_name)`. Compilation happens on first use, so functions defined later in the module
 can be called. Tiers: "interp" (the bytecode VM), "treewalk", "stack" (template JIT), "ssa"
-(the optimizing JIT), "auto" (VM, then stack, then SSA as it gets hot) and "llvm".
+(the optimizing JIT), "auto" (VM, then stack, then SSA as it gets hot), "llvm" and "hostc"
+(C from a host compiler).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from jitkit.bytecode.disasm import dis as format_listing
 from jitkit.lang import nodes
 from jitkit.lang.parse import parse_function
 from jitkit.lang.treewalk import TreeWalker
+from jitkit.tiers import TIERS as FACTORIES
 from jitkit.vm.machine import VM, Profile
 
-TIERS = ("interp", "treewalk", "stack", "ssa", "auto", "llvm")
+TIERS = tuple(FACTORIES)  # every tier `python -m jitkit run` knows
 FRONTENDS = ("ast", "dis")
 DUMPS = ("ast", "bytecode")
 
@@ -96,9 +98,7 @@ class JitFunction:
         """The compiled form for machine-code tiers (StackTier, AutoTier, LLVM module), built
         by the same factory `python -m jitkit run` uses."""
         if self._engine is None:
-            from jitkit.tiers import TIERS
-
-            self._engine = TIERS[self.tier](self.module, self.bytecode).engine
+            self._engine = FACTORIES[self.tier](self.module, self.bytecode).engine
         return self._engine
 
     def running_tier(self) -> str:

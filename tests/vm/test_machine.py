@@ -5,7 +5,7 @@ import pytest
 from jitkit.bytecode.compiler import compile_module
 from jitkit.bytecode.opcodes import OPCODES, Op
 from jitkit.errors import UnsupportedError
-from jitkit.jit import jit
+from jitkit.jit import TIERS, jit
 from jitkit.lang.parse import parse_module
 from jitkit.vm.machine import VM
 
@@ -77,8 +77,15 @@ def test_jit_decorator_forms_and_unknown_tier(capsys):
     assert jit(tier="treewalk")(fact)(5) == 120
     jit(fact).dis()
     assert "LOAD_FUNC" in capsys.readouterr().out
-    with pytest.raises(ValueError, match="interp, treewalk"):
+    with pytest.raises(ValueError, match="treewalk, interp, stack, ssa, auto, llvm, hostc"):
         jit(fact, tier="warp")
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_every_tier_of_the_decorator_gives_exact_ints(tier):
+    f = jit(fact, tier=tier)
+    assert f(25) == fact(25)  # past int64: machine-code tiers hand back to exact ints
+    assert f(20) == fact(20) and f.tier == tier
 
 
 def test_deep_recursion_is_a_recursion_error():
