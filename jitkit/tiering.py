@@ -3,8 +3,10 @@
 Takes a module's code objects; gives `AutoTier.call(name, *args)`. Every function starts in
 the profiling VM. When a function's call count or the back-edge count of one of its loops
 crosses a threshold, it is promoted: from then on every call to it (from Python, or from
-VM code at a CALL instruction) runs the stack tier's machine code. A function entered that
-way `Thresholds.ssa` times is hot still: it moves on to the SSA tier's optimized code. Functions
+VM code at a CALL instruction) runs the stack tier's machine code. Template code counts its own
+entries (recursive and other native calls included) and loop trips; a function whose count
+reaches `Thresholds.ssa` is hot still, and its next entry from Python or the VM runs the SSA
+tier's optimized code instead (there is no on-stack replacement of a running call). Functions
 a tier cannot compile stay where they are, with the reason kept in `fallbacks`. Each tier's
 code is made once per module and cached; `events` records each promotion, for looking at.
 """
@@ -26,7 +28,7 @@ class Thresholds:
 
     calls: int = 50
     loops: int = 1000
-    ssa: int = 100  # entries into stack-tier code before the SSA tier takes over
+    ssa: int = 100  # entries + loop trips in a function's stack-tier code, then the SSA tier
 
 
 def default_policy(calls: int, hottest_loop: int, thresholds: Thresholds) -> bool:
@@ -84,7 +86,6 @@ class AutoTier:
         self.fallbacks: dict[str, str] = {}  # stays in the VM, and why
         self.ssa_fallbacks: dict[str, str] = {}  # stays in the stack tier, and why
         self.events: list[str] = []
-        self.entries: Counter = Counter()  # calls into stack-tier code, per function
         self._native: StackTier | None = None
         self._ssa = None
 
@@ -120,8 +121,7 @@ class AutoTier:
     def enter(self, name: str, args: tuple, depth: int) -> object:
         """Run promoted `name` on its tier; count stack-tier entries towards the SSA tier."""
         if name not in self.optimized:
-            self.entries[name] += 1
-            if self.entries[name] >= self.thresholds.ssa:
+            if self.native.calls_of(name) >= self.thresholds.ssa:
                 self.optimize(name)
         engine = self.ssa if name in self.optimized else self.native
         return engine.call(name, *args, depth=depth)
@@ -138,7 +138,8 @@ class AutoTier:
             return
         self.optimized.add(name)
         self.events.append(
-            f"{name}: promoted to the SSA tier after {self.entries[name]} stack-tier calls"
+            f"{name}: promoted to the SSA tier after {self.native.calls_of(name)} stack-tier "
+            "calls and loop trips"
         )
 
     def consider(self, name: str, entering: bool = False) -> None:

@@ -1,6 +1,7 @@
 """Tiered execution: functions start in the VM, hot ones move to the stack tier, hotter ones
 to the SSA tier, and the answers never change."""
 
+import re
 import textwrap
 
 from jitkit.bytecode.compiler import compile_module
@@ -45,7 +46,7 @@ def test_a_function_is_promoted_after_enough_calls():
 
 
 def test_recursive_calls_from_vm_code_switch_to_machine_code_mid_run():
-    tier = auto(calls=20)
+    tier = auto(calls=20, ssa=10**9)
     assert tier.call("fib", 20) == 6765
     assert tier.tier_of("fib") == "stack"
     assert tier.vm.profile.calls["fib"] < 100  # the other ~21,000 calls ran natively
@@ -81,7 +82,7 @@ def test_auto_climbs_from_the_vm_to_the_stack_tier_to_the_ssa_tier():
     assert seen[0] == "interp" and "stack" in seen and seen[-1] == "ssa"
     assert tier.events == [
         "f: promoted to the stack tier after 3 calls",
-        "f: promoted to the SSA tier after 4 stack-tier calls",
+        "f: promoted to the SSA tier after 4 stack-tier calls and loop trips",
     ]
 
 
@@ -89,4 +90,26 @@ def test_recursion_promoted_mid_run_reaches_the_ssa_tier():
     tier = auto(calls=5, ssa=3)
     assert tier.call("fib", 18) == 2584
     assert tier.tier_of("fib") == "ssa"
-    assert tier.events[-1] == "fib: promoted to the SSA tier after 3 stack-tier calls"
+    promoted = re.fullmatch(
+        r"fib: promoted to the SSA tier after (\d+) stack-tier calls and loop trips",
+        tier.events[-1],
+    )
+    assert promoted and int(promoted.group(1)) >= 3
+
+
+def test_native_entries_count_towards_the_ssa_tier():
+    """The template code counts its own entries, recursive ones included: one long call on
+    the stack tier is enough for the next call to run optimized code."""
+    tier = auto(calls=1)  # Thresholds.ssa stays at its default
+    assert tier.call("fib", 15) == 610
+    assert tier.tier_of("fib") == "stack" and tier.native.calls_of("fib") > tier.thresholds.ssa
+    assert tier.call("fib", 16) == 987
+    assert tier.tier_of("fib") == "ssa"
+
+
+def test_loop_trips_in_stack_code_count_towards_the_ssa_tier():
+    tier = auto(calls=10**9, loops=100)  # promoted to the stack tier by its loop
+    assert tier.call("total", 500) == sum(range(500))
+    assert tier.call("total", 500) == sum(range(500))  # runs natively: 500 more trips
+    assert tier.native.calls_of("total") >= 500
+    assert tier.call("total", 10) == 45 and tier.tier_of("total") == "ssa"

@@ -190,9 +190,9 @@ class Selector:
             a.emit(ALU[i.op], here, src).jo(self.stub(i, undo=(UNDO[i.op], here, src)))
             return
         if i.op in ("add", "sub") and isinstance(here, Reg) and isinstance(there, int):
-            left = self.loc(x)
-            if isinstance(left, Reg) and left != here and imm32(-there):
-                a.lea(here, qword(left, there if i.op == "add" else -there))  # no flags needed
+            left, disp = self.loc(x), there if i.op == "add" else -there
+            if isinstance(left, Reg) and left != here and imm32(disp):
+                a.lea(here, qword(left, disp))  # no flags needed
                 return
         dst = self.target(Instr(i.op, [x, y], i.result, i.type, deopt=i.deopt))
         left = self.loc(x)

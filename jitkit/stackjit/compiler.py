@@ -52,7 +52,7 @@ from jitkit.x86 import Code as MachineCode
 DEOPT = 1
 # Runtime context, read through r15 (see runtime.Context)
 CTX_DEOPT_PTR, CTX_STACK_LIMIT, CTX_DEPTH, CTX_MAX_DEPTH = 0, 8, 16, 24
-CTX_PRINT, CTX_RESULT, CTX_FLAG = 32, 40, 48
+CTX_PRINT, CTX_RESULT, CTX_FLAG, CTX_CALLS = 32, 40, 48, 56
 RECORD_HEADER = 4  # words: function index, resume pc, depth, pc whose types describe it
 STACK_BUDGET = 2 << 20  # bytes of native stack compiled code may use below its entry
 # Opcodes that compute on their operands as numbers: they only take ints and bools.
@@ -190,6 +190,7 @@ def emit_function(
     targets = {arg for op, arg in zip(code.ops, code.args, strict=True) if OPCODES[op].jump}
     # 1. prologue: frame, arguments into locals, recursion depth and native stack checks
     a.label(f"{name}.entry").push(rbp).mov(rbp, rsp).sub(rsp, 8 * (words + words % 2))
+    a.mov(rax, qword(r15, CTX_CALLS)).add(qword(rax, 8 * index), 1)  # hotness: entries, trips
     for k in range(code.argcount):
         a.mov(rax, qword(rdi, -8 * k)).mov(qword(rbp, -8 * (k + 1)), rax)
     a.add(qword(r15, CTX_DEPTH), 1).mov(rax, qword(r15, CTX_DEPTH))
@@ -213,6 +214,8 @@ def emit_function(
         if op == Op.PRINT:
             site.print_site = len(prints)
             prints.append(PrintSite(name, pc, [exact(t, "print") for t in state.stack[-arg - 2 :]]))
+        if op == Op.JUMP_BACKWARD:  # a loop trip makes the function hotter too
+            a.mov(rax, qword(r15, CTX_CALLS)).add(qword(rax, 8 * index), 1)
         templates[op](site)
         if op in GUARDED and op != Op.CALL:
             guarded[pc] = depths[pc]

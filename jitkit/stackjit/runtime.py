@@ -51,6 +51,7 @@ class Context(ctypes.Structure):
         ("print", ctypes.c_void_p),  # +32 void print(int64 site, int64 *values)
         ("result", ctypes.c_int64),  # +40 the return value
         ("flag", ctypes.c_void_p),  # +48 the interrupt flag byte
+        ("calls", ctypes.c_void_p),  # +56 int64 per function index: entries and loop trips
     ]
 
 
@@ -66,9 +67,18 @@ class StackTier:
             for name, info in compiled.functions.items()
         }
         self.by_index = {info.index: info for info in compiled.functions.values()}
+        # Every entry into a function's template code (native calls too) and every loop trip
+        # in it counts here, so a tier above sees how hot the code is (HotSpot's invocation
+        # and back-edge counters, summed) without a Python call in between.
+        self.calls = (ctypes.c_int64 * (max(self.by_index, default=0) + 1))()
         self._print = PRINT(self._print_values)  # kept alive as long as the code
         self._local = threading.local()
         self.last_deopt: list[DeoptFrame] = []  # the last native call's deopt, outermost first
+
+    def calls_of(self, name: str) -> int:
+        """How hot `name`'s template code is: entries (from Python or native code) plus loop
+        trips, since the code was made."""
+        return self.calls[self.compiled.functions[name].index]
 
     def accepts(self, name: str, args: tuple) -> bool:
         """Whether `name(*args)` can enter machine code: compiled, and int64 arguments."""
@@ -188,6 +198,7 @@ class StackTier:
         if not hasattr(local, "ctx"):
             local.ctx = Context()
             local.ctx.print = ctypes.cast(self._print, ctypes.c_void_p).value
+            local.ctx.calls = ctypes.addressof(self.calls)
             words = (NATIVE_DEPTH_CAP + 2) * max(1, self.compiled.record_words)
             local.buffer = (ctypes.c_int64 * words)()
         return local.ctx, local.buffer

@@ -187,3 +187,15 @@ def test_golden_expectations_hold_natively(case):
         for args, want in case.runs:
             if want.deopt is None and not want.output:
                 assert f(*args) == want.value, (case.path.name, args)
+
+
+@pytest.mark.parametrize(("op", "k"), [("add", 2**31), ("sub", -(2**31)), ("add", -(2**31))])
+def test_add_of_a_constant_at_the_imm32_edge(op, k):
+    # found by the random test: `lea` was chosen when -k fit 32 bits but k did not
+    fn = parse(
+        f"function i64 $f(i64 %x) {{\n@entry\n    %a =i64 {op} %x, {k}\n"
+        "    %b =i64 xor %a, %x\n    ret %b\n}\n"
+    )
+    f, _ = native_call(fn)
+    for x in (0, 5, -(2**40)):
+        assert f(x) == (((x + k if op == "add" else x - k) ^ x) + 2**63) % 2**64 - 2**63
