@@ -86,7 +86,10 @@ class JitFunction:
 
     @property
     def profile(self) -> Profile:
-        """Calls per function and back edges per loop, summed over every call so far."""
+        """Calls per function and back edges per loop, summed over every call so far: the VM
+        this function runs in (for a compiled tier, the VM its deopts finish in)."""
+        if self.tier in ("stack", "ssa", "auto"):
+            return self.engine.vm.profile
         return self.vm.profile
 
     def dis(self) -> None:
@@ -103,7 +106,9 @@ class JitFunction:
 
     def running_tier(self) -> str:
         """Where the next call runs: the tier, or for "auto" the one it has reached."""
-        return self.engine.tier_of(self.__name__) if self.tier in ("auto", "ssa") else self.tier
+        if self.tier in ("auto", "ssa", "stack"):  # "interp" where the tier left it to the VM
+            return self.engine.tier_of(self.__name__)
+        return self.tier
 
     def listing(self) -> str:
         """The machine code of this function on its tier: the SSA tier's for "ssa", else the

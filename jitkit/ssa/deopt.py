@@ -31,18 +31,16 @@ from jitkit.ssa.select import Operand, imm32
 from jitkit.stackjit.compiler import (
     CTX_DEOPT_PTR,
     CTX_DEPTH,
-    CTX_FLAG,
     CTX_MAX_DEPTH,
     CTX_PRINT,
-    CTX_RESULT,
     CTX_STACK_LIMIT,
     DEOPT,
     RECORD_HEADER,
-    STACK_BUDGET,
+    SMALL_FRAME,
     PrintSite,
     frame_words,
 )
-from jitkit.stackjit.runtime import INTERRUPTED, NATIVE_DEPTH_CAP
+from jitkit.stackjit.runtime import INTERRUPTED
 from jitkit.stackjit.types import BOOL, INT, UNDEF, FunctionTypes, exact
 from jitkit.x86 import (
     REGISTERS,
@@ -50,17 +48,13 @@ from jitkit.x86 import (
     Reg,
     edx,
     qword,
-    r12,
     r13,
-    r13d,
     r14,
     r15,
     rax,
     rbp,
-    rbx,
     rcx,
     rdi,
-    rdx,
     rsi,
     rsp,
 )
@@ -241,8 +235,9 @@ class TierEmitter(Emitter):
         else:
             a.add(qword(r15, CTX_DEPTH), 1).mov(rax, qword(r15, CTX_DEPTH))
             a.cmp(rax, qword(r15, CTX_MAX_DEPTH)).ja(entry)
-        if 8 * (3 + len(self.saved)) + self.frame > STACK_BUDGET // NATIVE_DEPTH_CAP:
-            # a small frame needs no check: the depth limit bounds the stack it can take
+        if 8 * (3 + len(self.saved)) + self.frame > SMALL_FRAME:
+            # a small frame needs no check: the depth limit bounds the stack it can take (the
+            # Python entry lowers that limit on a thread whose stack is short)
             a.cmp(rsp, qword(r15, CTX_STACK_LIMIT)).jb(entry)
 
     def emit_return(self, v: Value) -> None:
@@ -358,26 +353,6 @@ class TierEmitter(Emitter):
         for label, unwind in self.pending_checks:
             self.a.label(label).cmp(edx, DEOPT).je(unwind).jmp(self.epilogue)
         self.emit_stubs()
-
-
-def emit_python_entry(a: Assembler, name: str, depth_register: bool) -> None:
-    """`int64 entry(Context *ctx, int64 *args)`, as `jitkit.stackjit.compiler` makes it (save
-    the callee-saved registers, r15 = ctx, r14 = the flag, the native stack limit, call, value
-    to ctx->result, status returned), and with `depth_register` r13 = 0 frames so far."""
-    a.label(f"{name}.python")
-    for reg in (rbp, rbx, r12, DEPTH, r14, r15):
-        a.push(reg)
-    a.sub(rsp, 8)  # 6 pushes + return address: keep rsp 16-byte aligned at calls
-    a.mov(r15, rdi).mov(r14, qword(r15, CTX_FLAG))
-    a.lea(rax, qword(rsp, -STACK_BUDGET)).mov(qword(r15, CTX_STACK_LIMIT), rax)
-    if depth_register:
-        a.xor(r13d, r13d)
-    a.mov(rdi, rsi).call(f"{name}.entry")
-    a.mov(qword(r15, CTX_RESULT), rax).mov(rax, rdx)
-    a.add(rsp, 8)
-    for reg in (r15, r14, DEPTH, r12, rbx, rbp):
-        a.pop(reg)
-    a.ret()
 
 
 def emit_tier_function(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from jitkit.bytecode.code import Code
 from jitkit.errors import JitkitError
 from jitkit.ssa.build import ir_name
-from jitkit.ssa.deopt import emit_python_entry, emit_tier_function
+from jitkit.ssa.deopt import emit_tier_function
 from jitkit.ssa.ir import Function
 from jitkit.ssa.pipeline import DEFAULT, Pass
 from jitkit.ssa.regalloc import TIER_REGISTERS, Allocation, allocate_registers
@@ -29,19 +29,18 @@ from jitkit.ssa.verify import verify as check
 from jitkit.stackjit.compiler import (
     RECORD_HEADER,
     CompiledModule,
-    FunctionInfo,
     PrintSite,
+    emit_python_entry,
     frame_words,
-)
-from jitkit.stackjit.compiler import (
-    check as stack_check,
+    function_infos,
+    skipped_functions,
 )
 from jitkit.stackjit.compiler import (
     emit_function as emit_template_function,
 )
 from jitkit.stackjit.runtime import StackTier
 from jitkit.stackjit.templates import TEMPLATES
-from jitkit.stackjit.types import NONE, FunctionTypes, NotCompilable, analyse_module, exact
+from jitkit.stackjit.types import FunctionTypes, NotCompilable, analyse_module
 from jitkit.vm.machine import VM
 from jitkit.x86 import Assembler
 from jitkit.x86 import Code as MachineCode
@@ -68,22 +67,6 @@ def default_builder(analysis: dict[str, FunctionTypes]) -> Builder:
     from jitkit.ssa.build import build_function
 
     return lambda codes, name: build_function(codes[name], codes, analysis)
-
-
-def stack_compilable(analysis: dict[str, FunctionTypes]) -> dict[str, str]:
-    """The functions the stack tier leaves to the VM, with the reason (a function calling
-    one of them stays there too), exactly as `jitkit.stackjit.compiler` decides."""
-    skipped: dict[str, str] = {}
-    while True:
-        before = len(skipped)
-        for name, types in analysis.items():
-            if name not in skipped:
-                try:
-                    stack_check(types, analysis, skipped)
-                except NotCompilable as why:
-                    skipped[name] = str(why)
-        if len(skipped) == before:
-            return skipped
 
 
 def optimize(
@@ -119,13 +102,9 @@ def compile_module(
     """Compile every function the stack tier accepts, through SSA where possible."""
     passes = tuple(passes)
     analysis = analyse_module(codes)
-    skipped = stack_compilable(analysis)
+    skipped = skipped_functions(analysis)  # the stack tier's decision, exactly
     compiled = [name for name in codes if name not in skipped]
-    functions: dict[str, FunctionInfo] = {}
-    for index, name in enumerate(compiled):
-        types = analysis[name]
-        returns = exact(types.returns, f"the return value of {name}()") if types.returns else NONE
-        functions[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python")
+    functions = function_infos(codes, analysis, compiled)
     module = SSAModule(None, functions, skipped, [])  # type: ignore[arg-type]
     # 1. SSA, passes and registers for each function the builder takes
     builder = build if build is not None else default_builder(analysis)

@@ -32,16 +32,19 @@ from jitkit.stackjit.types import (
 )
 from jitkit.x86 import (
     Assembler,
+    ecx,
     edx,
     esi,
     qword,
     r12,
     r13,
+    r13d,
     r14,
     r15,
     rax,
     rbp,
     rbx,
+    rcx,
     rdi,
     rdx,
     rsi,
@@ -52,9 +55,13 @@ from jitkit.x86 import Code as MachineCode
 DEOPT = 1
 # Runtime context, read through r15 (see runtime.Context)
 CTX_DEOPT_PTR, CTX_STACK_LIMIT, CTX_DEPTH, CTX_MAX_DEPTH = 0, 8, 16, 24
-CTX_PRINT, CTX_RESULT, CTX_FLAG, CTX_CALLS = 32, 40, 48, 56
+CTX_PRINT, CTX_RESULT, CTX_FLAG, CTX_CALLS, CTX_STACK_FLOOR = 32, 40, 48, 56, 64
 RECORD_HEADER = 4  # words: function index, resume pc, depth, pc whose types describe it
 STACK_BUDGET = 2 << 20  # bytes of native stack compiled code may use below its entry
+# A frame this small may skip the stack check: the depth cap bounds the stack such frames
+# take, and on a thread whose stack is shorter than the budget the entry lowers the cap.
+SMALL_FRAME_SHIFT = 7  # 128 bytes: NATIVE_DEPTH_CAP such frames fit in STACK_BUDGET
+SMALL_FRAME = 1 << SMALL_FRAME_SHIFT
 # Opcodes that compute on their operands as numbers: they only take ints and bools.
 NUMERIC = set(ALWAYS) | {
     Op.BINARY_MIN,
@@ -99,26 +106,14 @@ def compile_module(codes: dict[str, Code], templates: dict | None = None) -> Com
     `templates` replaces some opcodes' templates (an exercise writes its own)."""
     templates = {**TEMPLATES, **(templates or {})}
     analysis = analyse_module(codes)
-    skipped: dict[str, str] = {}
-    while True:  # a function calling a skipped one is skipped too
-        before = len(skipped)
-        for name, types in analysis.items():
-            if name not in skipped:
-                try:
-                    check(types, analysis, skipped)
-                except NotCompilable as why:
-                    skipped[name] = str(why)
-        if len(skipped) == before:
-            break
+    skipped = skipped_functions(analysis)
     a = Assembler()
-    functions: dict[str, FunctionInfo] = {}
     prints: list[PrintSite] = []
     compiled = [name for name in codes if name not in skipped]
-    for index, name in enumerate(compiled):
-        types = analysis[name]
-        returns = exact(types.returns, f"the return value of {name}()") if types.returns else NONE
-        functions[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python")
-        emit_function(a, name, index, types, analysis, prints, templates)
+    functions = function_infos(codes, analysis, compiled)
+    for name in compiled:
+        info = functions[name]
+        emit_function(a, name, info.index, info.types, analysis, prints, templates)
     for name in compiled:
         emit_python_entry(a, name)
     record = max((RECORD_HEADER + frame_words(codes[n]) for n in compiled), default=0)
@@ -172,6 +167,34 @@ def check(types: FunctionTypes, analysis: dict[str, FunctionTypes], skipped: dic
 
 
 # --- emitting -----------------------------------------------------------------------------------
+
+
+def skipped_functions(analysis: dict[str, FunctionTypes]) -> dict[str, str]:
+    """The functions the tier leaves to the VM, with the reason; a function calling one of
+    them is left there too (the SSA tier asks the same question, through here)."""
+    skipped: dict[str, str] = {}
+    while True:
+        before = len(skipped)
+        for name, types in analysis.items():
+            if name not in skipped:
+                try:
+                    check(types, analysis, skipped)
+                except NotCompilable as why:
+                    skipped[name] = str(why)
+        if len(skipped) == before:
+            return skipped
+
+
+def function_infos(
+    codes: dict[str, Code], analysis: dict[str, FunctionTypes], compiled: list[str]
+) -> dict[str, FunctionInfo]:
+    """What the runtime needs per compiled function; its index is its place in `compiled`."""
+    infos = {}
+    for index, name in enumerate(compiled):
+        types = analysis[name]
+        returns = exact(types.returns, f"the return value of {name}()") if types.returns else NONE
+        infos[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python")
+    return infos
 
 
 def emit_function(
@@ -238,16 +261,27 @@ def emit_function(
     a.mov(edx, DEOPT).jmp(f"{name}.epilogue")
 
 
-def emit_python_entry(a: Assembler, name: str) -> None:
+def emit_python_entry(a: Assembler, name: str, depth_register: bool = False) -> None:
     """`int64 entry(Context *ctx, int64 *args)`: the System V door from ctypes. Saves the
-    callee-saved registers compiled code uses, sets r15/r14 and the native stack limit,
-    calls the function, leaves its value in ctx->result and returns the status."""
+    callee-saved registers compiled code uses, sets r15/r14 and the native stack limit (the
+    budget below here, but never under the thread's stack floor), calls the function, leaves
+    its value in ctx->result and returns the status. With `depth_register` r13 starts at 0:
+    the SSA tier counts its frames there."""
     a.label(f"{name}.python")
     for reg in (rbp, rbx, r12, r13, r14, r15):
         a.push(reg)
     a.sub(rsp, 8)  # 6 pushes + return address: keep rsp 16-byte aligned at calls
     a.mov(r15, rdi).mov(r14, qword(r15, CTX_FLAG))
-    a.lea(rax, qword(rsp, -STACK_BUDGET)).mov(qword(r15, CTX_STACK_LIMIT), rax)
+    a.lea(rax, qword(rsp, -STACK_BUDGET)).cmp(rax, qword(r15, CTX_STACK_FLOOR))
+    a.jae(f"{name}.python.budget")
+    # the thread's stack ends first: stop there, and allow only as many small frames as fit
+    a.mov(rax, qword(r15, CTX_STACK_FLOOR)).mov(rdx, rsp).sub(rdx, rax)
+    a.sar(rdx, SMALL_FRAME_SHIFT).xor(ecx, ecx).test(rdx, rdx).cmovs(rdx, rcx)  # >= 0 frames
+    a.mov(rcx, qword(r15, CTX_MAX_DEPTH)).cmp(rdx, rcx).cmovl(rcx, rdx)
+    a.mov(qword(r15, CTX_MAX_DEPTH), rcx)
+    a.label(f"{name}.python.budget").mov(qword(r15, CTX_STACK_LIMIT), rax)
+    if depth_register:
+        a.xor(r13d, r13d)
     a.mov(rdi, rsi).call(f"{name}.entry")
     a.mov(qword(r15, CTX_RESULT), rax).mov(rax, rdx)
     a.add(rsp, 8)

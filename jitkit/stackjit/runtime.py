@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from jitkit.lang import runtime as rt
 from jitkit.native.interrupts import interrupt_flag
 from jitkit.native.memory import ExecutableMemory
+from jitkit.native.stack import stack_floor
 from jitkit.stackjit.compiler import DEOPT, RECORD_HEADER, CompiledModule, frame_words
 from jitkit.stackjit.types import BOOL, INT, NONE, UNDEF, exact
 from jitkit.vm.machine import VM, Frame
@@ -52,6 +53,7 @@ class Context(ctypes.Structure):
         ("result", ctypes.c_int64),  # +40 the return value
         ("flag", ctypes.c_void_p),  # +48 the interrupt flag byte
         ("calls", ctypes.c_void_p),  # +56 int64 per function index: entries and loop trips
+        ("stack_floor", ctypes.c_void_p),  # +64 the thread's lowest usable stack address
     ]
 
 
@@ -75,6 +77,10 @@ class StackTier:
         self._local = threading.local()
         self.last_deopt: list[DeoptFrame] = []  # the last native call's deopt, outermost first
 
+    def tier_of(self, name: str) -> str:
+        """ "stack" for a compiled function, "interp" for one the tier left to the VM."""
+        return "stack" if name in self.entries else "interp"
+
     def calls_of(self, name: str) -> int:
         """How hot `name`'s template code is: entries (from Python or native code) plus loop
         trips, since the code was made."""
@@ -94,15 +100,20 @@ class StackTier:
             return self.vm.call(name, *args)
         entry = self.entries[name]
         self.last_deopt = []
-        ctx, buffer = self._context()
         argv = (ctypes.c_int64 * max(1, len(args)))(*reversed(args))  # arg k at argv0 - 8k
         first = ctypes.addressof(argv) + 8 * (len(args) - 1)
         flag = interrupt_flag()
         flag.arm()
+        local = self._local
+        ctx, buffer = self._context(local.__dict__.setdefault("nesting", 0))
         ctx.deopt_ptr, ctx.depth = ctypes.addressof(buffer), 0
         ctx.max_depth = min(sys.getrecursionlimit() - depth, NATIVE_DEPTH_CAP)
         ctx.flag = flag.address
-        status = entry(ctypes.byref(ctx), first)
+        local.nesting += 1  # a print's Python code may call compiled code again
+        try:
+            status = entry(ctypes.byref(ctx), first)
+        finally:
+            local.nesting -= 1
         if status == INTERRUPTED:  # nothing to resume from: the call ends here
             flag.raise_pending()
             raise KeyboardInterrupt
@@ -192,13 +203,15 @@ class StackTier:
         shown = [self.to_python(w, frozenset({t})) for w, t in zip(words, types, strict=True)]
         rt.print_values(shown[:-2], shown[-2], shown[-1])
 
-    def _context(self) -> tuple[Context, ctypes.Array]:
-        """One context and deopt buffer per thread, made on first use."""
-        local = self._local
-        if not hasattr(local, "ctx"):
-            local.ctx = Context()
-            local.ctx.print = ctypes.cast(self._print, ctypes.c_void_p).value
-            local.ctx.calls = ctypes.addressof(self.calls)
+    def _context(self, nesting: int) -> tuple[Context, ctypes.Array]:
+        """A context and deopt buffer per thread and nesting level (a call made while another
+        is in a print gets its own), made on first use."""
+        contexts = self._local.__dict__.setdefault("contexts", [])
+        if nesting == len(contexts):
+            ctx = Context()
+            ctx.print = ctypes.cast(self._print, ctypes.c_void_p).value
+            ctx.calls = ctypes.addressof(self.calls)
+            ctx.stack_floor = stack_floor()
             words = (NATIVE_DEPTH_CAP + 2) * max(1, self.compiled.record_words)
-            local.buffer = (ctypes.c_int64 * words)()
-        return local.ctx, local.buffer
+            contexts.append((ctx, (ctypes.c_int64 * words)()))
+        return contexts[nesting]

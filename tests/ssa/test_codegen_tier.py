@@ -199,7 +199,7 @@ def probe(entry: int) -> bytes:
 
 
 def check_abi(tier, name: str, arg: int):
-    ctx, buffer = tier._context()
+    ctx, buffer = tier._context(0)
     flag = interrupt_flag()
     ctx.deopt_ptr, ctx.depth, ctx.max_depth = ctypes.addressof(buffer), 0, 1000
     ctx.flag = flag.address

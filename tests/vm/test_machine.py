@@ -121,3 +121,22 @@ def test_wrong_argument_count_is_a_type_error_like_cpython():
     vm = VM(compile_module(parse_module("def f(a, b):\n    return a + b\n")))
     with pytest.raises(TypeError, match=r"f\(\) takes 2 positional arguments but 1 were given"):
         vm.call("f", 1)
+
+
+def power_of_three(n):
+    s = 1
+    for _ in range(n):
+        s = s * 3
+    return s
+
+
+def mixed_min(a):
+    return min(a > 0, a)
+
+
+def test_compiled_tiers_report_their_vm_profile_and_where_a_function_runs():
+    f = jit(power_of_three, tier="ssa")
+    assert f(100) == 3**100  # overflows at 3**40: the VM finishes the loop
+    assert sum(f.profile.loops.values()) == 100 - 39 and f.running_tier() == "ssa"
+    g = jit(mixed_min, tier="stack")
+    assert g(5) is True and g.running_tier() == "interp"  # bool or int: left to the VM
