@@ -99,10 +99,7 @@ def _layers(blocks: list[tuple[str, list[str], list[str]]]) -> dict[str, int]:
 def _cfg_matplotlib(blocks: list[tuple[str, list[str], list[str]]], title: str) -> str:
     """Blocks in rows by depth, arrows between their boxes; back edges red, on the right.
     Sizes are in inches (one data unit is one inch), estimated from 7 pt monospace text."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     line, char = 0.125, 0.06  # inches per line and per character at 7 pt
     depth = _layers(blocks)
@@ -120,7 +117,7 @@ def _cfg_matplotlib(blocks: list[tuple[str, list[str], list[str]]], title: str) 
             position[label] = (x + width[label] / 2 + 0.25, y)
             x += width[label] + 0.5
         y -= max(height[label] for label in rows[d]) + 0.5
-    fig = plt.figure(figsize=(widest + 1.5, -y + 0.2))
+    fig = Figure(figsize=(widest + 1.5, -y + 0.2))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(-(widest + 1.5) / 2, (widest + 1.5) / 2)
     ax.set_ylim(y - 0.2, 0)
@@ -155,15 +152,14 @@ def _cfg_matplotlib(blocks: list[tuple[str, list[str], list[str]]], title: str) 
 
 def intervals(alloc, title: str = "live intervals") -> Svg:
     """One bar per temporary over the linear instruction order, coloured by its location."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
 
     items = sorted(alloc.intervals, key=lambda iv: (iv.start, iv.end))
     places = sorted({str(alloc.location[iv.temp]) for iv in items})
-    colours = {p: plt.get_cmap("tab20")(i % 20) for i, p in enumerate(places)}
-    fig, ax = plt.subplots(figsize=(8, 0.25 * len(items) + 1.2))
+    colours = {p: colormaps["tab20"](i % 20) for i, p in enumerate(places)}
+    fig = Figure(figsize=(8, 0.25 * len(items) + 1.2))
+    ax = fig.subplots()
     for row, iv in enumerate(items):
         place = str(alloc.location[iv.temp])
         ax.barh(row, iv.end - iv.start + 1, left=iv.start, color=colours[place], edgecolor="0.2")
@@ -176,12 +172,11 @@ def intervals(alloc, title: str = "live intervals") -> Svg:
 
 
 def _svg(fig) -> str:
-    """The figure as SVG with real text (searchable, smaller), then closed."""
+    """The figure as SVG with real text (searchable, smaller). Figures are made without
+    pyplot, so drawing here never changes the notebook's plotting backend."""
     import matplotlib
-    import matplotlib.pyplot as plt
 
     out = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         fig.savefig(out, format="svg", bbox_inches="tight")
-    plt.close(fig)
     return out.getvalue()

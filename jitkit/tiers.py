@@ -27,10 +27,12 @@ class Program:
     tier: str
     call: Callable[..., object]  # call(name, *args)
     engine: object  # the tier's own object (VM, StackTier, ...), for looking inside
+    has_main: bool = True  # whether the module has top-level statements
 
     def run_main(self) -> object:
-        """Run the module's top-level statements, as `python PROG.py` would."""
-        return self.call(MAIN)
+        """Run the module's top-level statements, as `python PROG.py` would (a module of
+        definitions only does nothing)."""
+        return self.call(MAIN) if self.has_main else None
 
 
 def load_treewalk(module: nodes.Module, codes: dict[str, Code]) -> Program:
@@ -95,4 +97,6 @@ def load(source: str, tier: str, filename: str = "<string>") -> Program:
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r}; tiers: {', '.join(TIERS)}")
     module = parse_module(source, filename)
-    return TIERS[tier](module, compile_module(module))
+    program = TIERS[tier](module, compile_module(module))
+    program.has_main = module.main is not None
+    return program

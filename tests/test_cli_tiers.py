@@ -28,6 +28,13 @@ def test_run_prints_what_python_prints(tier):
     assert result.stdout == cpython(PROGRAM).stdout
 
 
+@pytest.mark.parametrize("tier", list(TIERS))
+def test_a_module_of_definitions_only_runs_and_prints_nothing(tier):
+    from jitkit.tiers import load
+
+    assert load("def f(n):\n    return n\n", tier).run_main() is None
+
+
 @pytest.mark.parametrize("libc", [True, False], ids=["libc", "no-libc"])
 def test_build_makes_an_executable_that_prints_what_python_prints(tmp_path, libc):
     out = tmp_path / "fib"

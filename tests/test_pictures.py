@@ -66,3 +66,17 @@ def test_intervals_draw_one_bar_per_temporary():
     ET.fromstring(svg.text)
     for iv in alloc.intervals:
         assert f">{iv.temp}<" in svg.text
+
+
+def test_drawing_leaves_the_plotting_backend_alone(monkeypatch):
+    import matplotlib
+
+    before = matplotlib.get_backend()
+    matplotlib.use("pdf")  # stands in for a notebook's inline backend: anything but Agg
+    try:
+        monkeypatch.setattr(shutil, "which", lambda name: None)
+        pictures.cfg(parse(LOOP))
+        pictures.intervals(allocate_registers(parse(LOOP)))
+        assert matplotlib.get_backend() == "pdf"
+    finally:
+        matplotlib.use(before)

@@ -40,6 +40,8 @@ BAD = {
     "falls off the end": code((C, 0), (Op.POP,)),
     "empty": code(),
     "argcount exceeds locals": code((C, 0), (Op.RETURN,), argcount=2),
+    "float constant": code((C, 0), (Op.RETURN,), consts=(1.5,)),
+    "complex constant": code((C, 0), (Op.RETURN,), consts=(1j,)),
 }
 
 
