@@ -40,9 +40,8 @@ def prepare(engine: str, source: str, filename: str):
     return lambda: vm.call("<module>")
 
 
-def run(engine: str, source: str, filename: str = "prog.py") -> tuple[str, str | None]:
-    """(stdout, name of the exception type or None) of one engine on one program."""
-    runner = prepare(engine, source, filename)
+def capture(runner) -> tuple[str, str | None]:
+    """(stdout, name of the exception type or None) of calling `runner()`."""
     out, error = io.StringIO(), None
     with contextlib.redirect_stdout(out):
         try:
@@ -50,6 +49,11 @@ def run(engine: str, source: str, filename: str = "prog.py") -> tuple[str, str |
         except Exception as e:  # noqa: BLE001 - the type is the result
             error = type(e).__name__
     return out.getvalue(), error
+
+
+def run(engine: str, source: str, filename: str = "prog.py") -> tuple[str, str | None]:
+    """(stdout, name of the exception type or None) of one engine on one program."""
+    return capture(prepare(engine, source, filename))
 
 
 def main(paths: list[str], engines: tuple[str, ...] = ("cpython", "vm-dis")) -> None:

@@ -199,3 +199,14 @@ def test_add_of_a_constant_at_the_imm32_edge(op, k):
     f, _ = native_call(fn)
     for x in (0, 5, -(2**40)):
         assert f(x) == (((x + k if op == "add" else x - k) ^ x) + 2**63) % 2**64 - 2**63
+
+
+def test_zext_of_a_comparison_runs_as_machine_code():
+    # the opcode loop above skips bool operands; zext turns a bool into 0 or 1
+    fn = parse(
+        "function i64 $f(i64 %x, i64 %y) {\n@s\n    %b =bool lt %x, %y\n"
+        "    %r =i64 zext %b\n    %s =i64 add %r, %x\n    ret %s\n}\n"
+    )
+    f, _ = native_call(fn)
+    for x, y in [(1, 2), (2, 1), (-(2**63), 0), (5, 5)]:
+        assert f(x, y) == int(x < y) + x

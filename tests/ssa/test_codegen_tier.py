@@ -160,6 +160,7 @@ def test_a_callee_deopting_under_native_callers_resumes_every_frame(tier):
 def test_floor_division_is_pythons_and_min_by_minus_one_deopts(tier, capsys, a, b):
     assert tier.call("div", a, b) == a // b
     assert capsys.readouterr().out == "before\n"
+    assert bool(tier.last_deopt) == ((a, b) == (-(2**63), -1))  # only that one leaves int64
 
 
 def test_division_by_zero_raises_after_printing_once(tier, capsys):

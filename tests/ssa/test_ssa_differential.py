@@ -29,6 +29,7 @@ from jitkit.stackjit import CompiledModule, StackTier
 from jitkit.stackjit import compile_module as compile_stack_module
 from jitkit.stackjit.types import exact
 from jitkit.vm.machine import VM, Frame
+from tests.programs.engines import capture
 from tests.programs.engines import run as run_engine
 from tests.programs.test_programs import PROGRAMS
 from tests.test_differential import SETTINGS, Choices, ProgramGenerator, programs
@@ -168,13 +169,7 @@ class Program:
     def run(self, passes=DEFAULT, poll: int | None = None) -> tuple[str, str | None]:
         """(stdout, exception type name) with the built functions running as IR."""
         vm = BridgeVM(self.codes, self.optimized(passes), self.stack, poll)
-        out, error = io.StringIO(), None
-        with contextlib.redirect_stdout(out):
-            try:
-                vm.call("<module>")
-            except Exception as e:  # noqa: BLE001 - the type is the result
-                error = type(e).__name__
-        return out.getvalue(), error
+        return capture(lambda: vm.call("<module>"))
 
 
 @pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.stem)

@@ -5,8 +5,6 @@ every pass alone; deopt cases, Ctrl-C and callee-saved registers are in test_cod
 
 from __future__ import annotations
 
-import contextlib
-import io
 import subprocess
 import sys
 import textwrap
@@ -22,6 +20,7 @@ from jitkit.ssa.pipeline import DEFAULT, PASSES
 from jitkit.ssa.text import format, parse
 from jitkit.ssa.tier import ssa_tier
 from jitkit.tiering import AutoTier, Thresholds
+from tests.programs.engines import capture
 from tests.programs.engines import run as run_engine
 from tests.stackjit.test_stack_tier import PROGRAMS, same_run
 from tests.test_differential import programs
@@ -35,13 +34,8 @@ def run_ssa(source: str, tier: str = "ssa", passes=DEFAULT) -> tuple[str, str | 
         engine = ssa_tier(codes, passes=passes, verify=True)
     else:
         engine = AutoTier(codes, Thresholds(calls=2, loops=3, ssa=2))
-    out, error = io.StringIO(), None
-    with contextlib.redirect_stdout(out):
-        try:
-            engine.call("<module>")
-        except Exception as e:  # noqa: BLE001 - the type is the result
-            error = type(e).__name__
-    return out.getvalue(), error, engine
+    out, error = capture(lambda: engine.call("<module>"))
+    return out, error, engine
 
 
 @pytest.mark.parametrize("tier", ["ssa", "auto"])

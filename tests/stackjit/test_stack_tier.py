@@ -2,8 +2,6 @@
 cases compiled int64 code gets wrong unless it deopts: overflow after printing, floor
 division, INT64_MIN // -1, deep recursion."""
 
-import contextlib
-import io
 import subprocess
 import sys
 import textwrap
@@ -16,6 +14,7 @@ from jitkit.bytecode.compiler import compile_module
 from jitkit.lang.parse import parse_module
 from jitkit.stackjit import stack_tier
 from jitkit.tiering import AutoTier, Thresholds
+from tests.programs.engines import capture
 from tests.programs.engines import run as run_engine
 from tests.test_differential import programs
 
@@ -31,14 +30,9 @@ def run_stack(source: str, tier: str = "stack") -> tuple[str, str | None, dict]:
     tiered execution with thresholds so low that functions switch tiers mid-run."""
     codes = compile_module(parse_module(source, "prog.py"))
     engine = stack_tier(codes) if tier == "stack" else AutoTier(codes, Thresholds(2, 3))
-    out, error = io.StringIO(), None
-    with contextlib.redirect_stdout(out):
-        try:
-            engine.call("<module>")
-        except Exception as e:  # noqa: BLE001 - the type is the result
-            error = type(e).__name__
+    out, error = capture(lambda: engine.call("<module>"))
     skipped = engine.compiled.skipped if tier == "stack" else engine.fallbacks
-    return out.getvalue(), error, skipped
+    return out, error, skipped
 
 
 @pytest.mark.parametrize("tier", ["stack", "auto"])
