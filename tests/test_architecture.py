@@ -39,3 +39,21 @@ def test_architecture_lists_every_top_level_module():
     modules = {p.name for p in (ROOT / "jitkit").glob("*.py") if p.name != "__init__.py"}
     unlisted = sorted(name for name in modules if f"jitkit/{name}" not in described)
     assert not unlisted, f"add these modules to docs/architecture.md: {unlisted}"
+
+
+def test_every_layer_keeps_to_its_line_budget():
+    text = (ROOT / "docs" / "architecture.md").read_text().split("### Size budget")[1]
+    rows = re.findall(r"^\| `jitkit/([\w*.]*)/?` \| ([\d,]+) \|", text, re.M)
+    assert len(rows) >= 10, "no budget table found: has the format changed?"
+    layers = {p.name for p in (ROOT / "jitkit").iterdir() if p.is_dir() and any(p.glob("*.py"))}
+    assert layers <= {name for name, _ in rows}, "a layer has no budget"
+    for name, budget in rows:
+        files = (
+            (ROOT / "jitkit").glob("*.py")
+            if name == "*.py"
+            else (ROOT / "jitkit" / name).rglob("*.py")
+        )
+        lines = sum(len(f.read_text().splitlines()) for f in files)
+        assert lines <= int(budget.replace(",", "")), (
+            f"jitkit/{name}: {lines} lines, budget {budget}"
+        )
