@@ -1,6 +1,7 @@
 """Shared test set-up: repository paths and a runner for `python -m jitkit`.
 
 Hypothesis drops its per-example deadline under CI=true: shared CI machines are slow in bursts.
+The host-compiler JIT's cache is a session temporary folder unless JITKIT_CACHE_DIR is set.
 """
 
 from __future__ import annotations
@@ -18,6 +19,22 @@ ROOT = Path(__file__).resolve().parent.parent
 settings.register_profile("ci", deadline=None, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hostc_cache_dir(tmp_path_factory: pytest.TempPathFactory):
+    """The host-compiler JIT's objects go to a temporary folder for the session (children
+    inherit it), not to ~/.cache; a JITKIT_CACHE_DIR set by the caller is kept. Tests of the
+    default location unset it with monkeypatch."""
+    if os.environ.get("JITKIT_CACHE_DIR"):
+        yield Path(os.environ["JITKIT_CACHE_DIR"])
+        return
+    folder = tmp_path_factory.mktemp("hostc-cache")
+    os.environ["JITKIT_CACHE_DIR"] = str(folder)
+    try:
+        yield folder
+    finally:
+        os.environ.pop("JITKIT_CACHE_DIR", None)
 
 
 @pytest.fixture(scope="session")

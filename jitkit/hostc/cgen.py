@@ -2,7 +2,7 @@
 
 In: a `jitkit.lang.nodes.Module` (from `jitkit.lang.parse.parse_module` or `parse_function`)
 and optional runtime helper overrides. Out: a `CModule`: one C translation unit (the runtime
-prelude of `jitkit.hostc.runtime`, one `static jk_val py_<name>(jk_ctx *cx, ...)` per kit
+prelude of `jitkit.hostc.runtime`, one `JK_FUNCTION jk_val py_<name>(jk_ctx *cx, ...)` per kit
 function, and the exported entry `jk_run(cx, index, args, out)`), plus the function indexes.
 
 Every kit value is a tagged `jk_val`; each Python operation is one call of a runtime helper
@@ -73,6 +73,28 @@ def c_string(text: str) -> tuple[str, int]:
         for b in data
     )
     return f'"{body}"', len(data)
+
+
+def literal(value: object) -> str:
+    """The C of a literal value (None, a bool or an int)."""
+    if value is None:
+        return "jk_none"
+    if isinstance(value, bool):
+        return f"jk_bool({int(value)})"
+    if isinstance(value, int) and INT64_MIN <= value <= INT64_MAX:
+        return f"jk_int({c_int(value)})"
+    return "jk_fail(cx, JK_OVERFLOW)"  # a literal beyond int64: the VM has big ints
+
+
+def constant(node: n.Node) -> int | None:
+    """The int a literal with unary minus or plus signs denotes (-True is -1), else None."""
+    if isinstance(node, n.Const) and type(node.value) in (int, bool):
+        return int(node.value)
+    if isinstance(node, n.UnaryOp) and node.op in UNARY:
+        value = constant(node.operand)
+        if value is not None:
+            return -value if node.op == "-" else value
+    return None
 
 
 def contains_call(node: object) -> bool:
@@ -147,7 +169,7 @@ class CGen:
 
     def signature(self, f: n.Function) -> str:
         params = "".join(f", jk_val {c_name('v', p)}" for p in f.params)
-        return f"static jk_val {c_name('py', f.name)}(jk_ctx *cx{params})"
+        return f"JK_FUNCTION jk_val {c_name('py', f.name)}(jk_ctx *cx{params})"
 
     def lower_function(self, f: n.Function) -> str:
         self.lines, self.temps, self.indent = [], 0, 1
@@ -180,7 +202,9 @@ class CGen:
                 "    int status = setjmp(bail);",
                 "    if (status) return status;",
                 "    cx->bail = &bail;",
-                "    cx->stack_floor = (uintptr_t)__builtin_frame_address(0) - cx->stack_budget;",
+                "    /* the budget's end, or the thread's own stack floor if that comes first */",
+                "    uintptr_t end = (uintptr_t)__builtin_frame_address(0) - cx->stack_budget;",
+                "    if (end > cx->stack_floor) cx->stack_floor = end;",
                 "    switch (index) {",
                 *cases,
                 "    default: return JK_TYPE;",
@@ -321,14 +345,7 @@ class CGen:
     # ----------------------------------------------------------- expressions
 
     def lower_Const(self, e: n.Const) -> str:
-        v = e.value
-        if v is None:
-            return "jk_none"
-        if isinstance(v, bool):
-            return f"jk_bool({int(v)})"
-        if isinstance(v, int) and INT64_MIN <= v <= INT64_MAX:
-            return f"jk_int({c_int(v)})"
-        return "jk_fail(cx, JK_OVERFLOW)"  # a literal beyond int64: the VM has big ints
+        return literal(e.value)
 
     def lower_Local(self, e: n.Local) -> str:
         return f"jk_load(cx, {self.local(e)})"
@@ -340,6 +357,9 @@ class CGen:
     def lower_UnaryOp(self, e: n.UnaryOp) -> str:
         if e.op == "not":
             return f"jk_not({self.expr(e.operand)})"
+        value = constant(e)
+        if value is not None:  # -9223372036854775808 is INT64_MIN, not -(2**63) overflowing
+            return literal(value)
         return f"{UNARY[e.op]}(cx, {self.expr(e.operand)})"
 
     def comparison(self, op: str, a: str, b: str) -> str:

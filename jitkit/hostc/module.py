@@ -12,10 +12,22 @@ None operand, an unbound local, recursion past the depth or stack budget, ...) t
 dropped and the *whole call* runs again in the kit VM (`jitkit.vm.machine.VM`), which prints
 and raises exactly like CPython (ZeroDivisionError, RecursionError, big ints...). C never
 printed anything visible, and the program is deterministic, so no side effect is repeated
-or lost. Arguments C cannot take (ints beyond int64, other types, a wrong count) go to the VM
-directly. Ctrl-C: the C code polls the kit's interrupt flag on function entry and loop
-back-edges and returns INTERRUPTED; Python shows the output so far and raises
-KeyboardInterrupt, as CPython would at that point.
+or lost. The same holds when `sys.stdout` cannot encode the buffer (a lone surrogate, a
+character outside an ASCII terminal's charset): the VM re-runs the call and prints print by
+print, so what came before the failing print is shown and the failing one raises, as in
+CPython. Arguments C cannot take (ints beyond int64, other types) go to the VM directly; a
+wrong argument count raises CPython's TypeError here, before any code runs.
+
+Stack: C recursion stops (and hands over) before the native stack of the *calling thread*
+ends (`jitkit.native.stack.stack_floor`, so small `threading.stack_size` threads are safe),
+and within `STACK_BUDGET` bytes of the entry. The compiled library is unloaded when the
+`HostModule` is garbage collected (DESIGN.md contract 6; `jitkit.hostc.build.load`).
+
+Ctrl-C: the C code polls the kit's interrupt flag on function entry and loop back-edges and
+returns INTERRUPTED; Python shows the output so far and raises KeyboardInterrupt, as CPython
+would at that point. A SIGINT handler of the user's runs first and may raise its own
+exception; if it returns instead, hostc still raises KeyboardInterrupt (CPython would carry
+on, but a C call cannot be resumed mid-way).
 
 Values are tagged in C (`jk_val`: payload and int/bool/None/unbound tag), so every function
 of the subset compiles, whatever types flow through it; nothing is refused at compile time.
@@ -27,6 +39,7 @@ import ctypes
 import re
 import resource
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -39,6 +52,7 @@ from jitkit.hostc.runtime import INTERRUPTED, OK, STATUS, TAG_BOOL, TAG_INT, TAG
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
 from jitkit.native.interrupts import interrupt_flag
+from jitkit.native.stack import stack_floor
 from jitkit.vm.machine import VM
 
 NATIVE_DEPTH_CAP = 10_000  # deeper kit recursion is the VM's (heap frames)
@@ -46,12 +60,24 @@ NATIVE_DEPTH_CAP = 10_000  # deeper kit recursion is the VM's (heap frames)
 
 def stack_budget(preferred: int = 4 << 20) -> int:
     """Bytes of native stack one call may use before handing over: 4 MiB, or half the
-    process's stack limit if that is smaller (the main thread's stack is that big)."""
+    process's stack limit if that is smaller. A thread's own end of stack is checked too
+    (`thread_stack_floor`): this budget alone knows nothing of small thread stacks."""
     soft = resource.getrlimit(resource.RLIMIT_STACK)[0]
     return preferred if soft == resource.RLIM_INFINITY else min(preferred, soft // 2)
 
 
 STACK_BUDGET = stack_budget()
+_THREAD = threading.local()  # .floor: the calling thread's stack floor, asked once per thread
+
+
+def thread_stack_floor() -> int:
+    """The lowest stack address C may use on the calling thread (0: unknown)."""
+    floor = getattr(_THREAD, "floor", None)
+    if floor is None:  # glibc reads /proc/self/maps for the main thread: not on every call
+        floor = _THREAD.floor = stack_floor()
+    return floor
+
+
 OUTPUT_LIMIT = 64 << 20  # bytes of print output one call may buffer before handing over
 JUMP_LABEL = re.compile(r"\.L(BB)?[\d_]+:$")  # gcc .L12:, clang .LBB0_3:
 DUMPS = {"c": "generated C", "asm": "x86-64 from cc -O2 -S"}
@@ -120,7 +146,8 @@ class HostModule:
         self.c_module: CModule = generate(kit, overrides)
         self.generate_seconds = time.perf_counter() - start
         self.build: Build = build(self.c_module.source, compiler, flags, cache_dir)
-        self.run = self.build.library.jk_run
+        # item access: the function pointers keep the library loaded, and no cycle keeps it
+        self.run = self.build.library["jk_run"]
         self.run.restype = ctypes.c_int
         self.run.argtypes = (
             ctypes.POINTER(Context),
@@ -128,7 +155,7 @@ class HostModule:
             ctypes.POINTER(Value),
             ctypes.POINTER(Value),
         )
-        self.release = self.build.library.jk_release
+        self.release = self.build.library["jk_release"]
         self.release.argtypes = (ctypes.POINTER(Context),)
         self.release.restype = None
         self.bailouts: Counter[str] = Counter()  # status name -> calls re-run in the VM
@@ -157,17 +184,15 @@ class HostModule:
 
     def assembly(self, name: str) -> str:
         """The x86-64 assembly `cc` makes of one kit function (with this module's flags),
-        cold paths (bail-outs, moved to `.text.unlikely`) included. A small or once-called
-        kit function may be inlined into its callers; here each is kept whole (`noinline`)."""
-        source = self.c_source.replace(
-            "static jk_val py", "__attribute__((noinline)) static jk_val py"
-        )
-        text = assembly(source, self.compiler, self.flags)
-        symbol = c_name("py", name)
+        cold paths (bail-outs, moved to `.text.unlikely`) included. Kit functions are
+        `JK_FUNCTION`s, never inlined into their callers; a clone the compiler may still make
+        (`py_f.constprop.0`, `py_f.isra.0`, `py_f.part.0`) is listed as well."""
+        text = assembly(self.c_source, self.compiler, self.flags)
+        own = re.compile(rf"{re.escape(c_name('py', name))}(\.\w+)*:")
         lines, keep = [], False
         for line in text.splitlines():
             if line.endswith(":") and not line.startswith("."):  # a symbol: a new function
-                keep = line in (f"{symbol}:", f"{symbol}.cold:")
+                keep = own.fullmatch(line) is not None
             directive = line.lstrip().startswith(".") and not JUMP_LABEL.match(line)
             if keep and not directive:
                 lines.append(line)
@@ -212,6 +237,7 @@ class HostModule:
         cx = Context(
             out_limit=OUTPUT_LIMIT,
             depth_limit=min(sys.getrecursionlimit(), NATIVE_DEPTH_CAP),
+            stack_floor=thread_stack_floor(),  # jk_run raises it to the budget's end
             stack_budget=STACK_BUDGET,
             interrupt=flag.address,
         )
@@ -224,7 +250,11 @@ class HostModule:
             raise
         output = self.take_output(cx)
         if status == OK:
-            show(output)
+            try:
+                show(output)
+            except UnicodeEncodeError:  # stdout wrote nothing: let the VM print print by print
+                self.bailouts["encoding"] += 1
+                return self.vm.call(name, *args)
             return from_value(result)
         if status == INTERRUPTED:  # SIGINT's Python handler has not raised (yet)
             show(output)
@@ -235,7 +265,9 @@ class HostModule:
 
 
 def show(output: bytes) -> None:
-    """A call's buffered print output, to `sys.stdout` (a lone surrogate fails as in CPython)."""
+    """A call's buffered print output, to `sys.stdout` in one write. A text stream encodes
+    the whole string before writing any of it, so when that fails (UnicodeEncodeError)
+    nothing was written."""
     if output:
         sys.stdout.write(output.decode("utf-8", "surrogatepass"))
 

@@ -39,6 +39,14 @@ HEADER = r"""
 #include <stdlib.h>
 #include <string.h>
 
+/* A kit function stays one function (gcc: no inlining into callers, no clones like
+   py_f.constprop.0), so its listing is what runs, under its own name; it costs fib nothing. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define JK_FUNCTION __attribute__((noipa)) static
+#else
+#define JK_FUNCTION __attribute__((noinline)) static
+#endif
+
 /* A kit value: payload v (int, or 0/1 for bools) and a tag. 16 bytes: two registers. */
 typedef struct { int64_t v; int64_t t; } jk_val;
 enum { JK_INT = 0, JK_BOOL = 1, JK_NONE = 2, JK_UNBOUND = 3 };
@@ -49,7 +57,7 @@ enum { JK_OK, JK_OVERFLOW, JK_ZERO_DIVISION, JK_RECURSION, JK_TYPE, JK_UNBOUND_L
 typedef struct {
     char *out; int64_t len, cap, out_limit;        /* the call's output, not yet shown */
     int64_t depth, depth_limit;                    /* kit call depth, RecursionError beyond */
-    uintptr_t stack_floor; int64_t stack_budget;   /* native stack we allow ourselves */
+    uintptr_t stack_floor; int64_t stack_budget;   /* thread's floor in; jk_run adds budget */
     const volatile uint8_t *interrupt;             /* set by the SIGINT handler */
     jmp_buf *bail;                                 /* jk_run's setjmp */
 } jk_ctx;

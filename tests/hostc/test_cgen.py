@@ -52,7 +52,7 @@ def test_two_calls_in_one_expression_run_left_to_right():
     assert "py_f(cx, jk_int(1))" in c_of("def f(x):\n    return f(1) - 2\n", "f")
 
 
-def test_chained_comparison_evaluates_the_middle_once_and_short_circuits():
+def test_chained_comparison_evaluates_the_middle_once_and_short_circuits(capsys):
     c = c_of("def f(a, b, c):\n    return a < b <= c\n", "f")
     assert (
         "jk_bool((t1 = jk_load(cx, v_a), (t2 = jk_load(cx, v_b), jk_lt(cx, t1, t2)) && "
@@ -61,7 +61,11 @@ def test_chained_comparison_evaluates_the_middle_once_and_short_circuits():
     m = compile_source(
         "def p(x):\n    print(x)\n    return x\n\ndef f():\n    return p(3) < p(1) < p(2)\n"
     )
+    capsys.readouterr()
     assert m.call("f") is False
+    assert capsys.readouterr().out == "3\n1\n"  # p(2) never ran: 3 < 1 already failed
+    assert m.call("p", 2) == 2 and capsys.readouterr().out == "2\n"
+    assert not m.bailouts
 
 
 def test_and_or_min_max_keep_python_values():
@@ -112,3 +116,25 @@ def test_dumps_show_the_c_and_the_compilers_assembly(capsys):
 def test_a_function_falling_off_its_end_returns_none():
     m = compile_source("def f(a):\n    if a:\n        return 1\n\ndef g():\n    pass\n")
     assert m.call("f", 0) is None and m.call("f", 5) == 1 and m.call("g") is None
+
+
+def test_a_negative_literal_is_one_constant_even_int64_min():
+    source = "def f(a):\n    return a + -9223372036854775808 + -(-3) + -True\n"
+    folded = "jk_add(cx, jk_add(cx, jk_load(cx, v_a), jk_int(INT64_MIN)), jk_int(3))"
+    assert f"jk_add(cx, {folded}, jk_int(-1))" in c_of(source, "f")
+    m = compile_source(source)
+    assert m.call("f", 5) == 5 - 2**63 + 3 - 1 and m.call("f", 2**62) == 2**62 - 2**63 + 2
+    assert not m.bailouts  # in C: the literal is INT64_MIN itself, not -(2**63) overflowing
+    assert m.call("f", -3) == -3 - 2**63 + 2 and m.bailouts == {"overflow": 1}
+
+
+def test_the_listing_of_a_function_the_compiler_would_clone_or_inline():
+    """With constant arguments from every caller gcc would make `py_helper.constprop.0` (and
+    inline the rest into jk_run): the listing must still be helper's code, under its name."""
+    m = compile_source(
+        "def helper(a, k, unused):\n    return a * k\n\n"
+        "def f(n):\n    return helper(n, 3, None) + helper(n + 1, 3, None) * 2\n"
+    )
+    listing = m.assembly("helper")
+    assert listing.startswith("py_helper") and "mul" in listing
+    assert "py_f" not in listing and m.call("f", 5) == 51

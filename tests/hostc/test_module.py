@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
+import os
 import random
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from jitkit.hostc import HostModule, compile_source, module
 from jitkit.lang.parse import parse_module
 from jitkit.tiers import load
+from tests.conftest import ROOT
 from tests.programs.engines import run
 from tests.test_differential import Choices, ProgramGenerator
 
@@ -200,3 +205,82 @@ def test_the_native_stack_budget_hands_deep_calls_to_the_vm(monkeypatch):
     )
     assert m.call("depth", 10) == 10 and not m.bailouts
     assert m.call("depth", 900) == 900 and m.bailouts == {"recursion": 1}
+
+
+SMALL_STACK_THREAD = """
+import sys, threading
+from jitkit.hostc import compile_source
+sys.setrecursionlimit(10**5)
+threading.stack_size(1 << 18)  # 256 KiB: far less than the main thread's
+m = compile_source(
+    "def depth(n):\\n    if n == 0:\\n        return 0\\n    return 1 + depth(n - 1)\\n"
+)
+results = []
+thread = threading.Thread(target=lambda: results.append(m.call("depth", 9000)))
+thread.start()
+thread.join()
+print(results, dict(m.bailouts))
+"""
+
+
+def test_deep_recursion_in_a_small_stack_thread_hands_over_before_the_stack_ends():
+    child = subprocess.run(
+        [sys.executable, "-c", SMALL_STACK_THREAD],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert child.returncode == 0, (child.returncode, child.stderr)  # -11: a segfault
+    assert child.stdout == "[9000] {'recursion': 1}\n"  # CPython's answer, via the VM
+
+
+def mappings_of(folder: Path) -> int:
+    with open("/proc/self/maps") as maps:
+        return sum(str(folder) in line for line in maps)
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc/self/maps")
+def test_a_collected_module_unloads_its_library(tmp_path):
+    """DESIGN.md contract 6: compiled code is freed when the compiled object is collected."""
+    modules = [
+        compile_source(f"def f(n):\n    return n * {k}\n", cache_dir=tmp_path) for k in range(5)
+    ]
+    assert [m.call("f", 2) for m in modules] == [0, 2, 4, 6, 8]
+    assert mappings_of(tmp_path) >= 5  # each library mapped (text, data, ...)
+    run, library = modules[0].run, modules[0].build.library
+    del modules
+    gc.collect()
+    assert 0 < mappings_of(tmp_path) < 5 * 2  # the one a function pointer still holds
+    del library
+    gc.collect()
+    assert mappings_of(tmp_path) > 0, "unloaded while a function pointer to it lives"
+    del run
+    gc.collect()
+    assert mappings_of(tmp_path) == 0
+    for k in range(20):
+        compile_source(f"def f(n):\n    return n + {k}\n", cache_dir=tmp_path).call("f", 1)
+    gc.collect()
+    assert mappings_of(tmp_path) == 0
+
+
+UNENCODABLE = "def f():\n    print('a')\n    print('\\ud800')\n    return 1\n"
+
+
+def printed_by(call) -> tuple[bytes, str]:
+    """What `call` writes to a UTF-8 (strict) stdout, and the exception it raises."""
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with contextlib.redirect_stdout(stream), pytest.raises(UnicodeEncodeError) as error:
+        call()
+    stream.flush()
+    return stream.buffer.getvalue(), str(error.value)
+
+
+def test_output_before_an_unencodable_print_is_shown_like_cpython():
+    namespace: dict = {}
+    exec(UNENCODABLE, namespace)
+    m = compile_source(UNENCODABLE)
+    assert printed_by(lambda: m.call("f")) == printed_by(namespace["f"])
+    assert printed_by(namespace["f"])[0] == b"a\n"
+    assert m.bailouts == {"encoding": 1}
