@@ -7,7 +7,8 @@ compiled once per machine (`~/.cache/jitkit/hostc`, or `$JITKIT_CACHE_DIR`). Bui
 in parallel: threads of one process building the same key wait for one another (a lock per
 key) and the second finds the first's object; every build, in any thread or process, writes
 its files under unique temporary names (`tempfile.mkstemp`) and renames them into place, so
-no build ever sees or loads half a file, and the temporaries are removed whatever happens.
+no build ever sees or loads half a file; the temporaries are removed whether the
+compiler succeeds or fails.
 The library is unloaded (`dlclose`) once nothing refers to it any more: not the `CDLL`, not a
 function pointer taken from it (ctypes' function pointers keep their library alive).
 """
@@ -131,7 +132,7 @@ def compile_into(source: str, cc: str, flags: tuple[str, ...], folder: Path, key
         )
         if result.returncode != 0:
             raise HostCompileError(
-                f"{cc} {' '.join(flags)} failed on {key}.c:\n{result.stderr.strip()}"
+                f"{cc} {' '.join(flags)} failed on module {key}:\n{result.stderr.strip()}"
             )
         c_file.chmod(0o644)  # mkstemp makes 0600 files; these are ordinary cache files
         partial.chmod(0o755)
