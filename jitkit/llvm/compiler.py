@@ -20,11 +20,17 @@ returns and a printing loop would grow memory without bound; so the buffer stays
 In an executable there is no interpreter: the site's message goes to stderr and the exit
 status is 1.
 
+Native stack: every call tells compiled code where this thread's stack ends
+(`jitkit.native.stack.stack_floor`); a kit function that calls others and is entered below
+that limit (or more than 4 MiB below the call's entry) returns at a "stack" site, and the
+call re-runs in the interpreter like an overflow: deep recursion on a thread with a small
+stack is a slow call, not a dead process.
+
 Ctrl-C: every call arms the kit's interrupt flag (`jitkit.native.interrupts`); compiled
 loops poll it on their back-edges and functions in their entry check. Code that sees it set
-returns at its site (an "interrupt" site, or the entry's "recursion" site with the flag
-set); we flush what was printed and let CPython raise KeyboardInterrupt, so a compiled
-`while True: pass` or `fib(90)` stops at once and the process lives on.
+returns at its site (an "interrupt" site, or an entry check's "recursion" or "stack" site
+with the flag set); we flush what was printed and let CPython raise KeyboardInterrupt, so a
+compiled `while True: pass` or `fib(90)` stops at once and the process lives on.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import contextlib
 import ctypes
 import signal
 import sys
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
@@ -49,6 +56,7 @@ from jitkit.llvm.optimize import optimize
 from jitkit.llvm.values import BOOL, ERROR, INT, INT64_MAX, INT64_MIN, NONE, Program
 from jitkit.llvm.verify import verify_ir
 from jitkit.native.interrupts import interrupt_flag
+from jitkit.native.stack import stack_floor
 
 MAX_NATIVE_DEPTH = 20_000  # kit calls in process before we hand over to the interpreter
 EXACT = {
@@ -57,8 +65,24 @@ EXACT = {
     "value": ValueError,
     "recursion": RecursionError,
 }
+ENTRY_CHECKS = ("recursion", "stack")  # the entry check's sites: one branch, also the flag
 SINK = ctypes.CFUNCTYPE(None, ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64)
 DUMPS = ("ast", "ir", "opt", "asm")
+
+
+class ThreadStackFloor(threading.local):
+    """`stack_floor()` of the current thread, asked once per thread (for the main thread
+    glibc reads /proc/self/maps to answer)."""
+
+    floor: int | None = None
+
+    def get(self) -> int:
+        if self.floor is None:
+            self.floor = stack_floor()
+        return self.floor
+
+
+THREAD_STACK_FLOOR = ThreadStackFloor()
 
 
 def banner(title: str, text: str) -> None:
@@ -153,6 +177,7 @@ class CompiledModule:
         self.set_global("jk_depth", 0)
         self.set_global("jk_buffer_used", 0)
         self.set_global("jk_depth_limit", limit)
+        self.set_global("jk_stack_floor", THREAD_STACK_FLOOR.get())
         self.written = 0
         interrupt_flag().arm()
         try:
@@ -164,7 +189,7 @@ class CompiledModule:
             self.flush()
             return from_tag(frame[0], frame[1])
         site = self.program.sites[frame[1]]
-        if site.kind == "interrupt" or (site.kind == "recursion" and interrupt_flag().is_set):
+        if site.kind == "interrupt" or (site.kind in ENTRY_CHECKS and interrupt_flag().is_set):
             self.flush()  # what ran before Ctrl-C did print
             self.raise_interrupt()
             return self.interpret(name, args, skip=self.written)  # a handler chose to go on

@@ -2,7 +2,8 @@
 
 In: the module's lowered kit functions, its error sites and its target. Out: in process,
 one `void @"jk_call.f"(i64* frame)` per kit function that Python calls through ctypes (the
-frame holds [tag0, arg0, tag1, arg1, ...] in and [tag, value] out); in an executable,
+frame holds [tag0, arg0, tag1, arg1, ...] in and [tag, value] out; it sets the native stack
+limit the functions' entry checks compare with); in an executable,
 `jk_main() -> i64 status` that runs the top-level code and, at an error site, prints
 CPython's last two traceback lines to stderr and returns 1, plus the process entry (`main`
 with libc, `_start` without) from the runtime.
@@ -14,7 +15,7 @@ from llvmlite import ir
 
 from jitkit.lang import nodes as n
 from jitkit.llvm.lowering import Lowering
-from jitkit.llvm.runtime import I8, I32, I64, emit_entry
+from jitkit.llvm.runtime import I8, I32, I64, STACK_BUDGET, emit_entry, stack_pointer
 from jitkit.llvm.runtime import function as new_function
 from jitkit.llvm.values import ERROR, MAIN, const
 
@@ -44,6 +45,11 @@ class EntryLowering(Lowering):
         )
         b = ir.IRBuilder(entry.append_basic_block("entry"))
         (frame,) = entry.args
+        if self.rt.stack_limit is not None:  # STACK_BUDGET below here, never under the floor
+            budget = b.sub(stack_pointer(self.module, b), const(I64, STACK_BUDGET))
+            floor = b.load(self.rt.stack_floor)
+            limit = b.select(b.icmp_unsigned(">", budget, floor), budget, floor)
+            b.store(limit, self.rt.stack_limit)
         count = len(self.functions[name].params)
         args = []
         for i in range(count):

@@ -6,7 +6,12 @@ pointer `jk_sink` that Python sets), "libc" (`write(2)` from libc, entry `main`)
 of notebook 02 lives in the kit's own assembler, not in objects `ld` can link, so this
 layer writes its own). Out: `Runtime`, whose functions the code generator calls:
 `write(ptr, len)` into a 64 KiB output buffer, `print_int`, `flush`, plus the recursion
-depth counter and its limit.
+depth counter and its limit. In process also the native stack limit: Python sets
+`jk_stack_floor` (the thread's lowest usable address) before each call, the entry Python calls
+turns it into `jk_stack_limit` (`STACK_BUDGET` below the entry, never under the floor), and
+every kit function's entry check compares the stack pointer with it, so deep recursion on a
+small thread stack hands over to the interpreter instead of faulting. Executables run on
+the main thread's stack and stop at the depth limit (1000, CPython's default) long before it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ TARGETS = ("inprocess", "libc", "nolibc")
 SYSCALL = "syscall"
 SYSCALL_CONSTRAINTS = "={rax},{rax},{rdi},{rsi},{rdx},~{rcx},~{r11},~{memory}"
 SYS_WRITE, SYS_EXIT = 1, 60
+STACK_BUDGET = 4 << 20  # bytes of native stack one call from Python may use (in process)
 
 
 @dataclass
@@ -33,6 +39,8 @@ class Runtime:
     flush: ir.Function  # void ()
     depth: ir.GlobalVariable  # i64: current kit call depth
     depth_limit: ir.GlobalVariable  # i64: RecursionError beyond this
+    stack_floor: ir.GlobalVariable | None = None  # in process, i64: set by Python per call
+    stack_limit: ir.GlobalVariable | None = None  # in process, i64: entry checks compare rsp
 
 
 def global_var(module: ir.Module, typ: ir.Type, name: str, init: object) -> ir.GlobalVariable:
@@ -158,7 +166,20 @@ def emit_runtime(module: ir.Module, target: str) -> Runtime:
     depth = global_var(module, I64, "jk_depth", 0)
     limit = global_var(module, I64, "jk_depth_limit", 1000)
     depth.linkage = limit.linkage = ""
-    return Runtime(write, print_int, flush, depth, limit)
+    if target != "inprocess":
+        return Runtime(write, print_int, flush, depth, limit)
+    stack_floor = global_var(module, I64, "jk_stack_floor", 0)
+    stack_limit = global_var(module, I64, "jk_stack_limit", 0)
+    stack_floor.linkage = ""
+    return Runtime(write, print_int, flush, depth, limit, stack_floor, stack_limit)
+
+
+def stack_pointer(module: ir.Module, b: ir.IRBuilder) -> ir.Value:
+    """The stack pointer as an i64 (`llvm.stacksave`: a plain read of rsp, no frame pointer)."""
+    stacksave = module.globals.get("llvm.stacksave.p0") or ir.Function(
+        module, ir.FunctionType(BYTES, []), "llvm.stacksave.p0"
+    )
+    return b.ptrtoint(b.call(stacksave, []), I64)
 
 
 def emit_print_int(module: ir.Module, write: ir.Function) -> ir.Function:

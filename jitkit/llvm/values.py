@@ -8,9 +8,9 @@ NONE) and a 64-bit payload; LLVM's SROA and instcombine fold the tags away where
 are known. A kit function `f` becomes `{i8, i64} @"py.f"(i8, i64, ...)`.
 
 Every place that can fail (overflow, division by zero, unbound local, bad operand types, range
-step 0, too deep recursion, an interrupt, ...) is an error *site* with a number. Failing
-returns the tag ERROR with the site number as payload; callers pass it up unchanged, so the
-first failure ends the run before any later side effect.
+step 0, too deep recursion, too little native stack left, an interrupt, ...) is an error
+*site* with a number. Failing returns the tag ERROR with the site number as payload; callers
+pass it up unchanged, so the first failure ends the run before any later side effect.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ KINDS = {
     "type": "TypeError",
     "value": "ValueError",
     "recursion": "RecursionError",
+    "stack": "RecursionError",  # in process only: the native stack limit (re-run, not raised)
     "unsupported": "UnsupportedError",
     "interrupt": "KeyboardInterrupt",  # in process only: Ctrl-C seen on a loop back-edge
 }
