@@ -79,9 +79,11 @@ class Lowering:
         return self.lower_node(node)
 
     def string(self, text: str) -> tuple[ir.Value, int]:
-        """Pointer and length of a UTF-8 string constant (one global per distinct text)."""
+        """Pointer and length of a UTF-8 string constant (one global per distinct text).
+        print's strings are UTF-8 (`PrintLowering.print_text` checks); in the stderr report
+        (a file name from a bytes path) a lone surrogate is escaped, as CPython's stderr does."""
         if text not in self.strings:
-            data = text.encode()
+            data = text.encode("utf-8", "backslashreplace")
             var = string_constant(self.module, data, f"str.{len(self.strings)}")
             self.strings[text] = (var.bitcast(BYTES), len(data))
         return self.strings[text]

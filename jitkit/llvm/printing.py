@@ -3,7 +3,11 @@
 In: a kit `Print` node. Out: calls into the runtime's buffered `write`: string literals
 are written as constants, other values go through `jk_print_value(tag, payload)`, which
 writes `str()` of an int (the runtime's `jk_print_int`), a bool or None; `sep` and `end`
-as Python's `print` takes them.
+as Python's `print` takes them. A string UTF-8 cannot encode (a lone surrogate, "\ud800") is
+where CPython's print raises UnicodeEncodeError on a UTF-8 stdout, after the pieces before it:
+it becomes an "encode" error site there. In process the call then re-runs in the interpreter,
+whose print does exactly what `sys.stdout` does with that text (raise, or take it as a
+StringIO does); an executable prints CPython's error line and exits 1.
 """
 
 from __future__ import annotations
@@ -32,12 +36,21 @@ class PrintLowering(Lowering):
         ]
         for i, value in enumerate(values):
             if i:
-                self.write_text(sep)
+                self.print_text(sep, s)
             if isinstance(value, str):
-                self.write_text(value)
+                self.print_text(value, s)
             else:
                 self.b.call(self.print_value, [value.tag, value.payload])
-        self.write_text(end)
+        self.print_text(end, s)
+
+    def print_text(self, text: str, node: n.Print) -> None:
+        """Write one of print's strings, or fail where CPython's UTF-8 stdout would."""
+        try:
+            text.encode()
+        except UnicodeEncodeError as error:
+            self.fail("encode", str(error), node)
+            return
+        self.write_text(text)
 
     def emit_print_value(self) -> ir.Function:
         """`jk_print_value(tag, payload)`: str() of an int, bool or None."""

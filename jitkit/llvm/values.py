@@ -37,6 +37,7 @@ KINDS = {
     "recursion": "RecursionError",
     "stack": "RecursionError",  # in process only: the native stack limit (re-run, not raised)
     "unsupported": "UnsupportedError",
+    "encode": "UnicodeEncodeError",  # print of a lone surrogate (see printing)
     "interrupt": "KeyboardInterrupt",  # in process only: Ctrl-C seen on a loop back-edge
 }
 

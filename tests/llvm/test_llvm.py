@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import io
+import os
 import pathlib
 import subprocess
 import sys
@@ -160,3 +161,38 @@ def test_handlers_replace_one_node_types_lowering(capsys):
     assert module.call("f") == 42
     assert capsys.readouterr().out == "pass\n"
     assert compile_source("def f():\n    pass\n    return 41\n").call("f") == 41
+
+
+LONE_SURROGATE = """def f(n):
+    print("before", n)
+    print("a", "\\ud800", "b")
+    print("after")
+    return n
+
+
+print(f(3))
+"""
+
+
+def test_printing_a_lone_surrogate_fails_where_cpython_does(tmp_path: pathlib.Path):
+    src = tmp_path / "surrogate.py"
+    src.write_text(LONE_SURROGATE)
+    utf8 = {**os.environ, "PYTHONIOENCODING": "utf-8"}  # a strict UTF-8 stdout
+    expected = subprocess.run([sys.executable, src], capture_output=True, text=True, env=utf8)
+    run = (
+        "import sys; from jitkit.llvm.compiler import run_source as r; r(open(sys.argv[1]).read())"
+    )
+    in_process = subprocess.run(
+        [sys.executable, "-c", run, src], capture_output=True, text=True, env=utf8
+    )
+    executable = subprocess.run([build(src, tmp_path / "s")], capture_output=True, text=True)
+    assert (expected.stdout, expected.returncode) == ("before 3\na ", 1)
+    for got in (in_process, executable):
+        assert (got.stdout, got.returncode) == (expected.stdout, 1), got.stderr
+        assert got.stderr.splitlines()[-1] == expected.stderr.splitlines()[-1]
+    # a stdout that takes lone surrogates (a StringIO) gets all of it, as from CPython
+    with contextlib.redirect_stdout(io.StringIO()) as cpython_out:
+        exec(LONE_SURROGATE, {})
+    with contextlib.redirect_stdout(io.StringIO()) as llvm_out:
+        compile_source(LONE_SURROGATE).run_main()
+    assert llvm_out.getvalue() == cpython_out.getvalue() == "before 3\na \ud800 b\nafter\n3\n"
