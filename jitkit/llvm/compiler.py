@@ -150,6 +150,9 @@ class CompiledModule:
         }
         self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.written = 0
+        # The depth counter, output buffer and stack limit are globals of the module: one
+        # native call at a time (ctypes lets other threads run while one is in C).
+        self.native = threading.RLock()
 
     def set_global(self, name: str, value: int) -> None:
         ctypes.c_int64.from_address(self.engine.global_address(name)).value = value
@@ -170,6 +173,11 @@ class CompiledModule:
             raise KeyError(f"no function {name!r} in this module")
         if not all(fits(a) for a in args) or len(args) != len(self.program.functions[name].params):
             return self.interpret(name, args, skip=0)
+        with self.native:
+            return self.call_native(name, args)
+
+    def call_native(self, name: str, args: tuple) -> object:
+        """`call` once the arguments fit: run the machine code, then hand back if it must."""
         frame = (ctypes.c_int64 * max(2, 2 * len(args)))()
         for i, a in enumerate(args):
             frame[2 * i], frame[2 * i + 1] = tag_of(a), int(a or 0)

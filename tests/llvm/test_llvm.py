@@ -196,3 +196,32 @@ def test_printing_a_lone_surrogate_fails_where_cpython_does(tmp_path: pathlib.Pa
     with contextlib.redirect_stdout(io.StringIO()) as llvm_out:
         compile_source(LONE_SURROGATE).run_main()
     assert llvm_out.getvalue() == cpython_out.getvalue() == "before 3\na \ud800 b\nafter\n3\n"
+
+
+def test_threads_calling_one_module_get_exact_results_and_every_line():
+    """The module's depth counter and output buffer are globals: calls take turns."""
+    import contextlib
+    import io
+    import threading
+
+    from jitkit.tiers import load
+
+    source = (
+        "def work(n, k):\n    s = 0\n    for i in range(n):\n        s = s + i * k\n"
+        "        if i % 1000 == 0:\n            print(k, i)\n    return s\n"
+    )
+    program, results, out = load(source, "llvm"), {}, io.StringIO()
+    with contextlib.redirect_stdout(out):
+        threads = [
+            threading.Thread(
+                target=lambda k=k: results.update({k: program.call("work", 300_000, k)})
+            )
+            for k in range(1, 9)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert results == {k: k * (300_000 * 299_999 // 2) for k in range(1, 9)}
+    expected = sorted(f"{k} {i}" for k in range(1, 9) for i in range(0, 300_000, 1000))
+    assert sorted(out.getvalue().splitlines()) == expected
