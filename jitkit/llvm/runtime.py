@@ -175,11 +175,12 @@ def emit_runtime(module: ir.Module, target: str) -> Runtime:
 
 
 def stack_pointer(module: ir.Module, b: ir.IRBuilder) -> ir.Value:
-    """The stack pointer as an i64 (`llvm.stacksave`: a plain read of rsp, no frame pointer)."""
-    stacksave = module.globals.get("llvm.stacksave.p0") or ir.Function(
-        module, ir.FunctionType(BYTES, []), "llvm.stacksave.p0"
+    """The stack pointer as an i64 (`llvm.read_register` of rsp: a plain read, no frame
+    pointer, and unlike `llvm.stacksave` no barrier to optimizing around it)."""
+    read = module.globals.get("llvm.read_register.i64") or ir.Function(
+        module, ir.FunctionType(I64, [ir.MetaDataType()]), "llvm.read_register.i64"
     )
-    return b.ptrtoint(b.call(stacksave, []), I64)
+    return b.call(read, [module.add_metadata([ir.MetaDataString(module, "rsp")])])
 
 
 def emit_print_int(module: ir.Module, write: ir.Function) -> ir.Function:
