@@ -29,8 +29,9 @@ Deopt. Every operation that may leave int64 or raise in Python deopts into the V
 state *before* its bytecode instruction: the offset to re-execute, every local (unassigned
 ones 0) and the whole operand stack. `+ - * // % -` become `_ovf` opcodes; `**`, `abs`,
 `min`, `max` and the range opcodes are lowered to branches, loops and phis of existing
-opcodes (`jitkit.ssa.lower`); a `range` step of 0 is a `guard`; each `call` carries the caller's state after the
-CALL (the callee's VM frame pushes the result); each loop back edge has a `poll` (Ctrl-C).
+opcodes (`jitkit.ssa.lower`); a `range` step of 0 is a `guard`; each `call` carries the
+caller's state after the CALL (the callee's VM frame pushes the result); each loop back
+edge has a `poll` (Ctrl-C).
 """
 
 from __future__ import annotations
