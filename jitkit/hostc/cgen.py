@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from jitkit.hostc.runtime import prelude
 from jitkit.lang import nodes as n
+from jitkit.lang.runtime import INT64_MAX, INT64_MIN
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 ARITH = {"+": "jk_add", "-": "jk_sub", "*": "jk_mul", "//": "jk_floordiv", "%": "jk_mod"}
 ARITH["**"] = "jk_pow"
 COMPARE = {"<": "jk_lt", "<=": "jk_le", ">": "jk_gt", ">=": "jk_ge"}

@@ -47,10 +47,11 @@ from collections.abc import Iterable
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.compiler import compile_module
 from jitkit.hostc.build import FLAGS, Build, assembly, build
-from jitkit.hostc.cgen import INT64_MAX, INT64_MIN, CModule, c_name, generate
+from jitkit.hostc.cgen import CModule, c_name, generate
 from jitkit.hostc.runtime import INTERRUPTED, OK, STATUS, TAG_BOOL, TAG_INT, TAG_NONE
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
+from jitkit.lang.runtime import fits_machine_word
 from jitkit.native.interrupts import interrupt_flag
 from jitkit.native.stack import stack_floor
 from jitkit.vm.machine import VM
@@ -104,15 +105,6 @@ class Context(ctypes.Structure):
         ("interrupt", ctypes.c_void_p),
         ("bail", ctypes.c_void_p),
     ]
-
-
-def fits(value: object) -> bool:
-    """Can C take this argument: an int64, a bool or None?"""
-    return (
-        value is None
-        or type(value) is bool
-        or (type(value) is int and INT64_MIN <= value <= INT64_MAX)
-    )
 
 
 def to_value(value: object) -> Value:
@@ -227,7 +219,7 @@ class HostModule:
             raise TypeError(
                 f"{name}() takes {expected} positional arguments but {len(args)} were given"
             )
-        if not all(fits(a) for a in args):
+        if not all(fits_machine_word(a) for a in args):
             self.bailouts["arguments"] += 1
             return self.vm.call(name, *args)
         argv = (Value * max(1, len(args)))(*(to_value(a) for a in args))

@@ -12,6 +12,19 @@ import sys
 
 from jitkit.errors import UnsupportedError
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what a machine word holds; compiled tiers check
+
+
+def fits_machine_word(value: object) -> bool:
+    """Can compiled code take this value as it is: an int64, a bool or None? (Anything else
+    makes a compiled tier hand the call to an interpreter.)"""
+    return (
+        value is None
+        or type(value) is bool
+        or (type(value) is int and INT64_MIN <= value <= INT64_MAX)
+    )
+
+
 BINARY = {
     "+": operator.add,
     "-": operator.sub,

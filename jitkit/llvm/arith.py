@@ -12,10 +12,11 @@ from __future__ import annotations
 from llvmlite import ir
 
 from jitkit.lang import nodes as n
+from jitkit.lang.runtime import INT64_MIN
 from jitkit.llvm.lowering import Lowering
 from jitkit.llvm.runtime import I1, I8, I64
 from jitkit.llvm.runtime import function as new_function
-from jitkit.llvm.values import INT, INT64_MIN, NONE, Val, const
+from jitkit.llvm.values import INT, NONE, Val, const
 
 ARITH = {"+": "sadd_with_overflow", "-": "ssub_with_overflow", "*": "smul_with_overflow"}
 SIGNED = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}

@@ -47,13 +47,14 @@ from typing import TextIO
 
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
+from jitkit.lang.runtime import fits_machine_word
 from jitkit.lang.treewalk import TreeWalker
 from jitkit.llvm.codegen import compile_module as lower_module
 from jitkit.llvm.emit import emit_assembly, emit_object, link_executable
 from jitkit.llvm.jit import Engine
 from jitkit.llvm.lowering import Handler
 from jitkit.llvm.optimize import optimize
-from jitkit.llvm.values import BOOL, ERROR, INT, INT64_MAX, INT64_MIN, NONE, Program
+from jitkit.llvm.values import BOOL, ERROR, INT, NONE, Program
 from jitkit.llvm.verify import verify_ir
 from jitkit.native.interrupts import interrupt_flag
 from jitkit.native.stack import stack_floor
@@ -171,7 +172,9 @@ class CompiledModule:
         """Call one function with Python arguments; result and errors are CPython's."""
         if name not in self.entries:
             raise KeyError(f"no function {name!r} in this module")
-        if not all(fits(a) for a in args) or len(args) != len(self.program.functions[name].params):
+        if not all(fits_machine_word(a) for a in args) or len(args) != len(
+            self.program.functions[name].params
+        ):
             return self.interpret(name, args, skip=0)
         with self.native:
             return self.call_native(name, args)
@@ -224,15 +227,6 @@ class CompiledModule:
         """The exact slow path: the tree-walk interpreter, minus output already shown."""
         with contextlib.redirect_stdout(SkipWriter(sys.stdout, skip)):
             return TreeWalker(self.kit).run(name, list(args))
-
-
-def fits(value: object) -> bool:
-    """Can compiled code take this argument (an int64, a bool or None)?"""
-    return (
-        value is None
-        or isinstance(value, bool)
-        or (type(value) is int and INT64_MIN <= value <= INT64_MAX)
-    )
 
 
 def tag_of(value: object) -> int:

@@ -11,14 +11,13 @@ from __future__ import annotations
 from llvmlite import ir
 
 from jitkit.lang import nodes as n
+from jitkit.lang.runtime import INT64_MAX, INT64_MIN
 from jitkit.llvm.arith import ArithmeticLowering
 from jitkit.llvm.runtime import I1, I8, I64
 from jitkit.llvm.values import (
     BOOL,
     ERROR,
     INT,
-    INT64_MAX,
-    INT64_MIN,
     NONE,
     UNBOUND,
     Val,

@@ -24,7 +24,6 @@ from jitkit.llvm.runtime import I8, I64
 
 INT, BOOL, NONE, ERROR, UNBOUND = 0, 1, 2, 3, 4
 VALUE = ir.LiteralStructType([I8, I64])  # what every kit function returns: {tag, payload}
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAIN = "py.<module>"
 
 # kind -> the Python exception it stands for (message text comes with each site)

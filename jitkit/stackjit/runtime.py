@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass
 
 from jitkit.lang import runtime as rt
+from jitkit.lang.runtime import INT64_MAX, INT64_MIN
 from jitkit.native.interrupts import interrupt_flag
 from jitkit.native.memory import ExecutableMemory
 from jitkit.native.stack import stack_floor
@@ -24,7 +25,6 @@ from jitkit.stackjit.compiler import DEOPT, RECORD_HEADER, CompiledModule, frame
 from jitkit.stackjit.types import BOOL, INT, NONE, UNDEF, exact
 from jitkit.vm.machine import VM, Frame
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INTERRUPTED = 2  # status: stopped for SIGINT where no deopt state was known (no record)
 NATIVE_DEPTH_CAP = 10_000  # deeper recursion continues in the VM (heap frames)
 PRINT = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_void_p)
