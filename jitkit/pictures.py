@@ -1,7 +1,7 @@
-"""Pictures for the notebooks: control-flow graphs and live intervals (notebook 07).
+"""Pictures for the notebooks: control-flow graphs, live intervals, speed (notebooks 03-10).
 
-Takes an SSA `Function` (or any blocks with labels, lines and successors) or an `Allocation`;
-gives an object a notebook renders as SVG. CFGs go through graphviz's `dot` when it is
+Takes an SSA `Function` (or any blocks with labels, lines and successors), an `Allocation`
+or benchmark rows (`jitkit.bench.Row`); gives an object a notebook renders as SVG. CFGs go through graphviz's `dot` when it is
 installed (Binder's apt.txt has it), since dot draws graphs best; without it, a layered
 drawing made with matplotlib says so in its title instead of failing.
 """
@@ -180,3 +180,31 @@ def _svg(fig) -> str:
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         fig.savefig(out, format="svg", bbox_inches="tight")
     return out.getvalue()
+
+
+def speed(
+    rows,
+    columns: list[str],
+    base: str = "cpython",
+    title: str = "",
+    labels: dict[str, str] | None = None,
+) -> Svg:
+    """Grouped bars, one group per kernel: each column's time divided by `base`'s time, on a
+    log scale with a line at 1 (as fast as `base`)."""
+    from matplotlib.figure import Figure
+
+    labels = labels or {}
+    fig = Figure(figsize=(max(6, 1.6 * len(rows) + 1.2 * len(columns)), 3.4))
+    ax = fig.subplots()
+    width = 0.8 / len(columns)
+    for j, column in enumerate(columns):
+        ratios = [row.ratio(column, base) for row in rows]
+        at = [i + (j - (len(columns) - 1) / 2) * width for i in range(len(rows))]
+        ax.bar(at, ratios, width, label=labels.get(column, column))
+    ax.axhline(1, color="0.3", linestyle="--", linewidth=1)
+    ax.set_xticks(range(len(rows)), [row.kernel for row in rows])
+    ax.set_yscale("log")
+    ax.set_ylabel(f"time / {base} time")
+    ax.legend(ncol=min(len(columns), 4), fontsize=8)
+    ax.set_title(title)
+    return Svg(_svg(fig), "matplotlib")

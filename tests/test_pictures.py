@@ -80,3 +80,17 @@ def test_drawing_leaves_the_plotting_backend_alone(monkeypatch):
         assert matplotlib.get_backend() == "pdf"
     finally:
         matplotlib.use(before)
+
+
+def test_speed_draws_a_bar_per_kernel_and_column():
+    from jitkit.bench import Row
+
+    rows = [Row("fib", 25, 0, {"cpython": 1.0, "stack": 0.1, "ssa": 0.05}),
+            Row("gcd", 9, 0, {"cpython": 2.0, "stack": 0.4, "ssa": 0.2})]  # fmt: skip
+    svg = pictures.speed(rows, ["stack", "ssa"], title="kernels", labels={"ssa": "SSA tier"})
+    ET.fromstring(svg.text)
+    for text in (">fib<", ">gcd<", ">stack<", ">SSA tier<", ">kernels<", "time / cpython time"):
+        assert text in svg.text
+    one = pictures.speed(rows, ["stack"])
+    # a second column adds a bar per kernel and a legend entry
+    assert svg.text.count('id="patch_') - one.text.count('id="patch_') == len(rows) + 1
