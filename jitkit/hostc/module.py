@@ -39,7 +39,6 @@ import ctypes
 import re
 import resource
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -62,21 +61,12 @@ NATIVE_DEPTH_CAP = 10_000  # deeper kit recursion is the VM's (heap frames)
 def stack_budget(preferred: int = 4 << 20) -> int:
     """Bytes of native stack one call may use before handing over: 4 MiB, or half the
     process's stack limit if that is smaller. A thread's own end of stack is checked too
-    (`thread_stack_floor`): this budget alone knows nothing of small thread stacks."""
+    (`stack_floor`): this budget alone knows nothing of small thread stacks."""
     soft = resource.getrlimit(resource.RLIMIT_STACK)[0]
     return preferred if soft == resource.RLIM_INFINITY else min(preferred, soft // 2)
 
 
 STACK_BUDGET = stack_budget()
-_THREAD = threading.local()  # .floor: the calling thread's stack floor, asked once per thread
-
-
-def thread_stack_floor() -> int:
-    """The lowest stack address C may use on the calling thread (0: unknown)."""
-    floor = getattr(_THREAD, "floor", None)
-    if floor is None:  # glibc reads /proc/self/maps for the main thread: not on every call
-        floor = _THREAD.floor = stack_floor()
-    return floor
 
 
 OUTPUT_LIMIT = 64 << 20  # bytes of print output one call may buffer before handing over
@@ -229,7 +219,7 @@ class HostModule:
         cx = Context(
             out_limit=OUTPUT_LIMIT,
             depth_limit=min(sys.getrecursionlimit(), NATIVE_DEPTH_CAP),
-            stack_floor=thread_stack_floor(),  # jk_run raises it to the budget's end
+            stack_floor=stack_floor(),  # jk_run raises it to the budget's end
             stack_budget=STACK_BUDGET,
             interrupt=flag.address,
         )

@@ -71,21 +71,6 @@ SINK = ctypes.CFUNCTYPE(None, ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64)
 DUMPS = ("ast", "ir", "opt", "asm")
 
 
-class ThreadStackFloor(threading.local):
-    """`stack_floor()` of the current thread, asked once per thread (for the main thread
-    glibc reads /proc/self/maps to answer)."""
-
-    floor: int | None = None
-
-    def get(self) -> int:
-        if self.floor is None:
-            self.floor = stack_floor()
-        return self.floor
-
-
-THREAD_STACK_FLOOR = ThreadStackFloor()
-
-
 def banner(title: str, text: str) -> None:
     """How `dump=` shows a stage (the only printing this layer does)."""
     print(f"{'-' * 20} {title} {'-' * 20}\n{text.rstrip()}")
@@ -188,7 +173,7 @@ class CompiledModule:
         self.set_global("jk_depth", 0)
         self.set_global("jk_buffer_used", 0)
         self.set_global("jk_depth_limit", limit)
-        self.set_global("jk_stack_floor", THREAD_STACK_FLOOR.get())
+        self.set_global("jk_stack_floor", stack_floor())
         self.written = 0
         interrupt_flag().arm()
         try:

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
+import threading
 
 MARGIN = 256 << 10  # bytes left below the floor: a signal frame, print's trip into Python
+_THREAD = threading.local()  # .floor: a thread's stack does not move, so it is asked once
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
     try:
         return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -41,6 +45,10 @@ def stack_bounds() -> tuple[int, int] | None:
 
 
 def stack_floor() -> int:
-    """The lowest address compiled code may use on this thread (0 when unknown)."""
-    bounds = stack_bounds()
-    return 0 if bounds is None else bounds[0] + MARGIN
+    """The lowest address compiled code may use on this thread (0 when unknown). Asked of
+    glibc once per thread (for the main thread it reads /proc/self/maps), then remembered."""
+    floor = getattr(_THREAD, "floor", None)
+    if floor is None:
+        bounds = stack_bounds()
+        floor = _THREAD.floor = 0 if bounds is None else bounds[0] + MARGIN
+    return floor
