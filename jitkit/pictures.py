@@ -1,9 +1,10 @@
 """Pictures for the notebooks: control-flow graphs, live intervals, speed (notebooks 03-10).
 
 Takes an SSA `Function` (or any blocks with labels, lines and successors), an `Allocation`
-or benchmark rows (`jitkit.bench.Row`); gives an object a notebook renders as SVG. CFGs go through graphviz's `dot` when it is
-installed (Binder's apt.txt has it), since dot draws graphs best; without it, a layered
-drawing made with matplotlib says so in its title instead of failing.
+or benchmark rows (`jitkit.bench.Row`); gives an object a notebook renders as SVG. CFGs go
+through graphviz's `dot` when it is installed (Binder's apt.txt has it), since dot draws
+graphs best; without it, a layered drawing made with matplotlib says so in its title
+instead of failing.
 """
 
 from __future__ import annotations
