@@ -83,7 +83,13 @@ class Stub:
 
 
 class TierEmitter(Emitter):
-    """Emits one function for the stack tier's runtime (see the module docstring)."""
+    """Emits one function for the stack tier's runtime (see the module docstring):
+    `TierEmitter(...).emit_function()` writes `fn` into `a`, or raises `UnsupportedError`
+    for what it cannot compile, leaving `a` half written (the caller starts the block over).
+    `callees` maps the IR's function names to the kit names of the functions compiled and
+    whether they are SSA code with a fast entry (arguments in registers); `depth_register`
+    counts frames in r13 (only when every function in the block does); `aligned` keeps rsp
+    16-byte aligned at calls (needed when anything below may call C)."""
 
     def __init__(
         self,
@@ -353,27 +359,3 @@ class TierEmitter(Emitter):
         for label, unwind in self.pending_checks:
             self.a.label(label).cmp(edx, DEOPT).je(unwind).jmp(self.epilogue)
         self.emit_stubs()
-
-
-def emit_tier_function(
-    a: Assembler,
-    fn: Function,
-    alloc: Allocation,
-    code: KitCode,
-    index: int,
-    types: FunctionTypes,
-    prints: list[PrintSite],
-    callees: dict[str, tuple[str, bool]],
-    depth_register: bool = False,
-    aligned: bool = True,
-) -> None:
-    """Emit `fn` into `a` (raises `UnsupportedError` for what it cannot compile, leaving `a`
-    half written: the caller starts the block over). `callees` maps the IR's function names
-    to the kit names of the functions compiled and whether they are SSA code with a fast
-    entry (arguments in registers); `depth_register` counts frames in r13 (only when every
-    function in the block does); `aligned` keeps rsp 16-byte aligned at calls (needed when
-    anything below may call C)."""
-    emitter = TierEmitter(
-        fn, alloc, a, code, index, types, prints, callees, depth_register, aligned
-    )
-    emitter.emit_function()

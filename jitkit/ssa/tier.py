@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from jitkit.bytecode.code import Code
 from jitkit.errors import JitkitError
 from jitkit.ssa.build import ir_name
-from jitkit.ssa.deopt import emit_tier_function
+from jitkit.ssa.deopt import TierEmitter
 from jitkit.ssa.ir import Function
 from jitkit.ssa.pipeline import DEFAULT, Pass
 from jitkit.ssa.regalloc import TIER_REGISTERS, Allocation, allocate_registers
@@ -141,10 +141,10 @@ def emit_module(module: SSAModule, analysis: dict, depth_register: bool) -> Mach
         if name in module.allocations:
             fn, alloc = module.optimized[name], module.allocations[name]
             try:
-                emit_tier_function(
-                    a, fn, alloc, info.code, info.index, info.types, module.prints, callees,
+                TierEmitter(
+                    fn, alloc, a, info.code, info.index, info.types, module.prints, callees,
                     depth_register, aligned,
-                )  # fmt: skip
+                ).emit_function()  # fmt: skip
             except JitkitError as why:
                 raise Fallback(name, str(why)) from None
         else:
