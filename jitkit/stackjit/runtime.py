@@ -57,6 +57,15 @@ class Context(ctypes.Structure):
     ]
 
 
+class _Calls(threading.local):
+    """Per thread: how many native calls are running (one inside another's print), and a
+    context and deopt buffer for each level, made as first needed."""
+
+    def __init__(self) -> None:
+        self.nesting = 0
+        self.contexts: list[tuple[Context, ctypes.Array]] = []
+
+
 class StackTier:
     """A module's compiled functions, callable from Python, with the VM as fallback."""
 
@@ -74,7 +83,7 @@ class StackTier:
         # and back-edge counters, summed) without a Python call in between.
         self.calls = (ctypes.c_int64 * (max(self.by_index, default=0) + 1))()
         self._print = PRINT(self._print_values)  # kept alive as long as the code
-        self._local = threading.local()
+        self._local = _Calls()
         self.last_deopt: list[DeoptFrame] = []  # the last native call's deopt, outermost first
 
     def tier_of(self, name: str) -> str:
@@ -105,7 +114,7 @@ class StackTier:
         flag = interrupt_flag()
         flag.arm()
         local = self._local
-        ctx, buffer = self._context(local.__dict__.setdefault("nesting", 0))
+        ctx, buffer = self._context(local.nesting)
         ctx.deopt_ptr, ctx.depth = ctypes.addressof(buffer), 0
         ctx.max_depth = min(sys.getrecursionlimit() - depth, NATIVE_DEPTH_CAP)
         ctx.flag = flag.address
@@ -206,7 +215,7 @@ class StackTier:
     def _context(self, nesting: int) -> tuple[Context, ctypes.Array]:
         """A context and deopt buffer per thread and nesting level (a call made while another
         is in a print gets its own), made on first use."""
-        contexts = self._local.__dict__.setdefault("contexts", [])
+        contexts = self._local.contexts
         if nesting == len(contexts):
             ctx = Context()
             ctx.print = ctypes.cast(self._print, ctypes.c_void_p).value
