@@ -17,12 +17,11 @@ Run time, for the kernels module compiled at O2, at `jitkit.bench.SIZES`, best o
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 
 import llvmlite.binding as llvm
 
-from jitkit.bench import SIZES, best_of, gcc_kernels, geomean, kernel_source
+from jitkit.bench import SIZES, best_of, gcc_kernels, geomean, kernel_module, kernel_source
 from jitkit.bytecode.compiler import compile_module as compile_bytecode
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
@@ -34,27 +33,10 @@ from jitkit.llvm.verify import verify_ir
 from jitkit.tiers import TIERS
 
 
-def callees(node: n.Node) -> set[str]:
-    """Names of the kit functions a node's subtree calls."""
-    found = {node.func} if isinstance(node, n.Call) else set()
-    for field in dataclasses.fields(node):
-        value = getattr(node, field.name)
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, n.Node):
-                found |= callees(item)
-    return found
-
-
-def one_kernel(module: n.Module, kernel: str) -> n.Module:
-    """A module with `kernel` and every function it reaches, nothing else."""
-    keep, todo = set(), [kernel]
-    while todo:
-        name = todo.pop()
-        if name not in keep:
-            keep.add(name)
-            todo.extend(callees(module.functions[name]))
-    functions = {name: f for name, f in module.functions.items() if name in keep}
-    return n.Module(functions, module.filename)
+def one_kernel(source: str, kernel: str) -> n.Module:
+    """A module with `kernel` and every function it reaches, nothing else (the module the
+    bench's compile-time column times, `jitkit.bench.kernel_module`)."""
+    return parse_module(kernel_module(source, kernel), f"<{kernel}>")
 
 
 def compile_times(kit: n.Module, repeat: int) -> dict[str, float]:
@@ -92,7 +74,7 @@ def main() -> None:
     print(f"{'kernel':<14}" + "".join(f"{s:>9}" for s in stages))
     totals: dict[str, list[float]] = {s: [] for s in stages}
     for kernel in SIZES:
-        times = compile_times(one_kernel(module, kernel), repeat)
+        times = compile_times(one_kernel(source, kernel), repeat)
         for s in stages:
             totals[s].append(times[s])
         print(f"{kernel:<14}" + "".join(f"{times[s] * 1e3:>9.2f}" for s in stages))
