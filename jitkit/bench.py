@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import ast
 import ctypes
-import hashlib
 import math
 import shutil
-import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,21 +62,14 @@ def kernel_source() -> str:
 
 
 def gcc_kernels() -> ctypes.CDLL:
-    """kernels.c compiled with gcc -O2 into a shared object (cached by the source's hash)."""
+    """kernels.c compiled with gcc -O2 into a shared object, through the host-compiler JIT's
+    build cache (so it is compiled once per machine, and safely in parallel)."""
+    from jitkit.hostc.build import build
+
     cc = shutil.which("gcc") or shutil.which("cc")
     if cc is None:
         raise MissingDependencyError("gcc (or cc) is needed for the gcc -O2 column")
-    source = (BENCHMARKS / "kernels.c").read_bytes()
-    out = (
-        Path(tempfile.gettempdir()) / f"jitkit-kernels-{hashlib.sha256(source).hexdigest()[:12]}.so"
-    )
-    if not out.exists():
-        tmp = out.with_suffix(".tmp.so")
-        subprocess.run(
-            [cc, "-O2", "-shared", "-fPIC", "-o", tmp, BENCHMARKS / "kernels.c"], check=True
-        )
-        tmp.replace(out)
-    lib = ctypes.CDLL(str(out))
+    lib = build((BENCHMARKS / "kernels.c").read_text(), compiler=cc).library
     for name in SIZES:
         getattr(lib, name).restype = ctypes.c_int64
         getattr(lib, name).argtypes = (ctypes.c_int64,)
