@@ -145,3 +145,122 @@ def show(code: Any, labels: dict[str, int] | None = None, base: int | None = Non
     if base is None:
         base = getattr(code, "address", None) or getattr(code, "base", 0) or 0
     return Listing(rows(code, labels, base), base)
+
+
+# --- the kit's own source ------------------------------------------------------------------
+
+
+@dataclass
+class Source:
+    """A piece of the kit's real source: prints as text, renders as highlighted HTML that
+    folds away when long, so a chapter can show the grown-up version without pasting it."""
+
+    name: str
+    path: str
+    first_line: int
+    text: str
+    fold_after: int = 40
+
+    @property
+    def header(self) -> str:
+        last = self.first_line + self.text.count("\n") - (1 if self.text.endswith("\n") else 0)
+        return f"{self.name}  ({self.path}, lines {self.first_line}-{last})"
+
+    def __str__(self) -> str:
+        return f"# {self.header}\n{self.text}"
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        try:
+            from pygments import highlight
+            from pygments.formatters import HtmlFormatter
+            from pygments.lexers import PythonLexer
+
+            formatter = HtmlFormatter(noclasses=True, nowrap=True, style="default")
+            body = highlight(self.text, PythonLexer(), formatter)
+        except ImportError:
+            body = html.escape(self.text)
+        opened = " open" if self.text.count("\n") <= self.fold_after else ""
+        pre = (
+            '<pre style="max-width: 100%; overflow-x: auto; font-size: 12px; '
+            f'line-height: 1.3; margin: 0.3em 0">{body}</pre>'
+        )
+        summary = f"<summary><code>{html.escape(self.header)}</code></summary>"
+        return f"<details{opened}>{summary}{pre}</details>"
+
+
+def source(obj: Any, fold_after: int = 40) -> Source:
+    """The real source of a kit module, class or function (through `inspect`), with where it
+    lives; long pieces render folded in a notebook. Never paste the kit's code: show it."""
+    import inspect
+    from pathlib import Path
+
+    lines, first = inspect.getsourcelines(obj)
+    filename = Path(inspect.getsourcefile(obj) or "?")
+    package_root = Path(__file__).resolve().parent.parent
+    try:
+        path = str(filename.resolve().relative_to(package_root))
+    except ValueError:
+        path = filename.name
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", repr(obj))
+    return Source(name, path, max(first, 1), "".join(lines), fold_after)
+
+
+@dataclass
+class Agreement:
+    """The same inputs through several implementations, one row each, and whether all agree."""
+
+    columns: list[str]
+    rows: list[tuple[str, list[str], bool]]
+
+    @property
+    def ok(self) -> bool:
+        return all(same for _, _, same in self.rows)
+
+    def __str__(self) -> str:
+        table = [["input", *self.columns, ""]]
+        table += [[arg, *values, "ok" if same else "DIFFER"] for arg, values, same in self.rows]
+        table = [[c if len(c) <= 40 else c[:39] + "…" for c in r] for r in table]  # one column
+        widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+        out = [
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table
+        ]
+        verdict = "all agree" if self.ok else "they DIFFER"
+        return "\n".join([*out, f"{len(self.rows)} inputs: {verdict}"])
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        head = "".join(
+            f'<th style="{_STYLE}">{html.escape(c)}</th>' for c in ["input", *self.columns, ""]
+        )
+        body = []
+        for arg, values, same in self.rows:
+            tds = "".join(f'<td style="{_STYLE}">{html.escape(v)}</td>' for v in [arg, *values])
+            mark = "✓" if same else "✗ differ"
+            body.append(f'<tr>{tds}<td style="{_STYLE}">{mark}</td></tr>')
+        verdict = "all agree" if self.ok else "<b>they differ</b>"
+        return (
+            f'<table class="jitkit-agree"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table><p>{len(self.rows)} inputs: {verdict}</p>"
+        )
+
+
+def agree(inputs: Any, **implementations: Any) -> Agreement:
+    """Run each input (a tuple of arguments, or one argument) through every implementation
+    and tabulate the results; an exception counts as a result (its type and message)."""
+
+    def outcome(fn: Any, args: tuple) -> str:
+        try:
+            return repr(fn(*args))
+        except Exception as error:  # the exception is the result being compared
+            return f"{type(error).__name__}: {error}"
+
+    rows = []
+    for item in inputs:
+        args = item if isinstance(item, tuple) else (item,)
+        values = [outcome(fn, args) for fn in implementations.values()]
+        shown = ", ".join(repr(a) if not isinstance(a, bytes) else a.hex(" ") for a in args)
+        rows.append((shown, values, len(set(values)) == 1))
+    return Agreement(list(implementations), rows)
