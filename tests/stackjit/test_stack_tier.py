@@ -195,8 +195,8 @@ def test_sigint_stops_a_compiled_while_true_loop_within_a_second():
         + """
     import os, signal, threading, time
     spin = tier('def spin():\\n    n = 0\\n    while True:\\n        n = n + 1\\n')
+    start = time.perf_counter()  # before the timer, so the signal cannot come sooner than 0.3 s
     threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
-    start = time.perf_counter()
     try:
         spin.call('spin')
     except KeyboardInterrupt:
