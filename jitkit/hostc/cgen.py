@@ -35,7 +35,7 @@ class CModule:
 
     source: str
     indexes: dict[str, int]
-    params: dict[str, int] = field(default_factory=dict)
+    params: dict[str, list[str]] = field(default_factory=dict)
 
     def function_source(self, name: str) -> str:
         """The C of one kit function (its definition, from the comment naming it)."""
@@ -164,7 +164,7 @@ class CGen:
         for f in self.functions.values():
             out.append(self.lower_function(f))
         out.append(self.entry(indexes))
-        params = {name: len(f.params) for name, f in self.functions.items()}
+        params = {name: list(f.params) for name, f in self.functions.items()}
         return CModule("\n\n".join(out) + "\n", indexes, params)
 
     def signature(self, f: n.Function) -> str:

@@ -50,7 +50,7 @@ from jitkit.hostc.cgen import CModule, c_name, generate
 from jitkit.hostc.runtime import INTERRUPTED, OK, STATUS, TAG_BOOL, TAG_INT, TAG_NONE
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
-from jitkit.lang.runtime import fits_machine_word
+from jitkit.lang.runtime import arity_error, fits_machine_word
 from jitkit.native.interrupts import interrupt_flag
 from jitkit.native.stack import stack_floor
 from jitkit.vm.machine import VM
@@ -204,11 +204,9 @@ class HostModule:
         index = self.c_module.indexes.get(name)
         if index is None:
             raise KeyError(f"no function {name!r} in this module")
-        expected = self.c_module.params[name]
-        if len(args) != expected:  # what CPython says (the VM's entry does not check)
-            raise TypeError(
-                f"{name}() takes {expected} positional arguments but {len(args)} were given"
-            )
+        params = self.c_module.params[name]
+        if len(args) != len(params):
+            raise arity_error(name, params, len(args))
         if not all(fits_machine_word(a) for a in args):
             self.bailouts["arguments"] += 1
             return self.vm.call(name, *args)

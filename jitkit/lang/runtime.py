@@ -76,6 +76,27 @@ def print_values(values: list[object], sep: str | None, end: str | None) -> None
     print(*values, sep=sep, end=end, file=sys.stdout)
 
 
+def arity_error(name: str, params: list[str] | tuple[str, ...], given: int) -> TypeError:
+    """CPython's TypeError for calling `name` with `given` positional arguments, word for
+    word: too few names the missing parameters, too many counts them."""
+    count = len(params)
+    if given < count:
+        missing = [repr(p) for p in params[given:]]
+        if len(missing) == 1:
+            names = missing[0]
+        elif len(missing) == 2:
+            names = f"{missing[0]} and {missing[1]}"
+        else:
+            names = ", ".join(missing[:-1]) + f", and {missing[-1]}"
+        plural = "s" if len(missing) > 1 else ""
+        return TypeError(
+            f"{name}() missing {len(missing)} required positional argument{plural}: {names}"
+        )
+    takes = "argument" if count == 1 else "arguments"
+    were = "was" if given == 1 else "were"
+    return TypeError(f"{name}() takes {count} positional {takes} but {given} {were} given")
+
+
 class Unbound:
     """The value of a local before its first assignment (reading it is UnboundLocalError)."""
 

@@ -68,9 +68,7 @@ class TreeWalker:
     def call(self, name: str, args: list[object], at: n.Node | None) -> object:
         fn = self.module.main if name == n.MODULE_CODE_NAME else self.module.functions[name]
         if len(args) != len(fn.params):
-            raise TypeError(
-                f"{name}() takes {len(fn.params)} positional arguments but {len(args)} were given"
-            )
+            raise rt.arity_error(name, fn.params, len(args))
         if self.depth >= self.limit:
             raise RecursionError("maximum recursion depth exceeded")
         frame = args + [rt.UNBOUND] * (len(fn.varnames) - len(args))

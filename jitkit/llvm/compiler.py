@@ -193,7 +193,7 @@ class CompiledModule:
         if site.kind in EXACT and not capped:
             self.flush()
             raise EXACT[site.kind](site.message)
-        if site.kind == "type" and "positional arguments" in site.message:
+        if site.kind == "type" and "positional argument" in site.message:
             self.flush()
             raise TypeError(site.message)
         self.set_global("jk_buffer_used", 0)  # drop what the interpreter will print again

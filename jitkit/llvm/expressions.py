@@ -11,6 +11,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from jitkit.lang import nodes as n
+from jitkit.lang import runtime as rt
 from jitkit.lang.runtime import INT64_MAX, INT64_MIN
 from jitkit.llvm.arith import ArithmeticLowering
 from jitkit.llvm.runtime import I1, I8, I64
@@ -104,12 +105,7 @@ class ExpressionLowering(ArithmeticLowering):
         args = [self.expr(a) for a in e.args]
         callee = self.functions[e.func]
         if len(args) != len(callee.params):
-            self.fail(
-                "type",
-                f"{e.func}() takes {len(callee.params)} positional arguments "
-                f"but {len(args)} were given",
-                e,
-            )
+            self.fail("type", str(rt.arity_error(e.func, callee.params, len(args))), e)
             return lval(NONE, 0)
         pair = self.b.call(self.llvm[e.func], [x for v in args for x in (v.tag, v.payload)])
         tag = self.b.extract_value(pair, 0)

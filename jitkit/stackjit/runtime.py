@@ -96,9 +96,12 @@ class StackTier:
         return self.calls[self.compiled.functions[name].index]
 
     def accepts(self, name: str, args: tuple) -> bool:
-        """Whether `name(*args)` can enter machine code: compiled, and int64 arguments."""
-        return name in self.entries and all(
-            type(x) is int and INT64_MIN <= x <= INT64_MAX for x in args
+        """Whether `name(*args)` can enter machine code: compiled, as many arguments as it
+        has parameters (else the VM raises CPython's TypeError), and int64 arguments."""
+        return (
+            name in self.entries
+            and len(args) == self.compiled.functions[name].code.argcount
+            and all(type(x) is int and INT64_MIN <= x <= INT64_MAX for x in args)
         )
 
     def call(self, name: str, *args: object, depth: int = 0) -> object:

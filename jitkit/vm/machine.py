@@ -130,9 +130,7 @@ class VM:
         self.frames, self.limit = [], sys.getrecursionlimit()
         code = self.codes[name]
         if len(args) != code.argcount:
-            raise TypeError(
-                f"{name}() takes {code.argcount} positional arguments but {len(args)} were given"
-            )
+            raise rt.arity_error(name, code.varnames[: code.argcount], len(args))
         self.push_frame(code, list(args))
         return self.run()
 
@@ -265,9 +263,7 @@ class VM:
         first = len(stack) - argc
         code, args = stack[first - 1], stack[first:]
         if argc != code.argcount:
-            raise TypeError(
-                f"{code.name}() takes {code.argcount} positional arguments but {argc} were given"
-            )
+            raise rt.arity_error(code.name, code.varnames[: code.argcount], argc)
         del stack[first - 1 :]
         return self.push_frame(code, args)
 

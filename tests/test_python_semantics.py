@@ -1,0 +1,93 @@
+"""Corners of Python's semantics that adversarial testing found wrong (issue #14), each run in
+a child process on every tier of `jitkit.tiers.TIERS` and on CPython: same stdout, same
+exception type and the same message, word for word.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from jitkit.tiers import TIERS
+
+CHILD = """
+import contextlib, io, json, sys
+source, tier, call = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+out, error = io.StringIO(), None
+with contextlib.redirect_stdout(out):
+    try:
+        if tier == "cpython":
+            namespace = {"__name__": "__main__"}
+            exec(compile(source, "prog.py", "exec"), namespace)
+            if call:
+                print(namespace[call[0]](*call[1]))
+        else:
+            from jitkit.tiers import load
+            program = load(source, tier, "prog.py")
+            program.run_main()
+            if call:
+                print(program.call(call[0], *call[1]))
+    except Exception as e:
+        error = f"{type(e).__name__}: {e}"
+print(json.dumps([out.getvalue(), error]))
+"""
+
+
+def run(source: str, tier: str, call: tuple | None = None) -> tuple[str, str | None]:
+    """(stdout, "Type: message" or None) of the program on one tier, in a child process;
+    `call` = (name, args) then calls one of its functions from Python and prints the result."""
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, textwrap.dedent(source), tier, json.dumps(call)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    return tuple(json.loads(child.stdout))
+
+
+ARITY_DEFS = """
+def none():
+    return 1
+def one(a):
+    return a
+def two(a, b):
+    return a + b
+def seven(a, b, c, d, e, f, g):
+    return a + g
+"""
+ARITY_CALLS = [
+    "print(none(1))",
+    "print(one())",
+    "print(one(1, 2))",
+    "print(two())",
+    "print(two(1))",
+    "print(two(1, 2, 3))",
+    "print(seven())",
+    "print(seven(1, 2, 3, 4, 5, 6))",
+]
+
+
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("call", ARITY_CALLS)
+def test_wrong_argument_counts_raise_cpythons_type_error(tier: str, call: str):
+    """stack and ssa used to run `two(1)` with garbage in the missing slot."""
+    source = textwrap.dedent(ARITY_DEFS) + f"print(two(20, 22))\n{call}\n"
+    expected = run(source, "cpython")
+    assert expected[1].startswith("TypeError: ")
+    assert run(source, tier) == expected
+
+
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("args", [(), (1,), (1, 2, 3)], ids=len)
+def test_wrong_argument_counts_from_python(tier: str, args: tuple):
+    """Called from Python, stack and ssa returned 0, 1 and 3 for `two()`, `two(1)` and
+    `two(1, 2, 3)`, and read unpassed slots for `seven()`."""
+    for name in ("two", "seven"):
+        expected = run(ARITY_DEFS, "cpython", (name, args))
+        assert expected[1].startswith("TypeError: ")
+        assert run(ARITY_DEFS, tier, (name, args)) == expected
