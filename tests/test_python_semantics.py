@@ -91,3 +91,38 @@ def test_wrong_argument_counts_from_python(tier: str, args: tuple):
         expected = run(ARITY_DEFS, "cpython", (name, args))
         assert expected[1].startswith("TypeError: ")
         assert run(ARITY_DEFS, tier, (name, args)) == expected
+
+
+RECURSE = """
+def r(n):
+    if n == 0:
+        return 0
+    return 1 + r(n - 1)
+
+
+print(r({n}))
+"""
+
+
+def run_file(tmp_path, source: str, tier: str) -> tuple[str, str]:
+    """(stdout, the exception line of stderr) of `python prog.py` or `python -m jitkit run
+    prog.py` (the kit's notes on VM frames, indented, come after it)."""
+    path = tmp_path / "prog.py"
+    path.write_text(source)
+    command = [sys.executable, str(path)]
+    if tier != "cpython":
+        command = [sys.executable, "-m", "jitkit", "run", str(path), "--tier", tier]
+    child = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    unindented = [line for line in child.stderr.splitlines() if not line.startswith(" ")]
+    return child.stdout, (unindented or [""])[-1]
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_recursion_limit_is_cpythons_to_the_frame(tmp_path, tier: str):
+    """With the module's frame, r(998) fits in 1,000 frames and r(999) does not; stack, ssa
+    and auto ran r(999) (a frame deopted at its entry check was resumed, not refused)."""
+    limit = sys.getrecursionlimit()
+    for n in (limit - 3, limit - 2, limit - 1):
+        source = RECURSE.format(n=n)
+        expected = run_file(tmp_path, source, "cpython")
+        assert run_file(tmp_path, source, tier) == expected, n

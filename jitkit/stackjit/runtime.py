@@ -172,8 +172,11 @@ class StackTier:
                        list(f.stack))
             for f in frames
         ]  # fmt: skip
+        limit = sys.getrecursionlimit() - depth
+        if len(frames) > limit:  # the entry check of a frame past the limit deopted
+            raise RecursionError("maximum recursion depth exceeded")
         saved = self.vm.frames, self.vm.limit  # a deopt may happen inside a VM run (tiering)
-        self.vm.frames, self.vm.limit = frames, sys.getrecursionlimit() - depth
+        self.vm.frames, self.vm.limit = frames, limit
         try:
             return self.vm.run()
         finally:
