@@ -13,11 +13,11 @@ code is made once per module and cached; `events` records each promotion, for lo
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from dataclasses import dataclass
 
 from jitkit.bytecode.code import Code
+from jitkit.lang import runtime as rt
 from jitkit.stackjit import StackTier, compile_module
 from jitkit.vm.machine import VM, Frame
 
@@ -46,17 +46,20 @@ class TieredVM(VM):
 
     def depth(self) -> int:
         """Kit frames active now: this run's, plus those below it (the limit counts them)."""
-        return sys.getrecursionlimit() - self.limit + len(self.frames)
+        return rt.recursion_limit() - self.limit + len(self.frames)
 
     def call_function(self, stack: list, argc: int) -> Frame:
         code = stack[len(stack) - argc - 1]
         args = tuple(stack[len(stack) - argc :])
         native = code.name in self.auto.promoted and self.auto.native.accepts(code.name, args)
-        if native and self.depth() < sys.getrecursionlimit():  # else push_frame raises
-            if argc == code.argcount:
-                del stack[len(stack) - argc - 1 :]
-                stack.append(self.auto.enter(code.name, args, self.depth()))
-                return self.frames[-1]  # the caller goes on after its CALL, result on top
+        if native and self.depth() < rt.recursion_limit():  # else push_frame raises
+            del stack[len(stack) - argc - 1 :]
+            finished, outcome = self.auto.enter(code.name, args, self.depth())
+            if finished:
+                stack.append(outcome)  # the caller goes on after its CALL, result on top
+            else:
+                self.frames.extend(outcome)  # deopted: this loop finishes them, no nesting
+            return self.frames[-1]
         frame = super().call_function(stack, argc)
         self.auto.consider(code.name)
         return frame
@@ -115,16 +118,20 @@ class AutoTier:
         if name not in self.promoted:
             self.consider(name, entering=True)
         if name in self.promoted:
-            return self.enter(name, args, 0)
+            return self.engine(name).call(name, *args)
         return self.vm.call(name, *args)
 
-    def enter(self, name: str, args: tuple, depth: int) -> object:
-        """Run promoted `name` on its tier; count stack-tier entries towards the SSA tier."""
+    def engine(self, name: str) -> StackTier:
+        """The tier promoted `name` runs on; stack-tier entries count towards the SSA tier."""
         if name not in self.optimized:
             if self.native.calls_of(name) >= self.thresholds.ssa:
                 self.optimize(name)
-        engine = self.ssa if name in self.optimized else self.native
-        return engine.call(name, *args, depth=depth)
+        return self.ssa if name in self.optimized else self.native
+
+    def enter(self, name: str, args: tuple, depth: int) -> tuple[bool, object]:
+        """Run promoted `name` from a VM frame (`StackTier.enter`: a result, or the frames
+        the VM finishes after a deopt)."""
+        return self.engine(name).enter(name, args, depth)
 
     def optimize(self, name: str) -> None:
         """Move `name` from the stack tier to the SSA tier, if the SSA tier compiled it."""

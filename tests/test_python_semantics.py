@@ -126,3 +126,62 @@ def test_recursion_limit_is_cpythons_to_the_frame(tmp_path, tier: str):
         source = RECURSE.format(n=n)
         expected = run_file(tmp_path, source, "cpython")
         assert run_file(tmp_path, source, tier) == expected, n
+
+
+THREADS = """
+import sys, threading
+from jitkit.tiers import load
+source = '''
+def r(n):
+    if n == 0:
+        return 0
+    return 1 + r(n - 1)
+
+
+def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+'''
+tier = sys.argv[1]
+if tier == "cpython":
+    namespace = {}
+    exec(source, namespace)
+    call = lambda name, *args: namespace[name](*args)
+else:
+    call = load(source, tier, "prog.py").call
+threading.stack_size(64 * 1024)
+results = [None] * 8
+
+
+def work(k):
+    try:
+        results[k] = [call("r", 900), call("fib", 14 + k % 3), call("r", 50 + k)]
+    except BaseException as e:
+        results[k] = f"{type(e).__name__}: {e}"
+
+
+threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(results, sys.getrecursionlimit())
+"""
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_eight_threads_with_small_stacks(tier: str):
+    """8 threads on 64 KiB stacks recurse 900 deep through one program. auto segfaulted
+    (a deopt inside a VM run started a nested run, each a C-stack level deeper); interp
+    shared one frame stack between threads (IndexError, wrong results); treewalk ratcheted
+    the recursion limit up for good."""
+
+    def child(t: str) -> str:
+        run = subprocess.run(
+            [sys.executable, "-c", THREADS, t], capture_output=True, text=True, timeout=300
+        )
+        assert run.returncode == 0, f"{t}: exit {run.returncode}\n{run.stderr[-2000:]}"
+        return run.stdout
+
+    assert child(tier) == child("cpython")

@@ -50,7 +50,7 @@ from jitkit.hostc.cgen import CModule, c_name, generate
 from jitkit.hostc.runtime import INTERRUPTED, OK, STATUS, TAG_BOOL, TAG_INT, TAG_NONE
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
-from jitkit.lang.runtime import arity_error, fits_machine_word
+from jitkit.lang.runtime import arity_error, fits_machine_word, recursion_limit
 from jitkit.native.interrupts import interrupt_flag
 from jitkit.native.stack import stack_floor
 from jitkit.vm.machine import VM
@@ -216,7 +216,7 @@ class HostModule:
         flag.arm()
         cx = Context(
             out_limit=OUTPUT_LIMIT,
-            depth_limit=min(sys.getrecursionlimit(), NATIVE_DEPTH_CAP),
+            depth_limit=min(recursion_limit(), NATIVE_DEPTH_CAP),
             stack_floor=stack_floor(),  # jk_run raises it to the budget's end
             stack_budget=STACK_BUDGET,
             interrupt=flag.address,

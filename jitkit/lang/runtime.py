@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import operator
 import sys
+import threading
+from contextlib import contextmanager
 
 from jitkit.errors import UnsupportedError
 
@@ -112,3 +114,36 @@ def unbound_local(name: str) -> UnboundLocalError:
     return UnboundLocalError(
         f"cannot access local variable {name!r} where it is not associated with a value"
     )
+
+
+_raised = threading.Lock()  # guards the two below
+_runs = 0  # tree-walk runs in progress, in any thread
+_user_limit = sys.getrecursionlimit()  # the limit before the first of them raised it
+
+
+def recursion_limit() -> int:
+    """The recursion limit kit programs see: the user's, not one raised for a tree-walk run
+    in some thread. Every tier reads the limit here."""
+    with _raised:
+        return _user_limit if _runs else sys.getrecursionlimit()
+
+
+@contextmanager
+def deep_python_stack(kit_limit: int, frames_per_call: int):
+    """Let Python recurse deep enough that only a kit interpreter's own depth check raises
+    RecursionError (`frames_per_call` Python frames per kit call).
+    Runs in several threads share one raise: the first saves the user's limit, the last
+    puts it back, so the limit never ratchets up."""
+    global _runs, _user_limit
+    with _raised:
+        if _runs == 0:
+            _user_limit = sys.getrecursionlimit()
+        _runs += 1
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), (kit_limit + 50) * frames_per_call))
+    try:
+        yield
+    finally:
+        with _raised:
+            _runs -= 1
+            if _runs == 0:
+                sys.setrecursionlimit(_user_limit)

@@ -7,8 +7,7 @@ UnboundLocalError, ...). The simplest engine: the reference the VM is compared w
 
 from __future__ import annotations
 
-import sys
-from contextlib import contextmanager
+import threading
 
 from jitkit.lang import nodes as n
 from jitkit.lang import runtime as rt
@@ -31,15 +30,12 @@ class ReturnValue(Exception):
         self.value = value
 
 
-@contextmanager
-def deep_python_stack(kit_limit: int):
-    """Let Python recurse deep enough that only our own depth check raises RecursionError."""
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, (kit_limit + 50) * FRAMES_PER_CALL))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)
+class Calls(threading.local):
+    """Per thread: kit frames active in this thread's run, and the limit it may reach."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.limit = rt.recursion_limit()
 
 
 class TreeWalker:
@@ -47,8 +43,7 @@ class TreeWalker:
 
     def __init__(self, module: n.Module) -> None:
         self.module = module
-        self.depth = 0
-        self.limit = sys.getrecursionlimit()
+        self.calls = Calls()
         # node class -> its bound exec_/eval_ method, looked up once instead of per visit
         self.handlers = {
             getattr(n, name.split("_", 1)[1]): getattr(self, name)
@@ -58,7 +53,11 @@ class TreeWalker:
 
     def run(self, name: str, args: list[object]) -> object:
         """Call one function of the module (or `<module>`, the top-level statements)."""
-        with deep_python_stack(self.limit):
+        calls = self.calls
+        outer = calls.depth == 0  # else a print inside this thread's run called back in
+        if outer:
+            calls.limit = rt.recursion_limit()
+        with rt.deep_python_stack(calls.limit, FRAMES_PER_CALL):
             return self.call(name, list(args), None)
 
     def run_main(self) -> object:
@@ -69,16 +68,17 @@ class TreeWalker:
         fn = self.module.main if name == n.MODULE_CODE_NAME else self.module.functions[name]
         if len(args) != len(fn.params):
             raise rt.arity_error(name, fn.params, len(args))
-        if self.depth >= self.limit:
+        calls = self.calls
+        if calls.depth >= calls.limit:
             raise RecursionError("maximum recursion depth exceeded")
         frame = args + [rt.UNBOUND] * (len(fn.varnames) - len(args))
-        self.depth += 1
+        calls.depth += 1
         try:
             self.exec_block(fn.body, frame)
         except ReturnValue as r:
             return r.value
         finally:
-            self.depth -= 1
+            calls.depth -= 1
         return None
 
     def exec_block(self, body: list[n.Node], frame: list) -> None:

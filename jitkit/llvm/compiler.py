@@ -47,7 +47,7 @@ from typing import TextIO
 
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
-from jitkit.lang.runtime import fits_machine_word
+from jitkit.lang.runtime import fits_machine_word, recursion_limit
 from jitkit.lang.treewalk import TreeWalker
 from jitkit.llvm.codegen import compile_module as lower_module
 from jitkit.llvm.emit import emit_assembly, emit_object, link_executable
@@ -169,7 +169,7 @@ class CompiledModule:
         frame = (ctypes.c_int64 * max(2, 2 * len(args)))()
         for i, a in enumerate(args):
             frame[2 * i], frame[2 * i + 1] = tag_of(a), int(a or 0)
-        limit = min(sys.getrecursionlimit(), MAX_NATIVE_DEPTH)
+        limit = min(recursion_limit(), MAX_NATIVE_DEPTH)
         self.set_global("jk_depth", 0)
         self.set_global("jk_buffer_used", 0)
         self.set_global("jk_depth_limit", limit)
@@ -189,7 +189,7 @@ class CompiledModule:
             self.flush()  # what ran before Ctrl-C did print
             self.raise_interrupt()
             return self.interpret(name, args, skip=self.written)  # a handler chose to go on
-        capped = site.kind == "recursion" and limit < sys.getrecursionlimit()
+        capped = site.kind == "recursion" and limit < recursion_limit()
         if site.kind in EXACT and not capped:
             self.flush()
             raise EXACT[site.kind](site.message)

@@ -12,7 +12,6 @@ builder gave none) returns INTERRUPTED instead: the call ends with KeyboardInter
 from __future__ import annotations
 
 import ctypes
-import sys
 import threading
 from dataclasses import dataclass
 
@@ -110,6 +109,14 @@ class StackTier:
         recursion limits count them too."""
         if not self.accepts(name, args):
             return self.vm.call(name, *args)
+        finished, outcome = self.enter(name, args, depth)
+        return outcome if finished else self.run_frames(outcome, depth)
+
+    def enter(self, name: str, args: tuple, depth: int = 0) -> tuple[bool, object]:
+        """Run accepted `name(*args)` in machine code: `(True, result)`, or after a deopt
+        `(False, frames)`, the VM frames to finish it (outermost first). A VM that is
+        already running pushes those frames on its own stack (tiering), so deopts never
+        nest one VM run inside another."""
         entry = self.entries[name]
         self.last_deopt = []
         argv = (ctypes.c_int64 * max(1, len(args)))(*reversed(args))  # arg k at argv0 - 8k
@@ -119,7 +126,7 @@ class StackTier:
         local = self._local
         ctx, buffer = self._context(local.nesting)
         ctx.deopt_ptr, ctx.depth = ctypes.addressof(buffer), 0
-        ctx.max_depth = min(sys.getrecursionlimit() - depth, NATIVE_DEPTH_CAP)
+        ctx.max_depth = min(rt.recursion_limit() - depth, NATIVE_DEPTH_CAP)
         ctx.flag = flag.address
         local.nesting += 1  # a print's Python code may call compiled code again
         try:
@@ -132,8 +139,8 @@ class StackTier:
         if status == DEOPT:
             if flag.is_set:
                 flag.raise_pending()  # KeyboardInterrupt, unless a handler says otherwise
-            return self.resume(self.records(ctx, buffer), depth)
-        return self.to_python(ctx.result, frozenset({self.compiled.functions[name].returns}))
+            return False, self.frames(self.records(ctx, buffer), depth)
+        return True, self.to_python(ctx.result, frozenset({self.compiled.functions[name].returns}))
 
     # --- deopt ----------------------------------------------------------------------------------
 
@@ -150,10 +157,10 @@ class StackTier:
             at += 8 * (RECORD_HEADER + words)
         return out
 
-    def resume(self, records: list[tuple], depth: int = 0) -> object:
-        """Rebuild the compiled frames as VM frames (outermost first) and let the VM finish.
-        The VM's limit leaves room for the `depth` frames below, so a RecursionError comes
-        where it would if every frame were the VM's."""
+    def frames(self, records: list[tuple], depth: int = 0) -> list[Frame]:
+        """The compiled frames as VM frames, outermost first. Past the recursion limit (the
+        `depth` frames below count) the entry check of the innermost deopted: raise as
+        CPython would have on entering it."""
         frames = []
         for info, resume_pc, stack_depth, state_pc, values in reversed(records):
             code, state = info.code, info.types.states[state_pc]
@@ -172,11 +179,19 @@ class StackTier:
                        list(f.stack))
             for f in frames
         ]  # fmt: skip
-        limit = sys.getrecursionlimit() - depth
-        if len(frames) > limit:  # the entry check of a frame past the limit deopted
+        if len(frames) > rt.recursion_limit() - depth:
             raise RecursionError("maximum recursion depth exceeded")
-        saved = self.vm.frames, self.vm.limit  # a deopt may happen inside a VM run (tiering)
-        self.vm.frames, self.vm.limit = frames, limit
+        return frames
+
+    def resume(self, records: list[tuple], depth: int = 0) -> object:
+        """Rebuild the compiled frames as VM frames and let the VM finish."""
+        return self.run_frames(self.frames(records, depth), depth)
+
+    def run_frames(self, frames: list[Frame], depth: int = 0) -> object:
+        """Let the VM finish deopted frames. Its limit leaves room for the `depth` frames
+        below, so a RecursionError comes where it would if every frame were the VM's."""
+        saved = self.vm.frames, self.vm.limit
+        self.vm.frames, self.vm.limit = frames, rt.recursion_limit() - depth
         try:
             return self.vm.run()
         finally:

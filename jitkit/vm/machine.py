@@ -17,7 +17,7 @@ opcodes that run most (loads, stores, branches) first.
 from __future__ import annotations
 
 import os
-import sys
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,9 +102,19 @@ class Frame:
         return self.instructions, stack, self.locals, self.pc, stack.append, stack.pop
 
 
+class RunState(threading.local):
+    """Per thread: the frame stack of the run in progress and its recursion limit, so two
+    threads calling into one VM never share frames."""
+
+    def __init__(self) -> None:
+        self.frames: list[Frame] = []
+        self.limit = rt.recursion_limit()
+
+
 class VM:
-    """A stack VM for kit bytecode: verify once, then `call(name, *args)` any function.
-    `handlers` replaces the loop's case of some opcodes with functions (see `Handler`)."""
+    """A stack VM for kit bytecode: verify once, then `call(name, *args)` any function
+    (from any thread). `handlers` replaces the loop's case of some opcodes with functions
+    (see `Handler`)."""
 
     def __init__(
         self,
@@ -117,17 +127,35 @@ class VM:
         self.codes = codes
         self.trace = trace
         self.profile = Profile()
-        self.frames: list[Frame] = []
+        self.state = RunState()
         self.listings = {name: instructions(code) for name, code in codes.items()}
         # id(code) -> its decoded instructions: what a Frame of that code runs
         self.plain_ops = {id(c): decode(c, codes, handlers or {}) for c in codes.values()}
         # id(code) -> {loop header: its key in profile.loops}: counting a trip builds no key
         self.loop_keys = {id(c): loop_keys(c) for c in codes.values()}
-        self.limit = sys.getrecursionlimit()
+
+    @property
+    def frames(self) -> list[Frame]:
+        """This thread's frame stack, innermost last."""
+        return self.state.frames
+
+    @frames.setter
+    def frames(self, frames: list[Frame]) -> None:
+        self.state.frames = frames
+
+    @property
+    def limit(self) -> int:
+        """How many frames this thread's run may hold (the recursion limit, less the frames
+        a caller below it already holds)."""
+        return self.state.limit
+
+    @limit.setter
+    def limit(self, limit: int) -> None:
+        self.state.limit = limit
 
     def call(self, name: str, *args: object) -> object:
         """Why: the public entry; runs `name(*args)` to completion on a fresh frame stack."""
-        self.frames, self.limit = [], sys.getrecursionlimit()
+        self.frames, self.limit = [], rt.recursion_limit()
         code = self.codes[name]
         if len(args) != code.argcount:
             raise rt.arity_error(name, code.varnames[: code.argcount], len(args))
@@ -251,11 +279,12 @@ class VM:
 
     def push_frame(self, code: Code, args: list[object]) -> Frame:
         """Enter a function: count the call, check the depth, make its frame."""
-        if len(self.frames) >= self.limit:
+        state = self.state
+        if len(state.frames) >= state.limit:
             raise RecursionError("maximum recursion depth exceeded")
         self.profile.calls[code.name] += 1
         frame = Frame(code, self.plain_ops[id(code)], args)
-        self.frames.append(frame)
+        state.frames.append(frame)
         return frame
 
     def call_function(self, stack: list, argc: int) -> Frame:
@@ -269,10 +298,11 @@ class VM:
 
     def return_from(self, value: object) -> tuple[Frame | None, object]:
         """RETURN: drop the frame; the caller (if any) gets the value pushed."""
-        self.frames.pop()
-        if not self.frames:
+        frames = self.state.frames
+        frames.pop()
+        if not frames:
             return None, value
-        caller = self.frames[-1]
+        caller = frames[-1]
         caller.stack.append(value)
         return caller, value
 
