@@ -185,3 +185,68 @@ def test_eight_threads_with_small_stacks(tier: str):
         return run.stdout
 
     assert child(tier) == child("cpython")
+
+
+PRINT_ERROR = """
+def f(n):
+    i = 0
+    while i < n:
+        print("line", i)
+        if i == 2:
+            print("bad", "\\ud800", i)
+        i = i + 1
+    return i
+
+
+print(f(5))
+print("not reached")
+"""
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_an_exception_raised_by_print_propagates(tmp_path, tier: str):
+    """A lone surrogate cannot be written to UTF-8 stdout: CPython raises
+    UnicodeEncodeError with "bad " already written. stack and ssa lost the exception in the
+    ctypes callback ("Exception ignored"), dropped the line and went on to exit 0."""
+    expected = run_file(tmp_path, PRINT_ERROR, "cpython")
+    assert expected[0].endswith("line 2\nbad ") and expected[1].startswith("UnicodeEncodeError")
+    assert run_file(tmp_path, PRINT_ERROR, tier) == expected
+
+
+PRINTING_LOOP = """
+def spin():
+    n = 0
+    while True:
+        print(n)
+        n = n + 1
+
+
+spin()
+"""
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_sigint_stops_a_printing_loop(tmp_path, tier: str):
+    """Ctrl-C in a loop that prints: CPython's handler runs inside the print (a ctypes
+    callback on stack and ssa), where ctypes used to swallow the KeyboardInterrupt, so the
+    loop could not be stopped at all. It must end as CPython's does: KeyboardInterrupt."""
+    import signal
+    import time
+
+    path = tmp_path / "spin.py"
+    path.write_text(PRINTING_LOOP)
+    command = [sys.executable, "-m", "jitkit", "run", str(path), "--tier", tier]
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+    )
+    assert child.stdout.readline().strip() == "0"  # compiled and printing
+    child.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    try:
+        _, stderr = child.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        pytest.fail(f"{tier}: still printing 10 s after SIGINT")
+    print(f"{tier}: stopped {time.monotonic() - sent:.3f} s after SIGINT")
+    assert child.returncode in (-signal.SIGINT, 130, 1), stderr[-1000:]
+    assert stderr.rstrip().splitlines()[-1] == "KeyboardInterrupt", stderr[-1000:]

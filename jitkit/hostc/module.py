@@ -232,10 +232,10 @@ class HostModule:
         if status == OK:
             try:
                 show(output)
+                return from_value(result)
             except UnicodeEncodeError:  # stdout wrote nothing: let the VM print print by print
                 self.bailouts["encoding"] += 1
-                return self.vm.call(name, *args)
-            return from_value(result)
+            return self.vm.call(name, *args)  # outside the handler: its error stands alone
         if status == INTERRUPTED:  # SIGINT's Python handler has not raised (yet)
             show(output)
             flag.raise_pending()  # CPython's handler: KeyboardInterrupt, or the user's

@@ -57,12 +57,17 @@ class Context(ctypes.Structure):
 
 
 class _Calls(threading.local):
-    """Per thread: how many native calls are running (one inside another's print), and a
-    context and deopt buffer for each level, made as first needed."""
+    """Per thread: how many native calls are running (one inside another's print), a
+    context and deopt buffer for each level, made as first needed, and what a print at
+    each level raised. Threads other than the main one poll a stop byte of their own:
+    CPython delivers KeyboardInterrupt to the main thread only."""
 
     def __init__(self) -> None:
         self.nesting = 0
         self.contexts: list[tuple[Context, ctypes.Array]] = []
+        self.errors: dict[int, BaseException] = {}
+        self.stop = ctypes.c_uint8(0)
+        self.main = threading.current_thread() is threading.main_thread()
 
 
 class StackTier:
@@ -127,12 +132,19 @@ class StackTier:
         ctx, buffer = self._context(local.nesting)
         ctx.deopt_ptr, ctx.depth = ctypes.addressof(buffer), 0
         ctx.max_depth = min(rt.recursion_limit() - depth, NATIVE_DEPTH_CAP)
-        ctx.flag = flag.address
+        if local.main:
+            ctx.flag = flag.address
+        else:
+            local.stop.value, ctx.flag = 0, ctypes.addressof(local.stop)
         local.nesting += 1  # a print's Python code may call compiled code again
         try:
             status = entry(ctypes.byref(ctx), first)
         finally:
             local.nesting -= 1
+        error = local.errors.pop(local.nesting, None)
+        if error is not None:  # a print raised; the code stopped at its next poll
+            ctypes.c_uint8.from_address(ctx.flag).value = 0
+            raise error
         if status == INTERRUPTED:  # nothing to resume from: the call ends here
             flag.raise_pending()
             raise KeyboardInterrupt
@@ -226,12 +238,24 @@ class StackTier:
     # --- the runtime's callbacks ---------------------------------------------------------------
 
     def _print_values(self, site: int, values: int) -> None:
-        """PRINT from compiled code: format as Python does and write to sys.stdout."""
-        types = self.compiled.prints[site].types
-        n = len(types)
-        words = (ctypes.c_int64 * n).from_address(values - 8 * (n - 1))[::-1]
-        shown = [self.to_python(w, frozenset({t})) for w, t in zip(words, types, strict=True)]
-        rt.print_values(shown[:-2], shown[-2], shown[-1])
+        """PRINT from compiled code: format as Python does and write to sys.stdout. What
+        print raises (an unencodable string, KeyboardInterrupt from a SIGINT that CPython
+        handled in here) cannot cross ctypes: it is kept, the code's poll byte is set so it
+        stops at its next loop edge or call, prints after it are skipped, and the Python
+        entry raises it, with the output so far as CPython leaves it."""
+        local = self._local
+        level = local.nesting - 1
+        if level in local.errors:
+            return
+        try:
+            types = self.compiled.prints[site].types
+            n = len(types)
+            words = (ctypes.c_int64 * n).from_address(values - 8 * (n - 1))[::-1]
+            shown = [self.to_python(w, frozenset({t})) for w, t in zip(words, types, strict=True)]
+            rt.print_values(shown[:-2], shown[-2], shown[-1])
+        except BaseException as error:  # noqa: BLE001 - re-raised by `enter`
+            local.errors[level] = error
+            ctypes.c_uint8.from_address(local.contexts[level][0].flag).value = 1
 
     def _context(self, nesting: int) -> tuple[Context, ctypes.Array]:
         """A context and deopt buffer per thread and nesting level (a call made while another
