@@ -250,3 +250,53 @@ def test_sigint_stops_a_printing_loop(tmp_path, tier: str):
     print(f"{tier}: stopped {time.monotonic() - sent:.3f} s after SIGINT")
     assert child.returncode in (-signal.SIGINT, 130, 1), stderr[-1000:]
     assert stderr.rstrip().splitlines()[-1] == "KeyboardInterrupt", stderr[-1000:]
+
+
+BINDINGS = {
+    "defined twice": ("def g():\n    return 1\ndef g():\n    return 2\nprint(g())\n", "a second"),
+    "called before its def": (
+        "def a():\n    return b()\nprint(a())\ndef b():\n    return 1\n",
+        "can call 'b' before its def",
+    ),
+    "rebound": ("def g():\n    return 1\ng = 5\nprint(g)\n", "rebinding the function name"),
+    "print redefined": ("def print(x):\n    return x\nprint(1)\n", "redefining the builtin"),
+    "range redefined": (
+        "def range(n):\n    return n\ndef f():\n    for i in range(3):\n        pass\nf()\n",
+        "redefining the builtin",
+    ),
+}
+
+
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("case", BINDINGS)
+def test_module_bindings_the_kit_cannot_follow_are_refused(tier: str, case: str):
+    """CPython binds a module's names as its statements run; the kit binds every def once,
+    up front. Where that would differ (the last def won, `g = 5` was ignored, a call before
+    the def worked, a user's print was ignored), the program is refused, never run wrong."""
+    source, why = BINDINGS[case]
+    out, error = run(source, tier)
+    assert out == "" and error.startswith("UnsupportedError: prog.py, line "), error
+    assert why in error
+
+
+def test_a_jitted_function_calling_a_redefined_builtin_is_refused(tmp_path):
+    """@jit saw `print(x)` and used the builtin, though the module had its own print."""
+    child = """
+import jitkit
+
+def print(*args):
+    return 0
+
+def f(x):
+    print(x)
+    return x
+
+try:
+    jitkit.jit(tier="stack")(f)(3)
+except jitkit.UnsupportedError as e:
+    import builtins
+    builtins.print("refused:", str(e).split(" is not")[0])
+"""
+    (tmp_path / "mine.py").write_text(child)
+    run_ = subprocess.run([sys.executable, tmp_path / "mine.py"], capture_output=True, text=True)
+    assert run_.stdout.startswith("refused: mine.py, line 8, col 4: calling 'print', which")

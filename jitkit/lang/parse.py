@@ -358,8 +358,58 @@ def parse_module(source: str, filename: str = "<string>") -> n.Module:
     return lower_module_tree(tree, filename, source)
 
 
+def check_module_bindings(tree: ast.Module, filename: str) -> None:
+    """The kit binds each module function name once, before any top-level code runs; CPython
+    binds names as its statements execute. Refuse the programs where that differs: a name
+    defined twice or also assigned, a builtin redefined, and a top-level statement that can
+    reach (through the calls in function bodies) a function whose `def` comes later."""
+    defs: dict[str, ast.FunctionDef] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef):
+            if stmt.name in BUILTINS:
+                raise unsupported(filename, stmt, f"redefining the builtin {stmt.name!r}")
+            if stmt.name in defs:
+                first = defs[stmt.name].lineno
+                raise unsupported(
+                    filename, stmt, f"a second 'def {stmt.name}' (first: line {first})"
+                )
+            defs[stmt.name] = stmt
+    calls = {name: called_names(fdef.body) & defs.keys() for name, fdef in defs.items()}
+    defined: set[str] = set()
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef):
+            defined.add(stmt.name)
+            continue
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in defs:
+                raise unsupported(filename, node, f"rebinding the function name {node.id!r}")
+        reached, pending = set(), list(called_names([stmt]) & defs.keys())
+        while pending:
+            name = pending.pop()
+            if name not in reached:
+                reached.add(name)
+                pending += calls[name]
+        early = sorted(reached - defined, key=lambda name: defs[name].lineno)
+        if early:
+            line = defs[early[0]].lineno
+            raise unsupported(
+                filename, stmt, f"code that can call {early[0]!r} before its def (line {line}) runs"
+            )
+
+
+def called_names(body: list[ast.stmt]) -> set[str]:
+    """The plain names called anywhere in `body` (`f(...)`, not `x.f(...)`)."""
+    return {
+        node.func.id
+        for stmt in body
+        for node in ast.walk(stmt)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+
+
 def lower_module_tree(tree: ast.Module, filename: str, source: str = "") -> n.Module:
     """Split a Python module into its functions and its top-level statements."""
+    check_module_bindings(tree, filename)
     defs = [s for s in tree.body if isinstance(s, ast.FunctionDef)]
     names = {d.name for d in defs}
     functions = {}
@@ -410,6 +460,9 @@ def parse_function(fn: Callable) -> n.Module:
         trees[f.__name__] = (fdef, filename)
         for node in ast.walk(ast.Module(body=fdef.body, type_ignores=[])):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                if node.func.id in BUILTINS and node.func.id in f.__globals__:
+                    what = f"calling {node.func.id!r}, which this module redefines"
+                    raise unsupported(filename, node, what)
                 callee = unwrap(f.__globals__.get(node.func.id))
                 if inspect.isfunction(callee) and node.func.id not in trees:
                     pending.append(callee)
