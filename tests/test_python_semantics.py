@@ -300,3 +300,21 @@ except jitkit.UnsupportedError as e:
     (tmp_path / "mine.py").write_text(child)
     run_ = subprocess.run([sys.executable, tmp_path / "mine.py"], capture_output=True, text=True)
     assert run_.stdout.startswith("refused: mine.py, line 8, col 4: calling 'print', which")
+
+
+DOCSTRINGS = '''"""A module with a docstring."""
+
+
+def f(x):
+    """A function with one."""
+    return x + 1
+
+
+print(f(41))
+'''
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_module_and_function_docstrings(tier: str):
+    """A module docstring was refused as an unsupported str literal."""
+    assert run(DOCSTRINGS, tier) == run(DOCSTRINGS, "cpython") == ("42\n", None)

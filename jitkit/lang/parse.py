@@ -113,7 +113,7 @@ class FunctionParser:
             raise self.fail(fdef, "'*args, **kwargs, defaults or keyword-only parameters'")
         params = [arg.arg for arg in a.args]
         body = fdef.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        if body and is_docstring(body[0]):
             body = body[1:] or [ast.Pass(lineno=fdef.lineno, col_offset=fdef.col_offset)]
         return self.parse_body_as_function(fdef, fdef.name, params, body)
 
@@ -397,6 +397,15 @@ def check_module_bindings(tree: ast.Module, filename: str) -> None:
             )
 
 
+def is_docstring(stmt: ast.stmt) -> bool:
+    """A string literal standing alone as the first statement of a module or function."""
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    )
+
+
 def called_names(body: list[ast.stmt]) -> set[str]:
     """The plain names called anywhere in `body` (`f(...)`, not `x.f(...)`)."""
     return {
@@ -419,6 +428,8 @@ def lower_module_tree(tree: ast.Module, filename: str, source: str = "") -> n.Mo
             raise unsupported(filename, bad[0], "decorator other than @jit")
         functions[d.name] = FunctionParser(filename, names).parse_FunctionDef(d)
     rest = [s for s in tree.body if not isinstance(s, ast.FunctionDef)]
+    if rest and rest[0] is tree.body[0] and is_docstring(rest[0]):
+        rest = rest[1:]  # the module's docstring: CPython stores it in __doc__, prints nothing
     main = None
     if rest:
         at = rest[0]
