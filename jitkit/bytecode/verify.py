@@ -7,7 +7,9 @@ and `code.stacksize` filled in; or `VerifyError` naming the instruction and the 
   2. operands are in range (constants, locals, names, depths, counts, jump targets);
   3. only JUMP_BACKWARD jumps backwards, every other jump goes forward;
   4. the stack never underflows, and has one depth at each instruction on every path;
-  5. no path runs off the end of the code (every path returns).
+  5. no path runs off the end of the code (every path returns);
+  6. a function value (pushed by LOAD_FUNC) is only called or moved on the stack, and CALL
+     calls only a function value.
 """
 
 from __future__ import annotations
@@ -81,6 +83,40 @@ def stack_depths(code: Code) -> list[int | None]:
     return depths
 
 
+def check_callees(code: Code) -> None:
+    """Rule 6, by abstract interpretation of the stack as a tuple of "is a function" flags
+    (run after rules 4 and 5, so depths are consistent and nothing underflows)."""
+    seen: dict[int, tuple[bool, ...]] = {}
+    work: list[tuple[int, tuple[bool, ...]]] = [(0, ())]
+    while work:
+        pc, stack = work.pop()
+        if pc in seen:
+            if seen[pc] != stack:
+                raise fail(code, pc, "a function value here on one path and not on another")
+            continue
+        seen[pc] = stack
+        op, arg = code.ops[pc], code.args[pc]
+        items = list(stack)
+        if op == Op.LOAD_FUNC:
+            items.append(True)
+        elif op == Op.DUP or op == Op.COPY:
+            items.append(items[-(arg if op == Op.COPY else 1)])
+        elif op == Op.SWAP:
+            items[-1], items[-arg] = items[-arg], items[-1]
+        else:
+            pops, pushes = stack_effect(op, arg)
+            taken = items[len(items) - pops :]
+            del items[len(items) - pops :]
+            if op == Op.CALL:
+                if not taken[0]:
+                    raise fail(code, pc, "CALL of something that is not a function")
+                taken = taken[1:]
+            if any(taken):
+                raise fail(code, pc, "a function value used as an operand")
+            items += [False] * pushes
+        work.extend((s, tuple(items)) for s in successors(code, pc))
+
+
 def verify(code: Code, *, depths: Callable[[Code], list[int | None]] = stack_depths) -> None:
     """Why: bad bytecode must become a VerifyError here, never a crash in the VM or a JIT.
     `depths` is the rules 4 and 5 analysis (an exercise writes its own)."""
@@ -98,6 +134,7 @@ def verify(code: Code, *, depths: Callable[[Code], list[int | None]] = stack_dep
     for pc in range(n):
         check_operand(code, pc)
     found = depths(code)
+    check_callees(code)
     code.stacksize = max((d + 1 for d in found if d is not None), default=0)
 
 
