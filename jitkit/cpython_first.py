@@ -5,16 +5,18 @@ gives templates to what SSA refuses); gives back a *function*, a copy of the ori
 `__code__` is swapped as it warms up. The module's name for it, which its recursive calls
 use, is that function, so every call runs whatever is best now:
 
-1. warming: a trampoline times each outermost call and runs CPython's own code; calls nested
-   in a timed one (recursion) only look at the clock;
-2. hot: once the calls so far took `Policy.budget` seconds (about one compile) and the mean
-   call is long enough for a native entry (about 5 µs through ctypes) to pay off, or one call
-   has been running `Policy.long_call` seconds, the function is compiled. A call in progress
-   goes on in CPython; its nested calls and every later call enter the machine code;
+1. warming: a trampoline times each call and runs it on CPython's own code; for the length of
+   the call the function's code *is* CPython's, so calls nested in it (recursion) pay nothing
+   and RecursionError comes at CPython's depth;
+2. hot: once the calls so far took `Policy.budget` seconds (about one compile) or one call took
+   `Policy.long_call`, and the mean call is long enough for a native entry (about 5 µs through
+   ctypes) to pay off, the function is compiled and the next call enters the machine code.
+   There is no on-stack replacement: a call in progress finishes in CPython;
 3. trial: the first `Policy.trial` native calls are timed; native code slower than CPython
    was, or that keeps deoptimizing into the VM (ints beyond 64 bits), is dropped;
-4. settled in CPython: a function the compiled tiers refuse, or too quick for a native call,
-   gets CPython's own code back, and from then on runs exactly as undecorated.
+4. settled in CPython: a function the compiled tiers refuse, or too quick for a native call
+   (`Policy.calls` calls decide that), gets CPython's own code back, and from then on runs
+   exactly as undecorated.
 
 Arguments the machine code cannot take (big ints, floats, ...) run in CPython. Results and
 exceptions are CPython's in every state: compiled code guards overflow and deopts into the
@@ -29,6 +31,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import statistics
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,11 +47,13 @@ SHAPES |= inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 @dataclass
 class Policy:
-    """When warming ends: seconds of CPython time, one call's length, the shortest mean call
-    worth a native entry, and how many native calls are timed before they are kept."""
+    """When warming ends (seconds of CPython time, one call's length, or a number of calls),
+    the shortest mean call worth a native entry, and how many native calls are timed before
+    they are kept."""
 
     budget: float = 2e-3
     long_call: float = 1e-3
+    calls: int = 1000
     min_call: float = 10e-6
     trial: int = 16
 
@@ -90,9 +95,10 @@ class CPythonFirst:
         self.function.__kwdefaults__ = fn.__kwdefaults__
         functools.update_wrapper(self.function, fn)
         self.state, self.why = WARMING, ""
-        self.calls, self.seconds = 0, 0.0  # finished outermost calls in CPython, and their time
-        self.native_calls, self.native_seconds, self.deopts = 0, 0.0, 0  # during the trial
-        self.started: float | None = None  # perf_counter() at the running outermost call
+        self.calls, self.seconds = 0, 0.0  # calls finished in CPython while warming, their time
+        self.times: list[float] = []  # each of those calls' seconds
+        self.native_times: list[float] = []  # seconds of each native call in the trial
+        self.deopts = 0  # trial calls that deoptimized into the VM
         self.tier = None  # the compiled module (a StackTier) once hot
         self.events: list[str] = []
         why = unsupported_shape(fn)
@@ -111,23 +117,32 @@ class CPythonFirst:
             f.__kwdefaults__ = {TARGET: target}  # first: the plain code ignores it
             f.__code__ = self.code
 
-    # --- the states -----------------------------------------------------------------------
+    def target(self) -> Callable | None:
+        """What the trampoline calls in the current state (None: CPython's own code)."""
+        return {WARMING: self.warm, TRIAL: self.try_native, NATIVE: self.enter}.get(self.state)
 
-    def warm(self, *args: object) -> object:
-        if self.started is not None:  # nested in a timed call
-            if self.state == WARMING and perf_counter() - self.started >= self.policy.long_call:
-                self.promote(f"a call ran {self.policy.long_call * 1e3:g} ms")
-                return self.function(*args)  # what runs now: native code, or CPython's
-            return self.plain(*args)
-        self.started = start = perf_counter()
+    def in_cpython(self, *args: object) -> object:
+        """One call on CPython's own code, calls nested in it (recursion) too: they run with no
+        trampoline frame, so RecursionError comes at CPython's depth."""
+        self.switch(None)
         try:
             return self.plain(*args)
         finally:
+            self.switch(self.target())
+
+    # --- the states -----------------------------------------------------------------------
+
+    def warm(self, *args: object) -> object:
+        start = perf_counter()
+        try:
+            return self.in_cpython(*args)
+        finally:
             spent = perf_counter() - start
-            self.started = None
             self.calls, self.seconds = self.calls + 1, self.seconds + spent
-            long_call = spent >= self.policy.long_call
-            if self.state == WARMING and (self.seconds >= self.policy.budget or long_call):
+            self.times.append(spent)
+            policy = self.policy
+            hot = self.seconds >= policy.budget or spent >= policy.long_call
+            if self.state == WARMING and (hot or self.calls >= policy.calls):
                 self.decide()
 
     def decide(self) -> None:
@@ -136,7 +151,8 @@ class CPythonFirst:
         if mean < self.policy.min_call:
             self.settle(f"its calls take {mean * 1e6:.1f} µs: a native entry costs more")
         else:
-            self.promote(f"{self.calls} calls in {self.seconds * 1e3:.1f} ms")
+            calls = f"{self.calls} call{'s' if self.calls > 1 else ''}"
+            self.promote(f"{calls} in {self.seconds * 1e3:.1f} ms")
 
     def promote(self, why: str) -> None:
         try:
@@ -144,6 +160,8 @@ class CPythonFirst:
             running = tier.tier_of(self.name)  # type: ignore[attr-defined]
         except JitkitError as refused:
             return self.settle(f"the compiled tiers refuse it: {refused}")
+        except Exception as failed:  # a kit bug must not change what the program does
+            return self.settle(f"compiling it failed: {failed!r}")
         if running == "interp":
             reason = tier.compiled.skipped.get(self.name, "")  # type: ignore[attr-defined]
             return self.settle(f"the compiled tiers leave it to the VM: {reason}")
@@ -154,23 +172,23 @@ class CPythonFirst:
     def try_native(self, *args: object) -> object:
         tier = self.tier
         if not tier.accepts(self.name, args):  # type: ignore[attr-defined]
-            return self.plain(*args)
+            return self.in_cpython(*args)
         start = perf_counter()
         try:
             return tier.call(self.name, *args)  # type: ignore[attr-defined]
         finally:
-            self.native_calls += 1
-            self.native_seconds += perf_counter() - start
+            self.native_times.append(perf_counter() - start)
             self.deopts += bool(tier.last_deopt)  # type: ignore[attr-defined]
-            if self.state == TRIAL and self.native_calls >= self.policy.trial:
+            if self.state == TRIAL and len(self.native_times) >= self.policy.trial:
                 self.judge()
 
     def judge(self) -> None:
-        """Keep native code that beats CPython's mean call and rarely deopts."""
-        native = self.native_seconds / self.native_calls
-        cpython = self.seconds / self.calls if self.calls else math.inf
-        if 2 * self.deopts > self.native_calls:
-            self.settle(f"{self.deopts} of {self.native_calls} native calls deoptimized")
+        """Keep native code whose median call beats CPython's and that rarely deopts (the
+        median: a thread's first native call also sets up its runtime context)."""
+        native = statistics.median(self.native_times)
+        cpython = statistics.median(self.times) if self.times else math.inf
+        if 2 * self.deopts > len(self.native_times):
+            self.settle(f"{self.deopts} of {len(self.native_times)} native calls deoptimized")
         elif native > cpython:
             self.settle(f"native calls took {native * 1e6:.1f} µs, CPython's {cpython * 1e6:.1f}")
         else:
@@ -182,7 +200,7 @@ class CPythonFirst:
         tier = self.tier
         if tier.accepts(self.name, args):  # type: ignore[attr-defined]
             return tier.call(self.name, *args)  # type: ignore[attr-defined]
-        return self.plain(*args)
+        return self.in_cpython(*args)
 
     def settle(self, why: str) -> None:
         self.state, self.why, self.tier = CPYTHON, why, None

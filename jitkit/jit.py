@@ -264,9 +264,11 @@ def check_options(tier: str, frontend: str | None, dump: Iterable[str]) -> None:
         raise ValueError(f"unknown tier {tier!r}; supported tiers: {', '.join(TIERS)}")
     if frontend is not None and frontend not in FRONTENDS:
         raise ValueError(f"unknown frontend {frontend!r}; supported: {', '.join(FRONTENDS)}")
+    if isinstance(dump, str):
+        raise ValueError(f"dump= takes a set of names, not {dump!r}; names: {', '.join(DUMPS)}")
     unknown = sorted(set(dump) - set(DUMPS))
-    if isinstance(dump, str) or unknown:
-        bad = dump if isinstance(dump, str) else ", ".join(map(repr, unknown))
+    if unknown:
+        bad = ", ".join(map(repr, unknown))
         raise ValueError(f"unknown dump {bad}; dump= takes a set of: {', '.join(DUMPS)}")
 
 
