@@ -16,6 +16,10 @@ per round, so a slow moment of the machine hits all columns alike); medians, [mi
   steady   one call once the decorated kernel has settled (on native code, or in CPython)
   first÷   first ÷ (cpython + compile): the target is at most 2
   steady÷  steady ÷ cpython: the target is below 1 on every kernel
+
+Then functions that should stay in CPython, called in a Python loop: a one-line `add` (too
+quick for a native entry) and a list comprehension (outside the kit's subset): the time of
+the first calls (warming up, then settling) and of the calls after, ÷ the plain function's.
 """
 
 from __future__ import annotations
@@ -114,6 +118,41 @@ def table(out: dict, where: dict, rounds: int) -> str:
     return "\n".join(lines)
 
 
+STAYS = """
+def add(a, b):
+    return a + b
+
+def squares(n):
+    return [i * i for i in range(n)]
+"""
+STAY_ARGS = {"add": (3, 4), "squares": (20,)}
+
+
+def stays_in_cpython(rounds: int, first: int = 2_000, after: int = 100_000) -> str:
+    """Per function: (first calls, later calls) ÷ the same calls of the plain function."""
+    lines = [f"stays in CPython: time ÷ plain, median [min-max] of {rounds} rounds"]
+    lines.append(f"{'function':<13}{f'first {first} calls':>24}{f'next {after} calls':>24}")
+    ratios: dict = {name: ([], []) for name in STAY_ARGS}
+    states: dict = {}
+    for _ in range(rounds):
+        plain: dict = {}
+        exec(STAYS, plain)
+        jitted = decorated(STAYS)
+        for name, args in STAY_ARGS.items():
+            for column, count in enumerate((first, after)):
+                loops = range(count)
+                base = cpu(lambda f=plain[name], a=args, r=loops: [f(*a) for _ in r])
+                mine = cpu(lambda f=jitted[name], a=args, r=loops: [f(*a) for _ in r])
+                ratios[name][column].append(mine / base)
+            states[name] = jitted[name].jit.cpython_first.state
+    for name, (early, late) in ratios.items():
+        cells = "".join(
+            f"{statistics.median(r):>9.2f}x [{min(r):.2f}-{max(r):.2f}]" for r in (early, late)
+        )
+        lines.append(f"{name:<13}{cells}  (then: {states[name]})")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -127,6 +166,8 @@ def main() -> None:
     for _ in range(rounds):
         one_round(source, plain, out, where)
     print(table(out, where, rounds))
+    print()
+    print(stays_in_cpython(rounds))
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ class Policy:
 
     budget: float = 2e-3
     long_call: float = 1e-3
-    calls: int = 1000
+    calls: int = 300
     min_call: float = 10e-6
     trial: int = 16
 

@@ -161,10 +161,7 @@ class JitFunction:
         """The machine code the next call runs, read from executable memory."""
         running = self.running_tier()
         if running == "interp" or self.tier == "treewalk":
-            raise InspectionError(
-                f"{self.__name__}() runs in the kit's {running} tier: no machine code of its "
-                "own (see bytecode(), or pick a compiling tier)"
-            )
+            raise InspectionError(self.interpreted_story(running))
         if running == "cpython":
             raise InspectionError(self.cpython_story())
         if self.tier == "llvm":
@@ -179,6 +176,14 @@ class JitFunction:
     def listing(self) -> str:
         """`asm()` as text."""
         return str(self.asm())
+
+    def interpreted_story(self, running: str) -> str:
+        """Why a function has no machine code: its tier interprets, or left it to the VM."""
+        why = "no machine code of its own (see bytecode(), or pick a compiling tier)"
+        if self.tier != running:
+            skipped = self.engine.compiled.skipped if self.tier != "auto" else {}
+            why = f"the {self.tier} tier left it there ({skipped.get(self.__name__, 'not hot')})"
+        return f"{self.__name__}() runs in the kit's {running} tier: {why}"
 
     def cpython_story(self) -> str:
         first = self.cpython_first
@@ -211,10 +216,13 @@ class JitFunction:
         promotes to, or the default's once compiled."""
         if self.tier == "auto":
             return self.engine.ssa  # compiled for looking at, if not promoted yet
-        if self.tier in SSA_TIERS and self.running_tier() in ("ssa", "stack"):
-            return self.engine
-        if self.tier == DEFAULT:
-            raise InspectionError(self.cpython_story())
+        running = self.running_tier() if self.tier in SSA_TIERS else ""
+        if running in ("ssa", "stack"):
+            return self.engine  # ir() says why a function got templates
+        if running:
+            raise InspectionError(
+                self.cpython_story() if running == "cpython" else self.interpreted_story(running)
+            )
         raise InspectionError(
             f"tier {self.tier!r} has no SSA IR (tiers with SSA: {', '.join(SSA_TIERS)})"
             + ("; see llvm_ir()" if self.tier == "llvm" else "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
 import subprocess
 import sys
 
@@ -12,11 +13,15 @@ import pytest
 
 import jitkit
 from jitkit.bench import SIZES, kernel_source
+from jitkit.bytecode.from_cpython import translate_module
 from jitkit.cpython_first import Policy
 from jitkit.jit import BYTECODE_TIERS, SOURCE_TIERS, InspectionError, jit
+from jitkit.tiers import TIERS
 from tests.conftest import ROOT
+from tests.programs.engines import capture, run
 
 HOT = Policy(budget=0.0, long_call=0.0, min_call=0.0, trial=4)  # compile at the first call
+PROGRAM_TOOLS = {"__init__", "engines", "test_programs"}
 SMALL = {"fib": 18, "sum_loop": 20_000, "gcd_sum": 2_000, "collatz": 1_000, "count_primes": 3_000}
 
 
@@ -55,7 +60,7 @@ def test_default_on_every_bench_kernel_defined_in_python_c_gives_cpythons_answer
         + "    out[name] = [results, f.running_tier(), f.jit.frontend, f.events]\n"
         + "print(json.dumps(out))\n"
     )
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     child = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=300, env=env
     )
@@ -315,3 +320,30 @@ def test_unknown_names_are_refused_with_the_known_ones():
         jit(gcd, frontend="bytes")
     with pytest.raises(ValueError, match="supported tiers: .*hostc, cpython-first"):
         jit(tier="warp")
+
+
+# --- CPython's bytecode on the compiled tiers, program by program ---------------------------
+
+PROGRAMS = sorted(
+    p for p in (ROOT / "tests" / "programs").glob("*.py") if p.stem not in PROGRAM_TOOLS
+)
+
+
+@pytest.mark.parametrize("tier", ["stack", "ssa"])
+@pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.stem)
+def test_compiled_tiers_run_cpythons_bytecode_as_cpython_does(tier, path):
+    source = path.read_text()
+    engine = TIERS[tier](None, translate_module(source, str(path))).engine  # type: ignore[arg-type]
+    assert capture(lambda: engine.call("<module>")) == run("cpython", source, str(path))
+
+
+def mixed_min(a):
+    return min(a > 0, a)  # a bool or an int: one static type is needed, so the VM runs it
+
+
+def test_a_function_left_to_the_vm_says_so_and_why():
+    f = jit(mixed_min, tier="ssa")
+    assert f(5) is True and f.running_tier() == "interp"
+    for show in (f.asm, f.ir):
+        with pytest.raises(InspectionError, match=r"runs in the kit's interp tier: the ssa tier"):
+            show()
