@@ -85,10 +85,14 @@ class CPythonFirst:
     """One function under the bare decorator: its states, counters and the code it runs."""
 
     def __init__(
-        self, fn: types.FunctionType, compile_native: Callable[[], object], policy: Policy
+        self,
+        fn: types.FunctionType,
+        compile_native: Callable[[], object],
+        policy: Policy,
+        announce: Callable[[], None] = lambda: None,  # told when native code starts to run
     ) -> None:
         self.name, self.plain = fn.__name__, fn  # the original keeps CPython's code
-        self.compile_native, self.policy = compile_native, policy
+        self.compile_native, self.policy, self.announce = compile_native, policy, announce
         self.function = types.FunctionType(
             fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__
         )
@@ -168,6 +172,7 @@ class CPythonFirst:
         self.tier, self.state = tier, TRIAL
         self.events.append(f"{self.name}: compiled to the {running} tier after {why}")
         self.switch(self.try_native)
+        self.announce()
 
     def try_native(self, *args: object) -> object:
         tier = self.tier

@@ -20,7 +20,13 @@ that compile source (treewalk, llvm, hostc) need the source and say so.
 
 Inspection shows what runs, or raises `InspectionError` saying why not: `asm()` (the machine
 code of the running tier, read from executable memory), `bytecode()` / `dis()` (kit bytecode),
-`ir(pass)` / `passes` (SSA IR), `llvm_ir()`, `c_source()`, `running_tier()`.
+`ir(pass)` / `passes` (SSA IR), `llvm_ir()`, `c_source()`, `running_tier()`. `dump={...}`
+prints stages as they are made: "ast", "bytecode", and once the tier compiles the function,
+the output of the methods "ir", "llvm_ir", "c_source" and "asm" (where the tier has them).
+
+`jitkit.tiers.TIERS` (what `python -m jitkit run` and the differential suites run) holds every
+tier but the default: those compile a program's source, and the default's tier 0 is CPython
+running the live function object, which a program's source does not give.
 """
 
 from __future__ import annotations
@@ -47,7 +53,13 @@ SOURCE_TIERS = ("treewalk", "llvm", "hostc")  # they compile the kit AST: they n
 BYTECODE_TIERS = tuple(t for t in TIERS if t not in SOURCE_TIERS)
 SSA_TIERS = ("ssa", "auto", DEFAULT)
 FRONTENDS = ("ast", "dis")
-DUMPS = ("ast", "bytecode")
+DUMPS = ("ast", "bytecode", "ir", "llvm_ir", "c_source", "asm")
+COMPILED = {  # dumps printed once the tier has compiled the function, by the method's name
+    "ir": ("ssa", DEFAULT),
+    "llvm_ir": ("llvm",),
+    "c_source": ("hostc",),
+    "asm": ("stack", "ssa", "llvm", "hostc", DEFAULT),
+}
 SHOWN = ("asm", "bytecode", "dis", "ir", "listing", "llvm_ir", "c_source", "running_tier")
 
 
@@ -92,7 +104,9 @@ class JitFunction:
         self._vm: VM | None = None
         self._engine = None
         self.cpython_first = (
-            CPythonFirst(fn, lambda: self.engine, Policy()) if tier == DEFAULT else None
+            CPythonFirst(fn, lambda: self.engine, Policy(), self.show_compiled)
+            if tier == DEFAULT
+            else None
         )
 
     @property
@@ -144,7 +158,19 @@ class JitFunction:
             factory = FACTORIES["ssa" if self.tier == DEFAULT else self.tier]
             module = self.module if self.tier in SOURCE_TIERS else None
             self._engine = factory(module, self.codes).engine  # type: ignore[arg-type]
+            if self.tier != DEFAULT:  # the default shows them when it runs the code
+                self.show_compiled()
         return self._engine
+
+    def show_compiled(self) -> None:
+        """`dump=`: each compiled stage asked for, under a banner, once it exists."""
+        for name in DUMPS:
+            if name in self.dump and name in COMPILED:
+                try:
+                    text = str(getattr(self, name)())
+                except InspectionError as why:
+                    text = str(why)
+                print(f"== {name} of {self.__name__} ==\n{text}")
 
     def running_tier(self) -> str:
         """Where the next call runs: the tier, or the one "auto" has reached, or for the
@@ -278,6 +304,10 @@ def check_options(tier: str, frontend: str | None, dump: Iterable[str]) -> None:
     if unknown:
         bad = ", ".join(map(repr, unknown))
         raise ValueError(f"unknown dump {bad}; dump= takes a set of: {', '.join(DUMPS)}")
+    for name in sorted(dump):
+        if tier not in COMPILED.get(name, TIERS):
+            where = ", ".join(COMPILED[name])
+            raise ValueError(f"dump {name!r} shows what tiers {where} compile, not {tier!r}")
 
 
 def cpython_first(jf: JitFunction) -> Callable:
@@ -299,6 +329,7 @@ def jit(
     trace: bool = False,
 ) -> JitFunction | Callable:
     """Why: one decorator, `@jit` or `@jit(tier=...)`, puts a function on a kit engine."""
+    dump = dump if isinstance(dump, str) else tuple(dump)  # read more than once
     check_options(tier, frontend, dump)
 
     def decorate(f: Callable) -> JitFunction | Callable:

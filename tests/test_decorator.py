@@ -347,3 +347,18 @@ def test_a_function_left_to_the_vm_says_so_and_why():
     for show in (f.asm, f.ir):
         with pytest.raises(InspectionError, match=r"runs in the kit's interp tier: the ssa tier"):
             show()
+
+
+def test_dumps_print_each_stage_once_the_tier_compiled_it(capsys):
+    f = jit(gcd, tier="ssa", dump={"bytecode", "ir", "asm"})
+    assert capsys.readouterr().out == ""  # nothing compiled yet
+    assert f(12, 18) == 6
+    out = capsys.readouterr().out
+    assert "== bytecode of gcd ==" in out and "BINARY_MOD" in out
+    assert "== ir of gcd ==\n" + f.ir() in out and "== asm of gcd ==\n" + f.listing() in out
+    g = made_hot(jit(gcd, dump={"asm"}))  # the default prints when native code starts to run
+    assert g(12, 18) == 6 and "gcd.entry:" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="dump 'llvm_ir' shows what tiers llvm compile"):
+        jit(gcd, tier="ssa", dump={"llvm_ir"})
+    with pytest.raises(ValueError, match="dump 'asm' shows what tiers stack, ssa, llvm"):
+        jit(gcd, tier="interp", dump=iter(["asm"]))
