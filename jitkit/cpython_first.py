@@ -164,6 +164,9 @@ class CPythonFirst:
             running = tier.tier_of(self.name)  # type: ignore[attr-defined]
         except JitkitError as refused:
             return self.settle(f"the compiled tiers refuse it: {refused}")
+        except RecursionError:  # called deep in some recursion: warm up again, retry later
+            self.calls, self.seconds, self.times = 0, 0.0, []
+            return None
         except Exception as failed:  # a kit bug must not change what the program does
             return self.settle(f"compiling it failed: {failed!r}")
         if running == "interp":

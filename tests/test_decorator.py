@@ -362,3 +362,20 @@ def test_dumps_print_each_stage_once_the_tier_compiled_it(capsys):
         jit(gcd, tier="ssa", dump={"llvm_ir"})
     with pytest.raises(ValueError, match="dump 'asm' shows what tiers stack, ssa, llvm"):
         jit(gcd, tier="interp", dump=iter(["asm"]))
+
+
+def test_default_compiles_later_when_hot_deep_in_a_recursion():
+    def spin(n):
+        s = 0
+        for i in range(n):
+            s += i
+        return s
+
+    f = made_hot(jit(spin))
+
+    def down(k):  # CPython's own frames, deep enough that compiling would overflow
+        return f(10) if k == 0 else down(k - 1)
+
+    assert down(sys.getrecursionlimit() - 60) == 45 and f.running_tier() == "cpython"
+    assert f.jit.cpython_first.state == "warming"  # not settled: it tries again
+    assert f(10) == 45 and f.running_tier() == "ssa"
