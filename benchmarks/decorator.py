@@ -93,11 +93,11 @@ def one_round(source: str, plain: dict, out: dict, where: dict) -> None:
 
 def cell(values: list[float]) -> str:
     ms = [v * 1e3 for v in values]
-    return f"{statistics.median(ms):8.2f} [{min(ms):.2f}-{max(ms):.2f}]"
+    return f"{statistics.median(ms):.2f} [{min(ms):.2f}-{max(ms):.2f}]"
 
 
 def table(out: dict, where: dict, rounds: int) -> str:
-    head = f"{'kernel':<13}" + "".join(f"{c + ' ms':>21}" for c in COLUMNS)
+    head = f"{'kernel':<13}" + "".join(f"{c + ' ms':>22}" for c in COLUMNS)
     lines = [
         f"the bare @jitkit.jit, CPU ms per call: median [min-max] of {rounds} interleaved rounds",
         head + f"{'first÷':>8}{'steady÷':>9}  runs on",
@@ -109,7 +109,7 @@ def table(out: dict, where: dict, rounds: int) -> str:
         steady = med["steady"] / med["cpython"]
         firsts.append(first)
         steadies.append(steady)
-        cells = "".join(f"{cell(times[c]):>21}" for c in COLUMNS)
+        cells = "".join(f"{cell(times[c]):>22}" for c in COLUMNS)
         lines.append(f"{kernel:<13}{cells}{first:7.2f}x{steady:8.3f}x  {where[kernel]}")
     lines.append(
         f"{'geomean':<13}{'':>{24 * len(COLUMNS)}}"
