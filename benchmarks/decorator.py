@@ -112,7 +112,7 @@ def table(out: dict, where: dict, rounds: int) -> str:
         cells = "".join(f"{cell(times[c]):>22}" for c in COLUMNS)
         lines.append(f"{kernel:<13}{cells}{first:7.2f}x{steady:8.3f}x  {where[kernel]}")
     lines.append(
-        f"{'geomean':<13}{'':>{24 * len(COLUMNS)}}"
+        f"{'geomean':<13}{'':>{22 * len(COLUMNS)}}"
         f"{statistics.geometric_mean(firsts):7.2f}x{statistics.geometric_mean(steadies):8.3f}x"
     )
     return "\n".join(lines)
