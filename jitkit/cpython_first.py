@@ -31,7 +31,6 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-import statistics
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,6 +78,10 @@ def trampoline(fn: types.FunctionType) -> types.CodeType:
     module = compile(source, fn.__code__.co_filename, "exec")
     code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
     return code.replace(co_firstlineno=fn.__code__.co_firstlineno)
+
+
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
 
 
 class CPythonFirst:
@@ -193,8 +196,8 @@ class CPythonFirst:
     def judge(self) -> None:
         """Keep native code whose median call beats CPython's and that rarely deopts (the
         median: a thread's first native call also sets up its runtime context)."""
-        native = statistics.median(self.native_times)
-        cpython = statistics.median(self.times) if self.times else math.inf
+        native = median(self.native_times)
+        cpython = median(self.times) if self.times else math.inf
         if 2 * self.deopts > len(self.native_times):
             self.settle(f"{self.deopts} of {len(self.native_times)} native calls deoptimized")
         elif native > cpython:
