@@ -75,9 +75,8 @@ def trampoline(fn: types.FunctionType) -> types.CodeType:
     params = ", ".join(fn.__code__.co_varnames[: fn.__code__.co_argcount])
     star = f"{params}, *" if params else "*"
     source = f"def {fn.__name__}({star}, {TARGET}):\n    return {TARGET}({params})\n"
-    module = compile(source, fn.__code__.co_filename, "exec")
-    code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
-    return code.replace(co_firstlineno=fn.__code__.co_firstlineno)
+    module = compile(source, "<jitkit.jit trampoline>", "exec")  # tracebacks show no user line
+    return next(c for c in module.co_consts if isinstance(c, types.CodeType))
 
 
 def median(values: list[float]) -> float:
