@@ -1,31 +1,78 @@
 """`@jitkit.jit`: run a Python function on one of the kit's engines (notebook 03 onwards).
 
 In: a function in the supported subset (its module's other functions are found by name in
-`fn.__globals__`). Out: a callable `JitFunction` that returns what CPython would and exposes
-`.bytecode`, `.tier`, `.profile`, `dis()`, `listing()` and, from the SSA tier, `.passes` and
-`ir(pass_name)`. Compilation happens on first use, so functions defined later in the module
-can be called. Tiers: "interp" (the bytecode VM), "treewalk", "stack" (template JIT), "ssa"
-(the optimizing JIT), "auto" (VM, then stack, then SSA as it gets hot), "llvm" and "hostc"
-(C from a host compiler).
+`fn.__globals__`). Out: a callable that returns what CPython would and raises what it would.
+
+The bare `@jitkit.jit` is tier "cpython-first" (`jitkit.cpython_first`): CPython runs the
+function until it is hot, then the SSA tier's machine code does (templates where SSA refuses);
+what the compiled tiers refuse, or what is too quick for a native call, stays in CPython, so it
+is never much slower than the undecorated function. It gives back a real function, with the
+inspection methods below attached and the `JitFunction` behind it as `.jit`.
+`@jitkit.jit(tier=...)` picks one engine and gives a `JitFunction`: "interp" (the kit's
+bytecode VM, the teaching tier 0), "treewalk", "stack" (template JIT), "ssa" (the optimizing
+JIT), "auto" (VM, then stack, then SSA as it gets hot), "llvm" and "hostc" (C through the host
+compiler). Compilation happens on first use, so functions defined later in the module can be
+called.
+
+Front ends: "ast" reads the source, "dis" reads CPython's bytecode; by default the source when
+`inspect.getsource` finds it, else the bytecode (`python -c`, `exec`, the plain REPL). Tiers
+that compile source (treewalk, llvm, hostc) need the source and say so.
+
+Inspection shows what runs, or raises `InspectionError` saying why not: `asm()` (the machine
+code of the running tier, read from executable memory), `bytecode()` / `dis()` (kit bytecode),
+`ir(pass)` / `passes` (SSA IR), `llvm_ir()`, `c_source()`, `running_tier()`. `dump={...}`
+prints stages as they are made: "ast", "bytecode", and once the tier compiles the function,
+the output of the methods "ir", "llvm_ir", "c_source" and "asm" (where the tier has them).
+
+`jitkit.tiers.TIERS` (what `python -m jitkit run` and the differential suites run) holds every
+tier but the default: those compile a program's source, and the default's tier 0 is CPython
+running the live function object, which a program's source does not give.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Iterable
 
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.compiler import compile_module
 from jitkit.bytecode.disasm import dis as format_listing
+from jitkit.cpython_first import WARMING, CPythonFirst, Policy
+from jitkit.errors import JitkitError, UnsupportedError
 from jitkit.lang import nodes
 from jitkit.lang.parse import parse_function
 from jitkit.lang.treewalk import TreeWalker
+from jitkit.machine_code import MachineCode, hostc_code, llvm_code, stack_code
 from jitkit.tiers import TIERS as FACTORIES
 from jitkit.vm.machine import VM, Profile
 
-TIERS = tuple(FACTORIES)  # every tier `python -m jitkit run` knows
+DEFAULT = "cpython-first"
+TIERS = (*FACTORIES, DEFAULT)  # `python -m jitkit run` knows all but the default
+SOURCE_TIERS = ("treewalk", "llvm", "hostc")  # they compile the kit AST: they need source
+BYTECODE_TIERS = tuple(t for t in TIERS if t not in SOURCE_TIERS)
+SSA_TIERS = ("ssa", "auto", DEFAULT)
 FRONTENDS = ("ast", "dis")
-DUMPS = ("ast", "bytecode")
+DUMPS = ("ast", "bytecode", "ir", "llvm_ir", "c_source", "asm")
+COMPILED = {  # dumps printed once the tier has compiled the function, by the method's name
+    "ir": ("ssa", DEFAULT),
+    "llvm_ir": ("llvm",),
+    "c_source": ("hostc",),
+    "asm": ("stack", "ssa", "llvm", "hostc", DEFAULT),
+}
+SHOWN = ("asm", "bytecode", "dis", "ir", "listing", "llvm_ir", "c_source", "running_tier")
+
+
+class InspectionError(JitkitError, LookupError):
+    """What was asked to be shown does not run on this tier (the message says what does)."""
+
+
+def has_source(fn: Callable) -> bool:
+    try:
+        inspect.getsource(fn)
+    except (OSError, TypeError):
+        return False
+    return True
 
 
 class JitFunction:
@@ -35,22 +82,32 @@ class JitFunction:
         self,
         fn: Callable,
         tier: str,
-        frontend: str = "ast",
+        frontend: str | None = None,
         dump: Iterable[str] = (),
         trace: bool = False,
     ) -> None:
-        if tier not in TIERS:
-            raise ValueError(f"unknown tier {tier!r}; supported tiers: {', '.join(TIERS)}")
-        if frontend not in FRONTENDS:
-            raise ValueError(f"unknown frontend {frontend!r}; supported: {FRONTENDS}")
+        check_options(tier, frontend, dump)
         functools.update_wrapper(self, fn)
-        self.tier, self.frontend = tier, frontend
-        self.dump, self.trace = set(dump), trace
+        self.tier, self.dump, self.trace = tier, set(dump), trace
+        if frontend is None:
+            frontend = "dis" if tier not in SOURCE_TIERS and not has_source(fn) else "ast"
+        if (frontend == "ast" or tier in SOURCE_TIERS) and not has_source(fn):
+            uses = "frontend='dis'" if tier not in SOURCE_TIERS else ", ".join(BYTECODE_TIERS)
+            raise UnsupportedError(
+                f"{fn.__name__}() has no source to read (defined in `python -c`, `exec` or the "
+                f"plain REPL?): tier {tier!r} compiles Python source; use {uses}, which start "
+                "from CPython's bytecode"
+            )
+        self.frontend = frontend
         self._module: nodes.Module | None = None
         self._codes: dict[str, Code] | None = None
         self._vm: VM | None = None
         self._engine = None
-        self._ssa = None
+        self.cpython_first = (
+            CPythonFirst(fn, lambda: self.engine, Policy(), self.show_compiled)
+            if tier == DEFAULT
+            else None
+        )
 
     @property
     def module(self) -> nodes.Module:
@@ -64,7 +121,7 @@ class JitFunction:
         return self._module
 
     @property
-    def bytecode(self) -> dict[str, Code]:
+    def codes(self) -> dict[str, Code]:
         """Kit code objects, keyed by function name."""
         if self._codes is None:
             if self.frontend == "dis":
@@ -81,58 +138,122 @@ class JitFunction:
     @property
     def vm(self) -> VM:
         if self._vm is None:
-            self._vm = VM(self.bytecode, trace=self.trace)
+            self._vm = VM(self.codes, trace=self.trace)
         return self._vm
 
     @property
     def profile(self) -> Profile:
         """Calls per function and back edges per loop, summed over every call so far: the VM
         this function runs in (for a compiled tier, the VM its deopts finish in)."""
-        if self.tier in ("stack", "ssa", "auto"):
+        if self.tier in ("stack", "ssa", "auto", DEFAULT):
             return self.engine.vm.profile
         return self.vm.profile
 
-    def dis(self) -> None:
-        """Print the kit bytecode listing of every function involved, like `dis.dis`."""
-        print("\n\n".join(format_listing(c) for c in self.bytecode.values()))
-
     @property
     def engine(self):
-        """The compiled form for machine-code tiers (StackTier, AutoTier, LLVM module), built
-        by the same factory `python -m jitkit run` uses."""
+        """The compiled form for machine-code tiers (StackTier, SSATier, AutoTier, LLVM or
+        host-C module), built by the factory `python -m jitkit run` uses; the default tier
+        compiles with the SSA tier's."""
         if self._engine is None:
-            self._engine = FACTORIES[self.tier](self.module, self.bytecode).engine
+            factory = FACTORIES["ssa" if self.tier == DEFAULT else self.tier]
+            module = self.module if self.tier in SOURCE_TIERS else None
+            self._engine = factory(module, self.codes).engine  # type: ignore[arg-type]
+            if self.tier != DEFAULT:  # the default shows them when it runs the code
+                self.show_compiled()
         return self._engine
 
+    def show_compiled(self) -> None:
+        """`dump=`: each compiled stage asked for, under a banner, once it exists."""
+        for name in DUMPS:
+            if name in self.dump and name in COMPILED:
+                try:
+                    text = str(getattr(self, name)())
+                except InspectionError as why:
+                    text = str(why)
+                print(f"== {name} of {self.__name__} ==\n{text}")
+
     def running_tier(self) -> str:
-        """Where the next call runs: the tier, or for "auto" the one it has reached."""
-        if self.tier in ("auto", "ssa", "stack"):  # "interp" where the tier left it to the VM
+        """Where the next call runs: the tier, or the one "auto" has reached, or for the
+        default "cpython" until it is hot (and for good if it stays there)."""
+        if self.cpython_first is not None and self.cpython_first.tier is None:
+            return "cpython"
+        if self.tier in ("auto", "ssa", "stack", DEFAULT):  # "interp" where left to the VM
             return self.engine.tier_of(self.__name__)
         return self.tier
 
-    def listing(self) -> str:
-        """The machine code of this function on its tier: the SSA tier's for "ssa", else the
-        stack tier's (compiling it if needed)."""
-        if self.tier == "ssa":
-            return self.ssa.listing(self.__name__)
-        from jitkit.stackjit import stack_tier
+    # --- what runs ----------------------------------------------------------------------
 
-        tier = self.engine if self.tier == "stack" else stack_tier(self.bytecode, self.vm)
-        return tier.listing(self.__name__)
+    def asm(self) -> MachineCode:
+        """The machine code the next call runs, read from executable memory."""
+        running = self.running_tier()
+        if running == "interp" or self.tier == "treewalk":
+            raise InspectionError(self.interpreted_story(running))
+        if running == "cpython":
+            raise InspectionError(self.cpython_story())
+        if self.tier == "llvm":
+            return llvm_code(self.engine, self.__name__)
+        if self.tier == "hostc":
+            return hostc_code(self.engine, self.__name__)
+        engine = self.engine
+        if self.tier == "auto":
+            engine = engine.ssa if running == "ssa" else engine.native
+        return stack_code(engine, self.__name__, running)
+
+    def listing(self) -> str:
+        """`asm()` as text."""
+        return str(self.asm())
+
+    def interpreted_story(self, running: str) -> str:
+        """Why a function has no machine code: its tier interprets, or left it to the VM."""
+        why = "no machine code of its own (see bytecode(), or pick a compiling tier)"
+        if self.tier != running:
+            skipped = self.engine.compiled.skipped if self.tier != "auto" else {}
+            why = f"the {self.tier} tier left it there ({skipped.get(self.__name__, 'not hot')})"
+        return f"{self.__name__}() runs in the kit's {running} tier: {why}"
+
+    def cpython_story(self) -> str:
+        first = self.cpython_first
+        assert first is not None
+        if first.state == WARMING:
+            return (
+                f"{self.__name__}() still runs in CPython ({first.calls} calls, "
+                f"{first.seconds * 1e3:.2f} ms so far): it compiles once hot; "
+                "@jitkit.jit(tier='ssa') compiles at the first call"
+            )
+        return f"{self.__name__}() runs in CPython: {first.why}"
+
+    def bytecode(self) -> str:
+        """The kit bytecode listing of this function and those it calls, as `dis` shows it:
+        what the VM runs, and what the compiled bytecode tiers compile and deopt into."""
+        if self.tier in ("treewalk", "llvm"):
+            raise InspectionError(
+                f"tier {self.tier!r} runs the kit AST, not kit bytecode; {self.tier!r} tier "
+                "shows " + ("nothing else" if self.tier == "treewalk" else "llvm_ir() and asm()")
+            )
+        return "\n\n".join(format_listing(c) for c in self.codes.values())
+
+    def dis(self) -> None:
+        """Print `bytecode()`, like `dis.dis`."""
+        print(self.bytecode())
 
     @property
     def ssa(self):
-        """The module on the SSA tier (`jitkit.ssa.tier.SSATier`): this object's engine for
-        tier="ssa", the auto tier's for "auto", else compiled on first use, for looking at."""
-        if self.tier == "ssa":
-            return self.engine
+        """The module on the SSA tier (`jitkit.ssa.tier.SSATier`) for "ssa", the one "auto"
+        promotes to, or the default's once compiled."""
         if self.tier == "auto":
-            return self.engine.ssa  # the code the auto tier promotes to
-        if self._ssa is None:
-            from jitkit.ssa.tier import ssa_tier
-
-            self._ssa = ssa_tier(self.bytecode, self.vm)
-        return self._ssa
+            return self.engine.ssa  # compiled for looking at, if not promoted yet
+        running = self.running_tier() if self.tier in SSA_TIERS else ""
+        if running in ("ssa", "stack"):
+            return self.engine  # ir() says why a function got templates
+        if running:
+            raise InspectionError(
+                self.cpython_story() if running == "cpython" else self.interpreted_story(running)
+            )
+        raise InspectionError(
+            f"tier {self.tier!r} has no SSA IR (tiers with SSA: {', '.join(SSA_TIERS)})"
+            + ("; see llvm_ir()" if self.tier == "llvm" else "")
+            + ("; see c_source()" if self.tier == "hostc" else "")
+        )
 
     @property
     def passes(self) -> list[tuple[str, str]]:
@@ -141,9 +262,26 @@ class JitFunction:
 
     def ir(self, pass_name: str | None = None) -> str:
         """This function's SSA IR after `pass_name` (its last run), or after all passes."""
-        return self.ssa.ir(self.__name__, pass_name)
+        try:
+            return self.ssa.ir(self.__name__, pass_name)
+        except KeyError as missing:
+            raise InspectionError(missing.args[0]) from None
+
+    def llvm_ir(self) -> str:
+        """The optimized LLVM IR module MCJIT compiled (tier "llvm" only)."""
+        if self.tier != "llvm":
+            raise InspectionError(f"tier {self.tier!r} makes no LLVM IR; tier 'llvm' does")
+        return self.engine.engine.ir
+
+    def c_source(self) -> str:
+        """The C the host compiler compiled for this function (tier "hostc" only)."""
+        if self.tier != "hostc":
+            raise InspectionError(f"tier {self.tier!r} makes no C; tier 'hostc' does")
+        return self.engine.function_c(self.__name__)
 
     def __call__(self, *args: object) -> object:
+        if self.cpython_first is not None:
+            return self.cpython_first.function(*args)
         if self.tier == "treewalk":
             return TreeWalker(self.module).run(self.__name__, list(args))
         if self.tier == "interp":
@@ -154,19 +292,51 @@ class JitFunction:
         return f"<jitkit.jit {self.__name__} tier={self.tier!r}>"
 
 
+def check_options(tier: str, frontend: str | None, dump: Iterable[str]) -> None:
+    """Unknown names are refused with the list of known ones."""
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; supported tiers: {', '.join(TIERS)}")
+    if frontend is not None and frontend not in FRONTENDS:
+        raise ValueError(f"unknown frontend {frontend!r}; supported: {', '.join(FRONTENDS)}")
+    if isinstance(dump, str):
+        raise ValueError(f"dump= takes a set of names, not {dump!r}; names: {', '.join(DUMPS)}")
+    unknown = sorted(set(dump) - set(DUMPS))
+    if unknown:
+        bad = ", ".join(map(repr, unknown))
+        raise ValueError(f"unknown dump {bad}; dump= takes a set of: {', '.join(DUMPS)}")
+    for name in sorted(dump):
+        if tier not in COMPILED.get(name, TIERS):
+            where = ", ".join(COMPILED[name])
+            raise ValueError(f"dump {name!r} shows what tiers {where} compile, not {tier!r}")
+
+
+def cpython_first(jf: JitFunction) -> Callable:
+    """The default tier's face: the function itself, with the inspection methods attached."""
+    assert jf.cpython_first is not None
+    f = jf.cpython_first.function
+    for name in SHOWN:
+        setattr(f, name, getattr(jf, name))
+    f.tier, f.jit, f.events = jf.tier, jf, jf.cpython_first.events  # type: ignore[attr-defined]
+    return f
+
+
 def jit(
     fn: Callable | None = None,
     *,
-    tier: str = "interp",
-    frontend: str = "ast",
+    tier: str = DEFAULT,
+    frontend: str | None = None,
     dump: Iterable[str] = (),
     trace: bool = False,
 ) -> JitFunction | Callable:
     """Why: one decorator, `@jit` or `@jit(tier=...)`, puts a function on a kit engine."""
-    if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}; supported tiers: {', '.join(TIERS)}")
+    dump = dump if isinstance(dump, str) else tuple(dump)  # read more than once
+    check_options(tier, frontend, dump)
 
-    def decorate(f: Callable) -> JitFunction:
-        return JitFunction(f, tier, frontend, dump, trace)
+    def decorate(f: Callable) -> JitFunction | Callable:
+        jf = JitFunction(f, tier, frontend, dump, trace)
+        return cpython_first(jf) if tier == DEFAULT else jf
 
     return decorate if fn is None else decorate(fn)
+
+
+__all__ = ["DEFAULT", "TIERS", "InspectionError", "JitFunction", "jit"]

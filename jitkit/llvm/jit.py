@@ -33,6 +33,11 @@ class Engine:
         self.ir = str(ref)
         # MCJIT takes ownership of its target machine: give it a fresh one, never a cached one
         self.engine = llvm.create_mcjit_compiler(ref, fresh_target_machine(opt_level))
+        # The object file MCJIT compiles and loads, kept to find a function's code and size
+        # (its symbol table). The callback holds the list only: no cycle keeps the engine.
+        kept: list[bytes] = []
+        self.objects = kept
+        self.engine.set_object_cache(notify_func=lambda _, data: kept.append(data))
         self.engine.finalize_object()
         self.engine.run_static_constructors()
 

@@ -70,7 +70,7 @@ def test_jit_matches_cpython(tier, frontend):
     f = jit(fact, tier=tier, frontend=frontend)
     assert f(25) == fact(25) and f.tier == tier
     if tier == "interp":
-        assert "fact" in f.bytecode and f.profile.calls["fact"] == 25
+        assert "fact" in f.codes and f.profile.calls["fact"] == 25
 
 
 def test_jit_decorator_forms_and_unknown_tier(capsys):

@@ -1,0 +1,159 @@
+"""Where a compiled function's machine code lives, read back from memory (the front door's `asm()`).
+
+Takes a tier's compiled module and a function name; gives `MachineCode`: the regions of
+executable memory a call runs through (address, bytes read with `ctypes.string_at`), which
+prints as a capstone listing. Stack and SSA code is located by the assembler's labels; LLVM's
+by the symbol table of the object file MCJIT loaded (kept by `jitkit.llvm.jit.Engine`); the host
+compiler's by the `.so`'s symbol table, relative to where `dlopen` put `jk_run`. Reading memory,
+never the compiler's output, is the point: what is shown is what runs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import struct
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from jitkit.errors import JitkitError
+
+SHT_SYMTAB, STT_FUNC = 2, 2
+
+
+class Symbol(NamedTuple):
+    """One function symbol of an ELF file: value (an address, or an offset in its section
+    for a relocatable object), size in bytes and section index."""
+
+    value: int
+    size: int
+    section: int
+
+
+@dataclass
+class Region:
+    """One piece of machine code as it sits in executable memory."""
+
+    name: str
+    address: int
+    data: bytes
+    labels: dict[str, int] = field(default_factory=dict)  # label -> offset in `data`
+
+
+@dataclass
+class MachineCode:
+    """The regions one call of a function runs through; prints and renders as listings."""
+
+    tier: str
+    regions: list[Region]
+
+    def listings(self) -> list[tuple[str, object]]:
+        from jitkit.display import show
+
+        return [(r.name, show(r.data, labels=r.labels, base=r.address)) for r in self.regions]
+
+    def __str__(self) -> str:
+        parts = [f"; {name} ({self.tier} tier)\n{listing}" for name, listing in self.listings()]
+        return "\n\n".join(parts)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        return "".join(
+            f"<p><b>{name}</b> ({self.tier} tier)</p>{listing._repr_html_()}"  # type: ignore[attr-defined]
+            for name, listing in self.listings()
+        )
+
+
+def elf_function_symbols(image: bytes) -> dict[str, Symbol]:
+    """The function symbols of an ELF64 little-endian file (its `.symtab`, locals included)."""
+    shoff = struct.unpack_from("<Q", image, 0x28)[0]
+    shentsize, shnum = struct.unpack_from("<HH", image, 0x3A)
+    # name, type, flags, addr, offset, size, link, info, addralign, entsize
+    headers = range(shoff, shoff + shnum * shentsize, shentsize)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", image, at) for at in headers]
+    symbols = {}
+    for _, kind, _, _, offset, size, link, _, _, entsize in sections:
+        if kind != SHT_SYMTAB:
+            continue
+        strings = sections[link][4]
+        for at in range(offset, offset + size, entsize):
+            name_at, info, _, shndx, value, length = struct.unpack_from("<IBBHQQ", image, at)
+            if info & 0xF == STT_FUNC and shndx:
+                end = image.index(b"\0", strings + name_at)
+                symbols[image[strings + name_at : end].decode()] = Symbol(value, length, shndx)
+    return symbols
+
+
+def read(name: str, address: int, size: int, labels: dict[str, int] | None = None) -> Region:
+    return Region(name, address, ctypes.string_at(address, size), labels or {})
+
+
+# --- the stack and SSA tiers: one block, located by labels ----------------------------------
+
+
+def stack_code(tier: object, name: str, tier_name: str) -> MachineCode:
+    """`name`'s code in a `StackTier` (or `SSATier`): its body with deopt stubs, then the
+    entry Python calls through ctypes."""
+    labels = tier.compiled.machine.labels  # type: ignore[attr-defined]
+    base = tier.memory.address  # type: ignore[attr-defined]
+    end_of_code = len(tier.compiled.machine.bytes)  # type: ignore[attr-defined]
+
+    def owner(label: str) -> str:  # f.pc3, f@pc3, f/deopt1 -> f; f.python.budget -> f.python
+        entry = ".python" in label
+        return f"{re.split(r'[.@/]', label)[0]}{'.python' if entry else ''}"
+
+    regions = []
+    for part in (name, f"{name}.python"):
+        mine = [o for label, o in labels.items() if owner(label) == part]
+        start = min(mine)
+        others = [o for label, o in labels.items() if owner(label) != part and o > start]
+        end = min(others, default=end_of_code)
+        inside = {label: o - start for label, o in labels.items() if start <= o < end}
+        regions.append(read(part, base + start, end - start, inside))
+    return MachineCode(tier_name, regions)
+
+
+# --- LLVM: the object MCJIT loaded ----------------------------------------------------------
+
+
+def llvm_code(compiled: object, name: str) -> MachineCode:
+    """`name`'s code in an LLVM `CompiledModule`: the kit function `py.NAME` (unless LLVM
+    inlined it away) and the entry `jk_call.NAME`, where MCJIT put them."""
+    engine = compiled.engine  # type: ignore[attr-defined]
+    if not engine.objects:
+        raise JitkitError("MCJIT reported no object file for this module")
+    symbols = elf_function_symbols(engine.objects[-1])
+    section_base = {}  # a section's load address, from a global symbol MCJIT can look up
+    for symbol, where in symbols.items():
+        if symbol.startswith("jk_") and where.section not in section_base:
+            address = engine.engine.get_function_address(symbol)
+            if address:
+                section_base[where.section] = address - where.value
+    regions = []
+    for symbol in (f"py.{name}", f"jk_call.{name}"):
+        where = symbols.get(symbol)
+        if where is not None and where.section in section_base:
+            regions.append(read(symbol, section_base[where.section] + where.value, where.size))
+    return MachineCode("llvm", regions)
+
+
+# --- the host compiler: the loaded shared object --------------------------------------------
+
+
+def hostc_code(module: object, name: str) -> MachineCode:
+    """`name`'s code in a `HostModule`: `py_NAME` and any part or clone cc split off
+    (`py_NAME.cold`, `py_NAME.constprop.0`), where `dlopen` loaded the `.so`."""
+    from jitkit.hostc.cgen import c_name
+
+    build = module.build  # type: ignore[attr-defined]
+    symbols = elf_function_symbols(build.path.read_bytes())
+    run = ctypes.cast(build.library["jk_run"], ctypes.c_void_p).value or 0
+    load_base = run - symbols["jk_run"].value
+    own = re.compile(rf"{re.escape(c_name('py', name))}(\.\w+)*")
+    regions = [
+        read(symbol, load_base + where.value, where.size)
+        for symbol, where in sorted(symbols.items(), key=lambda item: item[1].value)
+        if own.fullmatch(symbol)
+    ]
+    return MachineCode("hostc", regions)
