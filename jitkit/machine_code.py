@@ -12,22 +12,10 @@ from __future__ import annotations
 
 import ctypes
 import re
-import struct
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
+from jitkit.elf.format import function_symbols
 from jitkit.errors import JitkitError
-
-SHT_SYMTAB, STT_FUNC = 2, 2
-
-
-class Symbol(NamedTuple):
-    """One function symbol of an ELF file: value (an address, or an offset in its section
-    for a relocatable object), size in bytes and section index."""
-
-    value: int
-    size: int
-    section: int
 
 
 @dataclass
@@ -63,26 +51,6 @@ class MachineCode:
             f"<p><b>{name}</b> ({self.tier} tier)</p>{listing._repr_html_()}"  # type: ignore[attr-defined]
             for name, listing in self.listings()
         )
-
-
-def elf_function_symbols(image: bytes) -> dict[str, Symbol]:
-    """The function symbols of an ELF64 little-endian file (its `.symtab`, locals included)."""
-    shoff = struct.unpack_from("<Q", image, 0x28)[0]
-    shentsize, shnum = struct.unpack_from("<HH", image, 0x3A)
-    # name, type, flags, addr, offset, size, link, info, addralign, entsize
-    headers = range(shoff, shoff + shnum * shentsize, shentsize)
-    sections = [struct.unpack_from("<IIQQQQIIQQ", image, at) for at in headers]
-    symbols = {}
-    for _, kind, _, _, offset, size, link, _, _, entsize in sections:
-        if kind != SHT_SYMTAB:
-            continue
-        strings = sections[link][4]
-        for at in range(offset, offset + size, entsize):
-            name_at, info, _, shndx, value, length = struct.unpack_from("<IBBHQQ", image, at)
-            if info & 0xF == STT_FUNC and shndx:
-                end = image.index(b"\0", strings + name_at)
-                symbols[image[strings + name_at : end].decode()] = Symbol(value, length, shndx)
-    return symbols
 
 
 def read(name: str, address: int, size: int, labels: dict[str, int] | None = None) -> Region:
@@ -123,7 +91,7 @@ def llvm_code(compiled: object, name: str) -> MachineCode:
     engine = compiled.engine  # type: ignore[attr-defined]
     if not engine.objects:
         raise JitkitError("MCJIT reported no object file for this module")
-    symbols = elf_function_symbols(engine.objects[-1])
+    symbols = function_symbols(engine.objects[-1])
     section_base = {}  # a section's load address, from a global symbol MCJIT can look up
     for symbol, where in symbols.items():
         if symbol.startswith("jk_") and where.section not in section_base:
@@ -147,7 +115,7 @@ def hostc_code(module: object, name: str) -> MachineCode:
     from jitkit.hostc.cgen import c_name
 
     build = module.build  # type: ignore[attr-defined]
-    symbols = elf_function_symbols(build.path.read_bytes())
+    symbols = function_symbols(build.path.read_bytes())
     run = ctypes.cast(build.library["jk_run"], ctypes.c_void_p).value or 0
     load_base = run - symbols["jk_run"].value
     own = re.compile(rf"{re.escape(c_name('py', name))}(\.\w+)*")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # --- e_ident and the file header ------------------------------------------------------------
 MAGIC = b"\x7fELF"
@@ -199,3 +200,35 @@ def format_rows(rows: list[Row]) -> str:
             value = f"{r.value:#x}"
         out.append(f"{r.offset:>#6x}  {r.size:>4}  {r.name:<13} {value:<24} {r.doc}")
     return "\n".join(out)
+
+
+class FunctionSymbol(NamedTuple):
+    """One function symbol of an ELF file: value (an address, or an offset in its section
+    for a relocatable object), size in bytes and section index."""
+
+    value: int
+    size: int
+    section: int
+
+
+def function_symbols(image: bytes) -> dict[str, FunctionSymbol]:
+    """The defined function symbols of an ELF64 file's `.symtab` (locals included), read with
+    the layouts above: how `asm()` finds a function in a loaded object or shared library."""
+    header = EHDR.unpack(image)
+    sections = [
+        SHDR.unpack(image, header["e_shoff"] + i * header["e_shentsize"])
+        for i in range(header["e_shnum"])
+    ]
+    symbols = {}
+    for section in sections:
+        if section["sh_type"] != SHT_SYMTAB:
+            continue
+        strings = sections[section["sh_link"]]["sh_offset"]
+        start, end = section["sh_offset"], section["sh_offset"] + section["sh_size"]
+        for at in range(start, end, section["sh_entsize"]):
+            sym = SYM.unpack(image, at)
+            if sym["st_info"] & 0xF == STT_FUNC and sym["st_shndx"]:
+                name_at = strings + sym["st_name"]
+                name = image[name_at : image.index(b"\0", name_at)].decode()
+                symbols[name] = FunctionSymbol(sym["st_value"], sym["st_size"], sym["st_shndx"])
+    return symbols
