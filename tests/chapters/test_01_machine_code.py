@@ -63,7 +63,7 @@ def programs(draw):
     return "\n".join(lines), eval(f"lambda a, b: {result}", {"wrap": wrap})  # noqa: S307
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(programs(), int64, int64)
 def test_random_functions_run_through_the_chapters_loader(program, a, b):
     text, python = program
