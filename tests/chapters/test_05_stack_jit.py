@@ -178,3 +178,25 @@ def test_a_deopt_state_is_the_frame_before_the_instruction(ch):
 def test_refuses_what_int64_templates_cannot_do_exactly(ch, body):
     with pytest.raises(UnsupportedError):
         ch.jit(f"def f(a):\n    {body}\n", "f")
+
+
+# --- tiering ------------------------------------------------------------------------------------
+
+SQUARE_SUM = """
+def f(n, k):
+    s = 0
+    while k > 0:
+        s = s + n * n
+        k = k - 1
+    return s
+"""
+
+
+def test_tiered_compiles_when_hot_and_keeps_refusals_in_the_vm(ch):
+    tiered = ch.Tiered(SQUARE_SUM, "f", ch.Hot(calls=3, loops=10**9))
+    for call, args in enumerate([(4, 5), (-5, 6), (6, 0), (7, 7), (2**40, 3), (2**70, 2)], 1):
+        assert tiered(*args) == cpython(SQUARE_SUM, "f", *args)
+        assert tiered.tier == ("jit" if call >= 4 else "vm"), call
+    refused = ch.Tiered("def g(n):\n    return n % 3\n", "g", ch.Hot(calls=1, loops=1))
+    assert [refused(n) for n in (-7, 7, 8)] == [2, 1, 2]
+    assert refused.tier == "vm" and "BINARY_MOD" in refused.refused
