@@ -9,11 +9,15 @@ fire, so the deopt into the kit's VM is exercised too.
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
 from jitkit.errors import UnsupportedError
 from jitkit.workshop import load_chapter
+from tests.conftest import ROOT
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 EDGES = [0, 1, 2, 3, 7, -1, -2, -7, 1000, -1000, 2**31, -(2**31), 2**32 + 1, 3037000499,
@@ -200,3 +204,22 @@ def test_tiered_compiles_when_hot_and_keeps_refusals_in_the_vm(ch):
     refused = ch.Tiered("def g(n):\n    return n % 3\n", "g", ch.Hot(calls=1, loops=1))
     assert [refused(n) for n in (-7, 7, 8)] == [2, 1, 2]
     assert refused.tier == "vm" and "BINARY_MOD" in refused.refused
+
+
+def test_ctrl_c_stops_a_compiled_infinite_loop():
+    """In a child process (a SIGINT here would hit pytest): the back edge polls the flag."""
+    child = textwrap.dedent("""
+        import os, signal, threading
+        from jitkit.workshop import load_chapter
+        spin = load_chapter("05").jit("def spin(n):\\n    while 1 > 0:\\n        n = n + 1\\n"
+                                      "    return n\\n", "spin")
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+        try:
+            spin(0)
+        except KeyboardInterrupt:
+            print("interrupted", spin.last_deopt)
+    """)
+    run = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert run.returncode == 0 and run.stdout == "interrupted None\n", run.stdout + run.stderr
