@@ -25,6 +25,13 @@ with contextlib.redirect_stdout(out):
             exec(compile(source, "prog.py", "exec"), namespace)
             if call:
                 print(namespace[call[0]](*call[1]))
+        elif tier == "vm-dis":  # the dis front end: CPython's own compiler, then the VM
+            from jitkit.bytecode.from_cpython import translate_module
+            from jitkit.vm.machine import VM
+            vm = VM(translate_module(source, "prog.py"))
+            vm.call("<module>")
+            if call:
+                print(vm.call(call[0], *call[1]))
         else:
             from jitkit.tiers import load
             program = load(source, tier, "prog.py")
@@ -267,7 +274,7 @@ BINDINGS = {
 }
 
 
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", [*TIERS, "vm-dis"])
 @pytest.mark.parametrize("case", BINDINGS)
 def test_module_bindings_the_kit_cannot_follow_are_refused(tier: str, case: str):
     """CPython binds a module's names as its statements run; the kit binds every def once,
@@ -314,7 +321,27 @@ print(f(41))
 '''
 
 
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", [*TIERS, "vm-dis"])
 def test_module_and_function_docstrings(tier: str):
     """A module docstring was refused as an unsupported str literal."""
     assert run(DOCSTRINGS, tier) == run(DOCSTRINGS, "cpython") == ("42\n", None)
+
+
+TRY_EXCEPT = """
+def f(x):
+    try:
+        return 10 // x
+    except ZeroDivisionError:
+        return -1
+
+
+print(f(0))
+"""
+
+
+def test_the_dis_front_end_refuses_exception_handlers():
+    """CPython 3.11+ reaches except-blocks only through the exception table, so walking the
+    instructions dropped them: the VM raised ZeroDivisionError where CPython returns -1."""
+    assert run(TRY_EXCEPT, "cpython") == ("-1\n", None)
+    out, error = run(TRY_EXCEPT, "vm-dis")
+    assert out == "" and error.startswith("UnsupportedError: prog.py, line 5, col 11: try/except")

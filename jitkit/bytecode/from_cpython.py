@@ -14,6 +14,7 @@ Imports only the standard library and jitkit's own stdlib-only modules.
 
 from __future__ import annotations
 
+import ast
 import dis
 import inspect
 import os
@@ -27,6 +28,7 @@ from jitkit.bytecode.opcodes import BINARY_OPS, BUILTIN_OPS, COMPARE_OPS, Op
 from jitkit.bytecode.verify import verify, verify_module
 from jitkit.errors import UnsupportedError
 from jitkit.lang.nodes import MODULE_CODE_NAME, hidden_range_names
+from jitkit.lang.parse import check_module_bindings
 
 REAL = "value"  # a model entry standing for one value on the kit stack
 BUILTINS = {"print", "range", "abs", "min", "max"}
@@ -79,6 +81,24 @@ class Translator:
         self.reachable = True
         self.defined: dict[str, types.CodeType] = {}  # module code: def name -> its code
 
+    def refuse_handlers(self) -> None:
+        """CPython 3.11+ compiles try/except and with to zero-cost handlers that no jump
+        reaches: walking the instructions would silently drop them. Refuse, at the
+        handler's line."""
+        entries = getattr(dis.Bytecode(self.co), "exception_entries", [])
+        target = entries[0].target if entries else 0
+        handler = next(
+            (
+                ins
+                for ins in dis.get_instructions(self.co)
+                if ins.offset >= target and ins.positions and ins.positions.lineno
+            ),
+            None,
+        )
+        if handler is not None:
+            self.b.line = handler.positions.lineno
+        raise self.fail(handler, "try/except, with or another exception handler")
+
     def fail(self, ins: dis.Instruction | None, what: str) -> UnsupportedError:
         line = self.b.line if hasattr(self, "b") else self.co.co_firstlineno
         col = ins.positions.col_offset if ins and ins.positions else 0
@@ -88,6 +108,8 @@ class Translator:
         )
 
     def translate(self) -> Code:
+        if self.co.co_exceptiontable:  # handlers are reached only through this table
+            self.refuse_handlers()
         for ins in dis.get_instructions(self.co):
             if not self.arrive(ins):
                 continue
@@ -438,6 +460,7 @@ def translate_function(fn: Callable) -> dict[str, Code]:
 
 def translate_module(source: str, filename: str = "<string>") -> dict[str, Code]:
     """Why: a whole program (defs plus top-level statements) through CPython's compiler."""
+    check_module_bindings(ast.parse(source, filename), filename)  # as the AST front end does
     top = Translator(compile(source, filename, "exec"), set(), module=True)
     top.functions = {c.co_name for c in top.co.co_consts if isinstance(c, types.CodeType)}
     main = top.translate()
