@@ -4,7 +4,8 @@ A generator writes well-formed, terminating programs (loops are bounded by range
 counter nothing else assigns, recursion always goes down a guarded parameter, functions call
 only earlier functions or themselves) with nested loops, branches, calls, big and negative
 numbers and the odd division by zero. Every engine must print and return exactly what
-CPython does, or raise the same exception type. Random bytecode must never crash the VM.
+CPython does, or raise the same exception with the same message. Random bytecode must never
+crash the VM.
 """
 
 from __future__ import annotations

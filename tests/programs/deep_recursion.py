@@ -5,4 +5,4 @@ def down(n):
 print("start")
 down(0)
 # expect: start
-# expect error: RecursionError
+# expect error: RecursionError: maximum recursion depth exceeded

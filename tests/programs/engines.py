@@ -2,7 +2,7 @@
 
 Used by the program suite and the differential tests, and as a script on other
 interpreters: `PYTHONPATH=repo python3.13 -m tests.programs.engines FILE...` prints one JSON
-line per file with each engine's (stdout, exception type name).
+line per file with each engine's (stdout, "Type: message" of its exception).
 Stdlib only, so it runs on any CPython the kit supports.
 """
 
@@ -41,18 +41,18 @@ def prepare(engine: str, source: str, filename: str):
 
 
 def capture(runner) -> tuple[str, str | None]:
-    """(stdout, name of the exception type or None) of calling `runner()`."""
+    """(stdout, "Type: message" of the exception or None) of calling `runner()`."""
     out, error = io.StringIO(), None
     with contextlib.redirect_stdout(out):
         try:
             runner()
-        except Exception as e:  # noqa: BLE001 - the type is the result
-            error = type(e).__name__
+        except Exception as e:  # noqa: BLE001 - the exception is the result
+            error = f"{type(e).__name__}: {e}"
     return out.getvalue(), error
 
 
 def run(engine: str, source: str, filename: str = "prog.py") -> tuple[str, str | None]:
-    """(stdout, name of the exception type or None) of one engine on one program."""
+    """(stdout, "Type: message" of the exception or None) of one engine on one program."""
     return capture(prepare(engine, source, filename))
 
 

@@ -8,4 +8,4 @@ def loop(step):
 print(loop(2))
 print(loop(0))
 # expect: 6
-# expect error: ValueError
+# expect error: ValueError: range() arg 3 must not be zero

@@ -1,6 +1,6 @@
 """Black-box suite: every program in this folder, every engine, against CPython and `# expect:`.
 
-A program's `# expect: TEXT` lines are its stdout lines, `# expect error: TYPE` the
+A program's `# expect: TEXT` lines are its stdout lines, `# expect error: TYPE: MESSAGE` the
 exception it ends with. CPython must agree with the expectations (so they cannot be wrong
 silently), and every engine must agree with CPython. The dis front end also runs on
 Python 3.12 and 3.13 when installed.

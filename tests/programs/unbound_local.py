@@ -7,4 +7,4 @@ def maybe(flag):
 print(maybe(True))
 print(maybe(False))
 # expect: 1
-# expect error: UnboundLocalError
+# expect error: UnboundLocalError: cannot access local variable 'x' where it is not associated with a value

@@ -5,4 +5,4 @@ def two(a, b):
 print(two(1, 2))
 print(two(1))
 # expect: 3
-# expect error: TypeError
+# expect error: TypeError: two() missing 1 required positional argument: 'b'

@@ -9,4 +9,4 @@ print("not reached")
 # expect: dividing 10 3
 # expect: 3
 # expect: dividing 1 0
-# expect error: ZeroDivisionError
+# expect error: ZeroDivisionError: integer division or modulo by zero
