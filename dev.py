@@ -9,7 +9,7 @@ Extra arguments go to JupyterLab or pytest (e.g. `python3 dev.py test -m slow te
 Each Python gets its own venv: `.venv` belongs to the Python that created it, and another
 Python X.Y that runs dev.py uses `.venv-X.Y` (so `python3 dev.py test` uses `.venv` and
 `~/.pyenv/versions/3.13.0/bin/python3 dev.py test` uses `.venv-3.13`; `.ci/run` runs all three).
-Installs take exact versions from `requirements/lock.txt` (`python3 requirements/lock.py` writes it).
+Installs take exact versions from `requirements/lock.txt` (written by requirements/lock.py).
 """
 
 import hashlib

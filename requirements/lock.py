@@ -11,8 +11,8 @@
 
 uv, not pip-tools: pip-compile resolves for the Python that runs it only, and one lock must
 serve three Pythons. Existing pins are kept; `python3 requirements/lock.py --upgrade` moves
-everything to the newest versions. Run it after changing pyproject.toml's dependencies; `tests/test_binder.py`
-fails while a lock no longer satisfies pyproject.toml.
+everything to the newest versions. Run it after changing pyproject.toml's dependencies:
+`tests/test_binder.py` fails while a lock no longer satisfies pyproject.toml.
 """
 
 from __future__ import annotations
