@@ -5,38 +5,62 @@ Python >= 3.11, pip, gcc and binutils needs nothing else.
 
 Extra arguments go to JupyterLab or pytest (e.g. `python3 dev.py test -m slow tests/x86`).
 `test` runs on every core (pytest-xdist) unless you pass your own `-n`.
+
+Each Python gets its own venv: `.venv` belongs to the Python that created it, and another
+Python X.Y that runs dev.py uses `.venv-X.Y` (so `python3 dev.py test` uses `.venv` and
+`~/.pyenv/versions/3.13.0/bin/python3 dev.py test` uses `.venv-3.13`; `.ci/run` runs all three).
+Installs take exact versions from `requirements/lock.txt` (written by requirements/lock.py).
 """
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-VENV = ROOT / ".venv"
+
+
+def venv_for_this_python() -> Path:
+    """`.venv` when it is absent or made by this Python X.Y, else `.venv-X.Y`."""
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    config = ROOT / ".venv" / "pyvenv.cfg"
+    if config.exists():
+        made_by = re.search(r"^version(?:_info)?\s*=\s*(\d+\.\d+)", config.read_text(), re.M)
+        if made_by and made_by.group(1) != version:
+            return ROOT / f".venv-{version}"
+    return ROOT / ".venv"
+
+
+VENV = venv_for_this_python()
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".jitkit-installed"
+LOCK = ROOT / "requirements" / "lock.txt"  # exact versions, written by requirements/lock.py
 EXTRAS = {"lab": "", "test": "[test,instructor]"}
 
 
 def ensure_venv(extras: str) -> None:
-    """Create .venv and (re)install the kit when pyproject.toml or the extras changed."""
+    """Create the venv and (re)install the kit when pyproject.toml, the lock or the extras
+    changed; the lock constrains every package pip installs to its pinned version."""
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may run on an older python3
         sys.exit(f"jitkit needs Python >= 3.11, this is {sys.version.split()[0]}")
     if not PYTHON.exists():
         print(f"creating {VENV.relative_to(ROOT)} with Python {sys.version.split()[0]}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    lock = LOCK.read_bytes() if LOCK.exists() else b""
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + lock + extras.encode())
+    want = want.hexdigest()
     have = STAMP.read_text().split() if STAMP.exists() else []
     if want in have:
         return
-    print(f"installing jitkit{extras} into .venv (first run takes a few minutes)", flush=True)
+    print(f"installing jitkit{extras} into {VENV.name} (first run takes a few minutes)", flush=True)
     pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}{extras}"], check=True)
+    pins = ["--constraint", str(LOCK)] if lock else []
+    subprocess.run([*pip, *pins, "-e", f"{ROOT}{extras}"], check=True)
     STAMP.write_text("\n".join([*have, want]))
 
 

@@ -1,20 +1,25 @@
 """`python -m jitkit doctor`: can this machine run the JIT notebooks? (notebook 00)
 
 Takes nothing; gives a report of the platform, an executable-memory probe, the versions of
-the native packages and which toolchain programs are on PATH. The probe maps `mov eax, 42;
-ret` read-write, flips it to read-execute and calls it, in a subprocess so a crash there
-cannot kill the caller. It uses only ctypes, not `jitkit.native`, so it checks the machine,
-not the kit.
+the native packages, which toolchain programs are on PATH, and whether every tier works. The
+memory probe maps `mov eax, 42; ret` read-write, flips it to read-execute and calls it using
+only ctypes, not `jitkit.native`, so it checks the machine, not the kit. The tier probe then
+checks the kit: each tier of `jitkit.tiers.TIERS` compiles and runs a small program and must
+give CPython's results. Every probe runs in a child Python, so a crash cannot kill the caller.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import subprocess
 import sys
+import sysconfig
+import time
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 PROBE_CODE = b"\xb8\x2a\x00\x00\x00\xc3"  # mov eax, 42 ; ret
@@ -37,6 +42,36 @@ if libc.mprotect(page, mmap.PAGESIZE, mmap.PROT_READ | mmap.PROT_EXEC) != 0:
 print(ctypes.CFUNCTYPE(ctypes.c_int)(page)())
 """
 
+# Loops, a call, a branch, and a product past 2**63 that every tier must keep exact.
+TIER_PROGRAM = """
+def square(x):
+    return x * x
+
+
+def sum_squares(n):
+    total = 0
+    for i in range(n):
+        if i % 3 != 0:
+            total += square(i)
+    return total
+
+
+def power(base, exponent):
+    result = 1
+    while exponent > 0:
+        result = result * base
+        exponent -= 1
+    return result
+"""
+TIER_CALLS = (("sum_squares", 10), ("sum_squares", 1000), ("power", 3, 50))
+
+TIER_PROBE = f"""
+import json, sys
+from jitkit.tiers import load
+program = load({TIER_PROGRAM!r}, sys.argv[1])
+print(json.dumps([program.call(*call) for call in {TIER_CALLS!r}]))
+"""
+
 PACKAGES = {"capstone": "capstone", "keystone": "keystone-engine", "llvmlite": "llvmlite"}
 TOOLS = ("cc", "ld", "as", "readelf")
 NEEDS = {
@@ -49,8 +84,21 @@ NEEDS = {
     "ld": "notebook 02 links ELF files with the system linker (optional)",
     "as": "GNU as cross-checks the encoder (optional)",
     "readelf": "notebook 02 inspects ELF files (optional)",
+    "treewalk": "notebook 03 interprets the kit's Python subset",
+    "interp": "notebook 03 runs kit bytecode on the VM",
+    "stack": "notebook 05 compiles bytecode with the template JIT",
+    "auto": "notebook 05 tiers up from the VM as functions get hot",
+    "ssa": "notebook 07 compiles through SSA",
+    "llvm": "notebook 08 compiles through LLVM",
+    "hostc": "notebook 04 compiles generated C with cc (optional)",
 }
-REQUIRED = ("x86-64", "exec_memory", "capstone", "llvmlite")
+OPTIONAL_TIERS = ("hostc",)  # needs a C compiler, as cc is optional
+
+
+def required(check: str) -> bool:
+    """Whether the JIT notebooks cannot run without this check passing."""
+    optional = {"keystone", *TOOLS, *OPTIONAL_TIERS}
+    return check not in optional
 
 
 def probe_exec_memory(timeout: float = 30) -> tuple[bool, str]:
@@ -73,11 +121,64 @@ def probe_exec_memory(timeout: float = 30) -> tuple[bool, str]:
     return False, f"the probe failed: {detail}"
 
 
+def probe_tiers(timeout: float = 120) -> dict[str, dict[str, Any]]:
+    """tier -> {"ok", "detail"}: each tier runs TIER_PROGRAM's calls in its own
+    child Python (all at once) and must give CPython's results, computed here."""
+    try:
+        from jitkit.tiers import TIERS
+    except Exception as error:  # a kit that does not import has no tier that works
+        return {"tiers": {"ok": False, "detail": f"jitkit.tiers: {error!r}"}}
+    namespace: dict[str, Any] = {}
+    exec(TIER_PROGRAM, namespace)
+    expected = [namespace[name](*args) for name, *args in TIER_CALLS]
+    env = dict(os.environ)
+    kit = str(Path(__file__).resolve().parent.parent)  # the children import this jitkit
+    if kit not in {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [kit, env.get("PYTHONPATH")]))
+    start = time.perf_counter()
+    children = {
+        tier: subprocess.Popen(
+            [sys.executable, "-c", TIER_PROBE, tier],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for tier in TIERS
+    }
+    results = {}
+    for tier, child in children.items():
+        try:
+            out, err = child.communicate(timeout=max(1.0, start + timeout - time.perf_counter()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            results[tier] = {"ok": False, "detail": f"did not finish in {timeout:g}s"}
+            continue
+        results[tier] = tier_verdict(child.returncode, out, err, expected)
+    return results
+
+
+def tier_verdict(returncode: int, out: str, err: str, expected: list[int]) -> dict[str, Any]:
+    """Judge one tier's child: it must exit 0 and print CPython's results."""
+    if returncode < 0:
+        return {"ok": False, "detail": f"killed by signal {-returncode}"}
+    if returncode != 0:
+        return {"ok": False, "detail": (err.strip().splitlines() or ["no message"])[-1]}
+    try:
+        got = json.loads(out)
+    except ValueError:
+        return {"ok": False, "detail": f"printed {out.strip()[:80]!r}, not results"}
+    if got != expected:
+        return {"ok": False, "detail": f"gave {got}, CPython gives {expected}"}
+    return {"ok": True, "detail": "CPython's results"}
+
+
 def package_version(module: str) -> str | None:
     """The installed distribution version, or None when the module does not import."""
     try:
         __import__(module)
-    except ImportError:
+    except Exception:  # ImportError, or a package that is there but broken
         return None
     try:
         return metadata.version(PACKAGES[module])
@@ -89,7 +190,7 @@ def llvm_version() -> str | None:
     """The LLVM inside llvmlite, e.g. "20.1.8"."""
     try:
         from llvmlite import binding
-    except ImportError:
+    except Exception:
         return None
     return ".".join(map(str, binding.llvm_version_info))
 
@@ -109,15 +210,20 @@ def diagnose() -> dict[str, Any]:
         "packages": {name: package_version(name) for name in PACKAGES},
         "llvm": llvm_version(),
         "toolchain": {tool: shutil.which(tool) for tool in TOOLS},
+        "tiers": probe_tiers(),
     }
     found = {
         "x86-64": machine.lower() in ("x86_64", "amd64"),
         "exec_memory": exec_ok,
         **{name: version is not None for name, version in report["packages"].items()},
         **{tool: path is not None for tool, path in report["toolchain"].items()},
+        **{tier: result["ok"] for tier, result in report["tiers"].items()},
     }
-    report["checks"] = {name: {"ok": ok, "needed_for": NEEDS[name]} for name, ok in found.items()}
-    report["ok"] = all(found[name] for name in REQUIRED)
+    report["checks"] = {
+        name: {"ok": ok, "required": required(name), "needed_for": NEEDS.get(name, "the tiers")}
+        for name, ok in found.items()
+    }
+    report["ok"] = all(ok for name, ok in found.items() if required(name))
     return report
 
 
@@ -135,12 +241,16 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(f"{'LLVM':<12} {report['llvm'] or 'MISSING'}")
     for tool, path in report["toolchain"].items():
         lines.append(f"{tool:<12} {path or 'not found'}")
+    calls = ", ".join(f"{name}{tuple(args)}".replace(",)", ")") for name, *args in TIER_CALLS)
+    lines.append(f"tiers        {calls} in a child Python per tier:")
+    for tier, result in report["tiers"].items():
+        status = "ok" if result["ok"] else "FAILED"
+        lines.append(f"  {tier:<10} {status}: {result['detail']}")
     missing = [name for name, check in report["checks"].items() if not check["ok"]]
     for name in missing:
-        lines.append(
-            f"  {'required' if name in REQUIRED else 'optional'}: {name} - "
-            f"{report['checks'][name]['needed_for']}"
-        )
+        check = report["checks"][name]
+        kind = "required" if check["required"] else "optional"
+        lines.append(f"  {kind}: {name} - {check['needed_for']}")
     verdict = (
         "ready: the JIT notebooks can run here"
         if report["ok"]

@@ -3,7 +3,7 @@
 In: a kit `Print` node. Out: calls into the runtime's buffered `write`: string literals
 are written as constants, other values go through `jk_print_value(tag, payload)`, which
 writes `str()` of an int (the runtime's `jk_print_int`), a bool or None; `sep` and `end`
-as Python's `print` takes them. A string UTF-8 cannot encode (a lone surrogate, "\ud800") is
+as Python's `print` takes them. A string UTF-8 cannot encode (a lone surrogate, U+D800) is
 where CPython's print raises UnicodeEncodeError on a UTF-8 stdout, after the pieces before it:
 it becomes an "encode" error site there. In process the call then re-runs in the interpreter,
 whose print does exactly what `sys.stdout` does with that text (raise, or take it as a
