@@ -19,7 +19,9 @@ from jitkit.lang.parse import parse_module
 from jitkit.lang.treewalk import TreeWalker
 from jitkit.vm.machine import VM
 
-ENGINES = ("cpython", "treewalk", "vm-ast", "vm-dis", "hostc")
+# CPython, then every tier of jitkit.tiers.TIERS (interp as vm-ast), and the VM on the dis
+# front end: the one program suite runs them all
+ENGINES = ("cpython", "treewalk", "vm-ast", "vm-dis", "stack", "ssa", "auto", "llvm", "hostc")
 
 
 def prepare(engine: str, source: str, filename: str):
@@ -29,10 +31,10 @@ def prepare(engine: str, source: str, filename: str):
         return lambda: exec(code, {"__name__": "__main__"})
     if engine == "treewalk":
         return TreeWalker(parse_module(source, filename)).run_main
-    if engine == "hostc":
-        from jitkit.hostc import HostModule
+    if engine in ("stack", "ssa", "auto", "llvm", "hostc"):
+        from jitkit.tiers import load
 
-        return HostModule(parse_module(source, filename)).run_main
+        return load(source, engine, filename).run_main
     if engine == "vm-ast":
         vm = VM(compile_module(parse_module(source, filename)))
     else:

@@ -85,3 +85,10 @@ def test_dis_front_end_on_other_pythons(version: str):
     for row in rows:
         assert row["vm-dis"] == row["cpython"], row["path"]
         assert tuple(row["cpython"]) == expectations(pathlib.Path(row["path"]).read_text())
+
+
+def test_the_suite_runs_every_tier():
+    """One program suite: every tier of jitkit.tiers (interp is vm-ast) and the dis front end."""
+    from jitkit.tiers import TIERS
+
+    assert set(TIERS) - {"interp"} <= set(ENGINES) and "vm-dis" in ENGINES
