@@ -24,6 +24,7 @@ from jitkit.ssa.interp import run
 from jitkit.ssa.ir import Temp
 from jitkit.ssa.regalloc import REGISTERS, Slot
 from jitkit.ssa.text import format, parse
+from jitkit.ssa.tier import ssa_tier
 from jitkit.ssa.verify import verify
 from jitkit.workshop import load_chapter
 from tests.ssa.generate import random_function
@@ -235,3 +236,23 @@ def test_intervals_cover_every_definition_and_use():
                 if i.result is not None:
                     born = first[label] if i.op == "phi" else at + 1
                     assert span[i.result][0] <= born <= span[i.result][1]
+
+
+def test_our_builder_in_the_kits_tier_runs_as_machine_code_like_cpython():
+    """Our IR through the kit's passes, code generator and runtime: its deopt states must
+    be what the runtime rebuilds VM frames from."""
+    r, compiled = random.Random(4000), 0
+    for _ in range(30):
+        source = Programs(r).program()
+        codes = compile_module(parse_module(source))
+        tier = ssa_tier(codes, build=lambda codes, name: ch.build_ssa(codes[name]), verify=True)
+        if tier.tier_of("f") != "ssa":  # the stack tier's types refuse it: it stays in the VM
+            continue
+        compiled += 1
+        for args in ARGS:
+            try:
+                got: object = tier.call("f", *args)
+            except ArithmeticError as error:
+                got = type(error).__name__
+            assert got == cpython(source, args), f"{args}\n{source}"
+    assert compiled >= 10, f"only {compiled} of 30 programs compiled"
