@@ -43,36 +43,36 @@ def test_help_names_the_program_as_it_was_started(argv0, prog):
     assert parser(prog).format_usage().startswith(f"usage: {prog} ")
 
 
-USER_ERRORS = {
-    # name: (program text or None for a missing file, extra options, exit status, the line)
-    "missing file": (None, [], 2, "python -m jitkit run: error: argument PROG.py: can't open "
-                     "file '{path}': No such file or directory (see python -m jitkit run --help)"),
-    "syntax error": ("def f(:\n    pass\n", [], 1, "{path}:1:7: SyntaxError: invalid syntax"),
-    "unsupported": ("def f(n):\n    return [x for x in n]\n", [], 1,
-                    "{path}:2:12: UnsupportedError: 'list comprehension' is not supported by "
-                    "jitkit (supported: "),
-    "bad option": ("print(1)\n", ["--tier", "fastest"], 2,
-                   "python -m jitkit run: error: argument --tier: invalid choice: 'fastest' "),
-}  # fmt: skip
+MISSING = "{prog}: error: argument PROG.py: can't open file '{path}': No such file or directory"
+UNSUPPORTED = "{path}:2:12: UnsupportedError: 'list comprehension' is not supported by jitkit ("
+USER_ERRORS = [
+    # (name, program text or None for a missing file, options, exit status, the line's start)
+    ("missing file", None, [], 2, MISSING),
+    ("syntax error", "def f(:\n    pass\n", [], 1, "{path}:1:7: SyntaxError: invalid syntax\n"),
+    ("unsupported", "def f(n):\n    return [x for x in n]\n", [], 1, UNSUPPORTED),
+    ("bad option", "print(1)\n", ["--tier", "fast"], 2,
+     "{prog}: error: argument --tier: invalid choice: 'fast' (choose from 'treewalk', "),
+]  # fmt: skip
+BUILD_BAD_OPTION = ["-O", "9"], "{prog}: error: argument -O: invalid choice: 9 (choose from 0, "
 
 
 @pytest.mark.parametrize("command", ["run", "build"])
-@pytest.mark.parametrize("error", list(USER_ERRORS))
-def test_a_user_error_is_one_line_and_an_exit_status(jitkit_cli, tmp_path, command, error):
-    text, options, status, line = USER_ERRORS[error]
+@pytest.mark.parametrize(
+    "name, text, options, status, line", USER_ERRORS, ids=[e[0] for e in USER_ERRORS]
+)
+def test_a_user_error_is_one_line_and_an_exit_status(
+    jitkit_cli, tmp_path, command, name, text, options, status, line
+):
     path = tmp_path / "prog.py"
     if text is not None:
         path.write_text(text)
     if command == "build":
-        options = [o.replace("--tier", "-O") for o in options]
-        options = ["-o", str(tmp_path / "prog"), *(options and ["-O", "9"])]
-        line = line.replace(" run", " build").replace(
-            "argument --tier: invalid choice: 'fastest' ", "argument -O: invalid choice: 9 "
-        )
+        options, line = BUILD_BAD_OPTION if options else ([], line)
+        options = [*options, "-o", str(tmp_path / "prog")]
     run = jitkit_cli(command, path, *options)
     assert run.returncode == status, run.stderr
     assert run.stdout == "" and run.stderr.count("\n") == 1, run.stderr
-    assert run.stderr.startswith(line.format(path=path)), run.stderr
+    assert run.stderr.startswith(line.format(path=path, prog=f"python -m jitkit {command}"))
     assert "Traceback" not in run.stderr
 
 
