@@ -137,8 +137,17 @@ def test_release_and_grade_want_paths_outside_a_checkout(install):
     assert run.returncode == 0, run.stdout + run.stderr  # exercises/ beside it, in sync
 
 
-@pytest.mark.parametrize("name", CHAPTERS)
+OTHER_CHAPTERS = [
+    pytest.param(p.name, marks=pytest.mark.slow)
+    for p in sorted((ROOT / "notebooks").glob("*.ipynb"))
+    if p.name not in CHAPTERS
+]
+
+
+@pytest.mark.parametrize("name", [*CHAPTERS, *OTHER_CHAPTERS])
 def test_chapter_runs(install, name):
+    """Chapters 03 and 05 by default, the others with `-m slow`: a runtime-only install runs
+    them (tests/test_notebooks.py runs them in the test venv, which has every extra)."""
     script = (
         "import sys, nbformat\n"
         "from pathlib import Path\n"
