@@ -4,6 +4,8 @@ every test. Both create `.venv` and install the kit into it first, so a fresh ma
 Python >= 3.11, pip, gcc and binutils needs nothing else.
 
 Extra arguments go to JupyterLab or pytest (e.g. `python3 dev.py test -m slow tests/x86`).
+The lab serves the repository root and opens notebooks/00_tour.ipynb; your own
+`--ServerApp.root_dir=DIR` (or `--notebook-dir`) or `--LabApp.default_url=URL` replaces the kit's.
 `test` runs on every core (pytest-xdist) unless you pass your own `-n`.
 
 Each Python gets its own venv: `.venv` belongs to the Python that created it, and another
@@ -64,11 +66,28 @@ def ensure_venv(extras: str) -> None:
     STAMP.write_text("\n".join([*have, want]))
 
 
+LAB_HOME = "notebooks/00_tour.ipynb"  # the page the lab opens on
+ROOT_OPTIONS = ("--ServerApp.root_dir", "--ServerApp.notebook_dir", "--notebook-dir")
+URL_OPTIONS = ("--ServerApp.default_url", "--LabApp.default_url")
+
+
 def lab_command(*extra: str) -> list[str]:
-    """JupyterLab serving notebooks/ from the .venv Python (the lab test starts it the same way)."""
-    root = f"--ServerApp.root_dir={ROOT / 'notebooks'}"
+    """JupyterLab serving the repository root (so chapters link to exercises/ and solutions/)
+    and opening the tour, from the .venv Python; the lab test starts it the same way.
+
+    The caller's own arguments win: a root folder given with one of ROOT_OPTIONS replaces the
+    repository root (and then the lab opens on that folder), a default URL replaces the tour.
+    """
+    given = {arg.split("=", 1)[0] for arg in extra}
+    own_root = not given.isdisjoint(ROOT_OPTIONS)
+    root = [] if own_root else [f"--ServerApp.root_dir={ROOT}"]
+    home = (
+        []
+        if own_root or not given.isdisjoint(URL_OPTIONS)
+        else [f"--LabApp.default_url=/lab/tree/{LAB_HOME}"]
+    )
     as_root = ["--allow-root"] if getattr(os, "geteuid", lambda: 1)() == 0 else []  # containers
-    return [str(PYTHON), "-m", "jupyter", "lab", root, *as_root, *extra]
+    return [str(PYTHON), "-m", "jupyter", "lab", *root, *home, *as_root, *extra]
 
 
 def test_command(*extra: str) -> list[str]:

@@ -2,7 +2,7 @@
 
 python benchmarks/host_compiler.py [--repeat N]
 
-For a few kernels of benchmarks/kernels.py (each compiled alone, with its callees) at a small
+For a few kernels of jitkit/kernels/kernels.py (each compiled alone, with its callees) at a small
 argument: the cold compile (C generation + cc -shared -O2 + dlopen, in an empty temporary
 cache), a warm load (cache hit), one call in the kit VM and in C, and after how many calls
 compiling has paid for itself (notebook 04).

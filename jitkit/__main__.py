@@ -1,6 +1,9 @@
 """`python -m jitkit COMMAND`: the kit's command line (release, grade, doctor, run, bench, build).
 
 Each subcommand is one small function that parses nothing itself and returns the exit code.
+A user's mistake (a missing file, a syntax error, a construct outside the subset, a bad option)
+is one line on stderr, `file:line:col: message` where there is a place to point at, and exit
+status 2 (usage) or 1; `--debug` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -9,13 +12,31 @@ import argparse
 import sys
 from pathlib import Path
 
+from jitkit.errors import JitkitError
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def checkout_folder(name: str) -> Path | None:
+    """`name` (solutions, exercises) in the source checkout this package runs from; None in a
+    wheel install, where there is no such folder to default to."""
+    folder = ROOT / name
+    return folder if (ROOT / "pyproject.toml").is_file() and folder.is_dir() else None
+
+
+class UsageError(Exception):
+    """A command given paths it cannot use: one line, exit status 2."""
 
 
 def cmd_release(args: argparse.Namespace) -> int:
     """Regenerate exercises/ from solutions/ (or, with --check, report what is out of sync)."""
     from jitkit.grading import release
 
+    if args.solutions is None:
+        raise UsageError("no solutions/ folder here (not a source checkout): pass --solutions DIR")
+    if not any(args.solutions.glob("*.ipynb")):
+        raise UsageError(f"no solution notebooks (*.ipynb) in {args.solutions}")
+    args.exercises = args.exercises or args.solutions.parent / "exercises"
     changes = release(args.solutions, args.exercises, check=args.check)
     for line in changes:
         print(line)
@@ -31,15 +52,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
     """Grade notebooks against solutions/; 0 only on full marks."""
     from jitkit.grading import grade_notebooks
 
-    missing = [p for p in args.notebooks if not p.exists()]
-    if missing:
-        print(f"no such notebook: {', '.join(map(str, missing))}", file=sys.stderr)
-        return 2
+    if args.solutions is None:
+        raise UsageError("no solutions/ folder here (not a source checkout): pass --solutions DIR")
     try:
         report = grade_notebooks(args.notebooks, args.solutions, args.timeout)
     except FileNotFoundError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
     print(report.to_json() if args.json else report.table())
     return 0 if report.full_marks else 1
 
@@ -79,43 +97,78 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
-    """The argument parser, one subparser per command."""
-    top = argparse.ArgumentParser(prog="python -m jitkit", description=__doc__.splitlines()[0])
-    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: `PROG: error: MESSAGE (see PROG --help)`, exit 2."""
 
-    p = sub.add_parser("release", help="generate exercises/ from solutions/")
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def existing_file(text: str) -> Path:
+    """An argument that must name a file that is there (else a usage error, exit 2)."""
+    path = Path(text)
+    if not path.is_file():
+        why = "is a directory" if path.is_dir() else "No such file or directory"
+        raise argparse.ArgumentTypeError(f"can't open file '{text}': {why}")
+    return path
+
+
+def program_name(argv0: str) -> str:
+    """`python -m jitkit` when run as a module, else the script's own name (`jitkit`)."""
+    name = Path(argv0).name
+    return "python -m jitkit" if name in ("__main__.py", "-m", "") else name
+
+
+def parser(prog: str = "python -m jitkit") -> argparse.ArgumentParser:
+    """The argument parser, one subparser per command."""
+    from jitkit import __version__
+
+    top = Parser(prog=prog, description=__doc__.splitlines()[0])
+    top.add_argument("--version", action="version", version=f"jitkit {__version__}")
+    top.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    debug = Parser(add_help=False)  # `--debug` after the command too, without resetting it
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks of errors")  # fmt: skip
+
+    def command(name: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[debug], **kwargs)
+
+    p = command("release", help="generate exercises/ from solutions/")
     p.add_argument("--check", action="store_true", help="only list what is out of sync")
-    p.add_argument("--solutions", type=Path, default=ROOT / "solutions", help="source folder")
-    p.add_argument("--exercises", type=Path, default=ROOT / "exercises", help="target folder")
+    p.add_argument("--solutions", type=Path, default=checkout_folder("solutions"),
+                   help="source folder (default: the checkout's solutions/)")  # fmt: skip
+    p.add_argument("--exercises", type=Path,
+                   help="target folder (default: exercises/ beside the solutions)")  # fmt: skip
     p.set_defaults(run=cmd_release)
 
-    p = sub.add_parser("grade", help="grade notebooks against the hidden tests in solutions/")
-    p.add_argument("notebooks", type=Path, nargs="+", metavar="NOTEBOOK.ipynb")
+    p = command("grade", help="grade notebooks against the hidden tests in solutions/")
+    p.add_argument("notebooks", type=existing_file, nargs="+", metavar="NOTEBOOK.ipynb")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
-    p.add_argument("--solutions", type=Path, default=ROOT / "solutions", help="where the tests are")
+    p.add_argument("--solutions", type=Path, default=checkout_folder("solutions"),
+                   help="where the tests are (default: the checkout's solutions/)")  # fmt: skip
     p.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
     p.set_defaults(run=cmd_grade)
 
-    p = sub.add_parser("doctor", help="check this machine can run the JIT notebooks")
+    p = command("doctor", help="check this machine can run the JIT notebooks")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(run=cmd_doctor)
 
     from jitkit.tiers import TIERS
 
-    p = sub.add_parser("run", help="run a program on one tier; stdout equals `python PROG.py`")
-    p.add_argument("program", type=Path, metavar="PROG.py")
+    p = command("run", help="run a program on one tier; stdout equals `python PROG.py`")
+    p.add_argument("program", type=existing_file, metavar="PROG.py")
     p.add_argument("--tier", choices=list(TIERS), default="auto", help="default: auto")
     p.set_defaults(run=cmd_run)
 
-    p = sub.add_parser("bench", help="time every tier against gcc -O2 and CPython")
+    p = command("bench", help="time every tier against gcc -O2 and CPython")
     p.add_argument("--tier", action="append", choices=list(TIERS), help="repeatable; default all")
     p.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(run=cmd_bench)
 
-    p = sub.add_parser("build", help="compile a program to an x86-64 executable (LLVM)")
-    p.add_argument("source", type=Path, metavar="PROG.py")
+    p = command("build", help="compile a program to an x86-64 executable (LLVM)")
+    p.add_argument("source", type=existing_file, metavar="PROG.py")
     p.add_argument("-o", "--output", type=Path, required=True)
     p.add_argument("-O", dest="opt_level", type=int, choices=range(4), default=2, metavar="0-3")
     p.add_argument("--no-libc", dest="libc", action="store_false", help="runtime-free binary")
@@ -126,8 +179,31 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m jitkit` and the `jitkit` script."""
-    args = parser().parse_args(argv)
-    return args.run(args)
+    top = parser(program_name(sys.argv[0]))
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        top.print_usage(sys.stderr)
+        top.exit(2, f"{top.prog}: error: name a command (see {top.prog} --help)\n")
+    args = top.parse_args(argv)
+    try:
+        return args.run(args)
+    except Exception as exc:
+        if args.debug or not isinstance(exc, (UsageError, SyntaxError, JitkitError)):
+            raise
+        print(one_line(exc, f"{top.prog} {args.command}"), file=sys.stderr)
+        return 2 if isinstance(exc, UsageError) else 1
+
+
+def one_line(exc: Exception, command: str) -> str:
+    """A user's error as compilers print it: `file:line:col: Kind: message` where the error
+    knows its place (SyntaxError, an unsupported construct), else `command: message`."""
+    if getattr(exc, "lineno", None) is not None and getattr(exc, "filename", None):
+        reason = exc.msg if isinstance(exc, SyntaxError) else getattr(exc, "reason", str(exc))
+        offset = getattr(exc, "offset", None) or 1
+        return f"{exc.filename}:{exc.lineno}:{offset}: {type(exc).__name__}: {reason}"
+    if isinstance(exc, UsageError):
+        return f"{command}: error: {exc}"
+    return f"{command}: {type(exc).__name__}: {exc}"
 
 
 if __name__ == "__main__":

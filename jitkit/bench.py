@@ -2,8 +2,9 @@
 
 Takes tier names; gives one table (or JSON) from one run: per kernel, each tier's time and its
 time divided by gcc -O2's and by CPython's, then the geometric means. The kernels are
-`benchmarks/kernels.py` (the kit's subset, run by CPython and every tier) and their C twins in
-`benchmarks/kernels.c`. Every tier's result is checked against CPython's before it is timed.
+`jitkit/kernels/kernels.py` (the kit's subset, run by CPython and every tier) and their C twins in
+`kernels.c` beside it, package data so a wheel install has them. Every tier's result is checked
+against CPython's before it is timed.
 
 Compile time is measured too: per kernel, a module holding only that kernel and the functions it
 calls goes through the front end (parse + kit bytecode) and then through each tier's factory
@@ -20,14 +21,13 @@ import math
 import shutil
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from jitkit.bytecode.compiler import compile_module
 from jitkit.errors import MissingDependencyError
+from jitkit.kernels import FOLDER as KERNELS
 from jitkit.lang.parse import parse_module
 from jitkit.tiers import TIERS, load
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 SIZES = {
     "fib": 25,
     "sum_loop": 200_000,
@@ -55,10 +55,8 @@ class Row:
 
 
 def kernel_source() -> str:
-    path = BENCHMARKS / "kernels.py"
-    if not path.exists():
-        raise MissingDependencyError(f"{path} is missing: the suite runs from a source checkout")
-    return path.read_text()
+    """The kernels' source text (package data, so the same in a checkout and a wheel)."""
+    return (KERNELS / "kernels.py").read_text()
 
 
 def gcc_kernels() -> ctypes.CDLL:
@@ -69,7 +67,7 @@ def gcc_kernels() -> ctypes.CDLL:
     cc = shutil.which("gcc") or shutil.which("cc")
     if cc is None:
         raise MissingDependencyError("gcc (or cc) is needed for the gcc -O2 column")
-    lib = build((BENCHMARKS / "kernels.c").read_text(), compiler=cc).library
+    lib = build((KERNELS / "kernels.c").read_text(), compiler=cc).library
     for name in SIZES:
         getattr(lib, name).restype = ctypes.c_int64
         getattr(lib, name).argtypes = (ctypes.c_int64,)
@@ -93,9 +91,9 @@ def run(tiers: list[str], repeat: int = 3, sizes: dict[str, int] | None = None) 
     sizes = sizes or SIZES
     source = kernel_source()
     namespace: dict = {}
-    exec(compile(source, str(BENCHMARKS / "kernels.py"), "exec"), namespace)
+    exec(compile(source, str(KERNELS / "kernels.py"), "exec"), namespace)
     lib = gcc_kernels()
-    programs = {tier: load(source, tier, str(BENCHMARKS / "kernels.py")) for tier in tiers}
+    programs = {tier: load(source, tier, str(KERNELS / "kernels.py")) for tier in tiers}
     rows = []
     for kernel, size in sizes.items():
         row = Row(kernel, size, namespace[kernel](size))

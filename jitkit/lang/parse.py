@@ -71,10 +71,11 @@ CONSTRUCT_NAMES = {
 def unsupported(filename: str, node: ast.AST, what: str) -> UnsupportedError:
     """The one error format for code outside the subset: file, line, col, construct."""
     line, col = getattr(node, "lineno", 0), getattr(node, "col_offset", 0)
-    return UnsupportedError(
-        f"{os.path.basename(filename)}, line {line}, col {col}: {what} is not supported by "
-        f"jitkit (supported: {SUPPORTED})"
-    )
+    reason = f"{what} is not supported by jitkit (supported: {SUPPORTED})"
+    error = UnsupportedError(f"{os.path.basename(filename)}, line {line}, col {col}: {reason}")
+    # the location as SyntaxError has it (1-based offset), for `file:line:col:` messages
+    error.filename, error.lineno, error.offset, error.reason = filename, line, col + 1, reason
+    return error
 
 
 def construct_name(node: ast.AST) -> str:

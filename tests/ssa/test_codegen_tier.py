@@ -10,10 +10,10 @@ import math
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
+from jitkit.bench import kernel_source
 from jitkit.bytecode.compiler import compile_module
 from jitkit.errors import UnsupportedError
 from jitkit.lang.parse import parse_module
@@ -217,7 +217,7 @@ def test_callee_saved_registers_survive_ssa_code(tier, name, arg, capsys):
 
 @pytest.mark.parametrize("name, arg, value", [("fib", 20, 6765), ("sum_loop", 100, 197)])
 def test_callee_saved_registers_and_the_frame_count_survive_builder_code(name, arg, value):
-    source = (Path(__file__).parents[2] / "benchmarks" / "kernels.py").read_text()
+    source = kernel_source()
     tier = ssa_tier(compile_module(parse_module(source)))
     assert tier.tier_of(name) == "ssa" and not tier.compiled.fallbacks  # r13 counts frames
     report = check_abi(tier, name, arg)

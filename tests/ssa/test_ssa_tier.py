@@ -8,12 +8,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 
 import jitkit
+from jitkit.bench import kernel_source
 from jitkit.bytecode.compiler import compile_module
 from jitkit.lang.parse import parse_module
 from jitkit.ssa.pipeline import DEFAULT, PASSES
@@ -48,7 +48,7 @@ def test_program_files_match_cpython(path, tier):
 
 def test_program_files_compile_to_ssa_code():
     """Not a silent fallback: the kernels' functions really run as SSA code."""
-    source = (Path(__file__).parents[2] / "benchmarks" / "kernels.py").read_text()
+    source = kernel_source()
     tier = ssa_tier(compile_module(parse_module(source)), verify=True)
     assert tier.compiled.fallbacks == {}
     assert {tier.tier_of(n) for n in ("fib", "sum_loop", "gcd", "collatz", "count_primes")} == {
