@@ -62,14 +62,15 @@ PROGRAMS = st.one_of(programs(), small_literal_programs())
 
 
 def run_llvm(source: str) -> tuple[tuple[str, str | None], object]:
-    """(stdout, exception type name) and the return value of the module on tier "llvm"."""
+    """(stdout, "Type: message" of the exception) and the return value of the module on
+    tier "llvm"."""
     program = load(source, "llvm", "prog.py")
     out, error, result = io.StringIO(), None, None
     with contextlib.redirect_stdout(out):
         try:
             result = program.run_main()
-        except Exception as e:  # noqa: BLE001 - the type is the result
-            error = type(e).__name__
+        except Exception as e:  # noqa: BLE001 - the exception is the result
+            error = f"{type(e).__name__}: {e}"
     return (out.getvalue(), error), result
 
 

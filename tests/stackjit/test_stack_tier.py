@@ -44,10 +44,11 @@ def test_program_files_match_cpython(path, tier):
 
 
 def same_run(ours: tuple[str, str | None], cpython: tuple[str, str | None]) -> bool:
-    """Equal stdout and exception type. Past the recursion limit, how many lines a program
-    prints first depends on how many Python frames sit below it (CPython counts its
-    caller's frames too), so there one output must be a prefix of the other."""
-    if ours[1] == cpython[1] == "RecursionError":
+    """Equal stdout and exception ("Type: message"). Past the recursion limit, how many
+    lines a program prints first depends on how many Python frames sit below it (CPython
+    counts its caller's frames too), so there one output must be a prefix of the other."""
+    recursion = "RecursionError: maximum recursion depth exceeded"
+    if ours[1] == cpython[1] == recursion:
         return ours[0].startswith(cpython[0]) or cpython[0].startswith(ours[0])
     return ours == cpython
 
