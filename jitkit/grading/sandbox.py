@@ -91,6 +91,8 @@ class Sandbox:
         from IPython.core.interactiveshell import InteractiveShell
 
         self.fd = report_fd
+        os.set_inheritable(report_fd, False)  # programs the submission starts do not get it
+        self.stdin = sys.stdin  # the grader's tokens come here, whatever sys.stdin becomes
         self.steps = plan["steps"]
         self.shell = InteractiveShell.instance(colors="nocolor")
         self.student = self.shell.user_ns
@@ -160,7 +162,7 @@ class Sandbox:
         token = ""
         if step["kind"] == "test":
             self.send(event="ready", step=number)
-            token = sys.stdin.readline().strip()
+            token = self.stdin.readline().strip()
         self.protected |= bound_names(step["source"])
         namespace = {
             k: v for k, v in self.student.items() if k not in self.protected and k not in _SKIP

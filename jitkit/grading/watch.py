@@ -32,7 +32,7 @@ class Run:
         self.tokens: dict[int, str] = {}
         self.verdicts: dict[int, tuple[bool, str]] = {}
         self.notes: list[str] = []
-        self.tampered: list[str] = []
+        self.tampered: dict[str, None] = {}  # an ordered set
         self.current: int | None = None
         self.interrupted: set[int] = set()
         self.killed: tuple[int | None, str] | None = None
@@ -41,17 +41,16 @@ class Run:
     def run(self) -> Run:
         read_end, write_end = os.pipe()
         command = [sys.executable, "-m", "jitkit.grading.sandbox", str(write_end)]
-        with open(self.cwd / "output.log", "wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.cwd,
-                env=self.env,
-                pass_fds=(write_end,),
-                start_new_session=True,  # its own process group: killed with all it started
-            )
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,  # what the submission prints is never read
+            stderr=subprocess.DEVNULL,
+            cwd=self.cwd,
+            env=self.env,
+            pass_fds=(write_end,),
+            start_new_session=True,  # its own process group: killed with all it started
+        )
         os.close(write_end)
         try:
             self._send(json.dumps(self.plan))
@@ -114,7 +113,7 @@ class Run:
             event = json.loads(line)
             kind, step = event.get("event"), event.get("step")
         except (ValueError, AttributeError):
-            self.tampered.append("unreadable lines on the grader's report channel")
+            self._tamper("unreadable lines on the grader's report channel")
             return
         steps = self.plan["steps"]
         valid = isinstance(step, int) and 0 <= step < len(steps)
@@ -124,22 +123,23 @@ class Run:
             self.ended[step] = (str(event.get("status")), str(event.get("message", "")))
         elif kind == "ready" and valid and steps[step]["kind"] == "test":
             if step in self.tokens:
-                self.tampered.append(f"the token of test {steps[step]['grade_id']} was asked twice")
+                self._tamper(f"the token of test {steps[step]['grade_id']} was asked twice")
                 return
             self.tokens[step] = secrets.token_hex(16)
             self._send(self.tokens[step])
         elif kind == "test" and valid:
             token = self.tokens.get(step)
             if token is None or event.get("token") != token or step in self.verdicts:
-                self.tampered.append(
-                    f"a verdict for {steps[step].get('grade_id')} without its token"
-                )
+                self._tamper(f"a verdict for {steps[step].get('grade_id')} without its token")
                 return
             self.verdicts[step] = (event.get("passed") is True, str(event.get("message", "")))
         elif kind == "prelude":
             self.notes.append(f"the instructor's setup failed: {event.get('message')}")
         elif kind != "done":
-            self.tampered.append("unexpected lines on the grader's report channel")
+            self._tamper("unexpected lines on the grader's report channel")
+
+    def _tamper(self, what: str) -> None:
+        self.tampered[what] = None
 
     def _kill(self) -> None:
         """Stop the process and everything it started; record how it ended."""
@@ -156,9 +156,7 @@ class Run:
         if self.killed:
             self.notes.append(f"killed: {self.killed[1]}")
         if self.tampered:
-            self.notes.append(
-                "tampering with the grader detected: " + "; ".join(dict.fromkeys(self.tampered))
-            )
+            self.notes.append("tampering with the grader detected: " + "; ".join(self.tampered))
 
     def status(self, step: int, kind: str) -> tuple[str, str]:
         """How step `step` ended, as a CellResult's (status, message)."""
@@ -179,7 +177,7 @@ class Run:
     def verdict(self, step: int) -> tuple[bool, str]:
         """A test's (passed, message): only a verdict with its token counts."""
         if self.tampered:
-            return False, "score withheld: " + self.notes[-1]
+            return False, "score withheld: tampering with the grader detected"
         if step in self.verdicts:
             passed, message = self.verdicts[step]
             if step in self.interrupted:
