@@ -73,9 +73,16 @@ def imported_modules(source: str) -> list[str]:
     return found
 
 
+def one_line(error: BaseException, limit: int = 300) -> str:
+    """`Type: message` on one line, cut to `limit` characters."""
+    text = " ".join(str(error).split())
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 def describe(error: BaseException, filename: str, source: str) -> str:
     """`Type: message (at: line)`, the line being the last one of `filename` that raised."""
-    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    text = one_line(error)
     lines = source.splitlines()
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == filename]
     if frames and frames[-1].lineno and 0 < frames[-1].lineno <= len(lines):
@@ -142,7 +149,7 @@ class Sandbox:
         if error is None:
             return "ok", ""
         status = "timeout" if isinstance(error, KeyboardInterrupt) else "error"
-        return status, f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        return status, one_line(error)
 
     def _exec(self, filename: str, namespace: dict) -> tuple[str, str]:
         """Run an instructor's cell (compiled before any submitted code ran) in `namespace`."""
