@@ -23,6 +23,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import traceback
 from typing import Any
 
@@ -126,6 +127,8 @@ class Sandbox:
             if status != "ok":
                 self.send(event="prelude", filename=step["filename"], message=message)
         self.snapshot = Snapshot()
+        self.threads = set(threading.enumerate())
+        self.noted_threads = False
 
     def send(self, **event: Any) -> None:
         _write(self.fd, (json.dumps(event) + "\n").encode())
@@ -166,6 +169,14 @@ class Sandbox:
     def _trusted(self, number: int, step: dict) -> tuple[str, str]:
         """A test (or locked cell) after restoring the kit; a verdict goes out with a token."""
         self.snapshot.restore()
+        extra = [t for t in threading.enumerate() if t not in self.threads and t.is_alive()]
+        if extra and not self.noted_threads:
+            self.noted_threads = True
+            self.send(
+                event="note",
+                message=f"{len(extra)} thread(s) the submission started "
+                "were still running during the tests",
+            )
         token = ""
         if step["kind"] == "test":
             self.send(event="ready", step=number)

@@ -133,6 +133,8 @@ class Run:
                 self._tamper(f"a verdict for {steps[step].get('grade_id')} without its token")
                 return
             self.verdicts[step] = (event.get("passed") is True, str(event.get("message", "")))
+        elif kind == "note":
+            self.notes.append(str(event.get("message", ""))[:300])
         elif kind == "prelude":
             self.notes.append(f"the instructor's setup failed: {event.get('message')}")
         elif kind != "done":

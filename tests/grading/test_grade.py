@@ -153,3 +153,17 @@ def test_failure_message_names_the_failing_line():
         "AssertionError (at: assert f(1) == 2)"
     )
     assert failure_message("ValueError", "bad", []) == "ValueError: bad"
+
+
+def test_threads_left_running_are_noted(tmp_path):
+    nb = read(FIXTURE)
+    start = (
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()"
+    )
+    nb.cells.insert(2, nbformat.v4.new_code_cell(start))
+    report = grade_notebook(write(nb, tmp_path / "sub"), SOLUTIONS)
+    assert report.full_marks
+    assert report.notebooks[0].notes == [
+        "1 thread(s) the submission started were still running during the tests"
+    ]
