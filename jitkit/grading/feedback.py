@@ -89,7 +89,7 @@ def page(graded: Graded) -> str:
     )
     broken = [c for c in graded.cells if c.status != "ok"]
     cells = "\n".join(
-        f"<li>cell {c.index}: {e(c.status)}{': ' + e(c.message) if c.message else ''}</li>"
+        f"<li>cell {c.index + 1}: {e(c.status)}{': ' + e(c.message) if c.message else ''}</li>"
         for c in broken
     )
     notes = "\n".join(f"<li>{e(n)}</li>" for n in graded.notes)
@@ -109,7 +109,7 @@ score: <b>{graded.points:g}/{graded.max_points:g}</b></p>
 <table><tr><th>test</th><th>points</th><th>result</th><th>why</th></tr>
 {rows}
 </table>
-{f"<h2>Cells that did not run cleanly</h2><ul>{cells}</ul>" if broken else ""}
+{f"<h2>Cells that did not run cleanly (counting from 1)</h2><ul>{cells}</ul>" if broken else ""}
 {f"<h2>Grader notes</h2><ul>{notes}</ul>" if graded.notes else ""}
 </body></html>
 """

@@ -130,7 +130,8 @@ class Run:
         elif kind == "test" and valid:
             token = self.tokens.get(step)
             if token is None or event.get("token") != token or step in self.verdicts:
-                self._tamper(f"a verdict for {steps[step].get('grade_id')} without its token")
+                label = steps[step].get("grade_id") or f"cell {step}"
+                self._tamper(f"a verdict for {label} without its token")
                 return
             self.verdicts[step] = (event.get("passed") is True, str(event.get("message", "")))
         elif kind == "note":
@@ -171,10 +172,20 @@ class Run:
             timed_out = step in self.interrupted
             return ("timeout" if timed_out else "not run"), self.killed[1]
         if self.current == step:
-            return "not run", f"the kernel died in this cell (exit status {self.exit_status})"
+            return "not run", f"the kernel died in this cell ({self.death()})"
         if self.killed:
             return "not run", f"not run: {self.killed[1]} in an earlier cell"
-        return "not run", f"the kernel died in an earlier cell (exit status {self.exit_status})"
+        return "not run", f"the kernel died in an earlier cell ({self.death()})"
+
+    def death(self) -> str:
+        """How the process ended: `exit status 3` or `killed by SIGSEGV`."""
+        status = self.exit_status
+        if status is not None and status < 0:
+            try:
+                return f"killed by {signal.Signals(-status).name}"
+            except ValueError:
+                pass
+        return f"exit status {status}"
 
     def verdict(self, step: int) -> tuple[bool, str]:
         """A test's (passed, message): only a verdict with its token counts."""

@@ -98,6 +98,8 @@ def test_a_small_class(tmp_path, jitkit_cli, monkeypatch):
     assert "NotImplementedError (at: assert add(1, 2) == 3)" in page.read_text()
     looped = next((tmp_path / "feedback" / "04_99_native_loop").glob("*.html")).read_text()
     assert "did not stop when interrupted" in looped
+    crashed = next((tmp_path / "feedback" / "03_99_segfault").glob("*.html")).read_text()
+    assert "the kernel died in an earlier cell (killed by SIGSEGV)" in crashed
 
 
 @pytest.mark.slow
