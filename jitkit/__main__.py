@@ -49,16 +49,33 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    """Grade notebooks against solutions/; 0 only on full marks."""
+    """Grade submissions (notebooks or folders of them) against solutions/.
+
+    Exit 0: every test of every notebook passed; 1: some points were lost; 2: something
+    could not be graded (no such path, not a notebook of any chapter); the rest is graded.
+    """
     from jitkit.grading import grade_notebooks
+    from jitkit.grading.feedback import write_csv, write_feedback
+    from jitkit.grading.submissions import NotGradable
 
     if args.solutions is None:
         raise UsageError("no solutions/ folder here (not a source checkout): pass --solutions DIR")
     try:
-        report = grade_notebooks(args.notebooks, args.solutions, args.timeout)
-    except FileNotFoundError as exc:
-        raise UsageError(str(exc)) from None
+        report = grade_notebooks(
+            args.submissions, args.solutions, args.timeout, args.jobs, args.notebook_timeout
+        )
+    except NotGradable as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.csv:
+        write_csv(report, args.csv)
+    if args.feedback:
+        write_feedback(report, args.feedback)
     print(report.to_json() if args.json else report.table())
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    if report.problems or not report.notebooks:
+        return 2
     return 0 if report.full_marks else 1
 
 
@@ -142,12 +159,51 @@ def parser(prog: str = "python -m jitkit") -> argparse.ArgumentParser:
                    help="target folder (default: exercises/ beside the solutions)")  # fmt: skip
     p.set_defaults(run=cmd_release)
 
-    p = command("grade", help="grade notebooks against the hidden tests in solutions/")
-    p.add_argument("notebooks", type=existing_file, nargs="+", metavar="NOTEBOOK.ipynb")
+    p = command(
+        "grade",
+        help="grade submissions against the hidden tests in solutions/",
+        description="Grade notebooks (or folders of them, nbgrader's submitted/STUDENT/"
+        "ASSIGNMENT/ too) in parallel, each in a grading process of its own. Exit status: "
+        "0 full marks, 1 points lost, 2 something could not be graded.",
+    )
+    p.add_argument(
+        "submissions",
+        type=Path,
+        nargs="+",
+        metavar="SUBMISSION",
+        help="a notebook, or a folder of notebooks or of student folders",
+    )
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.add_argument("--solutions", type=Path, default=checkout_folder("solutions"),
                    help="where the tests are (default: the checkout's solutions/)")  # fmt: skip
-    p.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="notebooks graded at once (default: one per CPU)",
+    )
+    p.add_argument("--csv", type=Path, metavar="FILE", help="write one row per student and test")
+    p.add_argument(
+        "--feedback",
+        type=Path,
+        metavar="DIR",
+        help="write DIR/STUDENT/NOTEBOOK.html for each notebook",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=120,
+        metavar="S",
+        help="seconds per cell before it is interrupted, then killed (default 120)",
+    )
+    p.add_argument(
+        "--notebook-timeout",
+        type=float,
+        default=600,
+        metavar="S",
+        help="seconds per notebook, whatever its cells do (default 600)",
+    )
     p.set_defaults(run=cmd_grade)
 
     p = command("doctor", help="check this machine can run the JIT notebooks")

@@ -1,4 +1,6 @@
-"""`python -m jitkit grade`: tests come from the solution, failures score zero, runs continue."""
+"""`python -m jitkit grade`: tests come from the solution, failures score zero, runs continue,
+notebooks are found by their cells' ids, and what a submission does to its own process is
+undone before a test runs."""
 
 from __future__ import annotations
 
@@ -72,7 +74,10 @@ def test_dead_kernel_scores_zero_for_the_rest(tmp_path):
     nb.cells.insert(index + 1, nbformat.v4.new_code_cell("import os\nos._exit(1)"))
     report = grade_notebook(write(nb, tmp_path / "sub"), SOLUTIONS, timeout=30)
     assert scores(report) == {"ex1_add": 1, "ex2_square": 0}
-    assert "kernel died" in messages(report)["ex2_square"]
+    assert "kernel died in an earlier cell" in messages(report)["ex2_square"]
+    cells = report.cells[str(tmp_path / "sub" / FIXTURE.name)]
+    assert [c.status for c in cells][-4:] == ["ok", "not run", "not run", "not run"]
+    assert "died in this cell (exit status 1)" in cells[-3].message
 
 
 def test_timeout_interrupts_and_grading_goes_on(tmp_path):
@@ -110,10 +115,36 @@ def test_cli_json_and_exit_codes(exercise, jitkit_cli):
 
 
 def test_cli_refuses_notebooks_it_cannot_grade(tmp_path, jitkit_cli):
-    assert jitkit_cli("grade", tmp_path / "nope.ipynb").returncode == 2
-    stray = write(read(FIXTURE), tmp_path, "other.ipynb")
-    result = jitkit_cli("grade", stray, "--solutions", SOLUTIONS)
-    assert result.returncode == 2 and "no solution notebook" in result.stderr
+    missing = jitkit_cli("grade", tmp_path / "nope.ipynb", "--solutions", SOLUTIONS)
+    assert missing.returncode == 2 and "no such notebook" in missing.stderr
+    stray = read(FIXTURE)
+    for c in stray.cells:
+        c.metadata.pop("nbgrader", None)
+    path = write(stray, tmp_path, "homework.ipynb")
+    result = jitkit_cli("grade", path, "--solutions", SOLUTIONS)
+    assert result.returncode == 2 and "match no chapter" in result.stderr
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    result = jitkit_cli("grade", tmp_path / "broken.ipynb", "--solutions", SOLUTIONS)
+    assert result.returncode == 2 and "not a readable notebook" in result.stderr
+
+
+def test_notebooks_are_matched_by_their_cells_not_their_names(tmp_path, jitkit_cli):
+    copy = write(read(FIXTURE), tmp_path / "alice", "01_machine_code-Copy1.ipynb")
+    result = jitkit_cli("grade", copy, "--solutions", SOLUTIONS, "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert {(e["student"], e["chapter"]) for e in doc["exercises"]} == {("alice", FIXTURE.name)}
+
+
+def test_students_come_from_the_folders(tmp_path):
+    from jitkit.grading.submissions import find
+
+    write(read(FIXTURE), tmp_path / "submitted" / "bob" / "week1")
+    write(read(FIXTURE), tmp_path / "class" / "carol")
+    write(read(FIXTURE), tmp_path / "class" / "carol" / ".ipynb_checkpoints")
+    found, problems = find([tmp_path / "submitted", tmp_path / "class", tmp_path / "nothing"])
+    assert [(s.student, s.assignment) for s in found] == [("bob", "week1"), ("carol", "")]
+    assert problems == [f"{tmp_path / 'nothing'}: no such notebook or folder"]
 
 
 def test_failure_message_names_the_failing_line():
@@ -122,3 +153,17 @@ def test_failure_message_names_the_failing_line():
         "AssertionError (at: assert f(1) == 2)"
     )
     assert failure_message("ValueError", "bad", []) == "ValueError: bad"
+
+
+def test_threads_left_running_are_noted(tmp_path):
+    nb = read(FIXTURE)
+    start = (
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()"
+    )
+    nb.cells.insert(2, nbformat.v4.new_code_cell(start))
+    report = grade_notebook(write(nb, tmp_path / "sub"), SOLUTIONS)
+    assert report.full_marks
+    assert report.notebooks[0].notes == [
+        "1 thread(s) the submission started were still running during the tests"
+    ]

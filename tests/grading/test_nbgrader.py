@@ -1,5 +1,7 @@
 """Real nbgrader on the kit's notebooks: generate_assignment, then autograde a solved and an
 unsolved submission; full and zero scores come out of nbgrader's own gradebook (contract 4).
+nbgrader runs through the kit's wrapper (`python -m jitkit.grading.nbgrader`) with the
+virtual environment's bin/ *off* PATH, as an instructor who never activated it would.
 
 Needs the `instructor` extra (nbgrader), which `python3 dev.py test` installs.
 """
@@ -24,7 +26,7 @@ ASSIGNMENT = "jitkit"
 
 
 def _nbgrader(course: Path, env: dict, *args: str) -> None:
-    command = [sys.executable, "-m", "nbgrader", *args]
+    command = [sys.executable, "-m", "jitkit.grading.nbgrader", *args]
     run = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, f"{' '.join(args)} failed:\n{run.stdout}\n{run.stderr}"
 
@@ -51,21 +53,23 @@ def _course(tmp: Path) -> tuple[Path, dict]:
         "language": "python",
     }
     (kernel / "kernel.json").write_text(json.dumps(spec))
+    scripts = Path(sys.executable).parent
+    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p) != scripts]
     env = {
         **os.environ,
+        "PATH": os.pathsep.join(path),
         "JUPYTER_PATH": str(tmp / "jupyter"),
         "JUPYTER_CONFIG_DIR": str(tmp / "config"),
     }
     return course, env
 
 
-def test_nbgrader_generates_and_autogrades(tmp_path, monkeypatch):
+def test_nbgrader_generates_and_autogrades(tmp_path):
     from nbgrader.api import Gradebook
 
-    # nbgrader runs the `alembic` script by name: the .venv's bin must be on PATH.
-    bin_dir = str(Path(sys.executable).parent)
-    monkeypatch.setenv("PATH", os.pathsep.join([bin_dir, os.environ.get("PATH", "")]))
     course, env = _course(tmp_path)
+    # nbgrader runs the `alembic` script by name; it is not on this PATH, the wrapper adds it.
+    assert shutil.which("alembic", path=env["PATH"]) is None
     _nbgrader(course, env, "generate_assignment", ASSIGNMENT, "--force")
     released = sorted((course / "release" / ASSIGNMENT).glob("*.ipynb"))
     assert [p.name for p in released] == sorted(
