@@ -193,23 +193,79 @@ def resume_into_tail(fn: Function, ev: Evaluator, stop: Resume) -> tuple[list[st
         for instr in fn.index[label].instrs:
             if instr.op == "phi":
                 edge_values[(label, instr.dest)] = ev.incoming(instr, env, pred)
+    # A value defined in the tail and used in another tail block may have lost its
+    # dominance (the residual enters the loop half way): it goes through a stack slot
+    # holding its value from before the stop (mem2reg turns the slot back into SSA).
+    def_block = {i.dest: b for b in tail for i in fn.index[b].instrs if i.dest}
+    cross: dict[str, str] = {}
+    for b in tail:
+        for instr in fn.index[b].instrs:
+            if instr.op == "phi":
+                used = [
+                    (inc, v) for inc, v in instr.args[1] if isinstance(v, str) and inc in in_tail
+                ]
+            else:
+                used = [(b, strip_name(t)) for t in LOCAL.findall(instr.text)]
+            for at, name in used:
+                if name in def_block and def_block[name] != at and name not in cross:
+                    cross[name] = f"%pe.slot.{len(cross)}"
+    for name, slot in cross.items():
+        ends.insert(0, f"{slot} = alloca {types[name]}")
+        if name in env:
+            ends.append(f"store {types[name]} {ev.operand(env[name], types[name])}, ptr {slot}")
+    loads = 0
+    before_exit: dict[str, list[str]] = {b: [] for b in tail}
+
+    def reload(name: str, into: list[str]) -> str:
+        nonlocal loads
+        loads += 1
+        into.append(f"  %pe.load.{loads} = load {types[name]}, ptr {cross[name]}")
+        return f"%pe.load.{loads}"
+
+    phi_lines: dict[str, list[str]] = {b: [] for b in tail}
+    for label in tail:
+        for instr in fn.index[label].instrs:
+            if instr.op != "phi":
+                continue
+            ty = instr.args[0]
+            pairs = []
+            for b, v in instr.args[1]:
+                if b not in in_tail:
+                    continue
+                if isinstance(v, str) and v in cross and def_block[v] != b:
+                    pairs.append(f"[ {reload(v, before_exit[b])}, %{b} ]")
+                else:
+                    pairs.append(f"[ {LOCAL.sub(substitute, text_of(v, ty, ev))}, %{b} ]")
+            if (label, instr.dest) in edge_values:
+                v = edge_values[(label, instr.dest)]
+                pairs.append(f"[ {ev.operand(v, ty)}, %entry ]")
+            phi_lines[label].append(f"  %{instr.dest} = phi {ty} " + ", ".join(pairs))
     lines = []
     for label in [b.name for b in fn.blocks if b.name in in_tail]:
         lines.append(f"{label}:")
-        for instr in fn.index[label].instrs:
+        lines += phi_lines[label]
+        instrs = fn.index[label].instrs
+        for instr in instrs:
+            if instr.op == "phi" and instr.dest in cross:
+                lines.append(f"  store {instr.ty} %{instr.dest}, ptr {cross[instr.dest]}")
+        for n, instr in enumerate(instrs):
             if instr.op == "phi":
-                ty = instr.args[0]
-                pairs = [
-                    f"[ {LOCAL.sub(substitute, text_of(v, ty, ev))}, %{b} ]"
-                    for b, v in instr.args[1]
-                    if b in in_tail
-                ]
-                if (label, instr.dest) in edge_values:
-                    v = edge_values[(label, instr.dest)]
-                    pairs.append(f"[ {ev.operand(v, ty)}, %entry ]")
-                lines.append(f"  %{instr.dest} = phi {ty} " + ", ".join(pairs))
-            else:
-                lines.append("  " + LOCAL.sub(substitute, instr.text))
+                continue
+            if n == len(instrs) - 1:
+                lines += before_exit[label]
+            local: dict[str, str] = {}
+            for t in LOCAL.findall(instr.text):
+                name = strip_name(t)
+                if name in cross and def_block[name] != label and name not in local:
+                    local[name] = reload(name, lines)
+
+            def rename(m: re.Match, local: dict[str, str] = local) -> str:
+                name = strip_name(m[0])
+                return local[name] if name in local else substitute(m)
+
+            lines.append("  " + LOCAL.sub(rename, instr.text))
+            if instr.dest in cross:
+                lines.append(f"  store {instr.ty} %{instr.dest}, ptr {cross[instr.dest]}")
     ends.append(stop.term)
     return ends, lines
 
