@@ -73,19 +73,20 @@ def evaluated(source: str, options: Options | None = None) -> PartialEvalResult:
     return partial_evaluate(str(program.module), options=options)
 
 
-def run_ir(ir_text: str, exe: Path) -> tuple[str, str, int]:
+def run_ir(ir_text: str, exe: Path, libc: bool = True) -> tuple[str, str, int]:
     """Link IR text into an executable and run it: (stdout, stderr, status)."""
-    link_executable(emit_object(ir_text, 2), exe)
+    link_executable(emit_object(ir_text, 2), exe, libc)
     done = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
     return done.stdout, done.stderr, done.returncode
 
 
-def run_both(source: str, tmp: Path, options: Options | None = None):
+def run_both(source: str, tmp: Path, options: Options | None = None, libc: bool = True):
     """(with, without, result): the executable's behaviour with and without evaluation."""
-    program = compile_module(parse_module(source, "prog.py"), "libc")
+    program = compile_module(parse_module(source, "prog.py"), "libc" if libc else "nolibc")
     plain = str(program.module)
     result = partial_evaluate(plain, options=options)
-    return run_ir(result.text, tmp / "pe.exe"), run_ir(plain, tmp / "plain.exe"), result
+    with_pe = run_ir(result.text, tmp / "pe.exe", libc)
+    return with_pe, run_ir(plain, tmp / "plain.exe", libc), result
 
 
 def back_edges(ir_text: str, function: str = '@"py.<module>"') -> list[tuple[str, str]]:
@@ -188,6 +189,13 @@ def test_step_budget_leaves_the_loop_to_start_up(tmp_path: Path):
     assert "budget" in result.stopped
     assert with_pe == without == (cpython(LONG_LOOP, tmp_path), "", 0)
     assert back_edges(result.text)  # the rest of the loop runs at start-up
+
+
+@pytest.mark.parametrize("source", [COMPUTES_THEN_PRINTS, LONG_LOOP], ids=["computes", "loop"])
+def test_runtime_free_executables(source: str, tmp_path: Path):
+    """`--no-libc`: the output runtime is inline `syscall` assembly, never evaluated."""
+    (with_pe, without, result) = run_both(source, tmp_path, Options(budget=5_000), libc=False)
+    assert result.changed and with_pe == without == (cpython(source, tmp_path), "", 0)
 
 
 def test_time_limit_leaves_the_loop_to_start_up(tmp_path: Path):

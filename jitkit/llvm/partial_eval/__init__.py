@@ -66,7 +66,10 @@ def partial_evaluate(
     """Evaluate `init` (an LLVM function name with its `@`) in module `text`."""
     options = options or Options()
     text = str(llvm.parse_assembly(text))  # LLVM's printer: the one format irtext reads
-    mod = parse_module(text)
+    try:
+        mod = parse_module(text)
+    except PartialEvalError as error:
+        return PartialEvalResult(text, False, stopped=f"gave up: {error}")
     fn = mod.functions.get(init)
     before = sum(1 for _ in all_instrs(fn)) if fn else 0
     unchanged = PartialEvalResult(text, False, init_before=before, init_after=before)
@@ -93,7 +96,7 @@ def partial_evaluate(
     result = PartialEvalResult(
         out,
         True,
-        stopped=str(resume) if resume else "",
+        stopped=f"{resume}{f' ({ev.exhausted})' if ev.exhausted else ''}" if resume else "",
         steps=ev.steps,
         init_before=before,
         init_after=sum(1 for _ in all_instrs(new_fn)),

@@ -49,8 +49,8 @@ OUTPUT_RUNTIME = frozenset({"@jk_write", "@jk_flush"})  # the kit's output runti
 class Options:
     """Limits and the design: `budget` instructions and `time_limit` seconds in all."""
 
-    budget: int = 5_000_000
-    time_limit: float = 60.0
+    budget: int = 2_000_000  # about 5 s of this interpreter
+    time_limit: float = 30.0
     rollback: bool = True
     max_depth: int = 300  # nested calls evaluated here; deeper calls run at start-up
     runtime_calls: frozenset[str] = OUTPUT_RUNTIME

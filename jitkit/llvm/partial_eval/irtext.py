@@ -326,7 +326,16 @@ def words(text: str) -> tuple[str, str]:
 
 
 def decode(text: str) -> Instr:
-    """One instruction's text -> an `Instr` the interpreter can run."""
+    """One instruction's text -> an `Instr` the interpreter can run (or, for what it
+    cannot read, such as inline assembly, one that stops the call when it is reached)."""
+    try:
+        return decode_known(text)
+    except (PartialEvalError, ValueError, IndexError) as error:
+        dest = m[1] if (m := ASSIGN.match(text)) else ""
+        return Instr("unsupported: " + str(error), strip_name(dest) if dest else "", (), text)
+
+
+def decode_known(text: str) -> Instr:
     dest = ""
     if m := ASSIGN.match(text):
         dest, body = strip_name(m[1]), m[2]
