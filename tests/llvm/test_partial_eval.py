@@ -236,14 +236,15 @@ def test_program_suite_same_with_and_without(path: Path, tmp_path: Path):
     except UnsupportedError:
         pytest.skip("outside what jitkit build accepts")
     assert with_pe == without
-    assert result.changed
+    assert result.changed, result.stopped
 
 
 @pytest.mark.parametrize("seed", range(16))
 def test_random_programs_same_with_and_without(seed: int, tmp_path: Path):
     source = generate(Choices(rng=random.Random(seed)))
     try:
-        (with_pe, without, _) = run_both(source, tmp_path)
+        (with_pe, without, result) = run_both(source, tmp_path)
     except UnsupportedError:
         pytest.skip("outside what jitkit build accepts")
     assert with_pe == without, source
+    assert "internal error" not in result.stopped, result.stopped

@@ -16,6 +16,7 @@ residual module.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 
 from llvmlite import binding as llvm
@@ -78,6 +79,8 @@ def partial_evaluate(
         return unchanged
     ev = Evaluator(mod, options)
     resume = None
+    limit = sys.getrecursionlimit()  # about 3 Python frames per evaluated call
+    sys.setrecursionlimit(max(limit, 4 * options.max_depth + 1000))
     try:
         try:
             value = ev.run(fn, [], 0)
@@ -85,12 +88,19 @@ def partial_evaluate(
             resume, value = stop, None
         body = residual_function(mod, fn, ev, value, resume)
         new_text = rewrite_module(mod, fn, ev, body)
+        ref = llvm.parse_assembly(new_text)
+        ref.verify()
     except (GiveUp, Failure, PartialEvalError, RecursionError) as stop:
         unchanged.stopped = f"gave up: {stop}"
         unchanged.steps = ev.steps
         return unchanged
-    ref = llvm.parse_assembly(new_text)
-    ref.verify()
+    except Exception as error:  # noqa: BLE001 - a bug here must not break the build
+        unchanged.stopped = (
+            f"internal error, module left as it was: {type(error).__name__}: {error}"
+        )
+        return unchanged
+    finally:
+        sys.setrecursionlimit(limit)
     out = str(ref)
     new_fn = parse_module(out).functions[init]
     result = PartialEvalResult(
