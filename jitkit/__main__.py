@@ -110,7 +110,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from jitkit.llvm.compiler import build
 
     build(args.source, args.output, opt_level=args.opt_level, libc=args.libc,
-          emit_llvm=args.emit_llvm)  # fmt: skip
+          emit_llvm=args.emit_llvm, partial_eval=args.partial_eval)  # fmt: skip
     return 0
 
 
@@ -229,6 +229,8 @@ def parser(prog: str = "python -m jitkit") -> argparse.ArgumentParser:
     p.add_argument("-O", dest="opt_level", type=int, choices=range(4), default=2, metavar="0-3")
     p.add_argument("--no-libc", dest="libc", action="store_false", help="runtime-free binary")
     p.add_argument("--emit-llvm", action="store_true", help="write LLVM IR instead")
+    p.add_argument("--no-partial-eval", dest="partial_eval", action="store_false",
+                   help="leave the top-level code to run at start-up (notebook 09)")  # fmt: skip
     p.set_defaults(run=cmd_build)
     return top
 

@@ -45,6 +45,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
+from llvmlite import ir
+
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
 from jitkit.lang.runtime import fits_machine_word, recursion_limit
@@ -252,12 +254,19 @@ def build(
     opt_level: int = 2,
     libc: bool = True,
     emit_llvm: bool = False,
+    partial_eval: bool = True,
 ) -> Path:
-    """`python -m jitkit build`: a program -> an executable (or its IR with emit_llvm)."""
+    """`python -m jitkit build`: a program -> an executable (or its IR with emit_llvm).
+    `partial_eval` runs the top-level code at compile time first (notebook 09)."""
     source = Path(source_path).read_text()
     program = lower_module(parse_module(source, str(source_path)), "libc" if libc else "nolibc")
+    module: ir.Module | str = program.module
+    if partial_eval:
+        from jitkit.llvm.partial_eval import partial_evaluate
+
+        module = partial_evaluate(str(program.module)).text
     if emit_llvm:
-        ref = optimize(verify_ir(program.module), opt_level)
+        ref = optimize(verify_ir(module), opt_level)
         Path(output).write_text(str(ref))
         return Path(output)
-    return link_executable(emit_object(program.module, opt_level), output, libc)
+    return link_executable(emit_object(module, opt_level), output, libc)
