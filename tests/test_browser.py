@@ -7,8 +7,11 @@ page. For each notebook: Run All, wait, then check
 - no error outputs (chapters catch the errors they mean to show and print them),
 - every widget rendered: no "Loading widget..." and no `Widget(...)`-style plain repr,
 - no output wider than the notebook column (`scrollWidth > clientWidth` on an output area),
-and save a screenshot to test-artifacts/screenshots/. The same lab drives the compiler
-explorer in a scratch notebook. Skipped without Chromium, except under CI, where it fails.
+and save a screenshot to test-artifacts/screenshots/. Text lines over MAX_CHARS (JupyterLab
+wraps them, so no scrollbar shows) are listed in test-artifacts/long-lines.txt and fail the
+test only with JITKIT_BROWSER_STRICT=1, until the chapters are narrowed. The same lab drives
+the compiler explorer in a scratch notebook. Skipped without Chromium, except under CI, where
+it fails.
 """
 
 from __future__ import annotations
@@ -169,9 +172,15 @@ STATE = """() => {
   return {status: kernel ? kernel.status : 'none', busy, ran, total: cells.length, errors};
 }"""
 
+MAX_CHARS = 100  # a text line longer than this wraps in a ~900 px column: unreadable
 CHECKS = """(pattern) => {
+  const MAX_CHARS = MAX;
   const panel = window.jupyterapp.shell.currentWidget;
-  const out = {loading: [], reprs: [], wide: []};
+  const out = {loading: [], reprs: [], wide: [], long: []};
+  out.sources = panel.content.widgets.map(c => {
+    const source = c.model.toJSON().source;
+    return Array.isArray(source) ? source.join('') : source;
+  });
   panel.content.widgets.forEach((cell, index) => {
     cell.node.querySelectorAll('.jp-OutputArea-output').forEach(o => {
       if (o.innerText.includes('Loading widget')) out.loading.push(index);
@@ -181,9 +190,18 @@ CHECKS = """(pattern) => {
         out.wide.push({cell: index, scrollWidth: o.scrollWidth, clientWidth: o.clientWidth,
                        mime: o.dataset.mimeType || o.className});
     });
+    if (cell.model.type !== 'code') return;
+    cell.model.outputs.toJSON().forEach(o => {  // lab wraps long text: look at the text itself
+      let text = o.text || (o.data && o.data['text/plain']) || '';
+      const rich = ['text/html', 'image/svg+xml', 'image/png'];
+      if (o.data && rich.some(m => o.data[m])) text = '';  // shown rich, not as this text
+      text = Array.isArray(text) ? text.join('') : text;
+      const longest = Math.max(0, ...text.split('\\n').map(l => l.length));
+      if (longest > MAX_CHARS) out.long.push({cell: index, chars: longest});
+    });
   });
   return out;
-}"""
+}""".replace("MAX;", f"{MAX_CHARS};")
 
 
 def run_all(page, timeout: float = NOTEBOOK_TIMEOUT) -> dict:
@@ -230,15 +248,26 @@ def test_notebook_runs_renders_and_fits_in_a_real_browser(browser, lab, path):
         page.close()
         _shutdown_kernels(*lab)
     print(f"{path}: {state['ran']}/{state['total']} cells in {seconds:.1f}s, screenshot {shot}")
-    problems = []
-    if state["errors"]:
-        problems.append(f"error outputs: {state['errors']}")
-    if checks["loading"]:
-        problems.append(f"widgets never rendered (Loading widget...) in cells {checks['loading']}")
-    if checks["reprs"]:
-        problems.append(f"widgets shown as their repr: {checks['reprs']}")
-    if checks["wide"]:
-        problems.append(f"outputs wider than the column: {checks['wide']}")
+    found = [("error", e["cell"], f"{e['ename']}: {e['evalue']}") for e in state["errors"]]
+    found += [("loading", cell, "Loading widget... never replaced") for cell in checks["loading"]]
+    found += [("repr", r["cell"], f"a widget shown as {r['text']!r}") for r in checks["reprs"]]
+    found += [("wide", w["cell"], f"{w['scrollWidth']} px in a {w['clientWidth']} px column "
+               f"({w['mime']})") for w in checks["wide"]]  # fmt: skip
+    long = [("long", n["cell"], f"a text line of {n['chars']} characters (> {MAX_CHARS}, wraps)")
+            for n in checks["long"]]  # fmt: skip
+    strict = os.environ.get("JITKIT_BROWSER_STRICT") == "1"
+
+    def where(cell: int) -> str:
+        first = (checks["sources"][cell].splitlines() or [""])[0][:60]
+        return f"cell {cell} ({first!r})"
+
+    problems = [f"{check}: {where(cell)}: {detail}" for check, cell, detail in found]
+    report = [f"{path} {where(cell)}: {detail}" for _, cell, detail in long]
+    if report:  # reported (and kept as an artifact); failed only when asked
+        with (SCREENSHOTS.parent / "long-lines.txt").open("a") as file:
+            file.write("\n".join(report) + "\n")
+        print("\n".join(report))
+        problems += report if strict else []
     assert not problems, f"{path}:\n" + "\n".join(problems)
 
 
@@ -322,6 +351,7 @@ def test_the_checks_catch_an_error_a_widget_repr_and_a_wide_output(browser, lab)
         "from IPython.display import HTML\n"
         "HTML('<div style=\"width: 3000px; white-space: nowrap\">wide</div>')",
         "class Fake:\n    def __repr__(self):\n        return 'VBox(children=(Button(),))'\nFake()",
+        "print('x' * 101)",
         "1 / 0",
     ])  # fmt: skip
     page = open_notebook(browser, lab, path)
@@ -331,6 +361,7 @@ def test_the_checks_catch_an_error_a_widget_repr_and_a_wide_output(browser, lab)
     finally:
         page.close()
         _shutdown_kernels(*lab)
-    assert [(e["cell"], e["ename"]) for e in state["errors"]] == [(2, "ZeroDivisionError")]
+    assert [(e["cell"], e["ename"]) for e in state["errors"]] == [(3, "ZeroDivisionError")]
     assert [r["cell"] for r in checks["reprs"]] == [1]
     assert [w["cell"] for w in checks["wide"]] == [0]
+    assert checks["long"] == [{"cell": 2, "chars": 101}]
