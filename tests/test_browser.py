@@ -225,13 +225,23 @@ def run_all(page, timeout: float = NOTEBOOK_TIMEOUT) -> dict:
 def screenshot(page, path: str) -> Path:
     """The whole notebook: the window made as tall as the notebook (capped), then a shot."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    height = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.node.scrollHeight")
-    page.set_viewport_size(
-        {"width": WINDOW["width"], "height": min(max(height + 200, 1000), 16000)}
+    height = page.evaluate(  # every cell is rendered (windowing is off): their heights add up
+        "() => window.jupyterapp.shell.currentWidget.content.widgets"
+        ".reduce((sum, cell) => sum + cell.node.offsetHeight, 0)"
+    )
+    tall = min(max(height + 300, WINDOW["height"]), 16000)
+    page.set_viewport_size({"width": WINDOW["width"], "height": tall})
+    page.evaluate(  # Run All left the notebook scrolled to its end: back to the top
+        "() => window.jupyterapp.shell.currentWidget.node.querySelectorAll('*')"
+        ".forEach(e => { if (e.scrollTop) e.scrollTop = 0; })"
     )
     page.wait_for_timeout(500)
-    target = SCREENSHOTS / (path.replace("/", "__").replace(".ipynb", ".png"))
+    stem = path.replace("/", "__").replace(".ipynb", "")
+    target = SCREENSHOTS / f"{stem}.png"
     page.screenshot(path=str(target))
+    widgets = page.locator(".jp-OutputArea-output:has(.jupyter-widgets)")
+    for i in range(widgets.count()):  # each widget on its own, at full size
+        widgets.nth(i).screenshot(path=str(SCREENSHOTS / f"{stem}__widget{i}.png"))
     return target
 
 
