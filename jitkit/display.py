@@ -264,3 +264,120 @@ def agree(inputs: Any, **implementations: Any) -> Agreement:
         shown = ", ".join(repr(a) if not isinstance(a, bytes) else a.hex(" ") for a in args)
         rows.append((shown, values, len(set(values)) == 1))
     return Agreement(list(implementations), rows)
+
+
+# --- long text and trees -------------------------------------------------------------------
+
+
+@dataclass
+class Folded:
+    """Long text shown short: its first `lines` lines in the open, the rest behind a click
+    (HTML `<details>`); as text, the first lines and how many more there are."""
+
+    text: str
+    lines: int = 30
+    title: str = ""
+
+    @property
+    def total(self) -> int:
+        return len(self.text.splitlines())
+
+    def __str__(self) -> str:
+        shown = self.text.splitlines()[: self.lines]
+        more = self.total - len(shown)
+        tail = [f"... {more} more lines (str(x.text) has them all)"] if more > 0 else []
+        return "\n".join(([self.title] if self.title else []) + shown + tail)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        head, rest = self.text.splitlines()[: self.lines], self.text.splitlines()[self.lines :]
+        title = f"<b>{html.escape(self.title)}</b><br>" if self.title else ""
+        first = f"{title}<pre style='{_PRE}'>{html.escape(chr(10).join(head))}</pre>"
+        if not rest:
+            return first
+        more = f"<summary>{len(rest)} more lines</summary>"
+        body = html.escape("\n".join(rest))
+        return f"{first}<details>{more}<pre style='{_PRE}'>{body}</pre></details>"
+
+
+_PRE = "max-width: 100%; overflow-x: auto; font-size: 12px; line-height: 1.3; margin: 0.2em 0"
+
+
+def fold(text: Any, lines: int = 30, title: str = "") -> Folded:
+    """Why: a 200-line listing is a wall; show the start and fold the rest away."""
+    return Folded(str(text), lines, title)
+
+
+@dataclass
+class Tree:
+    """An indented tree: prints as text, renders as the same text in a `<pre>`."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        return f"<pre style='{_PRE}'>{html.escape(self.text)}</pre>"
+
+
+def tree(node: Any) -> Tree:
+    """A kit AST node (or a module's functions, or a Python `ast` node) as an indented tree,
+    one node a line with its plain fields beside it, children indented under a field name."""
+    return Tree("\n".join(_tree_lines(node, "")))
+
+
+_HIDDEN = {"line", "col", "filename", "varnames", "hidden", "slot", "source", "ctx",
+           "lineno", "col_offset", "end_lineno", "end_col_offset", "type_comment"}  # fmt: skip
+
+
+def _fields(node: Any) -> list[tuple[str, Any]]:
+    if hasattr(node, "__dataclass_fields__"):
+        names = list(node.__dataclass_fields__)
+    elif hasattr(node, "_fields"):  # Python's ast
+        names = list(node._fields)
+    else:
+        return []
+    return [(n, getattr(node, n, None)) for n in names if n not in _HIDDEN]
+
+
+def _is_node(value: Any) -> bool:
+    return hasattr(value, "__dataclass_fields__") or hasattr(value, "_fields")
+
+
+def _tree_lines(node: Any, indent: str) -> list[str]:
+    if isinstance(node, dict):
+        return [line for value in node.values() for line in _tree_lines(value, indent)]
+    if isinstance(node, list | tuple) and not _is_node(node):
+        return [line for item in node for line in _tree_lines(item, indent)]
+    if not _is_node(node):
+        return [f"{indent}{node!r}"]
+    plain, children = [], []
+    for name, value in _fields(node):
+        many = isinstance(value, list | tuple | dict) and any(
+            _is_node(v) for v in (value.values() if isinstance(value, dict) else value)
+        )
+        if _is_node(value) or many:
+            children.append((name, value))
+        elif value not in (None, [], ""):
+            plain.append(f"{name}={value!r}" if not _short(node) else str(value))
+    line = getattr(node, "line", getattr(node, "lineno", None))
+    where = f"  (line {line})" if line is not None and not _short(node) else ""
+    out = [f"{indent}{type(node).__name__} {' '.join(plain)}".rstrip() + where]
+    for name, value in children:
+        if _is_node(value):
+            sub = _tree_lines(value, indent + "  ")
+            out.append(f"{indent}  {name}: {sub[0].strip()}")
+            out += sub[1:]
+        else:
+            out.append(f"{indent}  {name}:")
+            out += _tree_lines(value, indent + "    ")
+    return out
+
+
+def _short(node: Any) -> bool:
+    """Leaves that read best as `Const 2` / `Local n`, without field names or lines."""
+    return type(node).__name__ in ("Const", "Local", "Name", "Constant")

@@ -104,3 +104,59 @@ def test_capstone_loads_only_when_something_is_shown():
         "assert 'capstone' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", child], check=True)
+
+
+# --- fold and tree -------------------------------------------------------------------------
+
+
+def test_fold_shows_the_first_lines_and_hides_the_rest_behind_a_click():
+    from jitkit.display import fold
+
+    text = "\n".join(f"line {i}" for i in range(100))
+    folded = fold(text, lines=30, title="listing")
+    shown = str(folded).splitlines()
+    assert shown[0] == "listing" and shown[1] == "line 0" and shown[30] == "line 29"
+    assert shown[-1].startswith("... 70 more lines")
+    page = folded._repr_html_()
+    opened, hidden = page.split("<details>")
+    assert "line 29" in opened and "line 30" not in opened
+    assert "<summary>70 more lines</summary>" in hidden and "line 99" in hidden
+    short = fold("a\nb", lines=30)
+    assert str(short) == "a\nb" and "<details>" not in short._repr_html_()
+    assert "&lt;b&gt;" in fold("<b>")._repr_html_()  # text is escaped
+
+
+def test_tree_indents_the_kit_ast_one_node_a_line():
+    from jitkit.display import tree
+    from jitkit.lang.parse import parse_module
+
+    module = parse_module("def f(n):\n    if n < 2:\n        return n\n    return f(n - 1) * 2\n")
+    text = str(tree(module.functions["f"]))
+    assert text.splitlines()[:8] == [
+        "Function name='f' params=['n']  (line 1)",
+        "  body:",
+        "    If  (line 2)",
+        "      test: Compare ops=['<']  (line 2)",
+        "        operands:",
+        "          Local n",
+        "          Const 2",
+        "      body:",
+    ]
+    assert max(map(len, text.splitlines())) <= 100
+    assert "  value: BinOp op='*'  (line 4)" in text
+
+
+def test_tree_reads_pythons_ast_too():
+    import ast
+
+    from jitkit.display import tree
+
+    assert str(tree(ast.parse("x = f(y)").body[0])).splitlines() == [
+        "Assign  (line 1)",
+        "  targets:",
+        "    Name x",
+        "  value: Call  (line 1)",
+        "    func: Name f",
+        "    args:",
+        "      Name y",
+    ]
