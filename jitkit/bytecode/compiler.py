@@ -14,6 +14,7 @@ from jitkit.bytecode.code import Code, CodeBuilder
 from jitkit.bytecode.opcodes import BINARY_OPS, BUILTIN_OPS, COMPARE_OPS, UNARY_OPS, Op
 from jitkit.bytecode.verify import verify
 from jitkit.lang import nodes as n
+from jitkit.lang.parse import deep
 
 
 def reverse_top(b: CodeBuilder, count: int) -> None:
@@ -241,6 +242,7 @@ class FunctionCompiler:
         self.b.emit(BUILTIN_OPS[e.func])
 
 
+@deep
 def compile_function(fn: n.Function, lowerings: Lowerings | None = None) -> Code:
     """Why: one kit Function becomes one verified code object."""
     code = FunctionCompiler(fn, lowerings).compile()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from jitkit.hostc.runtime import prelude
 from jitkit.lang import nodes as n
+from jitkit.lang.parse import deep
 from jitkit.lang.runtime import INT64_MAX, INT64_MIN
 
 ARITH = {"+": "jk_add", "-": "jk_sub", "*": "jk_mul", "//": "jk_floordiv", "%": "jk_mod"}
@@ -157,6 +158,7 @@ class CGen:
 
     # ------------------------------------------------------------ functions
 
+    @deep
     def lower_module(self) -> CModule:
         indexes = {name: i for i, name in enumerate(self.functions)}
         out = [prelude(self.overrides), "/* ---- the module's functions ---- */"]

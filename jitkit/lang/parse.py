@@ -10,6 +10,7 @@ supported by jitkit (supported: ...)")`; nothing is executed here.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import os
 import textwrap
@@ -17,6 +18,7 @@ from collections.abc import Callable
 
 from jitkit.errors import UnsupportedError
 from jitkit.lang import nodes as n
+from jitkit.lang import runtime as rt
 
 SUPPORTED = (
     "def with positional parameters, return, =, a, b = x, y, +=, if/elif/else, while, "
@@ -66,6 +68,25 @@ CONSTRUCT_NAMES = {
     "SetComp": "set comprehension",
     "Tuple": "tuple",
 }
+
+
+# CPython's parser takes expressions about 1,000 levels deep (`x + 1 + 1 ...`, `- - x`); the
+# kit's front end and every tier's lowering walk the tree recursively, a few Python frames per
+# level, so they run with the limit raised this far (and put back after; kit programs still
+# see the user's limit, through `rt.recursion_limit`).
+NESTING = 1_000
+FRAMES_PER_LEVEL = 8
+
+
+def deep(walk: Callable) -> Callable:
+    """Run a recursive tree walk with room for `NESTING` levels of expression."""
+
+    @functools.wraps(walk)
+    def walker(*args, **kwargs):
+        with rt.deep_python_stack(NESTING, FRAMES_PER_LEVEL):
+            return walk(*args, **kwargs)
+
+    return walker
 
 
 def unsupported(filename: str, node: ast.AST, what: str) -> UnsupportedError:
@@ -417,6 +438,7 @@ def called_names(body: list[ast.stmt]) -> set[str]:
     }
 
 
+@deep
 def lower_module_tree(tree: ast.Module, filename: str, source: str = "") -> n.Module:
     """Split a Python module into its functions and its top-level statements."""
     check_module_bindings(tree, filename)
@@ -460,6 +482,7 @@ def unwrap(obj: object) -> object:
     return getattr(obj, "__wrapped__", obj)
 
 
+@deep
 def parse_function(fn: Callable) -> n.Module:
     """Why: `@jit` sees a function object; collect it and every module function it calls."""
     fn = unwrap(fn)

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from llvmlite import ir
 
 from jitkit.lang import nodes as n
+from jitkit.lang.parse import deep
 from jitkit.llvm.entries import EntryLowering
 from jitkit.llvm.lowering import FunctionState, Handler, Loop
 from jitkit.llvm.printing import PrintLowering
@@ -79,6 +80,7 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering):
         self.print_value = self.emit_print_value()
         self.pow = self.emit_pow()
 
+    @deep
     def lower_module(self) -> Program:
         for name, kit_fn in self.functions.items():
             self.lower_function(kit_fn, self.llvm[name])

@@ -15,7 +15,15 @@ from llvmlite import ir
 
 from jitkit.lang import nodes as n
 from jitkit.llvm.lowering import Lowering
-from jitkit.llvm.runtime import I8, I32, I64, STACK_BUDGET, emit_entry, stack_pointer
+from jitkit.llvm.runtime import (
+    I8,
+    I32,
+    I64,
+    STACK_BUDGET,
+    emit_entry,
+    stack_pointer,
+    string_constant,
+)
 from jitkit.llvm.runtime import function as new_function
 from jitkit.llvm.values import ERROR, MAIN, const
 
@@ -76,14 +84,25 @@ class EntryLowering(Lowering):
             self.b = b
             b.call(self.rt.flush, [])
             self.write_text("Traceback (most recent call last):\n", fd=2)
-            switch = b.switch(site, fn.append_basic_block("unknown"))
-            filename = self.kit.filename
-            for number, s in enumerate(self.sites):
-                block = fn.append_basic_block(f"site.{number}")
-                switch.add_case(const(I64, number), block)
-                b.position_at_end(block)
-                self.write_text(s.report(filename), fd=2)
-                b.ret(const(I64, 1))
-            b.position_at_end(switch.default)
+            # every site's report in one string, found through a table of offsets (a switch
+            # with a case per site made LLVM's O2 quadratic in the number of sites)
+            reports = [s.report(self.kit.filename).encode() for s in self.sites]
+            starts = [0]
+            for text in reports:
+                starts.append(starts[-1] + len(text))
+            text = string_constant(self.module, b"".join(reports) or b" ", "jk_reports")
+            table_type = ir.ArrayType(I64, len(starts))
+            table = ir.GlobalVariable(self.module, table_type, "jk_report_starts")
+            table.initializer = ir.Constant(table_type, starts)
+            table.global_constant, table.linkage = True, "private"
+            known, unknown = fn.append_basic_block("known"), fn.append_basic_block("unknown")
+            b.cbranch(b.icmp_unsigned("<", site, const(I64, len(reports))), known, unknown)
+            b.position_at_end(known)
+            start = b.load(b.gep(table, [const(I64, 0), site]))
+            end = b.load(b.gep(table, [const(I64, 0), b.add(site, const(I64, 1))]))
+            ptr = b.gep(text, [const(I64, 0), start])
+            b.call(self.rt.write, [ptr, b.sub(end, start), const(I32, 2)])
+            b.ret(const(I64, 1))
+            b.position_at_end(unknown)
             b.ret(const(I64, 1))
         emit_entry(self.module, self.target, fn, self.rt)

@@ -41,6 +41,7 @@ class FunctionState:
     fn: ir.Function
     slots: list[tuple[ir.Value, ir.Value]] = field(default_factory=list)
     loops: list[Loop] = field(default_factory=list)
+    failed: ir.PhiInstr | None = None  # the site number in the one error exit, once made
 
 
 class VolatileLoad(ir.LoadInstr):
@@ -109,13 +110,22 @@ class Lowering:
         self.b.position_at_end(self.f.fn.append_basic_block("dead"))
 
     def guard(self, ok: ir.Value, kind: str, message: str, node: n.Node) -> None:
-        """Continue when `ok` holds; otherwise fail at a new error site."""
-        fail_block = self.f.fn.append_basic_block(f"fail.{kind}")
+        """Continue when `ok` holds; otherwise go to the function's one error exit with a
+        new error site's number (an exit per site made IR, O2 and codegen grow badly)."""
+        exit = self.error_exit()
         cont = self.f.fn.append_basic_block("ok")
-        self.b.cbranch(ok, cont, fail_block)
-        self.b.position_at_end(fail_block)
-        self.ret(ir.Constant(VALUE, [ERROR, self.site(kind, message, node)]))
+        self.b.cbranch(ok, cont, exit.parent)
+        exit.add_incoming(const(I64, self.site(kind, message, node)), self.b.block)
         self.b.position_at_end(cont)
+
+    def error_exit(self) -> ir.PhiInstr:
+        """The block every guard of this function fails to: return ERROR(site)."""
+        if self.f.failed is None:
+            b = ir.IRBuilder(self.f.fn.append_basic_block("fail"))
+            self.f.failed = b.phi(I64, "site")
+            b.store(b.sub(b.load(self.rt.depth), const(I64, 1)), self.rt.depth)
+            b.ret(b.insert_value(ir.Constant(VALUE, [ERROR, 0]), self.f.failed, 1))
+        return self.f.failed
 
     def poll_interrupt(self, node: n.Node) -> None:
         """A loop back-edge's Ctrl-C check: a volatile load of the kit's interrupt flag byte

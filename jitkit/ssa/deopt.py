@@ -66,6 +66,8 @@ FAST_ARGUMENTS = ("rsi", "rdi", "r8", "r9", "r10")
 # Frames active, when every function of the block keeps the count in a register (a memory
 # counter costs a read-modify-write on every call and return); never allocated.
 DEPTH = r13
+# The static types whose words a record holds (the rest are rebuilt from the types alone).
+NUMBERS = (frozenset({INT}), frozenset({BOOL}))
 
 
 @dataclass
@@ -80,6 +82,20 @@ class Stub:
     stack: tuple[Value, ...] = ()
     record: bool = True
     undo: tuple | None = None  # an instruction that restores an operand first
+
+
+def cover(nodes: dict[int, list], size: int, first: int, last: int, pair: tuple) -> None:
+    """Put `pair` in the segment-tree nodes (heap numbered, leaves at `size`) that exactly
+    cover the stubs `first..last`."""
+    lo, hi = first + size, last + size + 1
+    while lo < hi:
+        if lo & 1:
+            nodes.setdefault(lo, []).append(pair)
+            lo += 1
+        if hi & 1:
+            hi -= 1
+            nodes.setdefault(hi, []).append(pair)
+        lo, hi = lo // 2, hi // 2
 
 
 class TierEmitter(Emitter):
@@ -161,40 +177,86 @@ class TierEmitter(Emitter):
             raise UnsupportedError(f"{where}: deopt at pc {d.offset}, which the VM never reaches")
         if len(d.locals) > len(code.varnames) or len(d.stack) > len(state.stack):
             raise UnsupportedError(f"{where}: deopt state larger than the frame at pc {state_pc}")
-        for t in [*state.locals[: len(d.locals)], *state.stack[: len(d.stack)]]:
+        for t in {*state.locals[: len(d.locals)], *state.stack[: len(d.stack)]}:
             if UNDEF not in t:
                 exact(t, f"{where}: a value the interpreter may need")
 
     def emit_stubs(self) -> None:
         """Each stub writes its record's words (a word whose static type is a string, None,
         a function or unassigned is rebuilt from the types alone, so it is left out); one
-        shared tail writes the function index, moves the buffer pointer on and returns."""
+        shared tail writes the function index, moves the buffer pointer on and returns.
+
+        Neighbouring stubs write mostly the same words from the same places (a value keeps
+        one location for its whole interval), so the stores are shared: each (word, value)
+        pair is written over the run of consecutive stubs that all have it, and a run is
+        placed in the O(log n) nodes of a segment tree over the stubs that cover it. A stub
+        writes its header, then jumps up its leaf's path to the root, each node storing its
+        pairs: code linear (times a log) in the function, not stubs x frame words."""
         a, words = self.a, RECORD_HEADER + frame_words(self.code)
         tail = f"{self.code.name}@record"
-        for s in self.stubs:
+        records = [s for s in self.stubs if s.record]
+        size = 1
+        while size < len(records):
+            size *= 2
+        nodes: dict[int, list[tuple[int, Value]]] = {}
+        opened: dict[int, tuple[Value, int]] = {}  # word -> (value, first stub of its run)
+        previous: dict[int, Value] = {}
+        for k, s in enumerate([*records, None]):
+            current = self.record_values(s) if s is not None else {}
+            for word, v in previous.items():
+                if current.get(word) != v:  # the run of (word, v) ends at stub k - 1
+                    _, first = opened.pop(word)
+                    cover(nodes, size, first, k - 1, (word, v))
+            for word, v in current.items():
+                if word not in opened:
+                    opened[word] = (v, k)
+            previous = current
+
+        def up(node: int) -> str:
+            """The label of the nearest ancestor that stores something (or the tail)."""
+            node //= 2
+            while node and node not in nodes:
+                node //= 2
+            return f"{self.code.name}@node{node}" if node else tail
+
+        for k, s in enumerate(records):
             a.label(s.label)
             if s.undo is not None:
                 a.emit(*s.undo)
-            if not s.record:
-                a.mov(edx, INTERRUPTED).jmp(self.epilogue)
-                continue
             a.mov(rcx, qword(r15, CTX_DEOPT_PTR))
-            state = self.types.states[s.state_pc]
-            words_types = [*zip(s.locals, state.locals, strict=False)]
-            words_types += zip(s.stack, state.stack, strict=False)
             header = [(1, s.resume), (2, len(s.stack)), (3, s.state_pc)]
-            values = [
-                (RECORD_HEADER + k, self.loc(v))
-                for k, (v, t) in enumerate(words_types)
-                if UNDEF not in t and exact(t, "a value") in (INT, BOOL)
-            ]
-            for k, x in header + values:
-                self.store_word(qword(rcx, 8 * k), x)
-            a.jmp(tail)
-        if any(s.record for s in self.stubs):
+            for word, v in header + [(w, v) for w, v in nodes.pop(size + k, [])]:
+                self.store_word(qword(rcx, 8 * word), v if isinstance(v, int) else self.loc(v))
+            a.jmp(up(size + k))
+        for node in sorted(nodes):
+            a.label(f"{self.code.name}@node{node}")
+            for word, v in nodes[node]:
+                self.store_word(qword(rcx, 8 * word), self.loc(v))
+            a.jmp(up(node))
+        for s in self.stubs:
+            if not s.record:
+                a.label(s.label)
+                if s.undo is not None:
+                    a.emit(*s.undo)
+                a.mov(edx, INTERRUPTED).jmp(self.epilogue)
+        if records:
             a.label(tail).mov(qword(rcx, 0), self.index)
             a.add(qword(r15, CTX_DEOPT_PTR), 8 * words)
             a.mov(edx, DEOPT).jmp(self.epilogue)
+
+    def record_values(self, s: Stub) -> dict[int, Value]:
+        """Record word -> value, for the words of stub `s` the runtime reads (ints, bools)."""
+        state = self.types.states[s.state_pc]
+        numbers = {t for t in {*state.locals, *state.stack} if t in NUMBERS}
+        values: dict[int, Value] = {}
+        for k, (v, t) in enumerate(zip(s.locals, state.locals, strict=False)):
+            if t in numbers:
+                values[RECORD_HEADER + k] = v
+        base = RECORD_HEADER + len(s.locals)
+        for k, (v, t) in enumerate(zip(s.stack, state.stack, strict=False)):
+            if t in numbers:
+                values[base + k] = v
+        return values
 
     def store_word(self, dst, x: Operand) -> None:
         if isinstance(x, Reg) or imm32(x):

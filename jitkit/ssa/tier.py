@@ -14,10 +14,11 @@ each other freely.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from jitkit.bytecode.code import Code
+from jitkit.bytecode.opcodes import Op
 from jitkit.errors import JitkitError
 from jitkit.ssa.build import ir_name
 from jitkit.ssa.deopt import TierEmitter
@@ -39,7 +40,7 @@ from jitkit.stackjit.compiler import (
     emit_function as emit_template_function,
 )
 from jitkit.stackjit.runtime import StackTier
-from jitkit.stackjit.templates import TEMPLATES
+from jitkit.stackjit.templates import GUARDED, TEMPLATES
 from jitkit.stackjit.types import FunctionTypes, NotCompilable, analyse_module
 from jitkit.vm.machine import VM
 from jitkit.x86 import Assembler
@@ -57,7 +58,7 @@ class SSAModule(CompiledModule):
 
     tiers: dict[str, str] = field(default_factory=dict)
     fallbacks: dict[str, str] = field(default_factory=dict)
-    ir: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    ir: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
     optimized: dict[str, Function] = field(default_factory=dict)
     allocations: dict[str, Allocation] = field(default_factory=dict)
 
@@ -85,6 +86,41 @@ def optimize(
     return texts
 
 
+# Every deopt point of the IR lists the whole frame (locals and operand stack), so the SSA
+# pipeline's work grows as deopt points x frame words: quadratic in a function that is both
+# long and wide. Above this budget a function gets the stack tier's templates (linear), as
+# HotSpot leaves huge methods to its interpreter; 100k words compile in about a second.
+DEOPT_WORDS = 100_000
+
+
+def deopt_words(code: Code) -> int:
+    """An upper bound on the deopt-state words `build` writes for `code`: one frame per
+    instruction that may deopt (guards, calls, loop back edges) and one at entry."""
+    points = 1 + sum(op in GUARDED or op in (Op.CALL, Op.JUMP_BACKWARD) for op in code.ops)
+    return points * frame_words(code)
+
+
+class PassTexts(Mapping):
+    """Function name -> the IR text before the passes and after each, made when first asked
+    for: building and optimizing again is deterministic, and formatting the IR after every
+    pass would cost more than the compile itself (a listing is rarely wanted)."""
+
+    def __init__(self) -> None:
+        self.makers: dict[str, Callable[[], list[tuple[str, str]]]] = {}
+        self.made: dict[str, list[tuple[str, str]]] = {}
+
+    def __getitem__(self, name: str) -> list[tuple[str, str]]:
+        if name not in self.made:
+            self.made[name] = self.makers[name]()
+        return self.made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.makers)
+
+    def __len__(self) -> int:
+        return len(self.makers)
+
+
 class Fallback(Exception):
     """The code generator refused a function (it gets templates; emission starts over)."""
 
@@ -108,10 +144,21 @@ def compile_module(
     module = SSAModule(None, functions, skipped, [])  # type: ignore[arg-type]
     # 1. SSA, passes and registers for each function the builder takes
     builder = build if build is not None else default_builder(analysis)
+    texts = PassTexts()
+    module.ir = texts
     for name in compiled:
+        words = deopt_words(codes[name])
+        if words > DEOPT_WORDS:
+            module.fallbacks[name] = (
+                f"{name}() is too large for SSA: ~{words:,} words of deopt state "
+                f"(budget {DEOPT_WORDS:,}); templates compile it in linear time"
+            )
+            continue
         try:
             fn = builder(codes, name)
-            module.ir[name] = optimize(fn, passes, verify, keep_ir)
+            optimize(fn, passes, verify, keep_ir=False)
+            if keep_ir:
+                texts.makers[name] = lambda name=name: optimize(builder(codes, name), passes)
             module.allocations[name] = allocate_registers(fn, TIER_REGISTERS)
             module.optimized[name] = fn
         except (JitkitError, NotCompilable) as why_not:

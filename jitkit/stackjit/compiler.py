@@ -156,7 +156,7 @@ def check(types: FunctionTypes, analysis: dict[str, FunctionTypes], skipped: dic
                 if exact(t, f"{where}: an argument") != INT:
                     raise NotCompilable(f"{where}: passes a {set(t)} where ints are compiled")
         if op in GUARDED or pc == 0:
-            for t in state.locals + state.stack:
+            for t in {*state.locals, *state.stack}:  # distinct sets: few, however many slots
                 if UNDEF not in t:
                     exact(t, f"{where}: a value the interpreter may need")
         if op in NUMERIC:

@@ -12,6 +12,7 @@ builder gave none) returns INTERRUPTED instead: the call ends with KeyboardInter
 from __future__ import annotations
 
 import ctypes
+import mmap
 import threading
 from dataclasses import dataclass
 
@@ -266,6 +267,7 @@ class StackTier:
             ctx.print = ctypes.cast(self._print, ctypes.c_void_p).value
             ctx.calls = ctypes.addressof(self.calls)
             ctx.stack_floor = stack_floor()
+            # anonymous mmap: address space for the deepest deopt, pages made only as written
             words = (NATIVE_DEPTH_CAP + 2) * max(1, self.compiled.record_words)
-            contexts.append((ctx, (ctypes.c_int64 * words)()))
+            contexts.append((ctx, (ctypes.c_int64 * words).from_buffer(mmap.mmap(-1, 8 * words))))
         return contexts[nesting]

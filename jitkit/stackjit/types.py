@@ -39,10 +39,14 @@ class State:
     stack: list[frozenset]
 
     def join(self, other: State) -> State:
-        return State(
-            [a | b for a, b in zip(self.locals, other.locals, strict=True)],
-            [a | b for a, b in zip(self.stack, other.stack, strict=True)],
-        )
+        """Slot by slot union; `self` itself when nothing grows (the fixed point's test)."""
+        if self.locals is other.locals or self.locals == other.locals:
+            local = self.locals
+        else:
+            local = [a | b for a, b in zip(self.locals, other.locals, strict=True)]
+        if self.stack == other.stack:
+            return self if local is self.locals else State(local, self.stack)
+        return State(local, [a | b for a, b in zip(self.stack, other.stack, strict=True)])
 
 
 @dataclass
@@ -98,7 +102,11 @@ def analyse(code: Code, returns: dict[str, frozenset]) -> FunctionTypes:
 def step(code: Code, pc: int, state: State, returns: dict[str, frozenset]) -> State:
     """The types after instruction `pc`, from the types before it."""
     op, arg = code.ops[pc], code.args[pc]
-    local, stack = list(state.locals), list(state.stack)
+    # only a store changes the locals: the other states share one list (no copy per
+    # instruction, which made a function with many locals quadratic)
+    local, stack = state.locals, list(state.stack)
+    if op == Op.STORE_LOCAL:
+        local = list(local)
     pops, pushes = stack_effect(op, arg)
     if op == Op.LOAD_CONST:
         stack.append(frozenset({type_of(code.consts[arg])}))

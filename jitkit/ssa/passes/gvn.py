@@ -30,23 +30,34 @@ def number_values(fn: Function) -> bool:
             v = same[v]
         return v
 
-    # 1. walk the dominator tree, a scope of known keys per block
-    def walk(label: str, known: dict[Key, Instr]) -> None:
-        scope = dict(known)
+    # 1. walk the dominator tree (iteratively: a long function nests thousands of blocks
+    # deep) with one table of known keys; leaving a block forgets the keys it added, so no
+    # block copies its dominators' keys (that made the pass quadratic)
+    scope: dict[Key, Instr] = {}
+    added: dict[str, list[Key]] = {}
+    pending: list[tuple[str, bool]] = [(fn.blocks[0].label, False)]
+    while pending:
+        label, leaving = pending.pop()
+        if leaving:
+            for key in added.pop(label):
+                del scope[key]
+            continue
         b = blocks[label]
         phis: dict[Key, Instr] = {}
         for phi in b.phis:
             pairs = zip(phi.labels, phi.args, strict=True)
             key = tuple(sorted((lab, str(resolve(a))) for lab, a in pairs))
             _merge(phi, phis.setdefault((phi.type, key), phi), same, doomed)
+        mine = added[label] = []
         for i in b.body:
             key = _key(i, resolve)
             if key is not None:
-                _merge(i, scope.setdefault(key, i), same, doomed)
-        for child in children[label]:
-            walk(child, scope)
-
-    walk(fn.blocks[0].label, {})
+                if key not in scope:
+                    scope[key] = i
+                    mine.append(key)
+                _merge(i, scope[key], same, doomed)
+        pending.append((label, True))
+        pending.extend((child, False) for child in reversed(children[label]))
     # 2. delete the duplicates, rewrite their uses
     for b in fn.blocks:
         b.phis = [i for i in b.phis if id(i) not in doomed]
