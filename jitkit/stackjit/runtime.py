@@ -351,7 +351,7 @@ class StackTier:
         stops at its next loop edge or call, prints after it are skipped, and the Python
         entry raises it, with the output so far as CPython leaves it."""
         local = self._local
-        level = local.nesting - 1
+        level = local.depth.value - 1  # no Python call here: CPython raises at those
         if level in local.errors:
             return
         try:
