@@ -27,6 +27,15 @@ def inc(x):
     return x + 1
 
 
+def total(n):
+    s = 0
+    i = 0
+    while i < n:
+        s = s + i
+        i = i + 1
+    return s
+
+
 def loop_of(fn: Callable) -> Callable[[int], None]:
     def loop(n: int) -> None:
         for _ in range(n):
@@ -66,6 +75,10 @@ def doors() -> dict[str, tuple[Callable, int]]:
         cases[f"@jit(tier={tier!r})"] = (f, 1)
     cases["@jit, native (trampoline + builtin)"] = (native, 1)
     cases[f"@jit, its own choice (runs in {policy.running_tier()})"] = (policy, 1)
+    looping = jitkit.jit(total, tier="ssa")
+    assert looping(4) == 6
+    cases["Python function (plain total(5))"] = (total, 1)
+    cases["@jit(tier='ssa'), a loop: total(5) (GIL, sigaction)"] = (looping, 1)
     cases["before: StackTier.call (ctypes)"] = (lambda x: jitted["stack"].engine.call("inc", x), 20)
     return cases
 
@@ -99,9 +112,10 @@ def main() -> None:
     print()
     rows = run(args.calls, args.rounds)
     python = rows[0][1]
-    print(f"{'one call of inc(5) through':<46}{'median ns':>10}{'range':>16}{'x Python':>10}")
+    door = "one call (of inc(5) unless named) through"
+    print(f"{door:<50}{'median ns':>10}{'range':>16}{'x Python':>10}")
     for name, median, low, high in rows:
-        print(f"{name:<46}{median:>10.1f}{f'{low:.0f}..{high:.0f}':>16}{median / python:>10.1f}")
+        print(f"{name:<50}{median:>10.1f}{f'{low:.0f}..{high:.0f}':>16}{median / python:>10.1f}")
     print(f"(CPU time, {args.rounds} interleaved rounds, the bare loop subtracted)")
 
 

@@ -259,8 +259,11 @@ class HostModule:
             status = self._entry_data[STATUS_WORD]
             return self.after_run(name, args, status, cx, result)
 
+        def interrupted() -> None:
+            show(self.take_output(cx))  # what C printed before Ctrl-C
+
         self._arm_entries()
-        return make_builtin(spec, slow, finish)
+        return make_builtin(spec, slow, finish, interrupted)
 
     def _arm_entries(self) -> None:
         """The recursion limit builtin entries size the call for (see `StackTier`'s)."""

@@ -292,8 +292,12 @@ class CompiledModule:
                 finally:
                     self._busy.value = 0
 
+        def interrupted() -> None:
+            with self.native:
+                self.flush()  # what ran before Ctrl-C did print
+
         self._arm_entries()
-        return make_builtin(spec, slow, finish)
+        return make_builtin(spec, slow, finish, interrupted)
 
     def _arm_entries(self) -> None:
         """The recursion limit builtin entries size the call for (see `StackTier`'s)."""

@@ -31,6 +31,7 @@ from jitkit.x86 import (
     eax,
     ecx,
     edi,
+    edx,
     esi,
     qword,
     r10d,
@@ -115,12 +116,12 @@ def _box(a: Assembler, spec: EntrySpec, kind: str) -> None:
     a.jmp("done")
 
 
-def emit_stub(spec: EntrySpec, fallback: int, finish: int) -> bytes:
+def emit_stub(spec: EntrySpec, fallback: int, finish: int, interrupted: int) -> bytes:
     """`PyObject *stub(PyObject *self, PyObject *const *args, Py_ssize_t nargs)`."""
     n = spec.nargs
     a = Assembler()
     a.push(rbx).push(r12).push(r13)  # rsp is 16-byte aligned from here on (3 pushes + return)
-    a.sub(rsp, 32)  # sigaction's old action, then the overflow int
+    a.sub(rsp, 64)  # sigaction's old action, the overflow int; then saved registers, an error
     a.mov(rbx, rsi).mov(r12, rdx)
     a.cmp(rdx, n).jne("fallback")
     a.mov(rax, spec.nesting).cmp(qword(rax), 0).jne("fallback")
@@ -182,6 +183,20 @@ def emit_stub(spec: EntrySpec, fallback: int, finish: int) -> bytes:
             a.label(f"box.{kind}")
             _box(a, spec, kind)
     a.label("finish")  # deopt, interrupt, output, a print that raised: Python finishes exactly
+    # A SIGINT CPython has not handled yet would raise KeyboardInterrupt as `finish` starts,
+    # before it could show the call's output: handle it here, and if it raised, let
+    # `interrupted()` show the output with the exception put aside, then raise it.
+    a.mov(rax, _api("PyErr_CheckSignals")).call(rax)
+    a.test(eax, eax).je("finish.call")
+    a.lea(rdi, qword(rsp, 32)).lea(rsi, qword(rsp, 40)).lea(rdx, qword(rsp, 48))
+    a.mov(rax, _api("PyErr_Fetch")).call(rax)
+    a.mov(rdi, interrupted).xor(esi, esi).xor(edx, edx).xor(ecx, ecx)
+    a.mov(rax, _api("PyObject_Vectorcall")).call(rax)
+    a.mov(rdi, rax).mov(rax, _api("Py_DecRef")).call(rax)  # None, or NULL if it raised
+    a.mov(rdi, qword(rsp, 32)).mov(rsi, qword(rsp, 40)).mov(rdx, qword(rsp, 48))
+    a.mov(rax, _api("PyErr_Restore")).call(rax)  # the KeyboardInterrupt (or the handler's)
+    a.xor(eax, eax).jmp("done")
+    a.label("finish.call")
     a.mov(rdi, finish).mov(rsi, rbx).mov(rdx, r12).xor(ecx, ecx)
     a.mov(rax, _api("PyObject_Vectorcall")).call(rax)
     a.jmp("done")
@@ -189,7 +204,7 @@ def emit_stub(spec: EntrySpec, fallback: int, finish: int) -> bytes:
     a.mov(rdi, fallback).mov(rsi, rbx).mov(rdx, r12).xor(ecx, ecx)
     a.mov(rax, _api("PyObject_Vectorcall")).call(rax)
     a.label("done")
-    a.add(rsp, 32)
+    a.add(rsp, 64)
     a.pop(r13).pop(r12).pop(rbx)
     a.ret()
     return a.assemble().bytes
@@ -199,19 +214,28 @@ class BuiltinEntry:
     """The stub, its `PyMethodDef`, its pages and the Python callables it falls back on. The
     builtin (`make_builtin`) holds this object as its `self`, so they live as long as it does."""
 
-    def __init__(self, spec: EntrySpec, fallback: Callable, finish: Callable) -> None:
+    def __init__(
+        self, spec: EntrySpec, fallback: Callable, finish: Callable, interrupted: Callable
+    ) -> None:
         if spec.kind not in (*KINDS, None) or not set(spec.tags) <= set(KINDS):
             raise ValueError(f"the builtin entry boxes {', '.join(KINDS)}, not {spec.kind!r}")
         self.spec, self.fallback, self.finish = spec, fallback, finish
-        self.code = emit_stub(spec, id(fallback), id(finish))
+        self.interrupted = interrupted
+        self.code = emit_stub(spec, id(fallback), id(finish), id(interrupted))
         self.memory = ExecutableMemory.from_code(self.code)
         self.name = spec.name.encode()
         self.method = MethodDef(self.name, self.memory.address, METH_FASTCALL, None)
 
 
-def make_builtin(spec: EntrySpec, fallback: Callable, finish: Callable) -> Callable:
-    """A builtin function running `spec`'s compiled code (see the module doc)."""
-    holder = BuiltinEntry(spec, fallback, finish)
+def make_builtin(
+    spec: EntrySpec,
+    fallback: Callable,
+    finish: Callable,
+    interrupted: Callable = lambda: None,
+) -> Callable:
+    """A builtin function running `spec`'s compiled code (see the module doc); `interrupted()`
+    shows what the call buffered when a SIGINT raised as it ended."""
+    holder = BuiltinEntry(spec, fallback, finish, interrupted)
     return _new_function(ctypes.addressof(holder.method), holder, None)
 
 
