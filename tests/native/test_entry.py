@@ -164,7 +164,10 @@ for tier in tiers.values():
     gc.collect()
     after = [sys.getrefcount(o) for o in (x, big, flag, True, False, None)]
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss
-    print(counts == after or (counts, after), grown)
+    # None is everyone's on 3.11 (not immortal): a cache elsewhere may drop one reference once;
+    # a stub getting it wrong would be off by a million
+    same = counts[:5] == after[:5] and abs(counts[5] - after[5]) <= 2
+    print(same or f"{{counts}}->{{after}}".replace(" ", ""), grown)
 """
 
 PYTHONS = {
