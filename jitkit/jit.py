@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 from collections.abc import Callable, Iterable
 
 from jitkit.bytecode.code import Code
@@ -60,6 +61,7 @@ COMPILED = {  # dumps printed once the tier has compiled the function, by the me
     "c_source": ("hostc",),
     "asm": ("stack", "ssa", "llvm", "hostc", DEFAULT),
 }
+BUILTIN_TIERS = ("stack", "ssa", "llvm", "hostc")  # engines with a builtin entry per function
 SHOWN = ("asm", "bytecode", "dis", "ir", "listing", "llvm_ir", "c_source", "running_tier")
 
 
@@ -280,13 +282,22 @@ class JitFunction:
         return self.engine.function_c(self.__name__)
 
     def __call__(self, *args: object) -> object:
+        """Run the function on its tier. On the machine-code tiers the first call on the main
+        thread gives this object a class of its own whose `__call__` is the function's
+        builtin entry (the engine's `builtin`: a machine-code stub), so later calls cost
+        CPython's call of a builtin and the stub, not a trip through `engine.call`."""
         if self.cpython_first is not None:
             return self.cpython_first.function(*args)
         if self.tier == "treewalk":
             return TreeWalker(self.module).run(self.__name__, list(args))
         if self.tier == "interp":
             return self.vm.call(self.__name__, *args)
-        return self.engine.call(self.__name__, *args)
+        engine = self.engine
+        main = threading.current_thread() is threading.main_thread()
+        if self.tier in BUILTIN_TIERS and main and type(self) is JitFunction:
+            entry = engine.builtin(self.__name__)
+            self.__class__ = type("JitFunction", (JitFunction,), {"__call__": entry})
+        return engine.call(self.__name__, *args)
 
     def __repr__(self) -> str:
         return f"<jitkit.jit {self.__name__} tier={self.tier!r}>"

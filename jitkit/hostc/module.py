@@ -39,9 +39,10 @@ import ctypes
 import re
 import resource
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.compiler import compile_module
@@ -51,6 +52,16 @@ from jitkit.hostc.runtime import INTERRUPTED, OK, STATUS, TAG_BOOL, TAG_INT, TAG
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
 from jitkit.lang.runtime import arity_error, fits_machine_word, recursion_limit
+from jitkit.native.entry import (
+    LIMIT,
+    MAX_DEPTH,
+    WORDS,
+    EntrySpec,
+    contains,
+    current_thread_state,
+    make_builtin,
+)
+from jitkit.native.entry import STATUS as STATUS_WORD
 from jitkit.native.interrupts import interrupt_flag
 from jitkit.native.stack import stack_floor
 from jitkit.vm.machine import VM
@@ -141,6 +152,8 @@ class HostModule:
         self.release.argtypes = (ctypes.POINTER(Context),)
         self.release.restype = None
         self.bailouts: Counter[str] = Counter()  # status name -> calls re-run in the VM
+        self._nesting = ctypes.c_int64(0)  # builtin entries' calls running (one at a time)
+        self._entry_data = (ctypes.c_int64 * WORDS)(-1)
         for stage in dump:
             if stage not in DUMPS:
                 raise ValueError(f"unknown dump {stage!r}; dumps: {', '.join(DUMPS)}")
@@ -191,6 +204,73 @@ class HostModule:
         """Run the module's top-level statements, like `python prog.py`."""
         return self.call(n.MODULE_CODE_NAME) if self.kit.main is not None else None
 
+    def builtin(self, name: str) -> Callable:
+        """`name` as a builtin function (`jitkit.native.entry`): a machine-code stub that
+        unboxes int64 arguments into `jk_val`s, fills a context it owns, calls `jk_run` and
+        boxes the tagged result. A status other than OK, output to show or a raised
+        interrupt flag goes to `after_run`; what the stub does not take (other arguments,
+        another thread, a changed recursion limit) to `call`."""
+        index = self.c_module.indexes.get(name)
+        if index is None:
+            raise KeyError(f"no function {name!r} in this module")
+        params = len(self.c_module.params[name])
+        function = self.kit.functions.get(name)  # None: the module's top-level code
+        flag = interrupt_flag()
+        main = threading.current_thread() is threading.main_thread()
+        cx, result, argv = Context(), Value(), (Value * max(1, params))()
+        floor = stack_floor()
+        at = ctypes.addressof(cx)
+        values = {"out_limit": OUTPUT_LIMIT, "stack_floor": floor, "stack_budget": STACK_BUDGET}
+        values["interrupt"] = flag.address
+        stores = [
+            (at + getattr(Context, field).offset, values.get(field, 0))
+            for field, _ in Context._fields_
+            if field != "depth_limit"
+        ]
+        spec = EntrySpec(
+            name=name,
+            nargs=params,
+            entry=ctypes.cast(self.run, ctypes.c_void_p).value,
+            call_args=(at, index, ctypes.addressof(argv), ctypes.addressof(result)),
+            arg_address=ctypes.addressof(argv),
+            arg_stride=ctypes.sizeof(Value),
+            arg_tag=(Value.t.offset, TAG_INT),
+            result=ctypes.addressof(result) + Value.v.offset,
+            kind=None,
+            tag=ctypes.addressof(result) + Value.t.offset,
+            tags={"int": TAG_INT, "bool": TAG_BOOL, "none": TAG_NONE},
+            clear_after=(at + Context.out.offset,),
+            nesting=ctypes.addressof(self._nesting),
+            owner=current_thread_state() if main else 0,
+            flag=flag.address,
+            data=ctypes.addressof(self._entry_data),
+            stores=stores,
+            copies=[(at + Context.depth_limit.offset, MAX_DEPTH)],
+            long_running=function is None or contains(function, (n.While, n.ForRange, n.Call)),
+            handler=flag.expected_address,
+            keep=(cx, result, argv, self._nesting, self._entry_data),
+        )
+
+        def slow(*args: object) -> object:
+            self._arm_entries()
+            return self.call(name, *args)
+
+        def finish(*args: object) -> object:
+            status = self._entry_data[STATUS_WORD]
+            return self.after_run(name, args, status, cx, result)
+
+        def interrupted() -> None:
+            show(self.take_output(cx))  # what C printed before Ctrl-C
+
+        self._arm_entries()
+        return make_builtin(spec, slow, finish, interrupted)
+
+    def _arm_entries(self) -> None:
+        """The recursion limit builtin entries size the call for (see `StackTier`'s)."""
+        limit = recursion_limit()
+        self._entry_data[LIMIT] = limit if limit == sys.getrecursionlimit() else -1
+        self._entry_data[MAX_DEPTH] = min(limit, NATIVE_DEPTH_CAP)
+
     def take_output(self, cx: Context) -> bytes:
         """The call's print buffer, copied out and freed."""
         if not cx.out:
@@ -228,6 +308,12 @@ class HostModule:
             # so far is exactly what CPython would have printed by then: show it.
             show(self.take_output(cx))
             raise
+        return self.after_run(name, args, status, cx, result)
+
+    def after_run(self, name: str, args: tuple, status: int, cx: Context, result: Value) -> object:
+        """What the call gives once C returned `status` (output shown or dropped, the VM
+        re-running the call where C bailed out)."""
+        flag = interrupt_flag()
         output = self.take_output(cx)
         if status == OK:
             try:

@@ -41,7 +41,8 @@ import ctypes
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -58,6 +59,15 @@ from jitkit.llvm.lowering import Handler
 from jitkit.llvm.optimize import optimize
 from jitkit.llvm.values import BOOL, ERROR, INT, NONE, Program
 from jitkit.llvm.verify import verify_ir
+from jitkit.native.entry import (
+    LIMIT,
+    MAX_DEPTH,
+    WORDS,
+    EntrySpec,
+    contains,
+    current_thread_state,
+    make_builtin,
+)
 from jitkit.native.interrupts import interrupt_flag
 from jitkit.native.stack import stack_floor
 
@@ -137,10 +147,23 @@ class CompiledModule:
             for name in self.program.functions
         }
         self.decoder = codecs.getincrementaldecoder("utf-8")()
-        self.written = 0
+        self._written = ctypes.c_int64(0)  # a word: a builtin entry's stub resets it
         # The depth counter, output buffer and stack limit are globals of the module: one
-        # native call at a time (ctypes lets other threads run while one is in C).
+        # native call at a time (ctypes lets other threads run while one is in C). `_busy`
+        # is 1 while one runs, from `call` or from a builtin entry (`builtin`).
         self.native = threading.RLock()
+        self._busy = ctypes.c_int64(0)
+        self._entry_data = (ctypes.c_int64 * WORDS)(-1)
+        self._frames: list[ctypes.Array] = [(ctypes.c_int64 * 2)()]
+
+    @property
+    def written(self) -> int:
+        """Characters the current call's compiled code has shown (its re-run skips them)."""
+        return self._written.value
+
+    @written.setter
+    def written(self, value: int) -> None:
+        self._written.value = value
 
     def set_global(self, name: str, value: int) -> None:
         ctypes.c_int64.from_address(self.engine.global_address(name)).value = value
@@ -164,7 +187,16 @@ class CompiledModule:
         ):
             return self.interpret(name, args, skip=0)
         with self.native:
-            return self.call_native(name, args)
+            # A builtin entry's call in the main thread (the GIL released) uses the globals
+            # too: wait for it, unless it is this thread's own, printing (its sink is here).
+            main = threading.current_thread() is threading.main_thread()
+            while self._busy.value and not main:
+                time.sleep(1e-4)
+            busy, self._busy.value = self._busy.value, 1
+            try:
+                return self.call_native(name, args)
+            finally:
+                self._busy.value = busy
 
     def call_native(self, name: str, args: tuple) -> object:
         """`call` once the arguments fit: run the machine code, then hand back if it must."""
@@ -183,6 +215,10 @@ class CompiledModule:
         except KeyboardInterrupt:  # CPython raised it as the call returned (the flag's poll)
             self.flush()  # what ran before Ctrl-C did print
             raise
+        return self.after_native(name, args, frame, limit)
+
+    def after_native(self, name: str, args: tuple, frame: ctypes.Array, limit: int) -> object:
+        """What the call gives once the machine code returned `frame` (tag and payload)."""
         if frame[0] != ERROR:
             self.flush()
             return from_tag(frame[0], frame[1])
@@ -201,6 +237,76 @@ class CompiledModule:
         self.set_global("jk_buffer_used", 0)  # drop what the interpreter will print again
         return self.interpret(name, args, skip=self.written)
 
+    def builtin(self, name: str) -> Callable:
+        """`name` as a builtin function (`jitkit.native.entry`): a machine-code stub that
+        unboxes int64 arguments, sets the module's globals, calls `jk_call.NAME` and boxes
+        the tagged result; an error site, output to flush or a raised interrupt flag goes to
+        `after_native`, and what the stub does not take (another thread, a call already
+        running, other arguments, a changed recursion limit) to `call`."""
+        if name not in self.entries:
+            raise KeyError(f"no function {name!r} in this module")
+        params = len(self.program.functions[name].params)
+        if len(self._frames[-1]) < 2 * params:
+            self._frames.append((ctypes.c_int64 * (2 * params))())  # the old ones stay in use
+        frame, flag = self._frames[-1], interrupt_flag()
+        main = threading.current_thread() is threading.main_thread()
+        address = ctypes.addressof(frame)
+        spec = EntrySpec(
+            name=name,
+            nargs=params,
+            entry=self.engine.address(f"jk_call.{name}"),
+            call_args=(address,),
+            arg_address=address + 8,
+            arg_stride=16,
+            arg_tag=(-8, INT),
+            result=address + 8,
+            kind=None,
+            tag=address,
+            tags={"int": INT, "bool": BOOL, "none": NONE},
+            status_in_rax=False,
+            clear_after=(self.engine.global_address("jk_buffer_used"),),
+            nesting=ctypes.addressof(self._busy),
+            owner=current_thread_state() if main else 0,
+            flag=flag.address,
+            data=ctypes.addressof(self._entry_data),
+            stores=[
+                (self.engine.global_address("jk_depth"), 0),
+                (self.engine.global_address("jk_buffer_used"), 0),
+                (self.engine.global_address("jk_stack_floor"), stack_floor()),
+                (ctypes.addressof(self._written), 0),
+            ],
+            copies=[(self.engine.global_address("jk_depth_limit"), MAX_DEPTH)],
+            long_running=may_run_long(self.kit.functions.get(name)),
+            handler=flag.expected_address,
+            keep=(frame, self._busy, self._written, self._entry_data),
+        )
+
+        def slow(*args: object) -> object:
+            self._arm_entries()
+            return self.call(name, *args)
+
+        def finish(*args: object) -> object:
+            limit = self._entry_data[MAX_DEPTH]
+            with self.native:
+                self._busy.value = 1  # the flush and the re-run below use the globals
+                try:
+                    return self.after_native(name, args, (ctypes.c_int64 * 2)(*frame[:2]), limit)
+                finally:
+                    self._busy.value = 0
+
+        def interrupted() -> None:
+            with self.native:
+                self.flush()  # what ran before Ctrl-C did print
+
+        self._arm_entries()
+        return make_builtin(spec, slow, finish, interrupted)
+
+    def _arm_entries(self) -> None:
+        """The recursion limit builtin entries size the call for (see `StackTier`'s)."""
+        limit = recursion_limit()
+        self._entry_data[LIMIT] = limit if limit == sys.getrecursionlimit() else -1
+        self._entry_data[MAX_DEPTH] = min(limit, MAX_NATIVE_DEPTH)
+
     @staticmethod
     def raise_interrupt() -> None:
         """Compiled code saw the interrupt flag: let CPython run its SIGINT handler now. If that
@@ -214,6 +320,12 @@ class CompiledModule:
         """The exact slow path: the tree-walk interpreter, minus output already shown."""
         with contextlib.redirect_stdout(SkipWriter(sys.stdout, skip)):
             return TreeWalker(self.kit).run(name, list(args))
+
+
+def may_run_long(function: n.Node | None) -> bool:
+    """Whether a kit function has a loop or a call (or cannot be looked at): its builtin
+    entry then releases the GIL and checks the SIGINT handler."""
+    return function is None or contains(function, (n.While, n.ForRange, n.Call))
 
 
 def tag_of(value: object) -> int:

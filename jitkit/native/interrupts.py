@@ -70,6 +70,10 @@ class InterruptFlag:
         self._handler: ExecutableMemory | None = None
         self._retired: list[ExecutableMemory] = []  # a signal may still be running in one
         self._lock = threading.Lock()
+        # The SIGINT handler `install` left in place (ours, or SIG_DFL / SIG_IGN): a builtin
+        # entry's stub compares the kernel's with it and takes the general path if they differ.
+        self._expected = ctypes.c_uint64(0)
+        self.expected_address = ctypes.addressof(self._expected)
 
     @property
     def is_set(self) -> bool:
@@ -98,6 +102,7 @@ class InterruptFlag:
             if current.handler == ours and ours is not None:
                 return True
             if current.handler in (None, SIG_DFL, SIG_IGN):
+                self._expected.value = current.handler or 0
                 return False
             if self._handler is not None:
                 self._retired.append(self._handler)
@@ -106,6 +111,7 @@ class InterruptFlag:
             ctypes.memmove(ctypes.byref(new), ctypes.byref(current), ctypes.sizeof(new))
             new.handler = self._handler.address
             _sigaction(signal.SIGINT, new)
+            self._expected.value = self._handler.address
             return True
 
     def raise_pending(self) -> None:

@@ -12,12 +12,25 @@ builder gave none) returns INTERRUPTED instead: the call ends with KeyboardInter
 from __future__ import annotations
 
 import ctypes
+import functools
 import mmap
+import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from jitkit.bytecode.opcodes import Op
 from jitkit.lang import runtime as rt
 from jitkit.lang.runtime import INT64_MAX, INT64_MIN
+from jitkit.native.entry import (
+    LIMIT,
+    MAX_DEPTH,
+    STATUS,
+    WORDS,
+    EntrySpec,
+    current_thread_state,
+    make_builtin,
+)
 from jitkit.native.interrupts import interrupt_flag
 from jitkit.native.memory import ExecutableMemory
 from jitkit.native.stack import stack_floor
@@ -64,11 +77,19 @@ class _Calls(threading.local):
     CPython delivers KeyboardInterrupt to the main thread only."""
 
     def __init__(self) -> None:
-        self.nesting = 0
+        self.depth = ctypes.c_int64(0)  # a word, so a builtin entry's stub can read it too
         self.contexts: list[tuple[Context, ctypes.Array]] = []
         self.errors: dict[int, BaseException] = {}
         self.stop = ctypes.c_uint8(0)
         self.main = threading.current_thread() is threading.main_thread()
+
+    @property
+    def nesting(self) -> int:
+        return self.depth.value
+
+    @nesting.setter
+    def nesting(self, value: int) -> None:
+        self.depth.value = value
 
 
 class StackTier:
@@ -89,6 +110,8 @@ class StackTier:
         self.calls = (ctypes.c_int64 * (max(self.by_index, default=0) + 1))()
         self._print = PRINT(self._print_values)  # kept alive as long as the code
         self._local = _Calls()
+        self._entry_data = (ctypes.c_int64 * WORDS)(-1)  # what builtin entries' stubs read
+        self._argv_words: list[ctypes.Array] = [(ctypes.c_int64 * 1)()]
         self.last_deopt: list[DeoptFrame] = []  # the last native call's deopt, outermost first
 
     def tier_of(self, name: str) -> str:
@@ -142,10 +165,18 @@ class StackTier:
             status = entry(ctypes.byref(ctx), first)
         finally:
             local.nesting -= 1
-        error = local.errors.pop(local.nesting, None)
+        return self.outcome(name, status, ctx, buffer, depth)
+
+    def outcome(
+        self, name: str, status: int, ctx: Context, buffer: ctypes.Array, depth: int = 0
+    ) -> tuple[bool, object]:
+        """What `enter` gives once the machine code returned `status` (a builtin entry's stub
+        hands every status but a clean return here too)."""
+        error = self._local.errors.pop(self._local.nesting, None)
         if error is not None:  # a print raised; the code stopped at its next poll
             ctypes.c_uint8.from_address(ctx.flag).value = 0
             raise error
+        flag = interrupt_flag()
         if status == INTERRUPTED:  # nothing to resume from: the call ends here
             flag.raise_pending()
             raise KeyboardInterrupt
@@ -154,6 +185,82 @@ class StackTier:
                 flag.raise_pending()  # KeyboardInterrupt, unless a handler says otherwise
             return False, self.frames(self.records(ctx, buffer), depth)
         return True, self.to_python(ctx.result, frozenset({self.compiled.functions[name].returns}))
+
+    # --- the builtin entry --------------------------------------------------------------------
+
+    def builtin(self, name: str, fallback: Callable | None = None) -> Callable:
+        """`name` as a builtin function whose machine-code stub unboxes, calls and boxes
+        (`jitkit.native.entry`): ~40 ns where `call` costs microseconds. What the stub does
+        not take (other arguments, another thread, a call inside a print, a changed recursion
+        limit, a displaced SIGINT handler) goes to `fallback(*args)`, by default `call`;
+        what the code hands back (deopt, interrupt, a print that raised) is finished here.
+        Made on the main thread it owns that thread's first context; elsewhere it always
+        falls back. Calls that do not deopt leave `last_deopt` as it was."""
+        if name not in self.entries:  # left to the VM: nothing to enter
+            return fallback if fallback is not None else functools.partial(self.call, name)
+        info = self.compiled.functions[name]
+        local, flag = self._local, interrupt_flag()
+        ctx, buffer = self._context(0)
+        owner = current_thread_state() if local.main else 0
+        if local.main:
+            ctx.flag = flag.address
+        code = info.code
+        argv = self._argv(max(1, code.argcount))
+        first = ctypes.addressof(argv) + 8 * max(0, code.argcount - 1)  # arg k at first - 8k
+        spec = EntrySpec(
+            name=name,
+            nargs=code.argcount,
+            entry=ctypes.cast(self.entries[name], ctypes.c_void_p).value,
+            call_args=(
+                ctypes.addressof(ctx),
+                ctypes.addressof(argv) + 8 * max(0, code.argcount - 1),
+            ),
+            arg_address=first,
+            arg_stride=-8,
+            result=ctypes.addressof(ctx) + Context.result.offset,
+            kind=info.returns,
+            nesting=ctypes.addressof(local.depth),
+            owner=owner,
+            flag=ctx.flag or flag.address,  # another thread's builtin never gets this far
+            data=ctypes.addressof(self._entry_data),
+            stores=[
+                (ctypes.addressof(ctx) + Context.deopt_ptr.offset, ctypes.addressof(buffer)),
+                (ctypes.addressof(ctx) + Context.depth.offset, 0),
+            ],
+            copies=[(ctypes.addressof(ctx) + Context.max_depth.offset, MAX_DEPTH)],
+            long_running=any(op in (Op.JUMP_BACKWARD, Op.CALL) for op in code.ops),
+            handler=flag.expected_address,
+            keep=(ctx, buffer, argv, local.depth, self._entry_data),
+        )
+        general = fallback if fallback is not None else functools.partial(self.call, name)
+
+        def slow(*args: object) -> object:
+            self._arm_entries()
+            return general(*args)
+
+        def finish(*args: object) -> object:
+            self.last_deopt = []
+            finished, outcome = self.outcome(name, self._entry_data[STATUS], ctx, buffer)
+            return outcome if finished else self.run_frames(outcome)
+
+        self._arm_entries()
+        return make_builtin(spec, slow, finish)
+
+    def _argv(self, words: int) -> ctypes.Array:
+        """The main thread's argument words for builtin entries (one call uses them at a time:
+        the stub takes them only when no native call of that thread is running)."""
+        if len(self._argv_words[-1]) < words:
+            self._argv_words.append((ctypes.c_int64 * words)())  # the old ones stay in use
+        return self._argv_words[-1]
+
+    def _arm_entries(self) -> None:
+        """The recursion limit the builtin entries size their context for: the stub compares
+        sys's limit with LIMIT on every call and falls back when they differ (or when a
+        tree-walk run in some thread raised it: then kit programs see another limit)."""
+        limit = rt.recursion_limit()
+        data = self._entry_data
+        data[LIMIT] = limit if limit == sys.getrecursionlimit() else -1
+        data[MAX_DEPTH] = min(limit, NATIVE_DEPTH_CAP)
 
     # --- deopt ----------------------------------------------------------------------------------
 
@@ -245,7 +352,7 @@ class StackTier:
         stops at its next loop edge or call, prints after it are skipped, and the Python
         entry raises it, with the output so far as CPython leaves it."""
         local = self._local
-        level = local.nesting - 1
+        level = local.depth.value - 1  # no Python call here: CPython raises at those
         if level in local.errors:
             return
         try:
