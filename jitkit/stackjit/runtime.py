@@ -362,6 +362,14 @@ class StackTier:
             shown = [self.to_python(w, frozenset({t})) for w, t in zip(words, types, strict=True)]
             rt.print_values(shown[:-2], shown[-2], shown[-1])
         except BaseException as error:  # noqa: BLE001 - re-raised by `enter`
+            self.keep_error(error)
+
+    def keep_error(self, error: BaseException) -> None:
+        """Keep what a callback raised for the Python entry to raise, and set the code's poll
+        byte so it stops at its next loop edge or call."""
+        local = self._local
+        level = local.depth.value - 1
+        if level >= 0 and level not in local.errors:
             local.errors[level] = error
             ctypes.c_uint8.from_address(local.contexts[level][0].flag).value = 1
 
@@ -378,3 +386,19 @@ class StackTier:
             words = (NATIVE_DEPTH_CAP + 2) * max(1, self.compiled.record_words)
             contexts.append((ctx, (ctypes.c_int64 * words).from_buffer(mmap.mmap(-1, 8 * words))))
         return contexts[nesting]
+
+
+def _keep_callback_errors(unraisable: object) -> None:
+    """sys.unraisablehook: CPython may run a SIGINT handler at the very first instruction of
+    the print callback, before its `try`; ctypes then reports the KeyboardInterrupt as
+    unraisable and drops it. Hand it to the tier instead, so Ctrl-C is never lost."""
+    owner = getattr(getattr(unraisable, "object", None), "__self__", None)
+    error = getattr(unraisable, "exc_value", None)
+    if isinstance(owner, StackTier) and error is not None:
+        owner.keep_error(error)
+    else:
+        _previous_unraisablehook(unraisable)
+
+
+_previous_unraisablehook = sys.unraisablehook
+sys.unraisablehook = _keep_callback_errors

@@ -80,3 +80,35 @@ def test_frames_that_skip_the_stack_check_fit_the_budget_at_the_depth_cap():
     from jitkit.stackjit.runtime import NATIVE_DEPTH_CAP
 
     assert SMALL_FRAME * NATIVE_DEPTH_CAP <= STACK_BUDGET
+
+
+class DroppedByCtypes(io.StringIO):
+    """A stdout that reports a KeyboardInterrupt the way ctypes does when CPython raises it at
+    the callback's first instruction, before its `try`: through sys.unraisablehook."""
+
+    def __init__(self, tier) -> None:
+        super().__init__()
+        self.tier, self.reported = tier, False
+
+    def write(self, text: str) -> int:
+        if not self.reported:
+            self.reported = True
+            unraisable = type("Unraisable", (), {})()
+            unraisable.object = self.tier._print_values
+            unraisable.exc_value = KeyboardInterrupt()
+            sys.unraisablehook(unraisable)
+        return super().write(text)
+
+
+@pytest.mark.parametrize("tier", ["stack", "ssa"])
+def test_an_interrupt_ctypes_would_drop_still_stops_the_call(tier, monkeypatch):
+    """The print callback's exception never reaches its `try` when CPython's SIGINT handler
+    runs on the callback's first instruction; the unraisable hook hands it to the tier, the
+    code stops at its next poll and the call raises KeyboardInterrupt."""
+    program = load(
+        "def spin():\n    n = 0\n    while True:\n        print(n)\n        n = n + 1\n", tier
+    )
+    monkeypatch.setattr(sys, "stdout", DroppedByCtypes(program.engine))
+    with pytest.raises(KeyboardInterrupt):
+        program.call("spin")
+    assert sys.stdout.getvalue().startswith("0\n")
