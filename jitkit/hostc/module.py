@@ -53,10 +53,10 @@ from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
 from jitkit.lang.runtime import arity_error, fits_machine_word, recursion_limit
 from jitkit.native.entry import (
-    LIMIT,
     MAX_DEPTH,
     WORDS,
     EntrySpec,
+    arm_limits,
     contains,
     current_thread_state,
     make_builtin,
@@ -266,10 +266,8 @@ class HostModule:
         return make_builtin(spec, slow, finish, interrupted)
 
     def _arm_entries(self) -> None:
-        """The recursion limit builtin entries size the call for (see `StackTier`'s)."""
-        limit = recursion_limit()
-        self._entry_data[LIMIT] = limit if limit == sys.getrecursionlimit() else -1
-        self._entry_data[MAX_DEPTH] = min(limit, NATIVE_DEPTH_CAP)
+        """The recursion limit builtin entries size the call for (`arm_limits`)."""
+        arm_limits(self._entry_data, recursion_limit(), NATIVE_DEPTH_CAP)
 
     def take_output(self, cx: Context) -> bytes:
         """The call's print buffer, copied out and freed."""

@@ -60,10 +60,10 @@ from jitkit.llvm.optimize import optimize
 from jitkit.llvm.values import BOOL, ERROR, INT, NONE, Program
 from jitkit.llvm.verify import verify_ir
 from jitkit.native.entry import (
-    LIMIT,
     MAX_DEPTH,
     WORDS,
     EntrySpec,
+    arm_limits,
     contains,
     current_thread_state,
     make_builtin,
@@ -302,10 +302,8 @@ class CompiledModule:
         return make_builtin(spec, slow, finish, interrupted)
 
     def _arm_entries(self) -> None:
-        """The recursion limit builtin entries size the call for (see `StackTier`'s)."""
-        limit = recursion_limit()
-        self._entry_data[LIMIT] = limit if limit == sys.getrecursionlimit() else -1
-        self._entry_data[MAX_DEPTH] = min(limit, MAX_NATIVE_DEPTH)
+        """The recursion limit builtin entries size the call for (`arm_limits`)."""
+        arm_limits(self._entry_data, recursion_limit(), MAX_NATIVE_DEPTH)
 
     @staticmethod
     def raise_interrupt() -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -51,6 +52,15 @@ SYS_RT_SIGACTION, SIGINT = 13, 2
 KINDS = ("int", "bool", "none")  # the result types the stub boxes itself
 # The data words a tier shares between its stubs and its Python side.
 LIMIT, MAX_DEPTH, STATUS, WORDS = 0, 1, 2, 3
+
+
+def arm_limits(data: ctypes.Array, limit: int, cap: int) -> None:
+    """Write the recursion limit builtin entries size their call for. The stub compares sys's
+    limit with LIMIT on every call and falls back when they differ; `limit` is the one kit
+    programs see, so while a tree-walk run has raised Python's limit the two differ and every
+    call takes the general path. MAX_DEPTH: the native depth cap under it."""
+    data[LIMIT] = limit if limit == sys.getrecursionlimit() else -1
+    data[MAX_DEPTH] = min(limit, cap)
 
 
 class MethodDef(ctypes.Structure):

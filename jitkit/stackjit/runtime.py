@@ -23,11 +23,11 @@ from jitkit.bytecode.opcodes import Op
 from jitkit.lang import runtime as rt
 from jitkit.lang.runtime import INT64_MAX, INT64_MIN
 from jitkit.native.entry import (
-    LIMIT,
     MAX_DEPTH,
     STATUS,
     WORDS,
     EntrySpec,
+    arm_limits,
     current_thread_state,
     make_builtin,
 )
@@ -254,13 +254,8 @@ class StackTier:
         return self._argv_words[-1]
 
     def _arm_entries(self) -> None:
-        """The recursion limit the builtin entries size their context for: the stub compares
-        sys's limit with LIMIT on every call and falls back when they differ (or when a
-        tree-walk run in some thread raised it: then kit programs see another limit)."""
-        limit = rt.recursion_limit()
-        data = self._entry_data
-        data[LIMIT] = limit if limit == sys.getrecursionlimit() else -1
-        data[MAX_DEPTH] = min(limit, NATIVE_DEPTH_CAP)
+        """The recursion limit the builtin entries size their context for (`arm_limits`)."""
+        arm_limits(self._entry_data, rt.recursion_limit(), NATIVE_DEPTH_CAP)
 
     # --- deopt ----------------------------------------------------------------------------------
 
