@@ -248,3 +248,13 @@ def test_random_programs_same_with_and_without(seed: int, tmp_path: Path):
         pytest.skip("outside what jitkit build accepts")
     assert with_pe == without, source
     assert "internal error" not in result.stopped, result.stopped
+
+
+def test_array_initializers_are_read():
+    """Executables keep their error reports' offsets in an `[N x i64]` table; an initializer
+    the reader did not know made the evaluator give up on every such program."""
+    from jitkit.llvm.partial_eval.irtext import global_bytes
+
+    data = global_bytes("[3 x i64]", "[i64 0, i64 81, i64 -1]")
+    assert data == b"".join(v.to_bytes(8, "little", signed=True) for v in (0, 81, -1))
+    assert global_bytes("[2 x i8]", "[i8 7, i8 9]") == b"\x07\x09"

@@ -179,6 +179,13 @@ def global_bytes(ty: str, init: str) -> bytearray:
     if re.fullmatch(r"-?\d+|true|false", init):
         value = constant(ty, init)
         return bytearray(int(value).to_bytes(size, "little"))
+    if init.startswith("[") and ty.startswith("["):  # [N x T] [T a, T b, ...]: each at its slot
+        elem_size = layout(ty[1:-1].partition(" x ")[2])[0]
+        data = bytearray(size)
+        for i, item in enumerate(split_top(init[1:-1])):
+            item_ty, item_init = split_type(item)
+            data[i * elem_size : (i + 1) * elem_size] = global_bytes(item_ty, item_init)
+        return data
     raise PartialEvalError(f"initializer {init!r} is not in what the evaluator reads")
 
 
