@@ -116,9 +116,15 @@ class InterruptFlag:
 
     def raise_pending(self) -> None:
         """After compiled code returned because the flag was set: clear it and let CPython run
-        its Python-level handler now (KeyboardInterrupt, or whatever the user installed)."""
+        its Python-level handler now (KeyboardInterrupt, or whatever the user installed).
+        CPython may already have run it inside a print callback, even on the callback's first
+        instruction, where ctypes reports the KeyboardInterrupt as unraisable and drops it:
+        with the default handler in place, the main thread then raises it here."""
         self.clear()
         ctypes.pythonapi.PyErr_CheckSignals()
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            raise KeyboardInterrupt
 
 
 @functools.cache

@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import mmap
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -381,19 +380,3 @@ class StackTier:
             words = (NATIVE_DEPTH_CAP + 2) * max(1, self.compiled.record_words)
             contexts.append((ctx, (ctypes.c_int64 * words).from_buffer(mmap.mmap(-1, 8 * words))))
         return contexts[nesting]
-
-
-def _keep_callback_errors(unraisable: object) -> None:
-    """sys.unraisablehook: CPython may run a SIGINT handler at the very first instruction of
-    the print callback, before its `try`; ctypes then reports the KeyboardInterrupt as
-    unraisable and drops it. Hand it to the tier instead, so Ctrl-C is never lost."""
-    owner = getattr(getattr(unraisable, "object", None), "__self__", None)
-    error = getattr(unraisable, "exc_value", None)
-    if isinstance(owner, StackTier) and error is not None:
-        owner.keep_error(error)
-    else:
-        _previous_unraisablehook(unraisable)
-
-
-_previous_unraisablehook = sys.unraisablehook
-sys.unraisablehook = _keep_callback_errors

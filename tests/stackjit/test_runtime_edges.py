@@ -3,6 +3,7 @@ entered again from inside its own print, and deep recursion on a thread with a s
 
 from __future__ import annotations
 
+import ctypes
 import io
 import subprocess
 import sys
@@ -83,32 +84,34 @@ def test_frames_that_skip_the_stack_check_fit_the_budget_at_the_depth_cap():
 
 
 class DroppedByCtypes(io.StringIO):
-    """A stdout that reports a KeyboardInterrupt the way ctypes does when CPython raises it at
-    the callback's first instruction, before its `try`: through sys.unraisablehook."""
+    """A stdout that loses a KeyboardInterrupt the way ctypes does when CPython runs the
+    SIGINT handler on the print callback's first instruction: the kit's C-level handler has
+    set the flag byte, and the exception went to sys.unraisablehook and was dropped."""
 
-    def __init__(self, tier) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.tier, self.reported = tier, False
+        self.dropped = False
 
     def write(self, text: str) -> int:
-        if not self.reported:
-            self.reported = True
-            unraisable = type("Unraisable", (), {})()
-            unraisable.object = self.tier._print_values
-            unraisable.exc_value = KeyboardInterrupt()
-            sys.unraisablehook(unraisable)
+        if not self.dropped:
+            self.dropped = True
+            from jitkit.native.interrupts import interrupt_flag
+
+            ctypes.c_uint8.from_address(interrupt_flag().address).value = 1  # SIGINT came
         return super().write(text)
 
 
 @pytest.mark.parametrize("tier", ["stack", "ssa"])
-def test_an_interrupt_ctypes_would_drop_still_stops_the_call(tier, monkeypatch):
-    """The print callback's exception never reaches its `try` when CPython's SIGINT handler
-    runs on the callback's first instruction; the unraisable hook hands it to the tier, the
-    code stops at its next poll and the call raises KeyboardInterrupt."""
+def test_an_interrupt_ctypes_dropped_still_stops_the_call(tier, monkeypatch):
+    """The flag says SIGINT came, CPython has no signal pending (its handler already ran, and
+    ctypes dropped the KeyboardInterrupt): with the default handler, the call raises it."""
+    import signal
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     program = load(
         "def spin():\n    n = 0\n    while True:\n        print(n)\n        n = n + 1\n", tier
     )
-    monkeypatch.setattr(sys, "stdout", DroppedByCtypes(program.engine))
+    monkeypatch.setattr(sys, "stdout", DroppedByCtypes())
     with pytest.raises(KeyboardInterrupt):
         program.call("spin")
     assert sys.stdout.getvalue().startswith("0\n")
