@@ -99,13 +99,17 @@ def constant(node: n.Node) -> int | None:
 
 
 def contains_call(node: object) -> bool:
-    """Does evaluating this expression call a kit function (which may print)?"""
-    if isinstance(node, n.Call):
-        return True
-    if isinstance(node, list):
-        return any(contains_call(x) for x in node)
-    if isinstance(node, n.Node):
-        return any(contains_call(getattr(node, f)) for f in node.__dataclass_fields__)
+    """Does evaluating this expression call a kit function (which may print)? A walk with a
+    worklist, so expressions nested as deep as CPython's parser allows need no deep stack."""
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, n.Call):
+            return True
+        if isinstance(item, list):
+            pending += item
+        elif isinstance(item, n.Node):
+            pending += [getattr(item, f) for f in item.__dataclass_fields__]
     return False
 
 
