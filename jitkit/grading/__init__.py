@@ -22,6 +22,7 @@ _HOMES = {
     "Report": "grade",
     "grade_notebook": "grade",
     "grade_notebooks": "grade",
+    "passed": "pass_line",
 }
 
 __all__ = sorted([*_HOMES, "release", "release_notebook"])
