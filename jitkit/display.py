@@ -381,3 +381,101 @@ def _tree_lines(node: Any, indent: str) -> list[str]:
 def _short(node: Any) -> bool:
     """Leaves that read best as `Const 2` / `Local n`, without field names or lines."""
     return type(node).__name__ in ("Const", "Local", "Name", "Constant")
+
+
+# --- benchmark tables that fit a notebook column -------------------------------------------
+
+
+def speed_table(rows: list[Any], column: int = 10) -> str:
+    """`jitkit.bench.run`'s rows as three narrow tables stacked (milliseconds, ÷ gcc -O2,
+    ÷ CPython; geomeans last) and the compile times: one tier per short column, so five
+    tiers fit in 70 characters where `bench.table`'s side-by-side groups take 139."""
+    from jitkit.bench import compile_table, mean_ratio
+
+    tiers = list(rows[0].seconds)
+    blocks = []
+    for title, base in (("time, ms", None), ("÷ gcc -O2", "gcc -O2"), ("÷ CPython", "cpython")):
+        lines = [f"{title:<14}" + "".join(f"{t:>{column}}" for t in tiers)]
+        for row in rows:
+            if base is None:
+                cells = [f"{row.seconds[t] * 1e3:.2f}" for t in tiers]
+            else:
+                cells = [_times(row.ratio(t, base)) for t in tiers]
+            lines.append(f"{row.kernel:<14}" + "".join(f"{c:>{column}}" for c in cells))
+        if base is not None:
+            means = [_times(mean_ratio(rows, t, base)) for t in tiers]
+            lines.append(f"{'geomean':<14}" + "".join(f"{m:>{column}}" for m in means))
+        blocks.append("\n".join(lines))
+    if rows[0].compile_seconds:
+        blocks.append(compile_table(rows))
+    return "\n\n".join(blocks)
+
+
+def _times(ratio: float) -> str:
+    """Three significant figures or so: 14182x, 71.4x, 1.00x, 0.04x."""
+    return f"{ratio:.0f}x" if ratio >= 100 else f"{ratio:.1f}x" if ratio >= 10 else f"{ratio:.2f}x"
+
+
+# --- SSA IR that fits ----------------------------------------------------------------------
+
+
+def wrap_ir(ir: Any, width: int = 100) -> str:
+    """The SSA IR text (or a `Function`, formatted) fitted to `width`: when any line is longer,
+    every instruction's deopt state goes on a line of its own (and, if still long, its
+    `stack(` on another), indented under the instruction, so the lines read alike, nothing is
+    cut and a diff's `-`/`+` stays on the instruction's line."""
+    if not isinstance(ir, str):
+        from jitkit.ssa.text import format as format_ir
+
+        ir = format_ir(ir)
+    lines = ir.split("\n")
+    if all(len(line) <= width for line in lines):
+        return ir
+    out = []
+    for line in lines:
+        head, found, state = line.partition(" deopt ")
+        if not found:
+            out.append(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip(" +-")) + 4)  # under the instruction
+        state = f"{indent}deopt {state}"
+        out.append(head)
+        if len(state) > width and " stack(" in state:
+            state, _, stack = state.partition(" stack(")
+            out += [state, f"{indent}stack({stack}"]
+        else:
+            out.append(state)
+    return "\n".join(out)
+
+
+def wrap_code(text: str, width: int = 100) -> str:
+    """Source text (C, lists, messages) with each line longer than `width` broken after a
+    comma (else at a space), continuation lines indented 8 past the line's own indent: for
+    languages where a line break between tokens changes nothing."""
+    out = []
+    for line in text.split("\n"):
+        out += _wrap(line, width, len(line) - len(line.lstrip(" ")) + 8, ", ")
+    return "\n".join(out)
+
+
+def wrap_table(text: str, width: int = 100) -> str:
+    """A fixed-column table whose last column is prose (the first line is its header): a row
+    longer than `width` continues its last column on the next line, under that column."""
+    lines = text.split("\n")
+    header = lines[0].rstrip()
+    hang = len(header) - len(header.split()[-1]) if header.strip() else 0
+    return "\n".join(out for line in lines for out in _wrap(line, width, hang, " "))
+
+
+def _wrap(line: str, width: int, hang: int, prefer: str) -> list[str]:
+    """`line` cut at the last `prefer` (else a space) that keeps each piece within `width`;
+    continuations start with `hang` spaces. A token longer than a line stays whole."""
+    out, indent = [], " " * hang
+    while len(line) > width:
+        cut = line.rfind(prefer, hang, width)
+        cut = cut + len(prefer.rstrip()) if cut > 0 else line.rfind(" ", hang, width + 1)
+        if cut <= hang:
+            break
+        out.append(line[:cut].rstrip())
+        line = indent + line[cut:].lstrip()
+    return [*out, line]

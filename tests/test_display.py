@@ -160,3 +160,76 @@ def test_tree_reads_pythons_ast_too():
         "    args:",
         "      Name y",
     ]
+
+
+# --- text that fits a notebook column ------------------------------------------------------
+
+
+def test_wrap_ir_breaks_before_the_deopt_state_and_keeps_every_character():
+    from jitkit.display import wrap_ir
+    from jitkit.ssa.text import parse
+
+    head = "    %t.6 =i64 mul_ovf %range0.i.1, %range0.i.1"
+    state = "deopt 23 locals(%n, %s.1, %range0.i.1, %t.5, %n, 1) stack(%s.1, %range0.i.1, %t.6)"
+    assert wrap_ir(f"{head} {state}").splitlines() == [head, "        " + state]
+    # a diff line keeps its sign first; a state still too long breaks again before stack(
+    lines = wrap_ir(f"-{head} {state}", width=80).splitlines()
+    locals_, stack = state.split(" stack(")
+    assert lines == ["-" + head, "         " + locals_, "         stack(" + stack]
+    short = "    ret %s.1\n    %t.1 =i64 mul_ovf 2, 4 deopt 2 locals(%n) stack(2, 4)"
+    assert wrap_ir(short) == short  # text that fits stays as it is
+    together = wrap_ir(f"{short}\n{head} {state}").splitlines()  # else every state moves down
+    assert together[1:3] == ["    %t.1 =i64 mul_ovf 2, 4", "        deopt 2 locals(%n) stack(2, 4)"]
+    fn = parse("function i64 $f(i64 %n) {\n@entry\n    ret %n\n}\n")
+    assert wrap_ir(fn).strip() == "function i64 $f(i64 %n) {\n@entry\n    ret %n\n}"
+
+
+def test_wrap_code_breaks_after_a_comma_and_indents_the_rest():
+    from jitkit.display import wrap_code
+
+    line = "    return f(" + ", ".join(f"argument_{i}" for i in range(12)) + ");"
+    lines = wrap_code(line, width=60).splitlines()
+    assert all(len(x) <= 60 for x in lines) and len(lines) > 2
+    assert all(x.endswith(",") for x in lines[:-1]) and lines[-1].endswith(");")
+    assert all(x.startswith(" " * 12) and x[12] != " " for x in lines[1:])
+    assert "".join(x.strip() + (" " if x.endswith(",") else "") for x in lines) == line.strip()
+    assert wrap_code("x" * 120) == "x" * 120  # one token: left whole, never cut
+    assert wrap_code("short, line") == "short, line"
+
+
+def test_wrap_table_continues_the_last_column_under_itself():
+    from jitkit.display import wrap_table
+
+    table = "offset  field    meaning\n  0x0   e_ident  " + " ".join(["word"] * 30)
+    lines = wrap_table(table, width=60).splitlines()
+    assert lines[0] == "offset  field    meaning" and all(len(x) <= 60 for x in lines)
+    hang = lines[0].index("meaning")
+    assert all(x[:hang].strip() == "" and x[hang] != " " for x in lines[2:])
+    assert sum(x.split().count("word") for x in lines[1:]) == 30
+
+
+def test_speed_table_stacks_three_narrow_tables_from_bench_rows():
+    from jitkit.bench import Row
+    from jitkit.display import speed_table
+
+    tiers = {"cpython": 2.0, "gcc -O2": 0.01, "treewalk": 30.0, "stack": 0.05, "ssa": 0.02}
+    rows = [
+        Row("fib", 20, 6765, dict(tiers), compile_seconds={"front end": 0.001}),
+        Row("gcd_sum", 10, 1, {t: s * 2 for t, s in tiers.items()},
+            compile_seconds={"front end": 0.002}),
+    ]  # fmt: skip
+    text = speed_table(rows)
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= 100
+    times, vs_gcc, vs_cpython, compile_times = text.split("\n\n")
+    assert times.splitlines()[0].split() == ["time,", "ms", "cpython", "gcc", "-O2", "treewalk",
+                                             "stack", "ssa"]  # fmt: skip
+    cells = [line.split()[1:] for block in (times, vs_gcc, vs_cpython) for line in
+             block.splitlines()[1:2]] + [vs_gcc.splitlines()[-1].split()[1:]]  # fmt: skip
+    assert cells == [
+        ["2000.00", "10.00", "30000.00", "50.00", "20.00"],  # ms
+        ["200x", "1.00x", "3000x", "5.00x", "2.00x"],  # fib ÷ gcc -O2
+        ["1.00x", "0.01x", "15.0x", "0.03x", "0.01x"],  # fib ÷ CPython
+        ["200x", "1.00x", "3000x", "5.00x", "2.00x"],  # geomean ÷ gcc -O2: both kernels scale alike
+    ]
+    assert compile_times.startswith("compile time, ms")
