@@ -1,6 +1,8 @@
-"""Every chapter notebook runs top to bottom in a fresh kernel, and no notebook keeps outputs.
+"""Every chapter notebook runs top to bottom in a fresh kernel, its text outputs fit a notebook
+column (no line over 100 characters), and no notebook keeps outputs.
 
-Solution notebooks run too, once, in tests/grading/test_exercises.py, which grades them.
+Solution notebooks run too, once, in tests/grading/test_exercises.py, which grades them; here
+they run again only for the width of what they print.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from jitkit.grading import run_notebook
 from tests.conftest import ROOT
 
 CHAPTERS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+MAX_CHARS = 100  # a longer text line wraps in a ~900 px column (tests/test_browser.py's limit)
+RICH = ("text/html", "image/svg+xml", "image/png")  # shown rendered, not as their text/plain
 STORED = [
     path
     for folder in ("notebooks", "solutions", "exercises", "tests/grading/fixtures")
@@ -32,6 +37,44 @@ def test_runs_top_to_bottom(path):
     nb = nbformat.read(path, as_version=4)
     failures = [r for r in run_notebook(nb, path.parent) if not r.ok]
     assert not failures, "\n".join(f"cell {r.index}: {r.status}: {r.message}" for r in failures)
+    assert not long_lines(nb), "\n".join(long_lines(nb))
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=_id)
+def test_solution_outputs_fit_the_column(path):
+    nb = nbformat.read(path, as_version=4)
+    run_notebook(nb, path.parent)  # failures are test_exercises.py's to report
+    assert not long_lines(nb), "\n".join(long_lines(nb))
+
+
+def long_lines(nb) -> list[str]:
+    """Text output lines longer than MAX_CHARS, as `cell N: K characters: start...`."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = output.get("data", {})
+            if any(mime in data for mime in RICH):
+                continue
+            text = output.get("text") or data.get("text/plain") or ""
+            text = "".join(text) if isinstance(text, list) else text
+            found += [
+                f"cell {index}: {len(line)} characters: {line[:60]}..."
+                for line in text.split("\n")
+                if len(line) > MAX_CHARS
+            ]
+    return found
+
+
+def test_a_long_output_line_is_found():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("print('x' * 100)"),
+        nbformat.v4.new_code_cell("print('ok')\nprint('y' * 101)"),
+        nbformat.v4.new_code_cell("from IPython.display import HTML\nHTML('<b>' + 'z' * 300)"),
+        nbformat.v4.new_code_cell("'w' * 200"),
+    ]
+    run_notebook(nb, ROOT)
+    assert [line.split(":")[0] for line in long_lines(nb)] == ["cell 1", "cell 3"]
 
 
 @pytest.mark.parametrize("path", STORED, ids=_id)
