@@ -412,8 +412,9 @@ def speed_table(rows: list[Any], column: int = 10) -> str:
 
 
 def _times(ratio: float) -> str:
-    """Three significant figures or so: 14182x, 71.4x, 1.00x, 0.04x."""
-    return f"{ratio:.0f}x" if ratio >= 100 else f"{ratio:.1f}x" if ratio >= 10 else f"{ratio:.2f}x"
+    """Two or three significant figures: 14182x, 71.4x, 1.00x, 0.25x, 0.012x."""
+    places = 0 if ratio >= 100 else 1 if ratio >= 10 else 2 if ratio >= 0.1 else 3
+    return f"{ratio:.{places}f}x"
 
 
 # --- SSA IR that fits ----------------------------------------------------------------------
