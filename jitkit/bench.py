@@ -239,7 +239,7 @@ DECORATOR = "cpython-first"  # the bare @jitkit.jit, timed once it has settled
 # each answer with the child's own CPU time, so it joins the same interleaved rounds.
 # The kernels are imported from a file: PyPy runs `exec`'d code in a plain dict 2.5x slower.
 PEER_DRIVER = """
-import importlib, json, os, sys, tempfile, time
+import importlib, json, os, platform, sys, tempfile, time
 setup = json.loads(sys.stdin.readline())
 folder = tempfile.mkdtemp()
 with open(os.path.join(folder, "jitkit_peer_kernels.py"), "w") as f:
@@ -250,7 +250,9 @@ if setup["numba"]:
     import numba
     for name in setup["functions"]:
         ns[name] = numba.njit(ns[name])
-print('"ready"', flush=True)
+version = platform.python_implementation() + " " + platform.python_version()
+version += " numba " + numba.__version__ if setup["numba"] else ""
+print(json.dumps(version), flush=True)
 for line in sys.stdin:
     kernel, size, number = json.loads(line)
     start = time.process_time()
@@ -271,8 +273,7 @@ class Peer:
         )
         source = kernel_source()
         functions = [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
-        if self._ask({"source": source, "numba": numba, "functions": functions}) != "ready":
-            raise MissingDependencyError(f"{python} did not start the peer driver")
+        self.version = self._ask({"source": source, "numba": numba, "functions": functions})
 
     def _ask(self, message: object) -> object:
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -303,12 +304,22 @@ def in_process(call: Callable[[str, int], int]) -> Timed:
     return timed
 
 
+VERSIONS: dict[str, str] = {}  # column -> what ran it, as the peers found report it
+
+
+def compiler_version(cc: str) -> str:
+    """The first line of `cc --version`."""
+    done = subprocess.run([cc, "--version"], capture_output=True, text=True, check=False)
+    return done.stdout.splitlines()[0] if done.stdout else cc
+
+
 def peers(optional: bool = True) -> tuple[dict[str, Timed], dict[str, str], list[Peer]]:
     """The columns beside the tiers that are here (gcc -O2 always; clang -O2, numba and PyPy
     when installed and `optional`), why each missing one is missing, and the child processes
-    to close."""
+    to close. `VERSIONS` records what each found one is."""
     lib = gcc_kernels()
     found: dict[str, Timed] = {"gcc -O2": in_process(lambda k, n: getattr(lib, k)(n))}
+    VERSIONS["gcc -O2"] = compiler_version(shutil.which("gcc") or "cc")
     skipped: dict[str, str] = {}
     children: list[Peer] = []
     if not optional:
@@ -322,22 +333,24 @@ def peers(optional: bool = True) -> tuple[dict[str, Timed], dict[str, str], list
             getattr(clib, name).restype = ctypes.c_int64
             getattr(clib, name).argtypes = (ctypes.c_int64,)
         found["clang -O2"] = in_process(lambda k, n: getattr(clib, k)(n))
+        VERSIONS["clang -O2"] = compiler_version(clang)
     else:
-        skipped["clang -O2"] = "no clang on PATH (or set JITKIT_CLANG)"
+        skipped["clang -O2"] = "no clang on PATH (or $JITKIT_CLANG)"
     numba_python = os.environ.get("JITKIT_NUMBA_PYTHON") or (
         sys.executable if importlib.util.find_spec("numba") else None
     )
     pypy = os.environ.get("JITKIT_PYPY") or shutil.which("pypy3") or shutil.which("pypy")
     for name, python, numba, why in (
-        ("numba", numba_python, True, "numba is not importable (pip install 'jitkit[peers]', "
-         "or set JITKIT_NUMBA_PYTHON to a Python that has it)"),
-        ("pypy", pypy, False, "no pypy3 on PATH (or set JITKIT_PYPY)"),
+        ("numba", numba_python, True, "not importable (pip install 'jitkit[peers]', "
+         "or $JITKIT_NUMBA_PYTHON)"),
+        ("pypy", pypy, False, "no pypy3 on PATH (or $JITKIT_PYPY)"),
     ):  # fmt: skip
         if python is None:
             skipped[name] = why
             continue
         children.append(Peer(python, numba))
         found[name] = children[-1].timed
+        VERSIONS[name] = children[-1].version
     return found, skipped, children
 
 
@@ -487,6 +500,7 @@ def suite_json(suite: Suite, command: str) -> dict:
     out["samples"] = suite.samples
     out["compile_samples"] = suite.compile
     out |= {"sizes": suite.sizes, "rounds": suite.rounds, "skipped": suite.skipped}
+    out["versions"] = {c: VERSIONS[c] for c in out["geomean_vs_gcc"] if c in VERSIONS}
     out["run"] = machine() | {
         "command": command,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
