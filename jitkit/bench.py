@@ -241,10 +241,10 @@ DECORATOR = "cpython-first"  # the bare @jitkit.jit, timed once it has settled
 PEER_DRIVER = """
 import importlib, json, os, platform, sys, tempfile, time
 setup = json.loads(sys.stdin.readline())
-folder = tempfile.mkdtemp()
-with open(os.path.join(folder, "jitkit_peer_kernels.py"), "w") as f:
+folder = tempfile.TemporaryDirectory()  # removed when the child exits
+with open(os.path.join(folder.name, "jitkit_peer_kernels.py"), "w") as f:
     f.write(setup["source"])
-sys.path.insert(0, folder)
+sys.path.insert(0, folder.name)
 ns = vars(importlib.import_module("jitkit_peer_kernels"))
 if setup["numba"]:
     import numba
@@ -273,7 +273,7 @@ class Peer:
         )
         source = kernel_source()
         functions = [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
-        self.version = self._ask({"source": source, "numba": numba, "functions": functions})
+        self.version = str(self._ask({"source": source, "numba": numba, "functions": functions}))
 
     def _ask(self, message: object) -> object:
         assert self.proc.stdin is not None and self.proc.stdout is not None
