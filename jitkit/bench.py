@@ -11,6 +11,12 @@ calls goes through the front end (parse + kit bytecode) and then through each ti
 (`jitkit.tiers.TIERS`), which is where a compiling tier does its work. Lazy tiers (`auto`, the
 interpreters) show what they do up front, which is next to nothing; the host-compiler tier's
 number is a cache hit after its first build (benchmarks/host_compiler.py measures cold builds).
+
+Two ways to run it: `run` (`python -m jitkit bench`) takes the best of a few wall-clock runs
+per tier, one tier after another; `measure` (notebook 10, `benchmarks/every_tier.py`) runs
+every column once per kernel per round, rounds interleaved, in CPU time, keeping every sample
+for medians and ranges, with the bare decorator and the peers (clang -O2 in process, numba
+and PyPy in child processes that time themselves) beside the tiers.
 """
 
 from __future__ import annotations
