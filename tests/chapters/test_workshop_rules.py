@@ -11,7 +11,7 @@ import pytest
 from jitkit.workshop import EXPORT, find_chapter
 from tests.conftest import ROOT
 
-BUILDERS = ["01", "02", "03", "05", "07", "08", "09"]
+BUILDERS = ["01", "02", "03", "05", "07", "08", "09", "10"]
 
 
 def code_lines(source: str) -> int:
