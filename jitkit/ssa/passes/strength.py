@@ -38,13 +38,17 @@ def reduce_strength(fn: Function) -> bool:
 
     requires: ranges; invalidates: uses, liveness (new temporaries)."""
     changed = False
+    taken: set[str] | None = None  # temporary names in use (found once, on the first divisor)
     # 1. constant divisors: multiply and shift
     for b in fn.blocks:
         body: list[Instr] = []
         for i in b.body:
             d = i.args[1] if i.op in ("div", "mod", "div_ovf", "mod_ovf") else None
             if isinstance(d, Const) and d.value >= 1:
-                body += _expand(fn, i, d.value)
+                if taken is None:
+                    taken = {t.name for _, t in fn.params}
+                    taken |= {j.result.name for _, j in fn.instrs() if j.result is not None}
+                body += _expand(i, d.value, taken)
                 changed = True
             else:
                 body.append(i)
@@ -62,13 +66,11 @@ def reduce_strength(fn: Function) -> bool:
     return changed
 
 
-def _expand(fn: Function, i: Instr, c: int) -> list[Instr]:
-    """The instructions computing `i` (a floor div or mod of `x` by `c`) without dividing."""
+def _expand(i: Instr, c: int, taken: set[str]) -> list[Instr]:
+    """The instructions computing `i` (a floor div or mod of `x` by `c`) without dividing;
+    `taken` holds the temporary names in use (new ones are added)."""
     x, result, is_div = i.args[0], i.result, i.op.startswith("div")
     assert result is not None
-    taken = {t.name for _, t in fn.params} | {
-        j.result.name for _, j in fn.instrs() if j.result is not None
-    }
     out: list[Instr] = []
 
     def emit(op: str, *args: Value, last: bool = False) -> Temp:
