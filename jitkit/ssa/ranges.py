@@ -32,6 +32,11 @@ def transfer(op: str, args: list[Range], consts: list[int | None]) -> Range:
         return (0, 1)
     if op in ("copy", "zext"):  # a bool's interval is already within [0, 1]
         return args[0]
+    if op == "select":
+        return (min(args[1][0], args[2][0]), max(args[1][1], args[2][1]))
+    if op.endswith("_ovf_if"):  # checked where the arm runs, wrapping where it does not
+        plain = op.removesuffix("_ovf_if")
+        return transfer(plain + "_ovf" if args[0] == (1, 1) else plain, args[1:], consts[1:])
     if op == "neg" or op == "neg_ovf":
         lo, hi = -args[0][1], -args[0][0]
         return _clamp(lo, hi) if op == "neg" else (max(lo, I64_MIN), min(hi, I64_MAX))

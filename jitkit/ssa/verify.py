@@ -135,6 +135,10 @@ def _check_types(fn: Function, b: Block, i: Instr, types: dict[Temp, str]) -> No
     if i.op == "call":
         for a in args:
             type_of(a, None)
+    elif op.operand == "cond":  # a bool, then values of the result's type
+        for a, w in zip(args, ["bool"] + [i.type] * (len(args) - 1), strict=True):
+            if (t := type_of(a, w)) != w:
+                raise _fail(b, i, f"{a} has type {t}, {i.op} wants {w}")
     else:
         for a in args:
             t = type_of(a, want)
