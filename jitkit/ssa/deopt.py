@@ -27,7 +27,7 @@ from jitkit.errors import UnsupportedError
 from jitkit.ssa.codegen import Emitter
 from jitkit.ssa.ir import Const, Deopt, Function, Global, Instr, Value
 from jitkit.ssa.regalloc import Allocation
-from jitkit.ssa.select import CONDITION, NEGATED, SWAPPED, Operand, imm32
+from jitkit.ssa.select import Operand, imm32
 from jitkit.stackjit.compiler import (
     CTX_DEOPT_PTR,
     CTX_DEPTH,
@@ -68,43 +68,6 @@ FAST_ARGUMENTS = ("rsi", "rdi", "r8", "r9", "r10")
 DEPTH = r13
 # The static types whose words a record holds (the rest are rebuilt from the types alone).
 NUMBERS = (frozenset({INT}), frozenset({BOOL}))
-
-
-@dataclass(frozen=True)
-class Leaf:
-    """A callee whose entry block only tests argument `arg` against `bound` (`cc` true: it
-    returns at once) and returns `value` (an argument's index, or a constant) there."""
-
-    arg: int
-    cc: str
-    bound: int
-    value: int | Const
-
-
-def early_return(fn: Function) -> Leaf | None:
-    """The `Leaf` of `fn` if its entry is `%c = cmp %param, C; br %c, ...` and one target
-    only returns a parameter or a constant (fib's `if n < 2: return n`), else None."""
-    if not fn.blocks or fn.blocks[0].phis or len(fn.blocks[0].body) != 1:
-        return None
-    entry, params = fn.blocks[0], [p for _, p in fn.params]
-    cmp, br = entry.body[0], entry.term
-    if br is None or br.op != "br" or br.args[0] != cmp.result or cmp.op not in CONDITION:
-        return None
-    (x, c), cc = cmp.args, CONDITION[cmp.op]
-    if isinstance(x, Const):
-        (c, x), cc = cmp.args, SWAPPED[cc]
-    if x not in params or not isinstance(c, Const) or not imm32(c.value):
-        return None
-    blocks = fn.blockmap()
-    for k, label in enumerate(br.labels):
-        block = blocks[label]
-        if block.phis or block.body or block.term is None or block.term.op != "ret":
-            continue
-        v = block.term.args[0]
-        if v in params or isinstance(v, Const) and imm32(v.value):
-            value = params.index(v) if v in params else v
-            return Leaf(params.index(x), cc if k == 0 else NEGATED[cc], c.value, value)
-    return None
 
 
 @dataclass
@@ -153,14 +116,14 @@ class TierEmitter(Emitter):
         index: int,
         types: FunctionTypes,
         prints: list[PrintSite],
-        callees: dict[str, tuple[str, bool, Leaf | None]],
+        callees: dict[str, tuple[str, bool]],
         depth_register: bool = False,
         aligned: bool = True,
     ) -> None:
         super().__init__(fn, alloc, a, code.name)
         self.depth_register = depth_register  # count frames in r13, not in ctx->depth
         self.code, self.index, self.types, self.prints = code, index, types, prints
-        self.callees = callees  # IR name ($f) -> (kit name, has a fast entry, its early return)
+        self.callees = callees  # IR name ($f) -> (kit function name, has a fast entry)
         self.stubs: list[Stub] = []
         self.polls = any(i.op == "poll" for _, i in fn.instrs())
         self.outgoing = max([self.outgoing_words(i) for _, i in fn.instrs()] + [0])
@@ -181,7 +144,7 @@ class TierEmitter(Emitter):
         assert isinstance(callee, Global)
         if callee.name not in self.callees:
             raise UnsupportedError(f"{self.code.name}: {i}: calls a function not compiled")
-        name, fast, _ = self.callees[callee.name]
+        name, fast = self.callees[callee.name]
         return name, fast and len(i.args) - 1 <= len(FAST_ARGUMENTS)
 
     def outgoing_words(self, i: Instr) -> int:
@@ -398,36 +361,14 @@ class TierEmitter(Emitter):
             self.parallel_move(
                 [(REGISTERS[r], self.loc(v)) for r, v in zip(FAST_ARGUMENTS, args, strict=False)]
             )
-            leaf = self.callees[callee.name][2] if self.depth_register else None
-            done = self.label("returned") if leaf is not None else ""
-            if leaf is not None:
-                self.emit_leaf(leaf, f"{name}.fast", done)
             self.a.call(f"{name}.fast")  # returns with ZF set for status 0
         else:
             self.outgoing_values(args)
             self.a.lea(rdi, qword(rsp, 8 * max(len(args) - 1, 0)))
             self.a.call(f"{name}.entry").test(edx, edx)  # template code: test the status
         self.a.jnz(self.status_check(unwind))
-        if fast and done:
-            self.a.label(done)
         if i.result is not None:
             self.move(self.loc(i.result), rax)
-
-    def emit_leaf(self, leaf: Leaf, entry: str, done: str) -> None:
-        """The callee's early return at the call site: when the argument passes its test and
-        one more frame stays within the recursion limit (else the real call, which deopts
-        at entry exactly as before), the value goes to rax without a call. The callee does
-        nothing else there (no poll, no output), so nothing else can be seen to differ."""
-        a, call = self.a, self.label("call")
-        a.cmp(REGISTERS[FAST_ARGUMENTS[leaf.arg]], leaf.bound)
-        a.emit(f"j{NEGATED[leaf.cc]}", call)
-        a.cmp(DEPTH, qword(r15, CTX_MAX_DEPTH)).jae(call)  # depth + 1 > limit
-        value = leaf.value
-        if isinstance(value, Const):
-            a.mov(rax, value.value)
-        else:
-            a.mov(rax, REGISTERS[FAST_ARGUMENTS[value]])
-        a.jmp(done).label(call)
 
     def status_check(self, unwind: str) -> str:
         """Out of line: DEOPT writes this frame's record; any other status just propagates."""

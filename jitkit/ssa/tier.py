@@ -21,7 +21,7 @@ from jitkit.bytecode.code import Code
 from jitkit.bytecode.opcodes import Op
 from jitkit.errors import JitkitError
 from jitkit.ssa.build import ir_name
-from jitkit.ssa.deopt import TierEmitter, early_return
+from jitkit.ssa.deopt import TierEmitter
 from jitkit.ssa.ir import Function
 from jitkit.ssa.pipeline import DEFAULT, Pass
 from jitkit.ssa.regalloc import TIER_REGISTERS, Allocation, allocate_registers
@@ -181,14 +181,7 @@ def emit_module(module: SSAModule, analysis: dict, depth_register: bool) -> Mach
     """One block: every function (SSA or templates), then every entry from Python."""
     a = Assembler()
     module.prints.clear()
-    callees = {
-        ir_name(name): (
-            name,
-            name in module.allocations,
-            early_return(module.optimized[name]) if name in module.optimized else None,
-        )
-        for name in module.functions
-    }
+    callees = {ir_name(name): (name, name in module.allocations) for name in module.functions}
     prints = any(i.op == "print" for fn in module.optimized.values() for _, i in fn.instrs())
     aligned = prints or len(module.optimized) < len(module.functions)  # templates print too
     for name, info in module.functions.items():

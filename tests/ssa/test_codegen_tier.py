@@ -19,11 +19,9 @@ from jitkit.errors import UnsupportedError
 from jitkit.lang.parse import parse_module
 from jitkit.native import check_callee_saved
 from jitkit.native.interrupts import interrupt_flag
-from jitkit.ssa.deopt import Leaf, early_return
-from jitkit.ssa.ir import Const
 from jitkit.ssa.pipeline import DEFAULT
 from jitkit.ssa.regalloc import TIER_REGISTERS, Slot
-from jitkit.ssa.text import format, parse
+from jitkit.ssa.text import parse
 from jitkit.ssa.tier import ssa_tier
 from jitkit.stackjit.compiler import CTX_FLAG, CTX_STACK_LIMIT, STACK_BUDGET
 from jitkit.x86 import Assembler, qword, r13, r14, r15, rax, rdi, rsi, rsp
@@ -269,22 +267,3 @@ def test_a_function_the_code_generator_refuses_gets_templates():
     assert tier.tier_of("twice") == "stack" and tier.tier_of("fib") == "ssa"
     assert "a call without deopt state" in tier.compiled.fallbacks["twice"]
     assert tier.call("twice", 10) == 110
-
-
-def test_an_early_return_is_taken_at_the_call_site():
-    """fib's `if n < 2: return n` is tested where fib is called (no call for a leaf); the
-    depth check stays on that path (the recursion limit is tested to the frame against
-    CPython in tests/test_python_semantics.py, with `if n == 0: return 0`)."""
-    fib = parse(
-        "function i64 $fib(i64 %n) {\n@entry\n    %c =bool lt %n, 2\n    br %c, @leaf, @more\n"
-        "@leaf\n    ret %n\n@more\n    %m =i64 sub %n, 1\n    ret %m\n}\n"
-    )
-    assert early_return(fib) == Leaf(0, "l", 2, 0)
-    r = parse(format(fib).replace("lt %n, 2", "eq 0, %n").replace("ret %n", "ret 0"))
-    assert early_return(r) == Leaf(0, "e", 0, Const(0))
-    swapped = parse(format(fib).replace("@leaf, @more", "@more, @leaf"))
-    assert early_return(swapped) == Leaf(0, "ge", 2, 0)  # the leaf on the false edge
-    busy = parse(
-        format(fib).replace("@leaf\n    ret %n", "@leaf\n    %k =i64 add %n, 1\n    ret %k")
-    )
-    assert early_return(busy) is None  # the return does work: not taken at the call site
