@@ -241,9 +241,13 @@ class Selector:
     def emit_checked_if(self, i: Instr) -> None:
         """`%r = add_ovf_if %p, %a, %b`: computed where the deopt stub can still read a and
         b; an overflow goes out of line, where it deopts only if %p holds and otherwise comes
-        back with the wrapped value (its arm did not run: a `select` drops it)."""
+        back with the wrapped value (its arm did not run: a `select` drops it). A label
+        ending in `.pcN` (N: the check's bytecode pc) keeps the moved code's source line
+        readable in listings (the explorer maps rows to lines by such labels)."""
         p, x, y = i.args
         a, name = self.a, CHECKED_IF[i.op]
+        self.count += 1
+        a.label(f"{self.prefix}/speculated{self.count}.pc{i.deopt.offset}")  # type: ignore[union-attr]
         if OPS[i.op].commutative and isinstance(self.loc(x), int):
             x, y = y, x
         left, right = self.loc(x), self.loc(y)
