@@ -39,33 +39,30 @@ def reduce_strength(fn: Function) -> bool:
     requires: ranges; invalidates: uses, liveness (new temporaries)."""
     changed = False
     taken: set[str] | None = None  # temporary names in use (found once, on the first divisor)
-    known = None
-    # 1. constant divisors: multiply and shift
+    known = None  # ranges of the IR as it was: block indexes hold while the bodies are rebuilt
     for b in fn.blocks:
         body: list[Instr] = []
         for n, i in enumerate(b.body):
             d = i.args[1] if i.op in ("div", "mod", "div_ovf", "mod_ovf") else None
             if isinstance(d, Const) and d.value >= 1:
+                # 1. constant divisors: multiply and shift
                 if taken is None:
                     taken = {t.name for _, t in fn.params}
                     taken |= {j.result.name for _, j in fn.instrs() if j.result is not None}
-                    known = ranges(fn)  # of the IR as it was: block indexes still hold
-                natural = known.at(i.args[0], b.label, n)[0] >= 0  # type: ignore[union-attr]
+                known = known or ranges(fn)
+                natural = known.at(i.args[0], b.label, n)[0] >= 0
                 body += _expand(i, d.value, taken, natural)
                 changed = True
-            else:
-                body.append(i)
-        b.body = body
-    # 2. the rest: a 32-bit unsigned divide when 0 <= x < 2**32 and 1 <= d < 2**32, as clang
-    #    does (there it is a run-time test; here ranges prove it once, at compile time)
-    known = None
-    for b in fn.blocks:
-        for n, i in enumerate(b.body):
+                continue
             if i.op in ("div", "mod"):
+                # 2. the rest: a 32-bit unsigned divide when 0 <= x < 2**32 and 1 <= d < 2**32,
+                #    as clang does (there a run-time test; here ranges prove it at compile time)
                 known = known or ranges(fn)
                 (lo, hi), (c, d) = (known.at(v, b.label, n) for v in i.args)
                 if 0 <= lo and hi < 2**32 and 1 <= c and d < 2**32:
                     i.op, changed = "udiv32" if i.op == "div" else "umod32", True
+            body.append(i)
+        b.body = body
     return changed
 
 
