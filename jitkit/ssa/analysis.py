@@ -1,9 +1,10 @@
 """Analyses of an SSA function: nouns that return data, never change the IR (notebook 07).
 
 Takes a `Function`; gives block orders (`rpo`), `predecessors`, `dominators` (immediate
-dominators by Cooper, Harvey and Kennedy's "A Simple, Fast Dominance Algorithm"), `uses`,
-`definitions`, `liveness` (live-in/live-out sets per block) and natural `loops` found from
-back edges. Passes recompute what they need; each pass's docstring says which it relies on.
+dominators by Cooper, Harvey and Kennedy's "A Simple, Fast Dominance Algorithm"),
+`Dominance` (O(1) dominance queries), `uses`, `definitions`, `liveness` (live-in/live-out
+sets per block) and natural `loops` found from back edges. Passes recompute what they need;
+each pass's docstring says which it relies on.
 """
 
 from __future__ import annotations
@@ -86,6 +87,42 @@ def dominates(idom: dict[str, str | None], a: str, b: str) -> bool:
     return False
 
 
+class Dominance:
+    """O(1) dominance queries: each block's interval in a depth-first walk of the dominator
+    tree (a dominates b when b's interval nests inside a's), so passes that ask often stay
+    linear where `dominates` walks the tree up once per question."""
+
+    def __init__(self, idom: dict[str, str | None]) -> None:
+        self.idom = idom
+        children = dominator_tree(idom)
+        self.enter: dict[str, int] = {}
+        self.exit: dict[str, int] = {}
+        self.depth: dict[str, int] = {}
+        clock = 0
+        for root in [label for label, parent in idom.items() if parent is None]:
+            self.depth[root] = 0
+            stack = [(root, iter(children[root]))]
+            self.enter[root] = clock
+            while stack:
+                label, kids = stack[-1]
+                kid = next(kids, None)
+                clock += 1
+                if kid is None:
+                    self.exit[label] = clock
+                    stack.pop()
+                else:
+                    self.enter[kid], self.depth[kid] = clock, self.depth[label] + 1
+                    stack.append((kid, iter(children[kid])))
+
+    def __call__(self, a: str, b: str) -> bool:
+        """Does block `a` dominate block `b` (both reachable; every block dominates itself)?"""
+        return (
+            a in self.enter
+            and b in self.enter
+            and (self.enter[a] <= self.enter[b] and self.exit[b] <= self.exit[a])
+        )
+
+
 def dominator_tree(idom: dict[str, str | None]) -> dict[str, list[str]]:
     """Children of each block in the dominator tree."""
     children: dict[str, list[str]] = {label: [] for label in idom}
@@ -164,11 +201,12 @@ class Loop:
 
 def loops(fn: Function) -> list[Loop]:
     """Natural loops from back edges (an edge to a dominator), outermost first, one per header."""
-    idom, preds = dominators(fn), predecessors(fn)
+    idom, preds, blocks = dominators(fn), predecessors(fn), fn.blockmap()
+    dom = Dominance(idom)
     found: dict[str, Loop] = {}
     for label in rpo(fn):
-        for s in fn.block(label).successors():
-            if dominates(idom, s, label):
+        for s in blocks[label].successors():
+            if dom(s, label):
                 loop = found.setdefault(s, Loop(s, {s}, []))
                 loop.latches.append(label)
                 work = [label]

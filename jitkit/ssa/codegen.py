@@ -15,7 +15,7 @@ deopt stubs, calls between compiled functions, printing, recursion and interrupt
 from __future__ import annotations
 
 from jitkit.errors import UnsupportedError
-from jitkit.ssa.analysis import dominates, dominators
+from jitkit.ssa.analysis import Dominance, dominators
 from jitkit.ssa.ir import Function, Global, Instr, Value
 from jitkit.ssa.ops import I64_MIN
 from jitkit.ssa.ranges import ranges
@@ -32,7 +32,7 @@ class Emitter(Selector):
 
     def __init__(self, fn: Function, alloc: Allocation, a: Assembler, prefix: str) -> None:
         super().__init__(fn, alloc, a, prefix)
-        self.idom = dominators(fn)
+        self.dominates = Dominance(dominators(fn))
         self.order = layout(fn)  # any order will do for the allocation: none overlap
         self.blocks = fn.blockmap()
 
@@ -110,7 +110,7 @@ class Emitter(Selector):
         return [(self.loc(p.result), self.loc(p.phi_value(src))) for p in phis]  # type: ignore[arg-type]
 
     def is_back_edge(self, src: str, dst: str) -> bool:
-        return dominates(self.idom, dst, src)
+        return self.dominates(dst, src)
 
     def direct(self, src: str, dst: str) -> bool:
         """Can a conditional jump go straight to `dst` (no moves, no poll on the way)?"""

@@ -420,4 +420,5 @@ class TierEmitter(Emitter):
         self.emit_epilogue()
         for label, unwind in self.pending_checks:
             self.a.label(label).cmp(edx, DEOPT).je(unwind).jmp(self.epilogue)
+        self.emit_cold()
         self.emit_stubs()

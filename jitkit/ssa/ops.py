@@ -71,7 +71,8 @@ class Op:
     "pure" (no side effect, fault or deopt: may be removed, merged or hoisted), "faults"
     (only defined where a guard before it holds), "deopt" (carries deopt state and may
     leave compiled code there), "effect" (prints or calls) and "jump" (a terminator).
-    `operand` is the operands' type, or "arg" for the result's type."""
+    `operand` is the operands' type, "arg" for the result's type, or "cond": a bool, then
+    operands of the result's type."""
 
     name: str
     arity: int | None  # None: any number
@@ -135,6 +136,14 @@ ROWS = [
        lambda a, b: _floor_div(a, b, Overflow)),
     Op("mod_ovf", 2, "i64",  "deopt",  "a % b; deopt like div_ovf",
        lambda a, b: _floor_mod(a, b, Overflow)),
+    # checked arithmetic run speculatively (if-conversion): the wrapped result when the bool
+    # first operand is false (the arm did not run; a `select` drops it), else as `_ovf`
+    Op("add_ovf_if", 3, "i64", "deopt", "add_ovf of b, c if a, else b + c wrapping",
+       lambda p, a, b: _checked(a + b) if p else wrap(a + b), "cond", True),
+    Op("sub_ovf_if", 3, "i64", "deopt", "sub_ovf of b, c if a, else b - c wrapping",
+       lambda p, a, b: _checked(a - b) if p else wrap(a - b), "cond"),
+    Op("mul_ovf_if", 3, "i64", "deopt", "mul_ovf of b, c if a, else b * c wrapping",
+       lambda p, a, b: _checked(a * b) if p else wrap(a * b), "cond", True),
     # bits: and, or, xor also work on bool
     Op("and",     2, "arg",  "pure",   "bitwise and", lambda a, b: a & b, "arg", True),
     Op("or",      2, "arg",  "pure",   "bitwise or", lambda a, b: a | b, "arg", True),
@@ -155,6 +164,8 @@ ROWS = [
     # moving values
     Op("copy",    1, "any",  "pure",   "a, under a new name", lambda a: a, "arg"),
     Op("zext",    1, "i64",  "pure",   "a bool as an i64 (0 or 1)", lambda a: a, "bool"),
+    Op("select",  3, "any",  "pure",   "b if the bool a is true, else c (a cmov)",
+       lambda p, a, b: a if p else b, "cond"),
     Op("phi",  None, "any",  "pure",   "the value from the predecessor we came from",
        None, "arg"),
     # effects

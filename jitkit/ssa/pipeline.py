@@ -21,6 +21,7 @@ from jitkit.ssa.passes.dce import eliminate_dead_code
 from jitkit.ssa.passes.fold import fold
 from jitkit.ssa.passes.guards import remove_guards
 from jitkit.ssa.passes.gvn import number_values
+from jitkit.ssa.passes.ifconvert import convert_ifs
 from jitkit.ssa.passes.licm import hoist_invariants
 from jitkit.ssa.passes.strength import reduce_strength
 from jitkit.ssa.regalloc import REGISTERS, allocate_registers
@@ -38,6 +39,7 @@ DEFAULT: tuple[tuple[str, Pass], ...] = (
     ("gvn", number_values),  # repeated computations
     ("guards", remove_guards),  # overflow checks that ranges prove cannot fail
     ("strength", reduce_strength),  # division by constants -> multiply and shift
+    ("ifconvert", convert_ifs),  # small diamonds -> straight code and selects (cmov)
     ("licm", hoist_invariants),  # loop-invariant pure instructions to a preheader
     ("copy", propagate_copies),
     ("dce", eliminate_dead_code),  # whatever nothing uses any more

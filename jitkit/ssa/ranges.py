@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jitkit.ssa.analysis import dominators, predecessors, rpo
+from jitkit.ssa.analysis import Dominance, dominators, predecessors, rpo
 from jitkit.ssa.ir import Const, Function, Instr, Temp, Value
 from jitkit.ssa.ops import I64_MAX, I64_MIN, SWAPPED, fits
 
@@ -32,6 +32,11 @@ def transfer(op: str, args: list[Range], consts: list[int | None]) -> Range:
         return (0, 1)
     if op in ("copy", "zext"):  # a bool's interval is already within [0, 1]
         return args[0]
+    if op == "select":
+        return (min(args[1][0], args[2][0]), max(args[1][1], args[2][1]))
+    if op.endswith("_ovf_if"):  # checked where the arm runs, wrapping where it does not
+        plain = op.removesuffix("_ovf_if")
+        return transfer(plain + "_ovf" if args[0] == (1, 1) else plain, args[1:], consts[1:])
     if op == "neg" or op == "neg_ovf":
         lo, hi = -args[0][1], -args[0][0]
         return _clamp(lo, hi) if op == "neg" else (max(lo, I64_MIN), min(hi, I64_MAX))
@@ -77,19 +82,33 @@ class Ranges:
 
     def __post_init__(self) -> None:
         self.idom = dominators(self.fn)
+        self.dom = Dominance(self.idom)
         preds, blocks = predecessors(self.fn), self.fn.blockmap()
         self.defs = {i.result: i for _, i in self.fn.instrs() if i.result is not None}
-        # the branch that enters a block with a single predecessor, and which way it went
-        self.edge: dict[str, tuple[Instr, bool]] = {}
+        # Each fact (a guard's condition held past it; a branch went one way into a block
+        # with a single predecessor), filed under every temporary it may narrow, so `at`
+        # looks only at the few facts about its value: (block, guard index or None for the
+        # edge, condition, which way).
+        self.facts: dict[Temp, list[tuple[str, int | None, Value, bool]]] = {}
         for label, ps in preds.items():
             term = blocks[ps[0]].term if len(ps) == 1 else None
             if term is not None and term.op == "br" and term.labels[0] != term.labels[1]:
-                self.edge[label] = (term, term.labels[0] == label)
-        # guards, by block: past `guard %c`, `%c` held
-        self.guards = {
-            b.label: [(n, i.args[0]) for n, i in enumerate(b.body) if i.op == "guard"]
-            for b in self.fn.blocks
-        }
+                self._file((label, None, term.args[0], term.labels[0] == label))
+        for b in self.fn.blocks:
+            for n, i in enumerate(b.body):
+                if i.op == "guard":
+                    self._file((b.label, n, i.args[0], True))
+
+    def _file(self, fact: tuple[str, int | None, Value, bool]) -> None:
+        cond = fact[2]
+        if not isinstance(cond, Temp):
+            return
+        about = [cond]
+        cmp = self.defs.get(cond)
+        if cmp is not None and cmp.op in NEGATE:
+            about += [v for v in cmp.args if isinstance(v, Temp) and v != cond]
+        for v in dict.fromkeys(about):
+            self.facts.setdefault(v, []).append(fact)
 
     def of(self, v: Value) -> Range:
         if isinstance(v, Const):
@@ -98,17 +117,23 @@ class Ranges:
 
     def at(self, v: Value, label: str, index: int | None = None) -> Range:
         """`v`'s interval in block `label` before its `index`-th body instruction (None: at
-        the end): its base range, narrowed by each dominating branch or guard on `v`."""
+        the end): its base range, narrowed by each dominating branch or guard on `v`
+        (innermost first: this block's guards, the edge into it, then up the tree)."""
         lo, hi = self.of(v)
-        node: str | None = label
-        while node is not None and isinstance(v, Temp):
-            for n, cond in self.guards.get(node, []):
-                if node != label or index is None or n < index:
-                    lo, hi = self._narrow(v, cond, True, lo, hi)
-            if node in self.edge:
-                term, taken = self.edge[node]
-                lo, hi = self._narrow(v, term.args[0], taken, lo, hi)
-            node = self.idom.get(node)
+        if not isinstance(v, Temp):
+            return (lo, hi)
+        reachable = label in self.dom.enter
+        held = []
+        for node, n, cond, taken in self.facts.get(v, ()):
+            if not (self.dom(node, label) if reachable else node == label):
+                continue
+            if n is not None and node == label and index is not None and n >= index:
+                continue  # a guard at or after this instruction
+            order = (-self.dom.depth.get(node, 0), 0 if n is not None else 1, n or 0)
+            held.append((order, cond, taken))
+        held.sort(key=lambda fact: fact[0])
+        for _, cond, taken in held:
+            lo, hi = self._narrow(v, cond, taken, lo, hi)
         return (lo, hi) if lo <= hi else (hi, hi)  # empty: the code cannot run; any answer
 
     def _narrow(self, v: Temp, cond: Value, taken: bool, lo: int, hi: int) -> Range:

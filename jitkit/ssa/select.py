@@ -19,6 +19,7 @@ from jitkit.x86.operands import Reg
 
 ALU = {"add": "add", "sub": "sub", "and": "and", "or": "or", "xor": "xor", "mul": "imul"}
 ALU.update({"add_ovf": "add", "sub_ovf": "sub", "mul_ovf": "imul"})
+CHECKED_IF = {"add_ovf_if": "add", "sub_ovf_if": "sub", "mul_ovf_if": "imul"}
 UNDO = {"add_ovf": "sub", "sub_ovf": "add"}  # the inverse of a checked op that overflowed
 SHIFTS = {"shl": "shl", "sar": "sar", "shr": "shr"}
 CONDITION = {"eq": "e", "ne": "ne", "lt": "l", "le": "le", "gt": "g", "ge": "ge"}
@@ -43,6 +44,7 @@ class Selector:
                 if isinstance(v, Temp):
                     self.uses[v] = self.uses.get(v, 0) + 1
         self.fused: str | None = None  # condition code of a comparison left in the flags
+        self.cold: list[tuple[str, Operand, str, str]] = []  # see `emit_cold`
         self.count = 0
 
     # --- locations ----------------------------------------------------------------------------
@@ -95,7 +97,7 @@ class Selector:
         return (
             i.op in CONDITION
             and following is not None
-            and following.op in ("br", "guard")
+            and following.op in ("br", "guard", "select")
             and following.args[0] == i.result
             and self.uses.get(i.result, 0) == 1  # type: ignore[arg-type]
         )
@@ -121,7 +123,11 @@ class Selector:
     # instr ::= one case per opcode family
     def emit_instr(self, i: Instr, following: Instr | None) -> None:
         op = i.op
-        if op in CONDITION:
+        if op == "select":
+            self.emit_select(i)
+        elif op in CHECKED_IF:
+            self.emit_checked_if(i)
+        elif op in CONDITION:
             self.emit_compare(i, fuse=self.fusable(i, following))
         elif op in ALU:
             self.emit_alu(i)
@@ -196,7 +202,9 @@ class Selector:
                 return
         dst = self.target(Instr(i.op, [x, y], i.result, i.type, deopt=i.deopt))
         left = self.loc(x)
-        if ALU[i.op] == "imul" and imm32(there) and not isinstance(left, int):
+        if i.op == "mul" and there in (3, 5, 9) and isinstance(left, Reg):
+            a.lea(dst, qword(left, 0, left, there - 1))  # one cycle, not imul's three
+        elif ALU[i.op] == "imul" and imm32(there) and not isinstance(left, int):
             a.imul(dst, left, there)  # three operands: no move first
         else:
             self.move(dst, left)
@@ -208,6 +216,76 @@ class Selector:
         if i.op.endswith("_ovf"):
             a.jo(self.stub(i))
         self.move(self.loc(i.result), dst)  # type: ignore[arg-type]
+
+    def emit_select(self, i: Instr) -> None:
+        """`%r = select %c, %a, %b`: b into the result, a replaces it when c holds (a cmov;
+        the flags may come from the comparison right before, so nothing here changes them)."""
+        c, x, y = i.args
+        if isinstance(c, Const):
+            self.move(self.loc(i.result), self.loc(x if c.value else y))  # type: ignore[arg-type]
+            return
+        dst = self.loc(i.result)  # type: ignore[arg-type]
+        src, cond = self.loc(x), self.loc(c)
+        if not isinstance(dst, Reg) or dst in (src, cond):
+            dst = rax
+        if isinstance(src, int):
+            self.a.mov(r11, src)
+            src = r11
+        other = self.loc(y)
+        if other != dst:
+            self.a.mov(dst, other)  # mov, not `xor` for 0: the flags may be in use
+        cc = self.condition(c)
+        self.a.emit(f"cmov{cc}", dst, src)
+        self.move(self.loc(i.result), dst)  # type: ignore[arg-type]
+
+    def emit_checked_if(self, i: Instr) -> None:
+        """`%r = add_ovf_if %p, %a, %b`: computed where the deopt stub can still read a and
+        b; an overflow goes out of line, where it deopts only if %p holds and otherwise comes
+        back with the wrapped value (its arm did not run: a `select` drops it). A label
+        ending in `.pcN` (N: the check's bytecode pc) keeps the moved code's source line
+        readable in listings (the explorer maps rows to lines by such labels)."""
+        p, x, y = i.args
+        a, name = self.a, CHECKED_IF[i.op]
+        self.count += 1
+        a.label(f"{self.prefix}/speculated{self.count}.pc{i.deopt.offset}")  # type: ignore[union-attr]
+        if OPS[i.op].commutative and isinstance(self.loc(x), int):
+            x, y = y, x
+        left, right = self.loc(x), self.loc(y)
+        dst = self.loc(i.result)  # type: ignore[arg-type]
+        keep = [self.loc(p), right, *(self.loc(v) for v in (*i.deopt.locals, *i.deopt.stack))]  # type: ignore[union-attr]
+        if not isinstance(dst, Reg) or dst in keep:
+            dst = rax
+        check, back = self.label("overflow"), self.label("wrapped")
+        self.cold.append((check, self.loc(p), self.stub(i), back))
+        if name == "imul" and right in (3, 5, 9) and isinstance(left, Reg):
+            # the test for overflow apart from the value: the value takes one cycle (lea),
+            # not three, on the path the select waits for
+            a.imul(rax, left, right).jo(check).label(back)
+            a.lea(dst, qword(left, 0, left, right - 1))
+        elif name == "imul" and imm32(right) and not isinstance(left, int):
+            a.imul(dst, left, right).jo(check).label(back)
+        else:
+            self.move(dst, left)
+            src = self.source(y, r11)
+            if name == "imul" and isinstance(src, int):
+                a.imul(dst, dst, src)
+            else:
+                a.emit(name, dst, src)
+            a.jo(check).label(back)
+        self.move(self.loc(i.result), dst)  # type: ignore[arg-type]
+
+    def emit_cold(self) -> None:
+        """The out-of-line tests of speculated checks: deopt if the arm ran, else go back."""
+        for check, p, stub, back in self.cold:
+            self.a.label(check)
+            if isinstance(p, int):
+                self.a.jmp(stub if p else back)
+                continue
+            if isinstance(p, Reg):
+                self.a.test(p, p)
+            else:
+                self.a.cmp(p, 0)
+            self.a.jne(stub).jmp(back)
 
     def emit_shift(self, i: Instr) -> None:
         x, y = i.args

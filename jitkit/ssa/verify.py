@@ -9,7 +9,7 @@ dominated by its definition, and phis that list exactly their block's predecesso
 from __future__ import annotations
 
 from jitkit.errors import VerifyError
-from jitkit.ssa.analysis import dominates, dominators, predecessors
+from jitkit.ssa.analysis import Dominance, dominators, predecessors
 from jitkit.ssa.ir import Block, Const, Function, Global, Instr, Temp, Value
 from jitkit.ssa.ops import OPS, fits
 from jitkit.ssa.text import format_instr
@@ -53,6 +53,7 @@ def verify(fn: Function) -> None:
         _check_types(fn, b, i, types)
     # 4. phis name exactly the predecessors; uses are dominated by definitions
     preds, idom = predecessors(fn), dominators(fn)
+    dominates = Dominance(idom)
     home = {p: (fn.blocks[0].label, -1) for _, p in fn.params}
     for b in fn.blocks:
         for n, i in enumerate(b.instrs()):
@@ -71,10 +72,10 @@ def verify(fn: Function) -> None:
                 where, at = home[v]
                 if i.op == "phi" and k < len(i.args):
                     pred = i.labels[k]
-                    ok = pred not in idom or dominates(idom, where, pred)
+                    ok = pred not in idom or dominates(where, pred)
                 else:
                     ok = (where == b.label and at < n) or (
-                        where != b.label and dominates(idom, where, b.label)
+                        where != b.label and dominates(where, b.label)
                     )
                 if not ok:
                     raise _fail(b, i, f"{v} is used where its definition does not dominate")
@@ -134,6 +135,10 @@ def _check_types(fn: Function, b: Block, i: Instr, types: dict[Temp, str]) -> No
     if i.op == "call":
         for a in args:
             type_of(a, None)
+    elif op.operand == "cond":  # a bool, then values of the result's type
+        for a, w in zip(args, ["bool"] + [i.type] * (len(args) - 1), strict=True):
+            if (t := type_of(a, w)) != w:
+                raise _fail(b, i, f"{a} has type {t}, {i.op} wants {w}")
     else:
         for a in args:
             t = type_of(a, want)

@@ -154,8 +154,8 @@ def test_compile_native_dumps_the_allocation_and_the_listing(capsys):
 def test_every_opcode_compiles_or_is_refused(op):
     """Each opcode of the table has x86 code that agrees with `evaluate`, or a clear refusal."""
     row = OPS[op]
-    if row.fn is None or row.operand == "bool":
-        return  # phi, call, print, guard, terminators: covered by the tests above
+    if row.fn is None or row.operand in ("bool", "cond"):
+        return  # phi, call, print, guard, terminators: above; select, _ovf_if: test_ifconvert
     t = "bool" if row.result == "bool" else "i64"
     operands = ", ".join(["%x", "%y"][: row.arity])
     deopt = " deopt 0 locals() stack()" if row.deopt else ""
@@ -210,3 +210,12 @@ def test_zext_of_a_comparison_runs_as_machine_code():
     f, _ = native_call(fn)
     for x, y in [(1, 2), (2, 1), (-(2**63), 0), (5, 5)]:
         assert f(x, y) == int(x < y) + x
+
+
+@pytest.mark.parametrize("k", [3, 5, 9, 7])
+def test_multiply_by_3_5_9_is_one_lea(k):
+    fn = parse(f"function i64 $f(i64 %x) {{\n@entry\n    %m =i64 mul %x, {k}\n    ret %m\n}}\n")
+    f, code = native_call(fn)
+    for x in (0, 7, -3, 2**62, -(2**63), 2**63 - 1):
+        assert f(x) == evaluate("mul", [x, k]), (k, x)
+    assert (f"*{k - 1}]" in code.listing()) == (k != 7)  # lea r, [x + x*(k-1)]

@@ -15,7 +15,10 @@ from tests.ssa.test_verify import GOOD
 COMPUTING = sorted(
     op.name
     for op in OPS.values()
-    if op.fn is not None and op.result == "i64" or op.name in ("and", "or", "xor", "lt", "eq", "ge")
+    if op.fn is not None
+    and op.result == "i64"
+    and op.operand != "cond"
+    or op.name in ("and", "or", "xor", "lt", "eq", "ge")
 )
 edge = st.one_of(st.integers(-300, 300), st.integers(I64_MIN, I64_MAX))
 
@@ -49,3 +52,22 @@ def test_branches_narrow_a_counter():
     assert known.at(Temp("i"), "body") == (0, I64_MAX - 1)  # below `br (lt %i, %n)`
     assert known.at(Temp("n"), "done") == FULL
     assert known.at(Temp("c"), "body") == (1, 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["select", "add_ovf_if", "sub_ovf_if", "mul_ovf_if"]),
+    st.sampled_from([(0, 0), (1, 1), (0, 1)]),
+    interval_and_point(),
+    interval_and_point(),
+    st.data(),
+)
+def test_transfer_of_predicated_ops_is_sound(op, cond, left, right, data):
+    (r1, x), (r2, y) = left, right
+    p = data.draw(st.integers(*cond))
+    try:
+        value = evaluate(op, [p, x, y])
+    except Overflow:
+        return
+    lo, hi = transfer(op, [cond, r1, r2], [None, None, None])
+    assert lo <= value <= hi, (op, cond, r1, r2, p, x, y, value)

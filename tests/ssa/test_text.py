@@ -40,6 +40,10 @@ function i64 $every(i64 %a, i64 %b, bool %p) {
     %sub_ovf =i64 sub_ovf %a, %b deopt 5 locals(%a, %b) stack(%a, %b)
     %mul_ovf =i64 mul_ovf %a, %b deopt 6 locals(%a, %b) stack(%a, %b)
     %neg_ovf =i64 neg_ovf %a deopt 7 locals(%a, %b) stack(%a)
+    %add_ovf_if =i64 add_ovf_if %p, %a, %b deopt 4 locals(%a, %b) stack(%a, %b)
+    %sub_ovf_if =i64 sub_ovf_if %p, %a, 1 deopt 5 locals(%a, %b) stack(%a, 1)
+    %mul_ovf_if =i64 mul_ovf_if %xor, 3, %b deopt 6 locals(%a, %b) stack(3, %b)
+    %select =i64 select %p, %add_ovf_if, %mul_ovf_if
     %div_ovf =i64 div_ovf %a, %b deopt 8 locals(%a, %b) stack(%a, %b)
     %mod_ovf =i64 mod_ovf %a, %b deopt 9 locals(%a, %b) stack()
     guard %ge deopt 10 locals(%a, %b) stack()

@@ -4,7 +4,9 @@
 Takes a `Function`; with the intervals of `jitkit.ssa.ranges`, narrowed by the branches
 that dominate each instruction, turns `add_ovf` (sub, mul, neg) whose exact result always
 fits int64 into plain `add`, `div_ovf`/`mod_ovf` whose divisor is never 0 (nor -1 with
-INT64_MIN) into plain `div`/`mod`, and deletes `guard %c` where `%c` is always true.
+INT64_MIN) into plain `div`/`mod`, and deletes `guard %c` where `%c` is always true. A
+speculated `add_ovf_if %p, ...` (if-conversion) becomes plain `add` when it cannot overflow
+or `%p` is always false, and `add_ovf` when `%p` is always true.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ def remove_guards(fn: Function) -> bool:
                 continue
             if i.op.endswith("_ovf") and _safe(i.op, args):
                 i.op, i.deopt, changed = i.op.removesuffix("_ovf"), None, True
+            elif i.op.endswith("_ovf_if"):  # the arm never runs, or it cannot overflow
+                plain = i.op.removesuffix("_ovf_if")
+                if args[0] == (0, 0) or _safe(plain + "_ovf", args[1:]):
+                    i.op, i.args, i.deopt, changed = plain, i.args[1:], None, True
+                elif args[0] == (1, 1):
+                    i.op, i.args, changed = plain + "_ovf", i.args[1:], True
             body.append(i)
         b.body = body
     return changed

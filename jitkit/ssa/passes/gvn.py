@@ -83,7 +83,8 @@ def _key(i: Instr, resolve) -> Key | None:
     args = [str(resolve(a)) for a in i.args]
     name = i.op
     if op.commutative:
-        args.sort()
+        start = 1 if op.operand == "cond" else 0  # the predicate stays first
+        args[start:] = sorted(args[start:])
     elif name in COMPARISONS and args[0] > args[1]:
         name, args = SWAPPED[name], args[::-1]
     return (name, i.type, *args)

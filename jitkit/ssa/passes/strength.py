@@ -10,7 +10,7 @@ such a divisor) by a positive constant `c` with Python's floor semantics:
   (all ones when `x < 0`), `y = x ^ s` is `x` or `-x - 1`, in [0, 2**63); its quotient is
   `umulh(y, m) >> (l - 1)` with `l = ceil(log2 c)`, `m = ceil(2**(63 + l) / c)`; and
   `floor(x / c) == ~((-x - 1) // c)` for negative `x`, so `q = that ^ s`. Then
-  `x % c == x - q * c`.
+  `x % c == x - q * c`. Where value ranges prove `x >= 0`, `s` is 0 and the flips go.
 
 Negative divisors are left alone (Hacker's Delight, chapter 10, covers them). A division
 left over whose operands value ranges prove in [0, 2**32) (divisor not 0) becomes
@@ -38,37 +38,40 @@ def reduce_strength(fn: Function) -> bool:
 
     requires: ranges; invalidates: uses, liveness (new temporaries)."""
     changed = False
-    # 1. constant divisors: multiply and shift
+    taken: set[str] | None = None  # temporary names in use (found once, on the first divisor)
+    known = None  # ranges of the IR as it was: block indexes hold while the bodies are rebuilt
     for b in fn.blocks:
         body: list[Instr] = []
-        for i in b.body:
+        for n, i in enumerate(b.body):
             d = i.args[1] if i.op in ("div", "mod", "div_ovf", "mod_ovf") else None
             if isinstance(d, Const) and d.value >= 1:
-                body += _expand(fn, i, d.value)
+                # 1. constant divisors: multiply and shift
+                if taken is None:
+                    taken = {t.name for _, t in fn.params}
+                    taken |= {j.result.name for _, j in fn.instrs() if j.result is not None}
+                known = known or ranges(fn)
+                natural = known.at(i.args[0], b.label, n)[0] >= 0
+                body += _expand(i, d.value, taken, natural)
                 changed = True
-            else:
-                body.append(i)
-        b.body = body
-    # 2. the rest: a 32-bit unsigned divide when 0 <= x < 2**32 and 1 <= d < 2**32, as clang
-    #    does (there it is a run-time test; here ranges prove it once, at compile time)
-    known = None
-    for b in fn.blocks:
-        for n, i in enumerate(b.body):
+                continue
             if i.op in ("div", "mod"):
+                # 2. the rest: a 32-bit unsigned divide when 0 <= x < 2**32 and 1 <= d < 2**32,
+                #    as clang does (there a run-time test; here ranges prove it at compile time)
                 known = known or ranges(fn)
                 (lo, hi), (c, d) = (known.at(v, b.label, n) for v in i.args)
                 if 0 <= lo and hi < 2**32 and 1 <= c and d < 2**32:
                     i.op, changed = "udiv32" if i.op == "div" else "umod32", True
+            body.append(i)
+        b.body = body
     return changed
 
 
-def _expand(fn: Function, i: Instr, c: int) -> list[Instr]:
-    """The instructions computing `i` (a floor div or mod of `x` by `c`) without dividing."""
+def _expand(i: Instr, c: int, taken: set[str], natural: bool = False) -> list[Instr]:
+    """The instructions computing `i` (a floor div or mod of `x` by `c`) without dividing;
+    `taken` holds the temporary names in use (new ones are added); `natural`: x >= 0 is
+    proven, so the flips for negatives go."""
     x, result, is_div = i.args[0], i.result, i.op.startswith("div")
     assert result is not None
-    taken = {t.name for _, t in fn.params} | {
-        j.result.name for _, j in fn.instrs() if j.result is not None
-    }
     out: list[Instr] = []
 
     def emit(op: str, *args: Value, last: bool = False) -> Temp:
@@ -92,6 +95,11 @@ def _expand(fn: Function, i: Instr, c: int) -> list[Instr]:
     # 2. flip negatives to -x - 1, multiply by the magic number, flip back
     else:
         m, shift = magic(c)
+        if natural:
+            q = emit("shr", emit("umulh", x, Const(wrap(m))), Const(shift), last=is_div)
+            if not is_div:
+                emit("sub", x, emit("mul", q, Const(c)), last=True)
+            return out
         s = emit("sar", x, Const(63))
         y = emit("xor", x, s)
         q = emit("xor", emit("shr", emit("umulh", y, Const(wrap(m))), Const(shift)), s, last=is_div)
