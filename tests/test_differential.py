@@ -6,7 +6,7 @@ only earlier functions or themselves) with nested loops, branches, calls, big an
 numbers and the odd division by zero; asked to, it also writes floats (NaN, infinities,
 -0.0, `/`, float(), int()) and lists (displays, `[x] * n`, indexing, stores, append, `for x in
 xs`, aliases). Every engine must print and return exactly what CPython does, or raise the same
-exception with the same message; an engine `tests/programs/features.py` marks as refusing a
+exception with the same message; an engine `tests/programs/__init__.py` marks as refusing a
 feature may instead raise UnsupportedError when it loads the program. Random bytecode must
 never crash the VM.
 """
@@ -30,8 +30,8 @@ from jitkit.bytecode.opcodes import OPCODES, Op
 from jitkit.bytecode.verify import verify
 from jitkit.errors import UnsupportedError, VerifyError
 from jitkit.vm.machine import VM
+from tests.programs import refused
 from tests.programs.engines import ENGINES, capture, prepare, run
-from tests.programs.features import refused
 from tests.programs.test_programs import OTHER_PYTHONS, REPO, find_python
 
 SETTINGS = settings(

@@ -363,7 +363,7 @@ FLOAT_ERRORS = [  # messages that differ between CPython versions: the running o
 
 def agrees_or_refuses(tier: str, used: set[str], got: tuple, expected: tuple) -> bool:
     """The tier gives CPython's result, or refuses a feature the table lets it refuse."""
-    from tests.programs.features import refused
+    from tests.programs import refused
 
     if got == expected:
         return True
