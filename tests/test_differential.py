@@ -344,8 +344,8 @@ def test_dis_front_end_on_random_programs(version: str, tmp_path):
     paths = []
     for seed in range(40):
         path = tmp_path / f"random_{seed}.py"
-        floats = seed % 2 == 1  # the dis front end reads floats, not lists
-        path.write_text(generate(Choices(rng=random.Random(1000 + seed)), floats))
+        floats, lists = seed % 2 == 1, seed % 4 == 3
+        path.write_text(generate(Choices(rng=random.Random(1000 + seed)), floats, lists))
         paths.append(str(path))
     result = subprocess.run(
         [python, "-m", "tests.programs.engines", *paths],

@@ -19,7 +19,7 @@ SUPPORT: dict[str, dict[str, str]] = {
     "cpython": {"floats": NATIVE, "lists": NATIVE},
     "treewalk": {"floats": NATIVE, "lists": NATIVE},
     "vm-ast": {"floats": NATIVE, "lists": NATIVE},
-    "vm-dis": {"floats": NATIVE, "lists": REFUSED},  # the dis front end reads no lists
+    "vm-dis": {"floats": NATIVE, "lists": NATIVE},
     "stack": {"floats": VM, "lists": VM},
     "ssa": {"floats": VM, "lists": VM},
     "auto": {"floats": VM, "lists": VM},
