@@ -21,6 +21,8 @@ import subprocess
 import pytest
 
 from jitkit.errors import UnsupportedError
+from jitkit.lang import nodes
+from jitkit.lang.parse import parse_module
 from tests.programs import FEATURES, features, refused
 from tests.programs.engines import ENGINES, capture, prepare, run
 
@@ -88,6 +90,7 @@ def test_programs_exist():
 def test_program_declares_its_features(path: pathlib.Path):
     source = path.read_text()
     assert used_features(source) <= features(source), "add them to its '# features:' line"
+    assert nodes.features(parse_module(source)) == features(source)  # what tiers can refuse
 
 
 @pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.stem)
