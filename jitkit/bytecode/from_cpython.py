@@ -314,7 +314,7 @@ class Translator:
 
     def op_LOAD_ATTR(self, ins: dis.Instruction) -> None:
         """Only `xs.append` as a method to call (3.12+: LOAD_ATTR with the method bit)."""
-        method = ins.opname == "LOAD_METHOD" or ins.arg & 1
+        method = ins.opname == "LOAD_METHOD" or sys.version_info >= (3, 12) and ins.arg & 1
         if ins.argval != "append" or not method:
             raise self.fail(ins, f"attribute {ins.argval!r} (lists have only .append(x))")
         self.pop_real(ins)
