@@ -34,8 +34,10 @@ OK, INTERRUPTED = 0, 10
 TAG_INT, TAG_BOOL, TAG_NONE, TAG_UNBOUND = 0, 1, 2, 3
 
 HEADER = r"""
+#include <math.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,6 +212,80 @@ static inline void jk_range_check(jk_ctx *cx, int64_t step) {
 }
 static inline int jk_range_more(int64_t i, int64_t stop, int64_t step) {
     return step > 0 ? i < stop : i > stop;
+}
+""",
+    "jk_float_repr": r"""
+/* repr(float) as CPython writes it: the fewest significant digits that read back (strtod) to
+   the same double, and of two such decimals the nearer (David Gay's mode 0, which CPython
+   uses). glibc's printf rounds exactly, so "%.*e" gives the nearest p-digit decimal; when
+   that one does not read back, the p-digit neighbour on x's other side still may (x a power
+   of two: its gap below is half the gap above). Out: the text in out (>= 32 bytes), its length. */
+static int jk_round_trips(double x, uint64_t digits, int exp10, double *read) {
+    char text[40];
+    snprintf(text, sizeof text, "%llue%d", (unsigned long long)digits, exp10);
+    *read = strtod(text, 0);
+    return *read == x;
+}
+static void jk_shortest(double x, uint64_t *digits, int *exp10) {
+    /* x finite and > 0; the result is digits * 10**exp10 */
+    static const uint64_t pow10[18] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+        100000000, 1000000000, UINT64_C(10000000000), UINT64_C(100000000000),
+        UINT64_C(1000000000000), UINT64_C(10000000000000), UINT64_C(100000000000000),
+        UINT64_C(1000000000000000), UINT64_C(10000000000000000),
+        UINT64_C(100000000000000000)};
+    for (int p = 1; p <= 17; p++) {
+        char text[40], *e;
+        snprintf(text, sizeof text, "%.*e", p - 1, x);  /* d.ddde+XX */
+        uint64_t d = 0;
+        for (e = text; *e != 'e'; e++)
+            if (*e != '.') d = d * 10 + (uint64_t)(*e - '0');
+        int exp = atoi(e + 1) - (p - 1);
+        double read;
+        if (jk_round_trips(x, d, exp, &read) || p == 17) {
+            *digits = d, *exp10 = exp;
+            break;
+        }
+        /* the neighbour on the far side of x, still p digits */
+        uint64_t other = read < x ? d + 1 : d - 1;
+        int other_exp = exp;
+        if (other == pow10[p]) other = pow10[p - 1], other_exp++;
+        else if (other < pow10[p - 1]) other = pow10[p] - 1, other_exp--;
+        if (jk_round_trips(x, other, other_exp, &read)) {
+            *digits = other, *exp10 = other_exp;
+            break;
+        }
+    }
+    while (*digits % 10 == 0) *digits /= 10, ++*exp10;
+}
+static int jk_float_repr(double x, char *out) {
+    int n = 0;
+    if (isnan(x)) return memcpy(out, "nan", 3), 3;
+    if (signbit(x)) out[n++] = '-', x = -x;
+    if (isinf(x)) return memcpy(out + n, "inf", 3), n + 3;
+    if (x == 0) return memcpy(out + n, "0.0", 3), n + 3;
+    uint64_t digits;
+    int exp10;
+    jk_shortest(x, &digits, &exp10);
+    char d[24];
+    int count = snprintf(d, sizeof d, "%llu", (unsigned long long)digits);
+    int point = count + exp10;  /* digits before the decimal point */
+    if (point - 1 < -4 || point - 1 >= 16) {  /* 1e+16, 1.5e-05 */
+        out[n++] = d[0];
+        if (count > 1) out[n++] = '.', memcpy(out + n, d + 1, count - 1), n += count - 1;
+        return n + snprintf(out + n, 8, "e%c%02d", point - 1 < 0 ? '-' : '+', abs(point - 1));
+    }
+    if (point <= 0) {  /* 0.00123 */
+        memcpy(out + n, "0.", 2), n += 2;
+        for (int i = 0; i < -point; i++) out[n++] = '0';
+        return memcpy(out + n, d, count), n + count;
+    }
+    if (point < count) {  /* 12.5 */
+        memcpy(out + n, d, point), n += point, out[n++] = '.';
+        return memcpy(out + n, d + point, count - point), n + count - point;
+    }
+    memcpy(out + n, d, count), n += count;  /* 1200.0 */
+    for (int i = count; i < point; i++) out[n++] = '0';
+    return memcpy(out + n, ".0", 2), n + 2;
 }
 """,
     "jk_print": r"""
