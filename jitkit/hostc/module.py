@@ -38,6 +38,7 @@ from __future__ import annotations
 import ctypes
 import re
 import resource
+import struct
 import sys
 import threading
 import time
@@ -48,7 +49,16 @@ from jitkit.bytecode.code import Code
 from jitkit.bytecode.compiler import compile_module
 from jitkit.hostc.build import FLAGS, Build, assembly, build
 from jitkit.hostc.cgen import CModule, c_name, generate
-from jitkit.hostc.runtime import INTERRUPTED, OK, STATUS, TAG_BOOL, TAG_INT, TAG_NONE
+from jitkit.hostc.runtime import (
+    INTERRUPTED,
+    OK,
+    STATUS,
+    TAG_BOOL,
+    TAG_FLOAT,
+    TAG_INT,
+    TAG_LIST,
+    TAG_NONE,
+)
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
 from jitkit.lang.runtime import arity_error, fits_machine_word, recursion_limit
@@ -81,6 +91,7 @@ STACK_BUDGET = stack_budget()
 
 
 OUTPUT_LIMIT = 64 << 20  # bytes of print output one call may buffer before handing over
+HEAP_LIMIT = 1 << 30  # bytes of lists one call may hold before handing over (C frees none)
 JUMP_LABEL = re.compile(r"\.L(BB)?[\d_]+:$")  # gcc .L12:, clang .LBB0_3:
 DUMPS = {"c": "generated C", "asm": "x86-64 from cc -O2 -S"}
 
@@ -105,15 +116,43 @@ class Context(ctypes.Structure):
         ("stack_budget", ctypes.c_int64),
         ("interrupt", ctypes.c_void_p),
         ("bail", ctypes.c_void_p),
+        ("lists", ctypes.c_void_p),
+        ("heap", ctypes.c_int64),
+        ("heap_limit", ctypes.c_int64),
     ]
 
 
+class List(ctypes.Structure):
+    """`jk_list`: the call's lists, freed by `jk_release`."""
+
+    _fields_ = [
+        ("len", ctypes.c_int64),
+        ("cap", ctypes.c_int64),
+        ("items", ctypes.POINTER(Value)),
+        ("next", ctypes.c_void_p),
+    ]
+
+
+def takes(value: object) -> bool:
+    """Can C take this argument as it is: an int64, a bool, None or a float? (A list goes to
+    the VM: C would have to give its changes back to the caller's list object.)"""
+    return fits_machine_word(value) or type(value) is float
+
+
 def to_value(value: object) -> Value:
+    if type(value) is float:
+        return Value(struct.unpack("<q", struct.pack("<d", value))[0], TAG_FLOAT)
     tag = TAG_NONE if value is None else TAG_BOOL if type(value) is bool else TAG_INT
     return Value(int(value or 0), tag)
 
 
 def from_value(value: Value) -> object:
+    """The Python object of a result, a list read out of C's memory (before jk_release)."""
+    if value.t == TAG_FLOAT:
+        return struct.unpack("<d", struct.pack("<q", value.v))[0]
+    if value.t == TAG_LIST:
+        items = ctypes.cast(value.v, ctypes.POINTER(List)).contents
+        return [from_value(items.items[i]) for i in range(items.len)]
     return None if value.t == TAG_NONE else bool(value.v) if value.t == TAG_BOOL else value.v
 
 
@@ -222,6 +261,7 @@ class HostModule:
         at = ctypes.addressof(cx)
         values = {"out_limit": OUTPUT_LIMIT, "stack_floor": floor, "stack_budget": STACK_BUDGET}
         values["interrupt"] = flag.address
+        values["heap_limit"] = HEAP_LIMIT
         stores = [
             (at + getattr(Context, field).offset, values.get(field, 0))
             for field, _ in Context._fields_
@@ -239,14 +279,15 @@ class HostModule:
             kind=None,
             tag=ctypes.addressof(result) + Value.t.offset,
             tags={"int": TAG_INT, "bool": TAG_BOOL, "none": TAG_NONE},
-            clear_after=(at + Context.out.offset,),
+            clear_after=(at + Context.out.offset, at + Context.lists.offset),
             nesting=ctypes.addressof(self._nesting),
             owner=current_thread_state() if main else 0,
             flag=flag.address,
             data=ctypes.addressof(self._entry_data),
             stores=stores,
             copies=[(at + Context.depth_limit.offset, MAX_DEPTH)],
-            long_running=function is None or contains(function, (n.While, n.ForRange, n.Call)),
+            long_running=function is None
+            or contains(function, (n.While, n.ForRange, n.ForEach, n.Call)),
             handler=flag.expected_address,
             keep=(cx, result, argv, self._nesting, self._entry_data),
         )
@@ -270,10 +311,10 @@ class HostModule:
         arm_limits(self._entry_data, recursion_limit(), NATIVE_DEPTH_CAP)
 
     def take_output(self, cx: Context) -> bytes:
-        """The call's print buffer, copied out and freed."""
-        if not cx.out:
+        """The call's print buffer, copied out; it and the call's lists are freed."""
+        if not cx.out and not cx.lists:
             return b""
-        output = ctypes.string_at(cx.out, cx.len)
+        output = ctypes.string_at(cx.out, cx.len) if cx.out else b""
         self.release(ctypes.byref(cx))
         return output
 
@@ -285,7 +326,7 @@ class HostModule:
         params = self.c_module.params[name]
         if len(args) != len(params):
             raise arity_error(name, params, len(args))
-        if not all(fits_machine_word(a) for a in args):
+        if not all(takes(a) for a in args):
             self.bailouts["arguments"] += 1
             return self.vm.call(name, *args)
         argv = (Value * max(1, len(args)))(*(to_value(a) for a in args))
@@ -298,6 +339,7 @@ class HostModule:
             stack_floor=stack_floor(),  # jk_run raises it to the budget's end
             stack_budget=STACK_BUDGET,
             interrupt=flag.address,
+            heap_limit=HEAP_LIMIT,
         )
         try:
             status = self.run(ctypes.byref(cx), index, argv, ctypes.byref(result))
@@ -312,11 +354,12 @@ class HostModule:
         """What the call gives once C returned `status` (output shown or dropped, the VM
         re-running the call where C bailed out)."""
         flag = interrupt_flag()
+        value = from_value(result) if status == OK else None  # a list: before it is freed
         output = self.take_output(cx)
         if status == OK:
             try:
                 show(output)
-                return from_value(result)
+                return value
             except UnicodeEncodeError:  # stdout wrote nothing: let the VM print print by print
                 self.bailouts["encoding"] += 1
             return self.vm.call(name, *args)  # outside the handler: its error stands alone
