@@ -8,8 +8,9 @@ function, and the exported entry `jk_run(cx, index, args, out)`), plus the funct
 Every kit value is a tagged `jk_val`; each Python operation is one call of a runtime helper
 (`jk_add(cx, a, b)`, `jk_floordiv`, `jk_lt`, ...), so the C reads like the source. C leaves
 the order of function arguments unspecified, Python does not: when two operands of one
-operation contain calls (which may print), they are evaluated into temporaries in source
-order with the comma operator. Short-circuit (`and`, `or`, chains, `x if c else y`) maps to
+operation contain calls (which may print), or one does and another reads a list (which the
+call may change), they are evaluated into temporaries in source order with the comma
+operator. Short-circuit (`and`, `or`, chains, `x if c else y`) maps to
 C's `&&` and `?:`, which are sequenced too. Function entry and every loop back-edge poll the
 interrupt flag; `jk_enter`/`jk_leave` keep the depth counter.
 """

@@ -29,8 +29,13 @@ would at that point. A SIGINT handler of the user's runs first and may raise its
 exception; if it returns instead, hostc still raises KeyboardInterrupt (CPython would carry
 on, but a C call cannot be resumed mid-way).
 
-Values are tagged in C (`jk_val`: payload and int/bool/None/unbound tag), so every function
-of the subset compiles, whatever types flow through it; nothing is refused at compile time.
+Values are tagged in C (`jk_val`: payload and int/bool/None/unbound/float/list tag), so every
+function of the subset compiles, whatever types flow through it; nothing is refused at compile
+time. Floats cross the boundary both ways. Lists are made by the call (malloc), chained into
+its context and freed when it returns to Python (`jk_release`; a bail-out frees them in
+`jk_run`); a list result is copied into a new Python list first. A list *argument* goes to the
+VM: C would have to give its changes back to the caller's list object. A list inside a list,
+== between two lists, and more than `HEAP_LIMIT` bytes of lists in one call go to the VM too.
 """
 
 from __future__ import annotations

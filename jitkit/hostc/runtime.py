@@ -4,10 +4,13 @@ In: nothing (C text kept as data). Out: `prelude(overrides)`, the C text of the 
 representation, the call context, the bail-out path and one small `static inline` helper per
 Python operation, in order; plus the status codes C returns and their names.
 
-Values are tagged (`jk_val` = a 64-bit payload and a tag: int, bool, None or unbound), so any
-function of the subset compiles, whatever mix of types flows through it; gcc folds the tags
-away where it can see them. Where C and Python differ (overflow, floor division, division by
-zero, a None operand, an unbound local, too deep recursion, Ctrl-C) a helper calls
+Values are tagged (`jk_val` = a 64-bit payload and a tag: int, bool, None, unbound, float or
+list), so any function of the subset compiles, whatever mix of types flows through it; gcc
+folds the tags away where it can see them. Floats follow CPython's own C (float //, % and **
+are `float_floor_div`, `float_rem` and `float_pow` line for line; an int and a float compare
+exactly) and print as `repr` does. A list is a growable array of tagged items owned by the
+call. Where C and Python differ (overflow, floor division, division by zero, a None operand,
+an unbound local, an index out of range, too deep recursion, Ctrl-C) a helper calls
 `jk_bail(cx, status)`, which `longjmp`s straight back to `jk_run`: the whole call stops there
 and Python decides what happens next (see `jitkit.hostc.module`). A helper can be replaced by
 name (`overrides`), which is how the exercises plug a learner's C into the real pipeline.
