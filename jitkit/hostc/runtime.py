@@ -103,11 +103,11 @@ static inline double jk_double(jk_val x) {  /* the double of a float value */
 static inline jk_list *jk_list_of(jk_val x) { return (jk_list *)(uintptr_t)x.v; }
 /* Python truthiness: 0, 0.0, -0.0, False, None and [] are false (unbound never gets here). */
 static inline int jk_truth(jk_val x) {
-    if (__builtin_expect(x.t == JK_FLOAT, 0)) return jk_double(x) != 0;
-    if (__builtin_expect(x.t == JK_LIST, 0)) return jk_list_of(x)->len != 0;
-    return x.v != 0;
+    if (x.t <= JK_NONE) return x.v != 0;
+    return x.t == JK_FLOAT ? jk_double(x) != 0 : jk_list_of(x)->len != 0;
 }
-static inline int jk_is_float(jk_val a, jk_val b) { return a.t == JK_FLOAT || b.t == JK_FLOAT; }
+/* The int path first in every helper: one test of both tags, as before floats came. */
+static inline int jk_both_ints(jk_val a, jk_val b) { return a.t <= JK_BOOL && b.t <= JK_BOOL; }
 /* An int, bool or float operand as a double, as CPython converts it (an int64 rounds to
    nearest, ties to even, as PyLong_AsDouble does); anything else is a TypeError. */
 static inline double jk_real(jk_ctx *cx, jk_val x) {
@@ -224,27 +224,29 @@ static inline jk_val jk_len(jk_ctx *cx, jk_val xs) { return jk_int(jk_as_list(cx
 """,
     "jk_add": r"""
 static inline jk_val jk_add(jk_ctx *cx, jk_val a, jk_val b) {
-    if (jk_is_float(a, b)) return jk_from_double(jk_real(cx, a) + jk_real(cx, b));
+    if (!jk_both_ints(a, b)) return jk_from_double(jk_real(cx, a) + jk_real(cx, b));
     int64_t r;
-    if (__builtin_add_overflow(jk_number(cx, a), jk_number(cx, b), &r)) jk_bail(cx, JK_OVERFLOW);
+    if (__builtin_add_overflow(a.v, b.v, &r)) jk_bail(cx, JK_OVERFLOW);
     return jk_int(r);
 }
 """,
     "jk_sub": r"""
 static inline jk_val jk_sub(jk_ctx *cx, jk_val a, jk_val b) {
-    if (jk_is_float(a, b)) return jk_from_double(jk_real(cx, a) - jk_real(cx, b));
+    if (!jk_both_ints(a, b)) return jk_from_double(jk_real(cx, a) - jk_real(cx, b));
     int64_t r;
-    if (__builtin_sub_overflow(jk_number(cx, a), jk_number(cx, b), &r)) jk_bail(cx, JK_OVERFLOW);
+    if (__builtin_sub_overflow(a.v, b.v, &r)) jk_bail(cx, JK_OVERFLOW);
     return jk_int(r);
 }
 """,
     "jk_mul": r"""
 static inline jk_val jk_mul(jk_ctx *cx, jk_val a, jk_val b) {
-    if (jk_is_float(a, b)) return jk_from_double(jk_real(cx, a) * jk_real(cx, b));
-    if (a.t == JK_LIST) return jk_repeat(cx, a, jk_number(cx, b));
-    if (b.t == JK_LIST) return jk_repeat(cx, b, jk_number(cx, a));
+    if (!jk_both_ints(a, b)) {
+        if (a.t == JK_LIST) return jk_repeat(cx, a, jk_number(cx, b));
+        if (b.t == JK_LIST) return jk_repeat(cx, b, jk_number(cx, a));
+        return jk_from_double(jk_real(cx, a) * jk_real(cx, b));
+    }
     int64_t r;
-    if (__builtin_mul_overflow(jk_number(cx, a), jk_number(cx, b), &r)) jk_bail(cx, JK_OVERFLOW);
+    if (__builtin_mul_overflow(a.v, b.v, &r)) jk_bail(cx, JK_OVERFLOW);
     return jk_int(r);
 }
 """,
@@ -252,7 +254,7 @@ static inline jk_val jk_mul(jk_ctx *cx, jk_val a, jk_val b) {
 /* int / int is the correctly rounded quotient in CPython; the double division is that when
    both ints are exact doubles (|x| <= 2**53), as in CPython's own fast path. */
 static inline jk_val jk_truediv(jk_ctx *cx, jk_val a, jk_val b) {
-    if (jk_is_float(a, b)) {
+    if (!jk_both_ints(a, b)) {
         double x = jk_real(cx, a), y = jk_real(cx, b);
         if (y == 0) jk_bail(cx, JK_ZERO_DIVISION);
         return jk_from_double(x / y);
@@ -302,7 +304,7 @@ static double jk_float_mod(double vx, double wx) {
 """,
     "jk_floordiv": r"""
 static inline jk_val jk_floordiv(jk_ctx *cx, jk_val a, jk_val b) {
-    if (jk_is_float(a, b)) {
+    if (!jk_both_ints(a, b)) {
         double x = jk_real(cx, a), y = jk_real(cx, b);
         if (y == 0) jk_bail(cx, JK_ZERO_DIVISION);
         return jk_from_double(jk_float_floordiv(x, y));
@@ -318,7 +320,7 @@ static inline jk_val jk_floordiv(jk_ctx *cx, jk_val a, jk_val b) {
 """,
     "jk_mod": r"""
 static inline jk_val jk_mod(jk_ctx *cx, jk_val a, jk_val b) {
-    if (jk_is_float(a, b)) {
+    if (!jk_both_ints(a, b)) {
         double x = jk_real(cx, a), y = jk_real(cx, b);
         if (y == 0) jk_bail(cx, JK_ZERO_DIVISION);
         return jk_from_double(jk_float_mod(x, y));
@@ -356,7 +358,7 @@ static jk_val jk_float_pow(jk_ctx *cx, double iv, double iw) {
 /* Int **: square and multiply, every product checked; a negative exponent makes a float,
    as CPython's long_pow hands it to float_pow. */
 static inline jk_val jk_pow(jk_ctx *cx, jk_val a, jk_val b) {
-    if (jk_is_float(a, b)) return jk_float_pow(cx, jk_real(cx, a), jk_real(cx, b));
+    if (!jk_both_ints(a, b)) return jk_float_pow(cx, jk_real(cx, a), jk_real(cx, b));
     int64_t base = jk_number(cx, a), exp = jk_number(cx, b), result = 1;
     if (exp < 0) return jk_float_pow(cx, (double)base, (double)exp);
     while (exp > 0) {
@@ -411,8 +413,9 @@ static int jk_compare_int_double(int64_t i, double d) {
     return d > whole ? -1 : d < whole ? 1 : 0;
 }
 /* Two numbers (int, bool, float) ordered: -1, 0, 1, or 2 when unordered (NaN). Ordering a
-   None or a list (lists compare item by item in CPython) is the VM's. */
-static int jk_order(jk_ctx *cx, jk_val a, jk_val b) {
+   None or a list (lists compare item by item in CPython) is the VM's. Out of line: the
+   helpers below test two ints and two floats inline first. */
+__attribute__((noinline)) static int jk_order(jk_ctx *cx, jk_val a, jk_val b) {
     if ((a.t > JK_BOOL && a.t != JK_FLOAT) || (b.t > JK_BOOL && b.t != JK_FLOAT))
         jk_bail(cx, JK_TYPE);
     if (a.t == JK_FLOAT && b.t == JK_FLOAT) {
@@ -426,11 +429,14 @@ static int jk_order(jk_ctx *cx, jk_val a, jk_val b) {
     if (b.t == JK_FLOAT) return jk_compare_int_double(a.v, jk_double(b));
     return a.v < b.v ? -1 : a.v > b.v;
 }
-static inline int jk_both_ints(jk_val a, jk_val b) { return a.t <= JK_BOOL && b.t <= JK_BOOL; }
+static inline int jk_both_floats(jk_val a, jk_val b) {
+    return a.t == JK_FLOAT && b.t == JK_FLOAT;
+}
 /* == and != take anything: None equals only None, a number no list; two lists compare
    item by item (by identity first) in CPython: the VM's. */
 static inline int jk_eq(jk_ctx *cx, jk_val a, jk_val b) {
-    if (__builtin_expect(jk_both_ints(a, b), 1)) return a.v == b.v;
+    if (jk_both_ints(a, b)) return a.v == b.v;
+    if (jk_both_floats(a, b)) return jk_double(a) == jk_double(b);
     if (a.t == JK_NONE || b.t == JK_NONE) return a.t == b.t;
     if (a.t == JK_LIST && b.t == JK_LIST) jk_bail(cx, JK_INEXACT);
     if (a.t == JK_LIST || b.t == JK_LIST) return 0;
@@ -438,18 +444,24 @@ static inline int jk_eq(jk_ctx *cx, jk_val a, jk_val b) {
 }
 static inline int jk_ne(jk_ctx *cx, jk_val a, jk_val b) { return !jk_eq(cx, a, b); }
 static inline int jk_lt(jk_ctx *cx, jk_val a, jk_val b) {
-    return jk_both_ints(a, b) ? a.v < b.v : jk_order(cx, a, b) == -1;
+    if (jk_both_ints(a, b)) return a.v < b.v;
+    if (jk_both_floats(a, b)) return jk_double(a) < jk_double(b);
+    return jk_order(cx, a, b) == -1;
 }
 static inline int jk_le(jk_ctx *cx, jk_val a, jk_val b) {
     if (jk_both_ints(a, b)) return a.v <= b.v;
+    if (jk_both_floats(a, b)) return jk_double(a) <= jk_double(b);
     int r = jk_order(cx, a, b);
     return r == -1 || r == 0;
 }
 static inline int jk_gt(jk_ctx *cx, jk_val a, jk_val b) {
-    return jk_both_ints(a, b) ? a.v > b.v : jk_order(cx, a, b) == 1;
+    if (jk_both_ints(a, b)) return a.v > b.v;
+    if (jk_both_floats(a, b)) return jk_double(a) > jk_double(b);
+    return jk_order(cx, a, b) == 1;
 }
 static inline int jk_ge(jk_ctx *cx, jk_val a, jk_val b) {
     if (jk_both_ints(a, b)) return a.v >= b.v;
+    if (jk_both_floats(a, b)) return jk_double(a) >= jk_double(b);
     int r = jk_order(cx, a, b);
     return r == 1 || r == 0;
 }
