@@ -9,6 +9,7 @@ import pytest
 
 from jitkit.hostc import compile_source, module
 from tests.hostc.helpers import HandedOver, c_only, same
+from tests.programs.engines import run
 
 PROGRAM = """
 def sieve(n):
@@ -194,3 +195,30 @@ def test_the_builtin_entry_returns_floats_and_lists():
     sieve, get = m.builtin("sieve"), m.builtin("get")
     assert sieve(20) == [2, 3, 5, 7, 11, 13, 17, 19] and get(1) == 20
     assert m.builtin("sums")(4) == 3.0 and not m.bailouts
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "print(1.0 / 0)",
+        "print(7.5 // 0.0)",
+        "print(10.0 ** 400)",
+        "print(int(float('nan')))",
+        "print(int(float('inf')))",
+        "print(int(1e19), (2**53 + 1) / 3, 2 ** -1)",
+        "print(0 ** -1)",
+        "print('before')\nxs = [1, 2]\nprint(xs[2])",
+        "xs = [1, 2]\nxs[-3] = 1",
+        "xs = [1, 2]\nprint(xs[1.0])",
+        "for x in 5:\n    pass",
+        "x = 5\nprint(x[0])",
+        "x = 5\nx.append(1)",
+        "print([[1], 2.5])",
+        "print([1] == [1], [1.5] != [1.5], [1] + [2.0])",
+        "def f(xs):\n    xs.append(1)\n    return xs\nprint(f([0.5]))",
+        "xs = [1]\nxs.append(xs)\nprint(len(xs))",
+        "print(float(None))",
+    ],
+)
+def test_what_c_hands_over_the_vm_prints_and_raises_as_cpython_does(source):
+    assert run("hostc", source) == run("cpython", source)
