@@ -501,10 +501,11 @@ static void jk_shortest(double x, uint64_t *digits, int *exp10) {
         UINT64_C(100000000000000000)};
     for (int p = 1; p <= 17; p++) {
         char text[40], *e;
-        snprintf(text, sizeof text, "%.*e", p - 1, x);  /* d.ddde+XX */
+        snprintf(text, sizeof text, "%.*e", p - 1, x);  /* d.ddde+XX; the point may be a
+                                                           locale's comma: digits only */
         uint64_t d = 0;
         for (e = text; *e != 'e'; e++)
-            if (*e != '.') d = d * 10 + (uint64_t)(*e - '0');
+            if (*e >= '0' && *e <= '9') d = d * 10 + (uint64_t)(*e - '0');
         int exp = atoi(e + 1) - (p - 1);
         double read;
         if (jk_round_trips(x, d, exp, &read) || p == 17) {

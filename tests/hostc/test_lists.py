@@ -195,6 +195,8 @@ def test_the_builtin_entry_returns_floats_and_lists():
     sieve, get = m.builtin("sieve"), m.builtin("get")
     assert sieve(20) == [2, 3, 5, 7, 11, 13, 17, 19] and get(1) == 20
     assert m.builtin("sums")(4) == 3.0 and not m.bailouts
+    half = compile_source("def half(x):\n    return x / 2\n").builtin("half")
+    assert half(3.0) == 1.5 and half(-1) == -0.5 and repr(half(-0.0)) == "-0.0"
 
 
 @pytest.mark.parametrize(
