@@ -83,13 +83,13 @@ def c_string(text: str) -> tuple[str, int]:
 
 
 def c_double(value: float) -> str:
-    """A C double literal of exactly this value: C99's hex float (`0x1.999999999999ap-4` is
-    0.1), HUGE_VAL for infinity, NAN."""
+    """A C double literal of exactly this value: its repr (`0.1`, `1e+16`, `-0.0`), which C
+    compilers read correctly rounded, as Python does; HUGE_VAL for infinity, NAN."""
     if math.isnan(value):
         return "NAN"
     if math.isinf(value):
         return "HUGE_VAL" if value > 0 else "-HUGE_VAL"
-    return value.hex()
+    return repr(value)
 
 
 def literal(value: object) -> str:
