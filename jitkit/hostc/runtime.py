@@ -186,8 +186,11 @@ static jk_val jk_repeat(jk_ctx *cx, jk_val xs, int64_t n) {
     int64_t len = from->len, total = 0;
     if (n > 0 && len > 0 && __builtin_mul_overflow(len, n, &total)) jk_bail(cx, JK_MEMORY);
     jk_list *list = jk_new_list(cx, total);
-    for (int64_t i = 0; i < total; i += len)
-        memcpy(list->items + i, from->items, (size_t)len * sizeof(jk_val));
+    if (total == 0) return jk_list_value(list);
+    memcpy(list->items, from->items, (size_t)len * sizeof(jk_val));
+    for (int64_t done = len; done < total; done *= 2)  /* doubling: log2(n) copies */
+        memcpy(list->items + done, list->items,
+               (size_t)(done < total - done ? done : total - done) * sizeof(jk_val));
     return jk_list_value(list);
 }
 /* The position of index i in xs (negative counts from the end), IndexError when outside. */
