@@ -33,9 +33,11 @@ Values are tagged in C (`jk_val`: payload and int/bool/None/unbound/float/list t
 function of the subset compiles, whatever types flow through it; nothing is refused at compile
 time. Floats cross the boundary both ways. Lists are made by the call (malloc), chained into
 its context and freed when it returns to Python (`jk_release`; a bail-out frees them in
-`jk_run`); a list result is copied into a new Python list first. A list *argument* goes to the
-VM: C would have to give its changes back to the caller's list object. A list inside a list,
-== between two lists, and more than `HEAP_LIMIT` bytes of lists in one call go to the VM too.
+`jk_run`); a list result is copied into a new Python list first. A list *argument* of scalars
+is copied into a C list, and when the call returns normally its new contents are copied back
+into the caller's list object (a list returned is that same object); on a bail-out the VM
+re-runs the call on the untouched originals. A list inside a list, == between two lists, and
+more than `HEAP_LIMIT` bytes of lists in one call go to the VM.
 """
 
 from __future__ import annotations
@@ -124,6 +126,7 @@ class Context(ctypes.Structure):
         ("lists", ctypes.c_void_p),
         ("heap", ctypes.c_int64),
         ("heap_limit", ctypes.c_int64),
+        ("imported", ctypes.c_int64),
     ]
 
 
@@ -138,10 +141,21 @@ class List(ctypes.Structure):
     ]
 
 
-def takes(value: object) -> bool:
-    """Can C take this argument as it is: an int64, a bool, None or a float? (A list goes to
-    the VM: C would have to give its changes back to the caller's list object.)"""
+def scalar(value: object) -> bool:
+    """An int64, a bool, None or a float: what a jk_val holds by value."""
     return fits_machine_word(value) or type(value) is float
+
+
+def takes(value: object) -> bool:
+    """Can C take this argument: a scalar, or a list of scalars (copied in, and its new
+    contents copied back when the call returns)?"""
+    return scalar(value) or (type(value) is list and all(scalar(x) for x in value))
+
+
+def read_list(address: int) -> list:
+    """The items of a C list, as a new Python list (before jk_release frees it)."""
+    items = ctypes.cast(address, ctypes.POINTER(List)).contents
+    return [from_value(items.items[i]) for i in range(items.len)]
 
 
 def to_value(value: object) -> Value:
@@ -151,13 +165,14 @@ def to_value(value: object) -> Value:
     return Value(int(value or 0), tag)
 
 
-def from_value(value: Value) -> object:
-    """The Python object of a result, a list read out of C's memory (before jk_release)."""
+def from_value(value: Value, passed: dict[int, list] | None = None) -> object:
+    """The Python object of a result: a list read out of C's memory (before jk_release), or
+    the caller's own list object when C returns a list it was passed (`passed`: C address
+    -> Python list)."""
     if value.t == TAG_FLOAT:
         return struct.unpack("<d", struct.pack("<q", value.v))[0]
     if value.t == TAG_LIST:
-        items = ctypes.cast(value.v, ctypes.POINTER(List)).contents
-        return [from_value(items.items[i]) for i in range(items.len)]
+        return passed[value.v] if passed and value.v in passed else read_list(value.v)
     return None if value.t == TAG_NONE else bool(value.v) if value.t == TAG_BOOL else value.v
 
 
@@ -195,6 +210,9 @@ class HostModule:
         self.release = self.build.library["jk_release"]
         self.release.argtypes = (ctypes.POINTER(Context),)
         self.release.restype = None
+        self.import_list = self.build.library["jk_import"]
+        self.import_list.argtypes = (ctypes.POINTER(Context), ctypes.c_int64, ctypes.c_void_p)
+        self.import_list.restype = ctypes.c_void_p
         self.bailouts: Counter[str] = Counter()  # status name -> calls re-run in the VM
         self._nesting = ctypes.c_int64(0)  # builtin entries' calls running (one at a time)
         self._entry_data = (ctypes.c_int64 * WORDS)(-1)
@@ -334,10 +352,8 @@ class HostModule:
         if not all(takes(a) for a in args):
             self.bailouts["arguments"] += 1
             return self.vm.call(name, *args)
-        argv = (Value * max(1, len(args)))(*(to_value(a) for a in args))
         result = Value()
         flag = interrupt_flag()
-        flag.arm()
         cx = Context(
             out_limit=OUTPUT_LIMIT,
             depth_limit=min(recursion_limit(), NATIVE_DEPTH_CAP),
@@ -346,6 +362,13 @@ class HostModule:
             interrupt=flag.address,
             heap_limit=HEAP_LIMIT,
         )
+        passed: dict[int, list] = {}  # C address -> the caller's list
+        argv = self.arguments(cx, args, passed)
+        if argv is None:  # a list past the byte budget
+            self.take_output(cx)
+            self.bailouts["memory"] += 1
+            return self.vm.call(name, *args)
+        flag.arm()
         try:
             status = self.run(ctypes.byref(cx), index, argv, ctypes.byref(result))
         except BaseException:
@@ -353,20 +376,53 @@ class HostModule:
             # so far is exactly what CPython would have printed by then: show it.
             show(self.take_output(cx))
             raise
-        return self.after_run(name, args, status, cx, result)
+        return self.after_run(name, args, status, cx, result, passed)
 
-    def after_run(self, name: str, args: tuple, status: int, cx: Context, result: Value) -> object:
+    def arguments(self, cx: Context, args: tuple, passed: dict[int, list]) -> ctypes.Array | None:
+        """The `jk_val`s of the arguments; a list is copied into a C list of the call (one
+        per list object, so a list passed twice is one list in C too). None: no room."""
+        addresses: dict[int, int] = {}  # id of a Python list -> its C list
+        values = []
+        for a in args:
+            if type(a) is list:
+                if id(a) not in addresses:
+                    items = (Value * max(1, len(a)))(*(to_value(x) for x in a))
+                    address = self.import_list(ctypes.byref(cx), len(a), items)
+                    if not address:
+                        return None
+                    addresses[id(a)], passed[address] = address, a
+                values.append(Value(addresses[id(a)], TAG_LIST))
+            else:
+                values.append(to_value(a))
+        return (Value * max(1, len(args)))(*values)
+
+    def after_run(
+        self,
+        name: str,
+        args: tuple,
+        status: int,
+        cx: Context,
+        result: Value,
+        passed: dict[int, list] | None = None,
+    ) -> object:
         """What the call gives once C returned `status` (output shown or dropped, the VM
-        re-running the call where C bailed out)."""
+        re-running the call where C bailed out). Lists the caller `passed` get C's changes
+        when the call returns normally: CPython would have changed them in place."""
         flag = interrupt_flag()
-        value = from_value(result) if status == OK else None  # a list: before it is freed
+        value, changed = None, []
+        if status == OK:  # read out of C's lists before they are freed
+            value = from_value(result, passed)
+            changed = [(mine, read_list(address)) for address, mine in (passed or {}).items()]
         output = self.take_output(cx)
         if status == OK:
             try:
                 show(output)
-                return value
             except UnicodeEncodeError:  # stdout wrote nothing: let the VM print print by print
                 self.bailouts["encoding"] += 1
+            else:
+                for mine, items in changed:
+                    mine[:] = items
+                return value
             return self.vm.call(name, *args)  # outside the handler: its error stands alone
         if status == INTERRUPTED:  # SIGINT's Python handler has not raised (yet)
             show(output)

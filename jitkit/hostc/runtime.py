@@ -76,6 +76,7 @@ typedef struct {
     const volatile uint8_t *interrupt;             /* set by the SIGINT handler */
     jmp_buf *bail;                                 /* jk_run's setjmp */
     jk_list *lists; int64_t heap, heap_limit;      /* the call's lists and their bytes */
+    int64_t imported;                              /* lists from Python: copied back */
 } jk_ctx;
 
 __attribute__((noreturn, cold)) static void jk_bail(jk_ctx *cx, int status) {

@@ -151,7 +151,8 @@ def test_list_programs_give_cpythons_result_and_output(m, capsys, name, args):
         ("not_a_list", (5,), "type"),
         ("nested", (), "inexact"),
         ("compare_lists", (), "inexact"),
-        ("total", ([1.5],), "arguments"),
+        ("total", ([1.5, [2]],), "arguments"),
+        ("total", ([2**64],), "arguments"),
     ],
 )
 def test_what_c_cannot_do_exactly_goes_to_the_vm(name, args, why):
@@ -224,3 +225,49 @@ def test_the_builtin_entry_returns_floats_and_lists():
 )
 def test_what_c_hands_over_the_vm_prints_and_raises_as_cpython_does(source):
     assert run("hostc", source) == run("cpython", source)
+
+
+PASSING = """
+def fill(xs, v):
+    for i in range(len(xs)):
+        xs[i] = v
+    xs.append(len(xs))
+    return xs
+
+def twice(a, b):
+    a.append(1.5)
+    b.append(2)
+    return len(a) + len(b)
+
+def fail_late(xs, i):
+    xs.append(0)
+    print('appended')
+    return xs[i]
+
+def head(xs):
+    return xs[0]
+"""
+
+
+def test_a_list_argument_gets_cs_changes_and_comes_back_as_itself(capsys):
+    m = compile_source(PASSING)
+    xs = [1, 2.5, None]
+    assert m.call("fill", xs, -0.0) is xs and repr(xs) == "[-0.0, -0.0, -0.0, 3]"
+    ys = [7]
+    assert m.call("twice", ys, ys) == 6 and ys == [7, 1.5, 2]  # one list in C too
+    assert m.call("head", [True]) is True and not m.bailouts
+    zs = [1, 2]
+    with pytest.raises(IndexError):
+        m.call("fail_late", zs, 5)  # C bails out: the VM runs it on the untouched list
+    assert zs == [1, 2, 0] and m.bailouts == {"index": 1}
+    assert capsys.readouterr().out == "appended\n"
+    assert m.call("fail_late", zs, -1) == 0 and zs == [1, 2, 0, 0]
+
+
+def test_a_list_argument_past_the_byte_budget_goes_to_the_vm(monkeypatch):
+    m = c_only(PASSING)
+    monkeypatch.setattr(module, "HEAP_LIMIT", 1000)
+    assert m.call("head", [5] * 10) == 5
+    with pytest.raises(HandedOver):
+        m.call("head", [5] * 100)
+    assert m.bailouts == {"memory": 1}
