@@ -79,10 +79,10 @@ class FloatListPrograms(Int64Programs):
 
 def test_random_float_and_list_programs_agree_with_cpython():
     in_c = 0
-    for seed in range(60):
+    for seed in range(40):
         source = FloatListPrograms(Choices(rng=random.Random(seed))).program()
         assert run("hostc", source) == run("cpython", source), source
         m = HostModule(parse_module(source))
         run_silently(m)
         in_c += not m.bailouts
-    assert in_c >= 25  # the C path, not only the VM, is what agreed (29 of 60 today)
+    assert in_c >= 15  # the C path, not only the VM, is what agreed (19 of 40 today)
