@@ -489,43 +489,76 @@ static inline int jk_range_more(int64_t i, int64_t stop, int64_t step) {
    the same double, and of two such decimals the nearer (David Gay's mode 0, which CPython
    uses). glibc's printf rounds exactly, so "%.*e" gives the nearest p-digit decimal; when
    that one does not read back, the p-digit neighbour on x's other side still may (x a power
-   of two: its gap below is half the gap above). Out: the text in out (>= 32 bytes), its length. */
+   of two: its gap below is half the gap above). jk_float_repr: the text in out (>= 32
+   bytes), its length. */
+static const uint64_t jk_pow10[18] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+    100000000, 1000000000, UINT64_C(10000000000), UINT64_C(100000000000),
+    UINT64_C(1000000000000), UINT64_C(10000000000000), UINT64_C(100000000000000),
+    UINT64_C(1000000000000000), UINT64_C(10000000000000000), UINT64_C(100000000000000000)};
+/* Does digits * 10**exp10 read back (strtod, correctly rounded) as x? */
 static int jk_round_trips(double x, uint64_t digits, int exp10, double *read) {
-    char text[40];
-    snprintf(text, sizeof text, "%llue%d", (unsigned long long)digits, exp10);
+    char text[40], backwards[24];
+    int n = 0, k = 0;
+    do backwards[k++] = (char)('0' + digits % 10); while (digits /= 10);
+    while (k) text[n++] = backwards[--k];
+    text[n++] = 'e';
+    if (exp10 < 0) text[n++] = '-', exp10 = -exp10;
+    do backwards[k++] = (char)('0' + exp10 % 10); while (exp10 /= 10);
+    while (k) text[n++] = backwards[--k];
+    text[n] = 0;
     *read = strtod(text, 0);
     return *read == x;
 }
-static void jk_shortest(double x, uint64_t *digits, int *exp10) {
-    /* x finite and > 0; the result is digits * 10**exp10 */
-    static const uint64_t pow10[18] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
-        100000000, 1000000000, UINT64_C(10000000000), UINT64_C(100000000000),
-        UINT64_C(1000000000000), UINT64_C(10000000000000), UINT64_C(100000000000000),
-        UINT64_C(1000000000000000), UINT64_C(10000000000000000),
-        UINT64_C(100000000000000000)};
-    for (int p = 1; p <= 17; p++) {
-        char text[40], *e;
-        snprintf(text, sizeof text, "%.*e", p - 1, x);  /* d.ddde+XX; the point may be a
-                                                           locale's comma: digits only */
-        uint64_t d = 0;
-        for (e = text; *e != 'e'; e++)
-            if (*e >= '0' && *e <= '9') d = d * 10 + (uint64_t)(*e - '0');
-        int exp = atoi(e + 1) - (p - 1);
-        double read;
-        if (jk_round_trips(x, d, exp, &read) || p == 17) {
-            *digits = d, *exp10 = exp;
-            break;
-        }
-        /* the neighbour on the far side of x, still p digits */
-        uint64_t other = read < x ? d + 1 : d - 1;
-        int other_exp = exp;
-        if (other == pow10[p]) other = pow10[p - 1], other_exp++;
-        else if (other < pow10[p - 1]) other = pow10[p] - 1, other_exp--;
-        if (jk_round_trips(x, other, other_exp, &read)) {
-            *digits = other, *exp10 = other_exp;
-            break;
-        }
+/* The first digits of x: "%.*e" (exact in glibc) read as an integer and the exponent of its
+   last digit. The point may be a locale's comma: digits only. */
+static uint64_t jk_printf_digits(double x, int count, char *many, int *exp10) {
+    char text[64], *e;
+    snprintf(text, sizeof text, "%.*e", count - 1, x);
+    uint64_t d = 0;
+    int n = 0;
+    for (e = text; *e != 'e'; e++)
+        if (*e >= '0' && *e <= '9') d = d * 10 + (uint64_t)(*e - '0'), many[n++] = *e;
+    *exp10 = atoi(e + 1) - (count - 1);
+    return d;
+}
+/* Does a p-digit decimal read back as x? If one does, one of the two around x does: the
+   nearest or, when that one does not, its neighbour on x's other side. The nearest is x's
+   40 digits (`many`, the last one's exponent `exp40`) rounded to p; a tail of exactly 5000...
+   may be a tie or already rounded, so printf rounds those itself. */
+static int jk_digits_for(double x, int p, const char *many, int exp40, uint64_t *digits,
+                         int *exp10) {
+    uint64_t d = 0;
+    for (int i = 0; i < p; i++) d = d * 10 + (uint64_t)(many[i] - '0');
+    int exp = exp40 + 40 - p, rest = 0;
+    for (int i = p + 1; i < 40; i++) rest |= many[i] != '0';
+    if (many[p] > '5' || (many[p] == '5' && rest)) d++;
+    else if (many[p] == '5') {
+        char again[64];
+        d = jk_printf_digits(x, p, again, &exp);
     }
+    if (d == jk_pow10[p]) d = jk_pow10[p - 1], exp++;  /* 9.99 rounded up to 10.0 */
+    double read;
+    if (jk_round_trips(x, d, exp, &read)) return *digits = d, *exp10 = exp, 1;
+    uint64_t other = read < x ? d + 1 : d - 1;  /* still p digits: */
+    if (other == jk_pow10[p]) other = jk_pow10[p - 1], exp++;
+    else if (other < jk_pow10[p - 1]) other = jk_pow10[p] - 1, exp--;
+    if (jk_round_trips(x, other, exp, &read)) return *digits = other, *exp10 = exp, 1;
+    return 0;
+}
+/* x finite and > 0: the shortest digits * 10**exp10. A p-digit decimal is a (p+1)-digit one
+   too, so "some p-digit decimal reads back" turns true once and stays: a binary search over
+   p = 1..17 (17 digits always read back) asks at most 5 times, after one printf. */
+static void jk_shortest(double x, uint64_t *digits, int *exp10) {
+    char many[64];
+    int exp40, lo = 1, hi = 17, found = 0;
+    jk_printf_digits(x, 40, many, &exp40);
+    while (lo < hi) {
+        int mid = (lo + hi) / 2, e;
+        uint64_t d;
+        if (!jk_digits_for(x, mid, many, exp40, &d, &e)) lo = mid + 1;
+        else hi = mid, *digits = d, *exp10 = e, found = 1;
+    }
+    if (!found) jk_digits_for(x, 17, many, exp40, digits, exp10);
     while (*digits % 10 == 0) *digits /= 10, ++*exp10;
 }
 static int jk_float_repr(double x, char *out) {
