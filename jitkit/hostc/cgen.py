@@ -118,9 +118,9 @@ def constant(node: n.Node) -> int | None:
 
 def contains_call(node: object) -> bool:
     """Does evaluating this expression call a kit function (which may print, or change a
-    list)? A walk with a worklist, so expressions nested as deep as CPython's parser allows
-    need no deep stack."""
-    return contains(node, lambda item: isinstance(item, n.Call))
+    list) or append to a list? A walk with a worklist, so expressions nested as deep as
+    CPython's parser allows need no deep stack."""
+    return contains(node, lambda item: isinstance(item, n.Call | n.Append))
 
 
 def reads_list(node: object) -> bool:
@@ -258,8 +258,7 @@ class CGen:
                 "    return JK_OK;",
                 "}",
                 "",
-                "/* The call's output buffer and lists belong to this library's malloc: free them"
-                " here. */",
+                "/* The call's output and lists belong to this library's malloc: freed here. */",
                 "void jk_release(jk_ctx *cx) {",
                 "    free(cx->out), cx->out = 0, cx->len = cx->cap = 0;",
                 "    jk_free_lists(cx);",

@@ -181,6 +181,8 @@ def test_operands_are_read_in_cpythons_order_around_calls_that_change_a_list(cap
         "def bump(xs):\n    xs[0] += 1\n    print('bump', xs[0])\n    return 0\n\n"
         "def f():\n    xs = [1, 0]\n    a = xs[0] + bump(xs)\n    b = bump(xs) + xs[0]\n"
         "    ys = [xs[0], bump(xs), xs[0]]\n    xs[bump(xs)] = xs[0]\n    print(a, b, ys, xs)\n"
+        "    zs = [len(xs), xs.append(5), len(xs), xs[-1] + xs.append(6) if False else 0]\n"
+        "    print(zs, min(len(xs), xs.append(7) or 0), xs)\n"
         "    return len(xs) + bump(xs)\n"
     )
     m = c_only(source)
