@@ -2,13 +2,13 @@
 
 In: C text, the compiler (`$CC`, else `cc`) and its flags. Out: a `Build`: the loaded
 library, the path of the `.so`, whether the cache already had it and how long this took.
-The cache key is a SHA-256 of the compiler, its flags and the source, so the same module is
-compiled once per machine (`~/.cache/jitkit/hostc`, or `$JITKIT_CACHE_DIR`). Builds are safe
-in parallel: threads of one process building the same key wait for one another (a lock per
-key) and the second finds the first's object; every build, in any thread or process, writes
-its files under unique temporary names (`tempfile.mkstemp`) and renames them into place, so
-no build ever sees or loads half a file; the temporaries are removed whether the
-compiler succeeds or fails.
+The cache key is a SHA-256 of the compiler, its flags and libraries and the source, so the
+same module is compiled once per machine (`~/.cache/jitkit/hostc`, or `$JITKIT_CACHE_DIR`).
+Builds are safe in parallel: threads of one process building the same key wait for one another
+(a lock per key) and the second finds the first's object; every build, in any thread or
+process, writes its files under unique temporary names (`tempfile.mkstemp`) and renames them
+into place, so no build ever sees or loads half a file; the temporaries are removed whether
+the compiler succeeds or fails.
 The library is unloaded (`dlclose`) once nothing refers to it any more: not the `CDLL`, not a
 function pointer taken from it (ctypes' function pointers keep their library alive).
 """
@@ -31,6 +31,7 @@ from pathlib import Path
 from jitkit.errors import JitkitError, MissingDependencyError
 
 FLAGS = ("-shared", "-O2", "-fPIC")
+LIBRARIES = ("-lm",)  # after the source: the runtime's floor, fmod, pow
 COMPILES = 0  # times this process ran the C compiler (the cache tests read it)
 
 
@@ -102,7 +103,7 @@ def build(
     """Why: compile `source` once into a cached shared object and load it."""
     start = time.perf_counter()
     cc = find_compiler(compiler)
-    key = cache_key(source, cc, flags)
+    key = cache_key(source, cc, (*flags, *LIBRARIES))
     folder = Path(directory) if directory is not None else cache_dir()
     target = folder / f"{key}.so"
     cached = target.exists()
@@ -128,7 +129,9 @@ def compile_into(source: str, cc: str, flags: tuple[str, ...], folder: Path, key
         c_file.write_text(source)
         COMPILES += 1
         result = subprocess.run(
-            [cc, *flags, "-o", str(partial), str(c_file)], capture_output=True, text=True
+            [cc, *flags, "-o", str(partial), str(c_file), *LIBRARIES],
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             raise HostCompileError(

@@ -8,14 +8,17 @@ function, and the exported entry `jk_run(cx, index, args, out)`), plus the funct
 Every kit value is a tagged `jk_val`; each Python operation is one call of a runtime helper
 (`jk_add(cx, a, b)`, `jk_floordiv`, `jk_lt`, ...), so the C reads like the source. C leaves
 the order of function arguments unspecified, Python does not: when two operands of one
-operation contain calls (which may print), they are evaluated into temporaries in source
-order with the comma operator. Short-circuit (`and`, `or`, chains, `x if c else y`) maps to
+operation contain calls (which may print), or one does and another reads a list (which the
+call may change), they are evaluated into temporaries in source order with the comma
+operator. Short-circuit (`and`, `or`, chains, `x if c else y`) maps to
 C's `&&` and `?:`, which are sequenced too. Function entry and every loop back-edge poll the
 interrupt flag; `jk_enter`/`jk_leave` keep the depth counter.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from jitkit.hostc.runtime import prelude
@@ -24,10 +27,13 @@ from jitkit.lang.parse import deep
 from jitkit.lang.runtime import INT64_MAX, INT64_MIN
 
 ARITH = {"+": "jk_add", "-": "jk_sub", "*": "jk_mul", "//": "jk_floordiv", "%": "jk_mod"}
-ARITH["**"] = "jk_pow"
+ARITH |= {"**": "jk_pow", "/": "jk_truediv"}
 COMPARE = {"<": "jk_lt", "<=": "jk_le", ">": "jk_gt", ">=": "jk_ge"}
 EQUALITY = {"==": "jk_eq", "!=": "jk_ne"}
 UNARY = {"-": "jk_neg", "+": "jk_pos"}
+BUILTINS = {"abs": "jk_abs", "min": "jk_min", "max": "jk_max", "len": "jk_len"}
+BUILTINS |= {"float": "jk_to_float", "int": "jk_to_int"}
+NO_ARGUMENTS = {"float": "jk_from_double(0.0)", "int": "jk_int(0)"}  # float() and int()
 
 
 @dataclass
@@ -76,12 +82,24 @@ def c_string(text: str) -> tuple[str, int]:
     return f'"{body}"', len(data)
 
 
+def c_double(value: float) -> str:
+    """A C double literal of exactly this value: its repr (`0.1`, `1e+16`, `-0.0`), which C
+    compilers read correctly rounded, as Python does; HUGE_VAL for infinity, NAN."""
+    if math.isnan(value):
+        return "NAN"
+    if math.isinf(value):
+        return "HUGE_VAL" if value > 0 else "-HUGE_VAL"
+    return repr(value)
+
+
 def literal(value: object) -> str:
-    """The C of a literal value (None, a bool or an int)."""
+    """The C of a literal value (None, a bool, an int or a float)."""
     if value is None:
         return "jk_none"
     if isinstance(value, bool):
         return f"jk_bool({int(value)})"
+    if isinstance(value, float):
+        return f"jk_from_double({c_double(value)})"
     if isinstance(value, int) and INT64_MIN <= value <= INT64_MAX:
         return f"jk_int({c_int(value)})"
     return "jk_fail(cx, JK_OVERFLOW)"  # a literal beyond int64: the VM has big ints
@@ -99,12 +117,28 @@ def constant(node: n.Node) -> int | None:
 
 
 def contains_call(node: object) -> bool:
-    """Does evaluating this expression call a kit function (which may print)? A walk with a
-    worklist, so expressions nested as deep as CPython's parser allows need no deep stack."""
+    """Does evaluating this expression call a kit function (which may print, or change a
+    list) or append to a list? A walk with a worklist, so expressions nested as deep as
+    CPython's parser allows need no deep stack."""
+    return contains(node, lambda item: isinstance(item, n.Call | n.Append))
+
+
+def reads_list(node: object) -> bool:
+    """Does evaluating this expression read what is in a list (`xs[i]`, `len(xs)`)?"""
+    return contains(
+        node,
+        lambda item: (
+            isinstance(item, n.Subscript) or (isinstance(item, n.Builtin) and item.func == "len")
+        ),
+    )
+
+
+def contains(node: object, match: Callable[[object], bool]) -> bool:
+    """Is there a node `match` accepts in this tree (a worklist walk)?"""
     pending = [node]
     while pending:
         item = pending.pop()
-        if isinstance(item, n.Call):
+        if match(item):
             return True
         if isinstance(item, list):
             pending += item
@@ -145,10 +179,13 @@ class CGen:
         self.emit(f"/* line {node.line}:{text} */")
 
     def sequenced(self, nodes: list[n.Node]) -> tuple[list[str], list[str]]:
-        """C for several operands, evaluated left to right when more than one contains a
-        call: (assignments to run first, with the comma operator; the operands' C)."""
+        """C for several operands, evaluated left to right when their order can be seen: more
+        than one contains a call, or one does and another reads a list (which the call may
+        change). Out: (assignments to run first, with the comma operator; the operands' C)."""
         exprs = [self.expr(x) for x in nodes]
-        if sum(contains_call(x) for x in nodes) < 2:
+        calls = [contains_call(x) for x in nodes]
+        reads = any(reads_list(x) for x, call in zip(nodes, calls, strict=True) if not call)
+        if sum(calls) < 2 and not (any(calls) and reads):
             return [], exprs
         temps = [self.temp() for _ in exprs]
         return [f"{t} = {e}" for t, e in zip(temps, exprs, strict=True)], temps
@@ -185,8 +222,9 @@ class CGen:
         body = self.lines
         params = ", ".join(f.params)
         head = [f"/* def {f.name}({params}) */", self.signature(f) + " {"]
-        # locals start unbound; a range loop's hidden slots are C ints inside its own block
-        names = [v for v in f.varnames[len(f.params) :] if not v.startswith(".range")]
+        # locals start unbound; a loop's hidden slots are C variables inside its own block
+        hidden = (".range", ".foreach")
+        names = [v for v in f.varnames[len(f.params) :] if not v.startswith(hidden)]
         decls = [f"    jk_val {c_name('v', v)} = jk_unbound;" for v in names]
         if self.temps:
             temps = ", ".join(f"t{i}" for i in range(1, self.temps + 1))
@@ -206,7 +244,7 @@ class CGen:
                 "int jk_run(jk_ctx *cx, int64_t index, const jk_val *args, jk_val *out) {",
                 "    jmp_buf bail;",
                 "    int status = setjmp(bail);",
-                "    if (status) return status;",
+                "    if (status) return jk_free_lists(cx), status;",
                 "    cx->bail = &bail;",
                 "    /* the budget's end, or the thread's own stack floor if that comes first */",
                 "    uintptr_t end = (uintptr_t)__builtin_frame_address(0) - cx->stack_budget;",
@@ -215,12 +253,28 @@ class CGen:
                 *cases,
                 "    default: return JK_TYPE;",
                 "    }",
+                "    /* Python reads a list result, and copies lists it passed back */",
+                "    if (out->t != JK_LIST && !cx->imported) jk_free_lists(cx);",
                 "    return JK_OK;",
                 "}",
                 "",
-                "/* The call's output buffer belongs to this library's malloc: free it here. */",
+                "/* The call's output and lists belong to this library's malloc: freed here. */",
                 "void jk_release(jk_ctx *cx) {",
                 "    free(cx->out), cx->out = 0, cx->len = cx->cap = 0;",
+                "    jk_free_lists(cx);",
+                "}",
+                "",
+                "/* A list argument from Python: its n items copied into a new list of the call",
+                "   (0 past the byte budget or out of memory: the call then goes to the VM). */",
+                "jk_list *jk_import(jk_ctx *cx, int64_t n, const jk_val *items) {",
+                "    if (n + 2 > (cx->heap_limit - cx->heap) / (int64_t)sizeof(jk_val)) return 0;",
+                "    jk_list *list = calloc(1, sizeof *list);",
+                "    if (!list) return 0;",
+                "    list->next = cx->lists, cx->lists = list, cx->imported++;",
+                "    if (n > 0 && !(list->items = malloc((size_t)n * sizeof(jk_val)))) return 0;",
+                "    if (n > 0) memcpy(list->items, items, (size_t)n * sizeof(jk_val));",
+                "    list->len = list->cap = n, cx->heap += (n + 2) * (int64_t)sizeof(jk_val);",
+                "    return list;",
                 "}",
             ]
         )
@@ -304,6 +358,33 @@ class CGen:
         self.indent -= 1
         self.emit("}")
 
+    # for x in xs: the list evaluated once; its length re-read on every trip, so an append
+    # in the body extends the loop, as CPython's list iterator does
+    def lower_ForEach(self, s: n.ForEach) -> None:
+        self.comment(s)
+        h = f"f{s.hidden}"
+        self.emit("{")
+        self.indent += 1
+        self.emit(f"jk_list *{h}_list = jk_iterable(cx, {self.expr(s.iterable)});")
+        self.emit(f"for (int64_t {h}_i = 0;; {h}_i++) {{")
+        self.indent += 1
+        self.emit("jk_poll(cx);")
+        self.emit(f"if ({h}_i >= {h}_list->len) break;")
+        self.emit(f"{self.local(s.target)} = {h}_list->items[{h}_i];")
+        self.lower_block(s.body)
+        self.indent -= 1
+        self.emit("}")
+        self.indent -= 1
+        self.emit("}")
+
+    # xs[i] = v ::= v, then xs, then i (CPython's order), then the store
+    def lower_StoreSubscript(self, s: n.StoreSubscript) -> None:
+        self.comment(s)
+        first, (item, xs, i) = self.sequenced([s.item, s.value, s.index])
+        for assignment in first:
+            self.emit(f"{assignment};")
+        self.emit(f"jk_setitem(cx, {xs}, {i}, {item});")
+
     def lower_Break(self, s: n.Break) -> None:
         self.emit("break;")
 
@@ -369,7 +450,7 @@ class CGen:
         return f"{UNARY[e.op]}(cx, {self.expr(e.operand)})"
 
     def comparison(self, op: str, a: str, b: str) -> str:
-        return f"{EQUALITY[op]}({a}, {b})" if op in EQUALITY else f"{COMPARE[op]}(cx, {a}, {b})"
+        return f"{(EQUALITY | COMPARE)[op]}(cx, {a}, {b})"
 
     # compare ::= a op1 b op2 c: each middle operand evaluated once, stop at the first false
     def compare_bits(self, e: n.Compare) -> str:
@@ -418,8 +499,26 @@ class CGen:
         return self.comma(first, call)
 
     def lower_Builtin(self, e: n.Builtin) -> str:
+        if not e.args:
+            return NO_ARGUMENTS[e.func]
         first, args = self.sequenced(e.args)
-        return self.comma(first, f"jk_{e.func}(cx, {', '.join(args)})")
+        return self.comma(first, f"{BUILTINS[e.func]}(cx, {', '.join(args)})")
+
+    # [a, b, c] ::= the items in order, then one new list
+    def lower_ListDisplay(self, e: n.ListDisplay) -> str:
+        if not e.items:
+            return "jk_list_display(cx, 0, 0)"
+        first, items = self.sequenced(e.items)
+        array = f"(const jk_val[]){{{', '.join(items)}}}"
+        return self.comma(first, f"jk_list_display(cx, {len(items)}, {array})")
+
+    def lower_Subscript(self, e: n.Subscript) -> str:
+        first, (xs, i) = self.sequenced([e.value, e.index])
+        return self.comma(first, f"jk_getitem(cx, {xs}, {i})")
+
+    def lower_Append(self, e: n.Append) -> str:
+        first, (xs, item) = self.sequenced([e.value, e.item])
+        return self.comma(first, f"jk_append(cx, {xs}, {item})")
 
 
 def generate(kit: n.Module, overrides: dict[str, str] | None = None) -> CModule:

@@ -29,8 +29,15 @@ would at that point. A SIGINT handler of the user's runs first and may raise its
 exception; if it returns instead, hostc still raises KeyboardInterrupt (CPython would carry
 on, but a C call cannot be resumed mid-way).
 
-Values are tagged in C (`jk_val`: payload and int/bool/None/unbound tag), so every function
-of the subset compiles, whatever types flow through it; nothing is refused at compile time.
+Values are tagged in C (`jk_val`: payload and int/bool/None/unbound/float/list tag), so every
+function of the subset compiles, whatever types flow through it; nothing is refused at compile
+time. Floats cross the boundary both ways. Lists are made by the call (malloc), chained into
+its context and freed when it returns to Python (`jk_release`; a bail-out frees them in
+`jk_run`); a list result is copied into a new Python list first. A list *argument* of scalars
+is copied into a C list, and when the call returns normally its new contents are copied back
+into the caller's list object (a list returned is that same object); on a bail-out the VM
+re-runs the call on the untouched originals. A list inside a list, == between two lists, and
+more than `HEAP_LIMIT` bytes of lists in one call go to the VM.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from __future__ import annotations
 import ctypes
 import re
 import resource
+import struct
 import sys
 import threading
 import time
@@ -48,7 +56,16 @@ from jitkit.bytecode.code import Code
 from jitkit.bytecode.compiler import compile_module
 from jitkit.hostc.build import FLAGS, Build, assembly, build
 from jitkit.hostc.cgen import CModule, c_name, generate
-from jitkit.hostc.runtime import INTERRUPTED, OK, STATUS, TAG_BOOL, TAG_INT, TAG_NONE
+from jitkit.hostc.runtime import (
+    INTERRUPTED,
+    OK,
+    STATUS,
+    TAG_BOOL,
+    TAG_FLOAT,
+    TAG_INT,
+    TAG_LIST,
+    TAG_NONE,
+)
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
 from jitkit.lang.runtime import arity_error, fits_machine_word, recursion_limit
@@ -81,6 +98,7 @@ STACK_BUDGET = stack_budget()
 
 
 OUTPUT_LIMIT = 64 << 20  # bytes of print output one call may buffer before handing over
+HEAP_LIMIT = 1 << 30  # bytes of lists one call may hold before handing over (C frees none)
 JUMP_LABEL = re.compile(r"\.L(BB)?[\d_]+:$")  # gcc .L12:, clang .LBB0_3:
 DUMPS = {"c": "generated C", "asm": "x86-64 from cc -O2 -S"}
 
@@ -105,15 +123,56 @@ class Context(ctypes.Structure):
         ("stack_budget", ctypes.c_int64),
         ("interrupt", ctypes.c_void_p),
         ("bail", ctypes.c_void_p),
+        ("lists", ctypes.c_void_p),
+        ("heap", ctypes.c_int64),
+        ("heap_limit", ctypes.c_int64),
+        ("imported", ctypes.c_int64),
     ]
 
 
+class List(ctypes.Structure):
+    """`jk_list`: the call's lists, freed by `jk_release`."""
+
+    _fields_ = [
+        ("len", ctypes.c_int64),
+        ("cap", ctypes.c_int64),
+        ("items", ctypes.POINTER(Value)),
+        ("next", ctypes.c_void_p),
+    ]
+
+
+def scalar(value: object) -> bool:
+    """An int64, a bool, None or a float: what a jk_val holds by value."""
+    return fits_machine_word(value) or type(value) is float
+
+
+def takes(value: object) -> bool:
+    """Can C take this argument: a scalar, or a list of scalars (copied in, and its new
+    contents copied back when the call returns)?"""
+    return scalar(value) or (type(value) is list and all(scalar(x) for x in value))
+
+
+def read_list(address: int) -> list:
+    """The items of a C list, as a new Python list (before jk_release frees it)."""
+    items = ctypes.cast(address, ctypes.POINTER(List)).contents
+    return [from_value(items.items[i]) for i in range(items.len)]
+
+
 def to_value(value: object) -> Value:
+    if type(value) is float:
+        return Value(struct.unpack("<q", struct.pack("<d", value))[0], TAG_FLOAT)
     tag = TAG_NONE if value is None else TAG_BOOL if type(value) is bool else TAG_INT
     return Value(int(value or 0), tag)
 
 
-def from_value(value: Value) -> object:
+def from_value(value: Value, passed: dict[int, list] | None = None) -> object:
+    """The Python object of a result: a list read out of C's memory (before jk_release), or
+    the caller's own list object when C returns a list it was passed (`passed`: C address
+    -> Python list)."""
+    if value.t == TAG_FLOAT:
+        return struct.unpack("<d", struct.pack("<q", value.v))[0]
+    if value.t == TAG_LIST:
+        return passed[value.v] if passed and value.v in passed else read_list(value.v)
     return None if value.t == TAG_NONE else bool(value.v) if value.t == TAG_BOOL else value.v
 
 
@@ -151,6 +210,9 @@ class HostModule:
         self.release = self.build.library["jk_release"]
         self.release.argtypes = (ctypes.POINTER(Context),)
         self.release.restype = None
+        self.import_list = self.build.library["jk_import"]
+        self.import_list.argtypes = (ctypes.POINTER(Context), ctypes.c_int64, ctypes.c_void_p)
+        self.import_list.restype = ctypes.c_void_p
         self.bailouts: Counter[str] = Counter()  # status name -> calls re-run in the VM
         self._nesting = ctypes.c_int64(0)  # builtin entries' calls running (one at a time)
         self._entry_data = (ctypes.c_int64 * WORDS)(-1)
@@ -222,6 +284,7 @@ class HostModule:
         at = ctypes.addressof(cx)
         values = {"out_limit": OUTPUT_LIMIT, "stack_floor": floor, "stack_budget": STACK_BUDGET}
         values["interrupt"] = flag.address
+        values["heap_limit"] = HEAP_LIMIT
         stores = [
             (at + getattr(Context, field).offset, values.get(field, 0))
             for field, _ in Context._fields_
@@ -239,14 +302,15 @@ class HostModule:
             kind=None,
             tag=ctypes.addressof(result) + Value.t.offset,
             tags={"int": TAG_INT, "bool": TAG_BOOL, "none": TAG_NONE},
-            clear_after=(at + Context.out.offset,),
+            clear_after=(at + Context.out.offset, at + Context.lists.offset),
             nesting=ctypes.addressof(self._nesting),
             owner=current_thread_state() if main else 0,
             flag=flag.address,
             data=ctypes.addressof(self._entry_data),
             stores=stores,
             copies=[(at + Context.depth_limit.offset, MAX_DEPTH)],
-            long_running=function is None or contains(function, (n.While, n.ForRange, n.Call)),
+            long_running=function is None
+            or contains(function, (n.While, n.ForRange, n.ForEach, n.Call)),
             handler=flag.expected_address,
             keep=(cx, result, argv, self._nesting, self._entry_data),
         )
@@ -270,10 +334,10 @@ class HostModule:
         arm_limits(self._entry_data, recursion_limit(), NATIVE_DEPTH_CAP)
 
     def take_output(self, cx: Context) -> bytes:
-        """The call's print buffer, copied out and freed."""
-        if not cx.out:
+        """The call's print buffer, copied out; it and the call's lists are freed."""
+        if not cx.out and not cx.lists:
             return b""
-        output = ctypes.string_at(cx.out, cx.len)
+        output = ctypes.string_at(cx.out, cx.len) if cx.out else b""
         self.release(ctypes.byref(cx))
         return output
 
@@ -285,20 +349,26 @@ class HostModule:
         params = self.c_module.params[name]
         if len(args) != len(params):
             raise arity_error(name, params, len(args))
-        if not all(fits_machine_word(a) for a in args):
+        if not all(takes(a) for a in args):
             self.bailouts["arguments"] += 1
             return self.vm.call(name, *args)
-        argv = (Value * max(1, len(args)))(*(to_value(a) for a in args))
         result = Value()
         flag = interrupt_flag()
-        flag.arm()
         cx = Context(
             out_limit=OUTPUT_LIMIT,
             depth_limit=min(recursion_limit(), NATIVE_DEPTH_CAP),
             stack_floor=stack_floor(),  # jk_run raises it to the budget's end
             stack_budget=STACK_BUDGET,
             interrupt=flag.address,
+            heap_limit=HEAP_LIMIT,
         )
+        passed: dict[int, list] = {}  # C address -> the caller's list
+        argv = self.arguments(cx, args, passed)
+        if argv is None:  # a list past the byte budget
+            self.take_output(cx)
+            self.bailouts["memory"] += 1
+            return self.vm.call(name, *args)
+        flag.arm()
         try:
             status = self.run(ctypes.byref(cx), index, argv, ctypes.byref(result))
         except BaseException:
@@ -306,19 +376,53 @@ class HostModule:
             # so far is exactly what CPython would have printed by then: show it.
             show(self.take_output(cx))
             raise
-        return self.after_run(name, args, status, cx, result)
+        return self.after_run(name, args, status, cx, result, passed)
 
-    def after_run(self, name: str, args: tuple, status: int, cx: Context, result: Value) -> object:
+    def arguments(self, cx: Context, args: tuple, passed: dict[int, list]) -> ctypes.Array | None:
+        """The `jk_val`s of the arguments; a list is copied into a C list of the call (one
+        per list object, so a list passed twice is one list in C too). None: no room."""
+        addresses: dict[int, int] = {}  # id of a Python list -> its C list
+        values = []
+        for a in args:
+            if type(a) is list:
+                if id(a) not in addresses:
+                    items = (Value * max(1, len(a)))(*(to_value(x) for x in a))
+                    address = self.import_list(ctypes.byref(cx), len(a), items)
+                    if not address:
+                        return None
+                    addresses[id(a)], passed[address] = address, a
+                values.append(Value(addresses[id(a)], TAG_LIST))
+            else:
+                values.append(to_value(a))
+        return (Value * max(1, len(args)))(*values)
+
+    def after_run(
+        self,
+        name: str,
+        args: tuple,
+        status: int,
+        cx: Context,
+        result: Value,
+        passed: dict[int, list] | None = None,
+    ) -> object:
         """What the call gives once C returned `status` (output shown or dropped, the VM
-        re-running the call where C bailed out)."""
+        re-running the call where C bailed out). Lists the caller `passed` get C's changes
+        when the call returns normally: CPython would have changed them in place."""
         flag = interrupt_flag()
+        value, changed = None, []
+        if status == OK:  # read out of C's lists before they are freed
+            value = from_value(result, passed)
+            changed = [(mine, read_list(address)) for address, mine in (passed or {}).items()]
         output = self.take_output(cx)
         if status == OK:
             try:
                 show(output)
-                return from_value(result)
             except UnicodeEncodeError:  # stdout wrote nothing: let the VM print print by print
                 self.bailouts["encoding"] += 1
+            else:
+                for mine, items in changed:
+                    mine[:] = items
+                return value
             return self.vm.call(name, *args)  # outside the handler: its error stands alone
         if status == INTERRUPTED:  # SIGINT's Python handler has not raised (yet)
             show(output)

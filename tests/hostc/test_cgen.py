@@ -103,7 +103,7 @@ def test_tests_use_the_comparison_itself():
     source = "def f(a):\n    while not a > 3:\n        a += 1\n    return 1 if a == 4 else 0\n"
     c = c_of(source, "f")
     assert "if (!(!jk_gt(cx, jk_load(cx, v_a), jk_int(3)))) break;" in c
-    assert "(jk_eq(jk_load(cx, v_a), jk_int(4)) ? jk_int(1) : jk_int(0))" in c
+    assert "(jk_eq(cx, jk_load(cx, v_a), jk_int(4)) ? jk_int(1) : jk_int(0))" in c
 
 
 def test_dumps_show_the_c_and_the_compilers_assembly(capsys):

@@ -24,7 +24,7 @@ SUPPORT: dict[str, dict[str, str]] = {
     "ssa": {"floats": VM, "lists": VM},
     "auto": {"floats": VM, "lists": VM},
     "llvm": {"floats": REFUSED, "lists": REFUSED},
-    "hostc": {"floats": REFUSED, "lists": REFUSED},
+    "hostc": {"floats": NATIVE, "lists": NATIVE},
 }
 
 DECLARATION = re.compile(r"^# features:(.*)$", re.MULTILINE)
