@@ -91,10 +91,14 @@ def _convert(
 
     negated: list[Value] = []
 
+    def hint_of(value: Value) -> str:
+        """A temporary's name, or "cond" for a constant condition (`%0.not` is no name)."""
+        return value.name if isinstance(value, Temp) else "cond"
+
     def not_cond() -> Value:
         """The arm `no`'s predicate: the comparison negated, or `xor %c, 1`."""
         if not negated:
-            t = fresh(f"{cond}"[1:] + ".not")
+            t = fresh(hint_of(cond) + ".not")
             defs = {i.result: i for i in head.body if i.result is not None}
             cmp = defs.get(cond)
             if cmp is not None and cmp.op in NEGATE:
@@ -115,7 +119,7 @@ def _convert(
     # the comparison again right before the selects: its flags feed the cmov directly
     cmp = next((i for i in head.body if i.result == cond), None)
     if cmp is not None and cmp.op in NEGATE:
-        cond = fresh(f"{cond}"[1:] + ".sel")
+        cond = fresh(hint_of(cond) + ".sel")
         head.body.append(Instr(cmp.op, list(cmp.args), cond, "bool"))
     sources = [arm.label if arm is not None else head.label for arm in (yes, no)]
     only_these = sorted(preds[join.label]) == sorted(dict.fromkeys(sources))
