@@ -2,8 +2,8 @@
 
 In: nothing (plain data). Out: small dataclasses that `parse.py` builds and the tree-walk
 interpreter, the bytecode compiler and later the LLVM and C back ends walk. Every node
-carries its source `line` and `col`. Values are Python objects (int and bool now, float
-later), so nothing here assumes "int only".
+carries its source `line` and `col`. Values are Python objects (int, bool, float, None, and
+lists built at run time), so nothing here assumes "int only".
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class Node:
 
 @dataclass
 class Const(Node):
-    """A literal: int, bool, None, or (as a print argument) a str."""
+    """A literal: int, bool, float, None, or (as a print argument) a str."""
 
     value: object
 
@@ -39,7 +39,7 @@ class Local(Node):
 
 @dataclass
 class BinOp(Node):
-    """`left op right` with op one of + - * // % ** (and later /)."""
+    """`left op right` with op one of + - * / // % ** (`*` also repeats a list: `[0] * n`)."""
 
     op: str
     left: Node
@@ -89,10 +89,34 @@ class Call(Node):
 
 @dataclass
 class Builtin(Node):
-    """A call of a supported builtin that computes a value: abs(x), min(a, b), max(a, b)."""
+    """A call of a supported builtin that computes a value: abs(x), min(a, b), max(a, b),
+    len(xs), float() / float(x), int() / int(x) (truncates a float)."""
 
     func: str
     args: list[Node]
+
+
+@dataclass
+class ListDisplay(Node):
+    """`[a, b, c]` (or `[]`): a new list of the items, evaluated left to right."""
+
+    items: list[Node]
+
+
+@dataclass
+class Subscript(Node):
+    """`value[index]` read: the list, then the index (negative counts from the end)."""
+
+    value: Node
+    index: Node
+
+
+@dataclass
+class Append(Node):
+    """`value.append(item)`: the list, then the item; its value is None."""
+
+    value: Node
+    item: Node
 
 
 # ----------------------------------------------------------------- statements
@@ -124,6 +148,16 @@ class AugAssign(Node):
 
 
 @dataclass
+class StoreSubscript(Node):
+    """`value[index] = item`: CPython evaluates the item first, then the list, then the index.
+    `xs[i] op= v` (xs a local, i a local or constant) is `xs[i] = xs[i] op v`."""
+
+    value: Node
+    index: Node
+    item: Node
+
+
+@dataclass
 class If(Node):
     """`if test: body else: orelse` (elif is a nested If in orelse)."""
 
@@ -148,6 +182,18 @@ class ForRange(Node):
     start: Node
     stop: Node
     step: Node
+    body: list[Node]
+    hidden: int
+
+
+@dataclass
+class ForEach(Node):
+    """`for target in iterable: body` over a list, by index, re-reading its length each trip
+    (an append inside the loop extends it, as CPython's list iterator does); `hidden` is the
+    first of 2 private slots, the list and the index (`hidden_foreach_names`)."""
+
+    target: Local
+    iterable: Node
     body: list[Node]
     hidden: int
 
@@ -220,6 +266,11 @@ MODULE_CODE_NAME = "<module>"
 def hidden_range_names(index: int) -> list[str]:
     """Names of the three private locals a `for ... in range` loop keeps: counter, stop, step."""
     return [f".range{index}.i", f".range{index}.stop", f".range{index}.step"]
+
+
+def hidden_foreach_names(index: int) -> list[str]:
+    """Names of the two private locals a `for x in xs` loop keeps: the list and the index."""
+    return [f".foreach{index}.list", f".foreach{index}.i"]
 
 
 def sexpr(node: object) -> object:

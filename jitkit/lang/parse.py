@@ -22,21 +22,30 @@ from jitkit.lang import runtime as rt
 
 SUPPORTED = (
     "def with positional parameters, return, =, a, b = x, y, +=, if/elif/else, while, "
-    "for x in range(...), break, continue, pass, print(...), int and bool literals, "
-    "+ - * // % **, unary - + not, comparisons, and/or, x if c else y, abs, min, max, "
+    "for x in range(...), for x in xs, break, continue, pass, print(...), int, float and "
+    "bool literals, + - * / // % **, unary - + not, comparisons, and/or, x if c else y, "
+    "abs, min, max, len, float, int, lists [a, b], xs[i], xs[i] = v, xs.append(v), "
     "calls of functions of the same module"
 )
 BINOPS = {
     ast.Add: "+",
     ast.Sub: "-",
     ast.Mult: "*",
+    ast.Div: "/",
     ast.FloorDiv: "//",
     ast.Mod: "%",
     ast.Pow: "**",
 }
 UNARYOPS = {ast.USub: "-", ast.UAdd: "+", ast.Not: "not"}
 CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!=", ast.Gt: ">", ast.GtE: ">="}
-VALUE_BUILTINS = {"abs": 1, "min": 2, "max": 2}
+VALUE_BUILTINS = {
+    "abs": (1,),
+    "min": (2,),
+    "max": (2,),
+    "len": (1,),
+    "float": (0, 1),
+    "int": (0, 1),
+}
 BUILTINS = {"print", "range", *VALUE_BUILTINS}
 CONSTRUCT_NAMES = {
     "Try": "try",
@@ -44,7 +53,6 @@ CONSTRUCT_NAMES = {
     "ClassDef": "class",
     "Lambda": "lambda",
     "ListComp": "list comprehension",
-    "List": "list",
     "Dict": "dict",
     "Set": "set",
     "Global": "global",
@@ -55,7 +63,7 @@ CONSTRUCT_NAMES = {
     "Import": "import",
     "ImportFrom": "import",
     "Attribute": "attribute access",
-    "Subscript": "subscript",
+    "Slice": "slice",
     "Yield": "yield",
     "Await": "await",
     "AsyncFunctionDef": "async def",
@@ -124,6 +132,7 @@ class FunctionParser:
         self.varnames: list[str] = []
         self.loops = 0
         self.ranges = 0
+        self.foreachs = 0
 
     def fail(self, node: ast.AST, what: str | None = None) -> UnsupportedError:
         return unsupported(self.filename, node, what or construct_name(node))
@@ -186,15 +195,21 @@ class FunctionParser:
             targets = [self.store_target(t) for t in target.elts]
             values = [self.parse_expr(v) for v in value.elts]
             return n.TupleAssign(node.lineno, node.col_offset, targets, values)
+        if isinstance(target, ast.Subscript):
+            value, index = self.subscript_parts(target)
+            item = self.parse_expr(node.value)
+            return n.StoreSubscript(node.lineno, node.col_offset, value, index, item)
         return n.Assign(
             node.lineno, node.col_offset, self.store_target(target), self.parse_expr(node.value)
         )
 
-    # augassign ::= NAME op'=' expr
+    # augassign ::= NAME op'=' expr | NAME '[' (NAME | INT) ']' op'=' expr
     def parse_AugAssign(self, node: ast.AugAssign) -> n.Node:
         op = BINOPS.get(type(node.op))
         if op is None:
             raise self.fail(node, f"operator {type(node.op).__name__!r}")
+        if isinstance(node.target, ast.Subscript):
+            return self.parse_subscript_augassign(node, op)
         return n.AugAssign(
             node.lineno,
             node.col_offset,
@@ -202,6 +217,20 @@ class FunctionParser:
             op,
             self.parse_expr(node.value),
         )
+
+    def parse_subscript_augassign(self, node: ast.AugAssign, op: str) -> n.Node:
+        """`xs[i] op= v` as `xs[i] = xs[i] op v`: the same as CPython only because reading
+        a local or a constant twice cannot differ from reading it once."""
+        target = node.target
+        simple = isinstance(target.value, ast.Name) and isinstance(
+            target.slice, ast.Name | ast.Constant
+        )
+        if not simple:
+            raise self.fail(node, "'xs[i] op= v' other than with a local list and index")
+        read = n.Subscript(target.lineno, target.col_offset, *self.subscript_parts(target))
+        combined = n.BinOp(node.lineno, node.col_offset, op, read, self.parse_expr(node.value))
+        value, index = self.subscript_parts(target)  # fresh nodes: no tree shares a node
+        return n.StoreSubscript(node.lineno, node.col_offset, value, index, combined)
 
     # if ::= 'if' expr ':' body ('elif' ...)* ['else' ':' body]
     def parse_If(self, node: ast.If) -> n.Node:
@@ -223,6 +252,7 @@ class FunctionParser:
         return n.While(node.lineno, node.col_offset, self.parse_expr(node.test), body)
 
     # for ::= 'for' NAME 'in' 'range' '(' expr [',' expr [',' expr]] ')' ':' body
+    #        | 'for' NAME 'in' expr ':' body
     def parse_For(self, node: ast.For) -> n.Node:
         it = node.iter
         is_range = (
@@ -231,7 +261,11 @@ class FunctionParser:
             and it.func.id == "range"
             and "range" not in self.varnames
         )
-        if node.orelse or not is_range or it.keywords or not 1 <= len(it.args) <= 3:
+        if node.orelse:
+            raise self.fail(node, "'for ... else'")
+        if not is_range:
+            return self.parse_foreach(node)
+        if it.keywords or not 1 <= len(it.args) <= 3:
             raise self.fail(node, "'for' other than 'for x in range(...)' with 1 to 3 args")
         args = [self.parse_expr(a) for a in it.args]
         zero, one = (n.Const(it.lineno, it.col_offset, v) for v in (0, 1))
@@ -244,6 +278,17 @@ class FunctionParser:
         body = self.parse_block(node.body)
         self.loops -= 1
         return n.ForRange(node.lineno, node.col_offset, target, start, stop, step, body, hidden)
+
+    def parse_foreach(self, node: ast.For) -> n.Node:
+        iterable = self.parse_expr(node.iter)
+        hidden = len(self.varnames)
+        self.varnames.extend(n.hidden_foreach_names(self.foreachs))
+        self.foreachs += 1
+        target = self.store_target(node.target)
+        self.loops += 1
+        body = self.parse_block(node.body)
+        self.loops -= 1
+        return n.ForEach(node.lineno, node.col_offset, target, iterable, body, hidden)
 
     def parse_Break(self, node: ast.Break) -> n.Node:
         if not self.loops:
@@ -291,9 +336,9 @@ class FunctionParser:
 
     # ----------------------------------------------------------- expressions
 
-    # atom ::= INT | 'True' | 'False'   (str only as a print argument)
+    # atom ::= INT | FLOAT | 'True' | 'False' | 'None'   (str only as a print argument)
     def parse_Constant(self, node: ast.Constant) -> n.Node:
-        if type(node.value) not in (int, bool) and node.value is not None:
+        if type(node.value) not in (int, bool, float) and node.value is not None:
             raise self.fail(node, f"{type(node.value).__name__} literal {node.value!r}")
         return n.Const(node.lineno, node.col_offset, node.value)
 
@@ -350,17 +395,59 @@ class FunctionParser:
             self.parse_expr(node.orelse),
         )
 
-    # call ::= NAME '(' expr, ... ')'   (a module function, abs, min or max)
+    # list ::= '[' [expr (',' expr)*] ']'
+    def parse_List(self, node: ast.List) -> n.Node:
+        items = [self.parse_expr(e) for e in node.elts]
+        return n.ListDisplay(node.lineno, node.col_offset, items)
+
+    # subscript ::= expr '[' expr ']'
+    def parse_Subscript(self, node: ast.Subscript) -> n.Node:
+        return n.Subscript(node.lineno, node.col_offset, *self.subscript_parts(node))
+
+    def subscript_parts(self, node: ast.Subscript) -> tuple[n.Node, n.Node]:
+        if isinstance(node.slice, ast.Slice | ast.Tuple):
+            raise self.fail(node.slice)
+        return self.parse_expr(node.value), self.parse_expr(node.slice)
+
+    # append ::= expr '.' 'append' '(' expr ')'
+    def parse_method_call(self, node: ast.Call) -> n.Node:
+        func = node.func
+        assert isinstance(func, ast.Attribute)
+        if func.attr != "append" or len(node.args) != 1:
+            what = f"method call '.{func.attr}(...)' (lists have only .append(x))"
+            raise self.fail(node, what)
+        value = self.parse_expr(func.value)
+        return n.Append(node.lineno, node.col_offset, value, self.parse_expr(node.args[0]))
+
+    # float ::= 'float' '(' STR ')'   (a literal such as "inf" or "nan", read here)
+    def parse_float_of_str(self, node: ast.Call) -> n.Node | None:
+        arg = node.args[0] if len(node.args) == 1 else None
+        if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+            return None
+        try:
+            value = float(arg.value)
+        except ValueError:
+            raise self.fail(arg, f"float({arg.value!r}) (not a number)") from None
+        return n.Const(node.lineno, node.col_offset, value)
+
+    # call ::= NAME '(' expr, ... ')'   (a module function or a value builtin)
+    #        | expr '.' 'append' '(' expr ')'
     def parse_Call(self, node: ast.Call) -> n.Node:
         func = node.func
-        if not isinstance(func, ast.Name) or func.id in self.varnames:
-            raise self.fail(node, "call of something other than a module function")
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             raise self.fail(node, "keyword or starred arguments")
+        if isinstance(func, ast.Attribute):
+            return self.parse_method_call(node)
+        if not isinstance(func, ast.Name) or func.id in self.varnames:
+            raise self.fail(node, "call of something other than a module function")
+        if func.id == "float" and func.id not in self.module_functions:
+            folded = self.parse_float_of_str(node)
+            if folded is not None:
+                return folded
         args = [self.parse_expr(a) for a in node.args]
         if func.id in self.module_functions:
             return n.Call(node.lineno, node.col_offset, func.id, args)
-        if func.id in VALUE_BUILTINS and len(args) == VALUE_BUILTINS[func.id]:
+        if func.id in VALUE_BUILTINS and len(args) in VALUE_BUILTINS[func.id]:
             return n.Builtin(node.lineno, node.col_offset, func.id, args)
         if func.id in BUILTINS:
             raise self.fail(node, f"{func.id}() with {len(args)} argument(s) here")
