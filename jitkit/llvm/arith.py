@@ -4,7 +4,8 @@ In: kit values (`Val`) and an operator. Out: IR computing Python's answer wherev
 in 64 bits, and an error site where it does not: `+ - *` through LLVM's
 `llvm.s*.with.overflow` intrinsics, `**` by square-and-multiply (`jk_pow`), `//` and `%`
 flooring as Python does (C truncates toward zero), division by zero, unary minus, and the
-comparisons (`==`/`!=` also for None).
+comparisons (`==`/`!=` also for None). An operation with a float operand (a runtime branch
+on the tags, only in modules that make floats) goes to `floats`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from llvmlite import ir
 
 from jitkit.lang import nodes as n
 from jitkit.lang.runtime import INT64_MIN
-from jitkit.llvm.lowering import Lowering
+from jitkit.llvm.floats import FloatLowering
 from jitkit.llvm.runtime import I1, I8, I64
 from jitkit.llvm.runtime import function as new_function
 from jitkit.llvm.values import INT, NONE, Val, const
@@ -22,7 +23,7 @@ ARITH = {"+": "sadd_with_overflow", "-": "ssub_with_overflow", "*": "smul_with_o
 SIGNED = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
 
 
-class ArithmeticLowering(Lowering):
+class ArithmeticLowering(FloatLowering):
     """`lower_BinOp`, `lower_UnaryOp` and the `binary` / `compare` helpers others reuse."""
 
     pow: ir.Function  # jk_pow, emitted once per module by `emit_pow`
@@ -31,6 +32,18 @@ class ArithmeticLowering(Lowering):
         return self.binary(e.op, self.expr(e.left), self.expr(e.right), e)
 
     def binary(self, op: str, left: Val, right: Val, node: n.Node) -> Val:
+        """One arithmetic operator with Python's results, or an error site."""
+        if op == "/":
+            return self.float_binary(op, left, right, node)
+        if not self.floats:
+            return self.int_binary(op, left, right, node)
+        return self.split(
+            self.any_float(left, right),
+            lambda: self.float_binary(op, left, right, node),
+            lambda: self.int_binary(op, left, right, node),
+        )
+
+    def int_binary(self, op: str, left: Val, right: Val, node: n.Node) -> Val:
         """One arithmetic operator on ints with Python's results, or an error site."""
         a, c = self.number(left, op, node), self.number(right, op, node)
         b = self.b
@@ -82,6 +95,12 @@ class ArithmeticLowering(Lowering):
         v = self.expr(e.operand)
         if e.op == "not":
             return self.boolean(self.b.not_(self.truth(v)))
+        if not self.floats:
+            return self.int_unary(e, v)
+        negated = (lambda: self.negate_float(v)) if e.op == "-" else (lambda: v)
+        return self.split(self.is_float(v), negated, lambda: self.int_unary(e, v))
+
+    def int_unary(self, e: n.UnaryOp, v: Val) -> Val:
         x = self.number(v, f"unary {e.op}", e)
         if e.op == "+":
             return Val(const(I8, INT), x)
@@ -91,6 +110,16 @@ class ArithmeticLowering(Lowering):
 
     def compare(self, op: str, left: Val, right: Val, node: n.Node) -> ir.Value:
         """One comparison as an i1; == and != also accept None (equal only to None)."""
+        if not self.floats:
+            return self.int_compare(op, left, right, node)
+        return self.split_bit(
+            self.any_float(left, right),
+            lambda: self.float_compare(op, left, right, node),
+            lambda: self.int_compare(op, left, right, node),
+        )
+
+    def int_compare(self, op: str, left: Val, right: Val, node: n.Node) -> ir.Value:
+        """A comparison of ints, bools or None."""
         b = self.b
         if op in ("==", "!="):
             none_l = b.icmp_unsigned("==", left.tag, const(I8, NONE))

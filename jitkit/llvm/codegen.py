@@ -76,6 +76,7 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering):
             fn = ir.Function(self.module, ftype, f"py.{name}")
             fn.linkage = "internal"
             self.llvm[name] = fn
+        self.floats = makes_floats(kit)
         self.b = ir.IRBuilder()
         self.print_value = self.emit_print_value()
         self.pow = self.emit_pow()
@@ -144,6 +145,26 @@ def makes_calls(body: list[n.Node]) -> bool:
     while todo:
         node = todo.pop()
         if isinstance(node, n.Call):
+            return True
+        if isinstance(node, list):
+            todo.extend(node)
+        elif isinstance(node, n.Node):
+            todo.extend(vars(node).values())
+    return False
+
+
+def makes_floats(kit: n.Module) -> bool:
+    """Can this module make a float (a float literal, `/`, `float()`)? Only then does code
+    branch on float tags: a module of ints compiles exactly as before floats existed, and in
+    process a float argument to it is run by the interpreter."""
+    todo: list[object] = [*kit.functions.values(), kit.main]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, n.Const) and isinstance(node.value, float):
+            return True
+        if (isinstance(node, n.BinOp) and node.op == "/") or (
+            isinstance(node, n.Builtin) and node.func == "float"
+        ):
             return True
         if isinstance(node, list):
             todo.extend(node)

@@ -39,6 +39,7 @@ import codecs
 import contextlib
 import ctypes
 import signal
+import struct
 import sys
 import threading
 import time
@@ -53,11 +54,13 @@ from jitkit.lang.parse import parse_module
 from jitkit.lang.runtime import fits_machine_word, recursion_limit
 from jitkit.lang.treewalk import TreeWalker
 from jitkit.llvm.codegen import compile_module as lower_module
+from jitkit.llvm.codegen import makes_floats
 from jitkit.llvm.emit import emit_assembly, emit_object, link_executable
+from jitkit.llvm.floats import float_bits
 from jitkit.llvm.jit import Engine
 from jitkit.llvm.lowering import Handler
 from jitkit.llvm.optimize import optimize
-from jitkit.llvm.values import BOOL, ERROR, INT, NONE, Program
+from jitkit.llvm.values import BOOL, ERROR, FLOAT, INT, NONE, Program
 from jitkit.llvm.verify import verify_ir
 from jitkit.native.entry import (
     MAX_DEPTH,
@@ -119,6 +122,7 @@ class CompiledModule:
     ) -> None:
         dump = set(dump)
         self.kit = kit
+        self.floats = makes_floats(kit)
         self.program: Program = lower_module(kit, "inprocess", interrupt_poll, handlers)
         if "ast" in dump:
             banner(
@@ -182,7 +186,7 @@ class CompiledModule:
         """Call one function with Python arguments; result and errors are CPython's."""
         if name not in self.entries:
             raise KeyError(f"no function {name!r} in this module")
-        if not all(fits_machine_word(a) for a in args) or len(args) != len(
+        if not all(self.takes(a) for a in args) or len(args) != len(
             self.program.functions[name].params
         ):
             return self.interpret(name, args, skip=0)
@@ -198,11 +202,15 @@ class CompiledModule:
             finally:
                 self._busy.value = busy
 
+    def takes(self, value: object) -> bool:
+        """Can compiled code take this argument (a float only if the module makes floats)?"""
+        return fits_machine_word(value) or (type(value) is float and self.floats)
+
     def call_native(self, name: str, args: tuple) -> object:
         """`call` once the arguments fit: run the machine code, then hand back if it must."""
         frame = (ctypes.c_int64 * max(2, 2 * len(args)))()
         for i, a in enumerate(args):
-            frame[2 * i], frame[2 * i + 1] = tag_of(a), int(a or 0)
+            frame[2 * i], frame[2 * i + 1] = tag_of(a), payload_of(a)
         limit = min(recursion_limit(), MAX_NATIVE_DEPTH)
         self.set_global("jk_depth", 0)
         self.set_global("jk_buffer_used", 0)
@@ -327,10 +335,18 @@ def may_run_long(function: n.Node | None) -> bool:
 
 
 def tag_of(value: object) -> int:
+    if isinstance(value, float):
+        return FLOAT
     return NONE if value is None else BOOL if isinstance(value, bool) else INT
 
 
+def payload_of(value: object) -> int:
+    return float_bits(value) if isinstance(value, float) else int(value or 0)
+
+
 def from_tag(tag: int, payload: int) -> object:
+    if tag == FLOAT:
+        return struct.unpack("<d", struct.pack("<q", payload))[0]
     return None if tag == NONE else bool(payload) if tag == BOOL else payload
 
 

@@ -2,7 +2,8 @@
 
 In: a kit `Print` node. Out: calls into the runtime's buffered `write`: string literals
 are written as constants, other values go through `jk_print_value(tag, payload)`, which
-writes `str()` of an int (the runtime's `jk_print_int`), a bool or None; `sep` and `end`
+writes `str()` of an int (the runtime's `jk_print_int`), a bool, None or a float
+(`repr`, `float_repr`); `sep` and `end`
 as Python's `print` takes them. A string UTF-8 cannot encode (a lone surrogate, U+D800) is
 where CPython's print raises UnicodeEncodeError on a UTF-8 stdout, after the pieces before it:
 it becomes an "encode" error site there. In process the call then re-runs in the interpreter,
@@ -15,10 +16,11 @@ from __future__ import annotations
 from llvmlite import ir
 
 from jitkit.lang import nodes as n
+from jitkit.llvm.float_repr import emit_print_float
 from jitkit.llvm.lowering import Lowering
 from jitkit.llvm.runtime import I8, I64
 from jitkit.llvm.runtime import function as new_function
-from jitkit.llvm.values import BOOL, NONE, const
+from jitkit.llvm.values import BOOL, FLOAT, NONE, const
 
 
 class PrintLowering(Lowering):
@@ -53,7 +55,7 @@ class PrintLowering(Lowering):
         self.write_text(text)
 
     def emit_print_value(self) -> ir.Function:
-        """`jk_print_value(tag, payload)`: str() of an int, bool or None."""
+        """`jk_print_value(tag, payload)`: str() of an int, bool, None or float."""
         fn, b = new_function(self.module, "jk_print_value", ir.VoidType(), [I8, I64])
         tag, payload = fn.args
         blocks = {k: fn.append_basic_block(k) for k in ("int", "true", "false", "none")}
@@ -65,6 +67,17 @@ class PrintLowering(Lowering):
         b.cbranch(b.icmp_signed("!=", payload, const(I64, 0)), blocks["true"], blocks["false"])
         b.position_at_end(other)
         b.cbranch(b.icmp_unsigned("==", tag, const(I8, NONE)), blocks["none"], blocks["int"])
+        if self.floats:  # repr() of a float: the runtime's Ryu (float_repr)
+            b.position_at_end(blocks["int"])
+            blocks["int"], float_block = (
+                fn.append_basic_block("int"),
+                fn.append_basic_block("float"),
+            )
+            b.cbranch(b.icmp_unsigned("==", tag, const(I8, FLOAT)), float_block, blocks["int"])
+            b.position_at_end(float_block)
+            print_float = emit_print_float(self.module, self.rt.write)
+            b.call(print_float, [b.bitcast(payload, ir.DoubleType())])
+            b.ret_void()
         saved = self.b
         for key, text in (("true", "True"), ("false", "False"), ("none", "None")):
             self.b = ir.IRBuilder(blocks[key])

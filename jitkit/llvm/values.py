@@ -4,8 +4,9 @@ In: nothing; every lowering module imports these definitions. Out: the value rep
 the error sites and the `Program` the code generator gives back.
 
 Values are dynamically typed, so each kit value is two LLVM values: a tag (i8: INT, BOOL,
-NONE) and a 64-bit payload; LLVM's SROA and instcombine fold the tags away wherever the types
-are known. A kit function `f` becomes `{i8, i64} @"py.f"(i8, i64, ...)`.
+NONE, FLOAT) and a 64-bit payload (a float's is its IEEE bits); LLVM's SROA and instcombine
+fold the tags away wherever the types are known. A kit function `f` becomes
+`{i8, i64} @"py.f"(i8, i64, ...)`.
 
 Every place that can fail (overflow, division by zero, unbound local, bad operand types, range
 step 0, too deep recursion, too little native stack left, an interrupt, ...) is an error
@@ -22,7 +23,7 @@ from llvmlite import ir
 from jitkit.lang import nodes as n
 from jitkit.llvm.runtime import I8, I64
 
-INT, BOOL, NONE, ERROR, UNBOUND = 0, 1, 2, 3, 4
+INT, BOOL, NONE, ERROR, UNBOUND, FLOAT = 0, 1, 2, 3, 4, 5
 VALUE = ir.LiteralStructType([I8, I64])  # what every kit function returns: {tag, payload}
 MAIN = "py.<module>"
 
