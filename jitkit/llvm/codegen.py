@@ -162,7 +162,7 @@ def makes_floats(kit: n.Module) -> bool:
         node = todo.pop()
         if isinstance(node, n.Const) and isinstance(node.value, float):
             return True
-        if (isinstance(node, n.BinOp) and node.op == "/") or (
+        if (isinstance(node, (n.BinOp, n.AugAssign)) and node.op == "/") or (
             isinstance(node, n.Builtin) and node.func == "float"
         ):
             return True
