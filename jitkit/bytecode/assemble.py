@@ -46,6 +46,9 @@ INSTRUCTION = re.compile(
 POOLS = {"const": "consts", "local": "varnames", "name": "names"}
 
 
+FLOAT_WORDS = {"inf", "-inf", "nan"}
+
+
 class Pool:
     """One of a function's tables (constants, locals, callees) rebuilt from operands."""
 
@@ -133,6 +136,8 @@ class FunctionParser:
 
     def parse_value(self, kind: str, text: str) -> object:
         if kind == "const":
+            if text in FLOAT_WORDS:  # repr of a float that is no Python literal
+                return float(text)
             try:
                 return ast.literal_eval(text)
             except (ValueError, SyntaxError):

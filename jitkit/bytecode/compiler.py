@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from jitkit.bytecode.code import Code, CodeBuilder
-from jitkit.bytecode.opcodes import BINARY_OPS, BUILTIN_OPS, COMPARE_OPS, UNARY_OPS, Op
+from jitkit.bytecode.opcodes import (
+    BINARY_OPS,
+    BUILTIN_OPS,
+    COMPARE_OPS,
+    NO_ARGUMENT_BUILTINS,
+    UNARY_OPS,
+    Op,
+)
 from jitkit.bytecode.verify import verify
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import deep
@@ -85,6 +92,13 @@ class FunctionCompiler:
         self.b.emit(BINARY_OPS[s.op])
         self.b.emit(Op.STORE_LOCAL, s.target.slot)
 
+    # CPython's order: the item, then the list, then the index
+    def lower_StoreSubscript(self, s: n.StoreSubscript) -> None:
+        for e in (s.item, s.value, s.index):
+            self.lower(e)
+        self.b.line = s.line
+        self.b.emit(Op.STORE_SUBSCR)
+
     def lower_If(self, s: n.If) -> None:
         self.lower(s.test)
         to_else = self.b.emit_jump(Op.JUMP_IF_FALSE)
@@ -124,6 +138,36 @@ class FunctionCompiler:
             (Op.STORE_LOCAL, s.target.slot),
             (Op.LOAD_LOCAL, i),
             (Op.LOAD_LOCAL, step),
+            (Op.BINARY_ADD, 0),
+            (Op.STORE_LOCAL, i),
+        ]:
+            self.b.emit(op, arg)
+        self.lower_loop_body(s.body, top)
+        self.b.line = s.line
+        self.b.emit(Op.JUMP_BACKWARD, top)
+        self.end_loop([to_end])
+
+    # for x in xs: by index, reading len(xs) again on every trip (appends extend the loop)
+    def lower_ForEach(self, s: n.ForEach) -> None:
+        xs, i = s.hidden, s.hidden + 1
+        self.lower(s.iterable)
+        self.b.line = s.line
+        self.b.emit(Op.CHECK_ITER)
+        self.b.emit(Op.STORE_LOCAL, xs)
+        self.b.emit(Op.LOAD_CONST, self.b.add_constant(0))
+        self.b.emit(Op.STORE_LOCAL, i)
+        top = self.b.here()
+        for op, arg in [(Op.LOAD_LOCAL, i), (Op.LOAD_LOCAL, xs), (Op.UNARY_LEN, 0)]:
+            self.b.emit(op, arg)
+        self.b.emit(Op.COMPARE_LT)
+        to_end = self.b.emit_jump(Op.JUMP_IF_FALSE)
+        for op, arg in [
+            (Op.LOAD_LOCAL, xs),
+            (Op.LOAD_LOCAL, i),
+            (Op.BINARY_SUBSCR, 0),
+            (Op.STORE_LOCAL, s.target.slot),
+            (Op.LOAD_LOCAL, i),
+            (Op.LOAD_CONST, self.b.add_constant(1)),
             (Op.BINARY_ADD, 0),
             (Op.STORE_LOCAL, i),
         ]:
@@ -236,10 +280,34 @@ class FunctionCompiler:
         self.b.emit(Op.CALL, len(e.args))
 
     def lower_Builtin(self, e: n.Builtin) -> None:
+        if not e.args:  # float() and int()
+            self.b.emit(Op.LOAD_CONST, self.b.add_constant(NO_ARGUMENT_BUILTINS[e.func]))
+            return
         for a in e.args:
             self.lower(a)
         self.b.line = e.line
         self.b.emit(BUILTIN_OPS[e.func])
+
+    def lower_ListDisplay(self, e: n.ListDisplay) -> None:
+        for item in e.items:
+            self.lower(item)
+        self.b.line = e.line
+        self.b.emit(Op.BUILD_LIST, len(e.items))
+
+    def lower_Subscript(self, e: n.Subscript) -> None:
+        self.lower(e.value)
+        self.lower(e.index)
+        self.b.line = e.line
+        self.b.emit(Op.BINARY_SUBSCR)
+
+    # xs.append(v): the method is looked up (CHECK_APPEND) before v is evaluated
+    def lower_Append(self, e: n.Append) -> None:
+        self.lower(e.value)
+        self.b.line = e.line
+        self.b.emit(Op.CHECK_APPEND)
+        self.lower(e.item)
+        self.b.line = e.line
+        self.b.emit(Op.LIST_APPEND)
 
 
 @deep

@@ -8,7 +8,9 @@ We read `dis.get_instructions` by opname and `argval`, never by opcode number. C
 stack holds things the kit stack does not (NULL markers, builtins such as `print`, range
 iterators, keyword-name tuples); a model of the CPython stack tracks those "phantoms" so only
 real values reach the kit stack. `for x in range(...)` becomes the same counter loop the AST
-compiler emits (RANGE_CHECK, RANGE_TEST, three private locals).
+compiler emits (RANGE_CHECK, RANGE_TEST, three private locals). Floats translate (constants,
+`/`, float(), int()); lists do not: their instructions raise UnsupportedError naming the ast
+front end, which reads them.
 Imports only the standard library and jitkit's own stdlib-only modules.
 """
 
@@ -24,14 +26,19 @@ from collections.abc import Callable
 
 from jitkit.bytecode.code import Code, CodeBuilder
 from jitkit.bytecode.compiler import reverse_top
-from jitkit.bytecode.opcodes import BINARY_OPS, BUILTIN_OPS, COMPARE_OPS, Op
+from jitkit.bytecode.opcodes import BINARY_OPS, BUILTIN_OPS, COMPARE_OPS, NO_ARGUMENT_BUILTINS, Op
 from jitkit.bytecode.verify import verify, verify_module
 from jitkit.errors import UnsupportedError
 from jitkit.lang.nodes import MODULE_CODE_NAME, hidden_range_names
-from jitkit.lang.parse import check_module_bindings
+from jitkit.lang.parse import VALUE_BUILTINS, check_module_bindings
 
 REAL = "value"  # a model entry standing for one value on the kit stack
-BUILTINS = {"print", "range", "abs", "min", "max"}
+BUILTINS = {"print", "range", *VALUE_BUILTINS}
+# CPython instructions that only lists (or slices, tuples, methods) need
+LIST_INSTRUCTIONS = {
+    "BUILD_LIST", "LIST_EXTEND", "LIST_APPEND", "BINARY_SUBSCR", "STORE_SUBSCR", "BINARY_SLICE",
+    "STORE_SLICE", "LOAD_METHOD", "LOAD_ATTR", "DELETE_SUBSCR",
+}  # fmt: skip
 NO_EFFECT = {"NOP", "RESUME", "PRECALL", "EXTENDED_ARG", "CACHE", "TO_BOOL", "NOT_TAKEN"}
 UNARY = {"UNARY_NEGATIVE": Op.UNARY_NEG, "UNARY_NOT": Op.UNARY_NOT, "UNARY_POSITIVE": Op.UNARY_POS}
 IF_FALSE = {"POP_JUMP_IF_FALSE", "POP_JUMP_FORWARD_IF_FALSE", "POP_JUMP_BACKWARD_IF_FALSE"}
@@ -118,6 +125,8 @@ class Translator:
                 self.b.line = ins.positions.lineno
             if ins.opname not in NO_EFFECT:
                 handler = getattr(self, f"op_{ins.opname}", None)
+                if handler is None and ins.opname in LIST_INSTRUCTIONS:
+                    raise self.fail(ins, "lists (the ast front end reads them; dis does not)")
                 if handler is None:
                     raise self.fail(ins, f"CPython instruction {ins.opname} {ins.argrepr}".strip())
                 handler(ins)
@@ -197,7 +206,7 @@ class Translator:
             self.stack.append(phantom("code", value))
         elif isinstance(value, tuple):  # keyword names, or folded `a, b = 1, 2`
             self.stack.append(phantom("tuple-const", value))
-        elif value is None or type(value) in (int, bool, str):
+        elif value is None or type(value) in (int, bool, float, str):
             self.b.emit(Op.LOAD_CONST, self.b.add_constant(value))
             self.stack.append(REAL)
         else:
@@ -375,7 +384,10 @@ class Translator:
             self.call_print(argc - len(kw), kw)
         elif name == "range" and 1 <= argc <= 3 and not kw:
             self.call_range(argc)
-        elif name in BUILTIN_OPS and argc == (1 if name == "abs" else 2) and not kw:
+        elif name in NO_ARGUMENT_BUILTINS and argc == 0 and not kw:  # float(), int()
+            self.b.emit(Op.LOAD_CONST, self.b.add_constant(NO_ARGUMENT_BUILTINS[name]))
+            self.stack.append(REAL)
+        elif name in BUILTIN_OPS and argc in VALUE_BUILTINS[name] and not kw:
             self.b.emit(BUILTIN_OPS[name])
             self.stack.append(REAL)
         else:

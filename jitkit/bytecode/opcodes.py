@@ -72,6 +72,17 @@ TABLE = [
     ("CALL", "count", "arg+1", 1, False, False, "f a1..an -- f(a1..an)"),
     ("PRINT", "count", "arg+2", 0, False, False, "a1..an sep end -- ; print(a1..an)"),
     ("RETURN", "none", 1, 0, False, False, "return the top to the caller"),
+    # floats and lists (issue #17): Python's own semantics; a native tier guards the kinds
+    ("BINARY_TRUEDIV", "none", 2, 1, False, True, "a b -- a / b (a float; ZeroDivisionError)"),
+    ("UNARY_FLOAT", "none", 1, 1, False, True, "a -- float(a) (OverflowError for huge ints)"),
+    ("UNARY_INT", "none", 1, 1, False, True, "a -- int(a) (truncates; inf, nan raise)"),
+    ("UNARY_LEN", "none", 1, 1, False, True, "xs -- len(xs)"),
+    ("BUILD_LIST", "count", "arg", 1, False, False, "a1..an -- [a1, .., an]"),
+    ("BINARY_SUBSCR", "none", 2, 1, False, True, "xs i -- xs[i] (i < 0 from the end; IndexError)"),
+    ("STORE_SUBSCR", "none", 3, 0, False, True, "v xs i -- ; xs[i] = v (IndexError)"),
+    ("CHECK_APPEND", "none", 1, 1, False, True, "xs -- xs; AttributeError unless a list"),
+    ("LIST_APPEND", "none", 2, 1, False, False, "xs v -- None; xs.append(v)"),
+    ("CHECK_ITER", "none", 1, 1, False, True, "xs -- xs; TypeError unless a list (for x in xs)"),
 ]
 
 Op = enum.IntEnum("Op", [row[0] for row in TABLE], start=0)
@@ -84,6 +95,7 @@ BINARY_OPS = {
     "+": Op.BINARY_ADD,
     "-": Op.BINARY_SUB,
     "*": Op.BINARY_MUL,
+    "/": Op.BINARY_TRUEDIV,
     "//": Op.BINARY_FLOORDIV,
     "%": Op.BINARY_MOD,
     "**": Op.BINARY_POW,
@@ -97,7 +109,15 @@ COMPARE_OPS = {
     ">": Op.COMPARE_GT,
     ">=": Op.COMPARE_GE,
 }
-BUILTIN_OPS = {"abs": Op.UNARY_ABS, "min": Op.BINARY_MIN, "max": Op.BINARY_MAX}
+BUILTIN_OPS = {
+    "abs": Op.UNARY_ABS,
+    "min": Op.BINARY_MIN,
+    "max": Op.BINARY_MAX,
+    "len": Op.UNARY_LEN,
+    "float": Op.UNARY_FLOAT,
+    "int": Op.UNARY_INT,
+}
+NO_ARGUMENT_BUILTINS = {"float": 0.0, "int": 0}  # float() and int(): constants
 
 
 def count(formula: int | str, arg: int) -> int:

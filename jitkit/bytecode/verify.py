@@ -3,7 +3,7 @@
 In: a `Code` (from the compiler, the CPython front end, or a learner's hands). Out: nothing,
 and `code.stacksize` filled in; or `VerifyError` naming the instruction and the broken rule:
   1. every opcode is in the table, every operand is an int, and every constant is a value of
-     the language (int, bool, str, None);
+     the language (int, bool, float, str, None);
   2. operands are in range (constants, locals, names, depths, counts, jump targets);
   3. only JUMP_BACKWARD jumps backwards, every other jump goes forward;
   4. the stack never underflows, and has one depth at each instruction on every path;
@@ -126,10 +126,10 @@ def verify(code: Code, *, depths: Callable[[Code], list[int | None]] = stack_dep
     if not 0 <= code.argcount <= len(code.varnames):
         raise VerifyError(f"{code.name}: argcount {code.argcount} exceeds the locals")
     for i, value in enumerate(code.consts):
-        if type(value) not in (int, bool, str, type(None)):
+        if type(value) not in (int, bool, float, str, type(None)):
             raise VerifyError(
                 f"{code.name}: constant {i} is {value!r}, a {type(value).__name__}; the kit's "
-                "values are int, bool, str and None"
+                "constants are int, bool, float, str and None"
             )
     for pc in range(n):
         check_operand(code, pc)

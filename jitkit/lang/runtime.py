@@ -2,7 +2,9 @@
 
 In: Python values. Out: Python values or the exception CPython would raise. The tree-walk
 interpreter and the VM both call these, so a corner case (negative exponent, range step 0,
-unbound local) is decided in exactly one place.
+unbound local) is decided in exactly one place. Floats and lists are Python's own: the
+operators below are CPython's, so every result and message is the running CPython's (3.11 and
+3.13 word some float errors differently); only what the subset leaves out is refused here.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ BINARY = {
     "+": operator.add,
     "-": operator.sub,
     "*": operator.mul,
+    "/": operator.truediv,
     "//": operator.floordiv,
     "%": operator.mod,
 }
@@ -43,21 +46,56 @@ COMPARE = {
     ">=": operator.ge,
 }
 UNARY = {"-": operator.neg, "+": operator.pos, "not": operator.not_}
+# builtins that compute a value; float() and int() without an argument are the constants
+# 0.0 and 0 (the compiler loads those)
+BUILTINS = {"abs": abs, "min": min, "max": max, "len": len, "float": float, "int": int}
 
 
 def power(base: object, exp: object) -> object:
-    """`base ** exp`; a negative int exponent would make a float in CPython, which we refuse."""
-    if isinstance(exp, int) and isinstance(base, int) and exp < 0:
+    """`base ** exp`, CPython's (`2 ** -1` is 0.5); a negative base to a fractional power
+    would make a complex number, which the subset does not have."""
+    result = base**exp
+    if type(result) is complex:
         raise UnsupportedError(
-            f"{base!r} ** {exp!r}: a negative exponent gives a float in CPython, and floats "
-            "are not supported by jitkit yet"
+            f"{base!r} ** {exp!r} gives a complex number, which jitkit does not support"
         )
-    return base**exp
+    return result
 
 
 def binary(op: str, left: object, right: object) -> object:
     """One binary operator by its source spelling."""
     return power(left, right) if op == "**" else BINARY[op](left, right)
+
+
+def subscript(xs: object, index: object) -> object:
+    """`xs[index]` with CPython's errors (not subscriptable, index type, out of range)."""
+    return xs[index]
+
+
+def store_subscript(item: object, xs: object, index: object) -> None:
+    """`xs[index] = item`, in CPython's order: the item was evaluated first."""
+    xs[index] = item
+
+
+def check_append(xs: object) -> object:
+    """`xs.append` looked up before its argument is evaluated, as CPython does: the
+    AttributeError of a non-list comes first."""
+    if type(xs) is not list:
+        _ = xs.append  # CPython's AttributeError, word for word
+    return xs
+
+
+def append(xs: list, item: object) -> None:
+    """`xs.append(item)` on a list `check_append` let through; the value is None."""
+    xs.append(item)
+
+
+def check_iterable(xs: object) -> object:
+    """`for x in xs` starts: only lists are iterable in the subset; anything else is
+    CPython's `TypeError: 'int' object is not iterable`, at the `for`."""
+    if type(xs) is not list:
+        iter(xs)  # raises CPython's TypeError (every non-list kit value is not iterable)
+    return xs
 
 
 def range_check(start: object, stop: object, step: object) -> tuple[int, int, int]:
@@ -74,7 +112,7 @@ def range_test(counter: int, stop: int, step: int) -> bool:
 
 
 def print_values(values: list[object], sep: str | None, end: str | None) -> None:
-    """`print` with Python's own formatting."""
+    """`print` with Python's own formatting (a float or a list prints as its `repr`)."""
     print(*values, sep=sep, end=end, file=sys.stdout)
 
 

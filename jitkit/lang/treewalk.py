@@ -103,6 +103,11 @@ class TreeWalker:
         old = self.eval_Local(s.target, frame)
         frame[s.target.slot] = rt.binary(s.op, old, self.eval(s.value, frame))
 
+    def exec_StoreSubscript(self, s: n.StoreSubscript, frame: list) -> None:
+        item = self.eval(s.item, frame)
+        xs = self.eval(s.value, frame)
+        rt.store_subscript(item, xs, self.eval(s.index, frame))
+
     def exec_If(self, s: n.If, frame: list) -> None:
         self.exec_block(s.body if self.eval(s.test, frame) else s.orelse, frame)
 
@@ -117,6 +122,15 @@ class TreeWalker:
         while rt.range_test(counter, stop, step):
             frame[s.target.slot] = counter
             counter += step
+            if self.exec_loop_trip(s.body, frame):
+                break
+
+    def exec_ForEach(self, s: n.ForEach, frame: list) -> None:
+        xs = rt.check_iterable(self.eval(s.iterable, frame))
+        index = 0
+        while index < len(xs):  # re-read: an append in the body extends the loop
+            frame[s.target.slot] = xs[index]
+            index += 1
             if self.exec_loop_trip(s.body, frame):
                 break
 
@@ -190,7 +204,18 @@ class TreeWalker:
         return self.call(e.func, [self.eval(a, frame) for a in e.args], e)
 
     def eval_Builtin(self, e: n.Builtin, frame: list) -> object:
-        return {"abs": abs, "min": min, "max": max}[e.func](*[self.eval(a, frame) for a in e.args])
+        return rt.BUILTINS[e.func](*[self.eval(a, frame) for a in e.args])
+
+    def eval_ListDisplay(self, e: n.ListDisplay, frame: list) -> object:
+        return [self.eval(item, frame) for item in e.items]
+
+    def eval_Subscript(self, e: n.Subscript, frame: list) -> object:
+        xs = self.eval(e.value, frame)
+        return rt.subscript(xs, self.eval(e.index, frame))
+
+    def eval_Append(self, e: n.Append, frame: list) -> object:
+        xs = rt.check_append(self.eval(e.value, frame))
+        rt.append(xs, self.eval(e.item, frame))
 
 
 def run(module: n.Module, name: str, *args: object) -> object:

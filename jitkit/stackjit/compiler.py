@@ -138,6 +138,8 @@ def check(types: FunctionTypes, analysis: dict[str, FunctionTypes], skipped: dic
             continue
         op, arg = code.ops[pc], code.args[pc]
         where = f"{code.name}, line {code.lines[pc]}"
+        if op not in TEMPLATES or op == Op.LOAD_CONST and type(code.consts[arg]) is float:
+            raise NotCompilable(f"{where}: {Op(op).name} of a float or list stays interpreted")
         if op == Op.LOAD_CONST and type(code.consts[arg]) is int:
             if not -(2**63) <= code.consts[arg] < 2**63:
                 raise NotCompilable(f"{where}: the constant {code.consts[arg]} needs > 64 bits")

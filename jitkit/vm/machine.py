@@ -27,7 +27,7 @@ from jitkit.bytecode.disasm import format_instruction, instructions
 from jitkit.bytecode.opcodes import Op
 from jitkit.bytecode.verify import verify_module
 from jitkit.lang import runtime as rt
-from jitkit.lang.runtime import UNBOUND, power, range_check, range_test
+from jitkit.lang.runtime import UNBOUND, power, range_check, range_test, store_subscript
 
 # Opcode numbers as plain-int globals, in table order (checked just below): `op == LOAD_LOCAL`
 # is then one int comparison, where an IntEnum member would go through the Enum machinery.
@@ -36,7 +36,9 @@ from jitkit.lang.runtime import UNBOUND, power, range_check, range_test
  BINARY_MAX, UNARY_NEG, UNARY_POS, UNARY_NOT, UNARY_ABS,
  COMPARE_LT, COMPARE_LE, COMPARE_EQ, COMPARE_NE, COMPARE_GT, COMPARE_GE,
  RANGE_CHECK, RANGE_TEST, JUMP, JUMP_BACKWARD, JUMP_IF_FALSE, JUMP_IF_TRUE,
- CALL, PRINT, RETURN) = range(len(Op))  # fmt: skip
+ CALL, PRINT, RETURN,
+ BINARY_TRUEDIV, UNARY_FLOAT, UNARY_INT, UNARY_LEN, BUILD_LIST, BINARY_SUBSCR, STORE_SUBSCR,
+ CHECK_APPEND, LIST_APPEND, CHECK_ITER) = range(len(Op))  # fmt: skip
 assert all(globals()[op.name] == op for op in Op), "opcode table reordered: update this list"
 REPLACED = -1  # an opcode whose handler `VM(handlers=...)` replaced (an exercise writes some)
 
@@ -224,6 +226,17 @@ class VM:
                 elif op == JUMP_IF_TRUE:
                     if pop():
                         pc = arg
+                elif op == BINARY_SUBSCR:
+                    index = pop()
+                    stack[-1] = stack[-1][index]
+                elif op == STORE_SUBSCR:
+                    store_subscript(*stack[-3:])
+                    del stack[-3:]
+                elif op == UNARY_LEN:
+                    stack[-1] = len(stack[-1])
+                elif op == BINARY_TRUEDIV:
+                    right = pop()
+                    stack[-1] = stack[-1] / right
                 elif op == RANGE_TEST:
                     step, stop = pop(), pop()
                     stack[-1] = range_test(stack[-1], stop, step)
@@ -267,6 +280,19 @@ class VM:
                     stack[-3:] = range_check(*stack[-3:])
                 elif op == PRINT:
                     self.print_values(stack, arg)
+                elif op == UNARY_FLOAT:
+                    stack[-1] = float(stack[-1])
+                elif op == UNARY_INT:
+                    stack[-1] = int(stack[-1])
+                elif op == BUILD_LIST:
+                    self.build_list(stack, arg)
+                elif op == CHECK_APPEND:
+                    rt.check_append(stack[-1])
+                elif op == LIST_APPEND:
+                    item = pop()
+                    stack[-1] = stack[-1].append(item)  # None, the value of the call
+                elif op == CHECK_ITER:
+                    rt.check_iterable(stack[-1])
                 elif op == REPLACED:
                     handler, arg = arg
                     pc = handler(stack, arg, pc)
@@ -318,6 +344,12 @@ class VM:
         values = stack[len(stack) - argc - 2 :]
         del stack[len(stack) - argc - 2 :]
         rt.print_values(values[:argc], values[-2], values[-1])
+
+    def build_list(self, stack: list, count: int) -> None:
+        """BUILD_LIST: the top `count` values, deepest first, become one new list."""
+        items = stack[len(stack) - count :]
+        del stack[len(stack) - count :]
+        stack.append(items)
 
     def trace_instruction(self, frame: Frame, pc: int) -> None:
         """trace=True: the stack, then the instruction, through the one listing formatter."""

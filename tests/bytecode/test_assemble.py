@@ -29,7 +29,8 @@ def listing(codes: dict[str, Code]) -> str:
 
 
 def same(a: Code, b: Code) -> bool:
-    typed = lambda c: [(type(v), v) for v in c.consts]  # noqa: E731 (1 and True differ)
+    # 1 and True differ, and so do 0.0 and -0.0; nan equals nothing, its repr is "nan"
+    typed = lambda c: [(type(v), repr(v)) for v in c.consts]  # noqa: E731
     return all(getattr(a, f) == getattr(b, f) for f in FIELDS) and typed(a) == typed(b)
 
 

@@ -54,7 +54,7 @@ BAD = {
     ),
     "empty": code(),
     "argcount exceeds locals": code((C, 0), (Op.RETURN,), argcount=2),
-    "float constant": code((C, 0), (Op.RETURN,), consts=(1.5,)),
+    "list constant": code((C, 0), (Op.RETURN,), consts=([1],)),
     "complex constant": code((C, 0), (Op.RETURN,), consts=(1j,)),
 }
 

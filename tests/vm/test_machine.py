@@ -53,11 +53,17 @@ def test_every_opcode_has_a_vm_case():
     assert len(Op) == len(OPCODES)
 
 
-def test_negative_exponent_is_a_clear_runtime_error():
+def test_powers_are_cpythons_and_complex_results_are_refused():
     vm = VM(compile_module(parse_module("def p(a, b):\n    return a ** b\n")))
     assert vm.call("p", 2, 10) == 1024
-    with pytest.raises(UnsupportedError, match="negative exponent"):
-        vm.call("p", 2, -1)
+    assert vm.call("p", 2, -1) == 2**-1 and type(vm.call("p", 2, -2)) is float
+    with pytest.raises(UnsupportedError, match="complex number"):
+        vm.call("p", -8, 0.5)
+    with pytest.raises(ZeroDivisionError) as error:
+        vm.call("p", 0, -1)
+    with pytest.raises(ZeroDivisionError) as expected:
+        0**-1  # noqa: B018
+    assert str(error.value) == str(expected.value)
 
 
 def fact(n):
