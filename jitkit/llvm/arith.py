@@ -14,7 +14,7 @@ from llvmlite import ir
 
 from jitkit.lang import nodes as n
 from jitkit.lang.runtime import INT64_MIN
-from jitkit.llvm.floats import FloatLowering
+from jitkit.llvm.lists import ListLowering
 from jitkit.llvm.runtime import I1, I8, I64
 from jitkit.llvm.runtime import function as new_function
 from jitkit.llvm.values import INT, NONE, Val, const
@@ -23,7 +23,7 @@ ARITH = {"+": "sadd_with_overflow", "-": "ssub_with_overflow", "*": "smul_with_o
 SIGNED = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
 
 
-class ArithmeticLowering(FloatLowering):
+class ArithmeticLowering(ListLowering):
     """`lower_BinOp`, `lower_UnaryOp` and the `binary` / `compare` helpers others reuse."""
 
     pow: ir.Function  # jk_pow, emitted once per module by `emit_pow`
@@ -33,6 +33,17 @@ class ArithmeticLowering(FloatLowering):
 
     def binary(self, op: str, left: Val, right: Val, node: n.Node) -> Val:
         """One arithmetic operator with Python's results, or an error site."""
+        if self.lists:
+            either = self.b.or_(self.is_list(left), self.is_list(right))
+            return self.split(
+                either,
+                lambda: self.list_binary(op, left, right, node),
+                lambda: self.numeric_binary(op, left, right, node),
+            )
+        return self.numeric_binary(op, left, right, node)
+
+    def numeric_binary(self, op: str, left: Val, right: Val, node: n.Node) -> Val:
+        """An arithmetic operator on numbers (ints, bools, floats), or an error site."""
         if op == "/":
             return self.float_binary(op, left, right, node)
         if not self.floats:
@@ -110,6 +121,8 @@ class ArithmeticLowering(FloatLowering):
 
     def compare(self, op: str, left: Val, right: Val, node: n.Node) -> ir.Value:
         """One comparison as an i1; == and != also accept None (equal only to None)."""
+        if self.lists:
+            self.refuse_list_compare(left, right, node)
         if not self.floats:
             return self.int_compare(op, left, right, node)
         return self.split_bit(

@@ -38,6 +38,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import ctypes
+import functools
 import signal
 import struct
 import sys
@@ -54,13 +55,13 @@ from jitkit.lang.parse import parse_module
 from jitkit.lang.runtime import fits_machine_word, recursion_limit
 from jitkit.lang.treewalk import TreeWalker
 from jitkit.llvm.codegen import compile_module as lower_module
-from jitkit.llvm.codegen import makes_floats
+from jitkit.llvm.codegen import makes_floats, makes_lists
 from jitkit.llvm.emit import emit_assembly, emit_object, link_executable
 from jitkit.llvm.floats import float_bits
 from jitkit.llvm.jit import Engine
 from jitkit.llvm.lowering import Handler
 from jitkit.llvm.optimize import optimize
-from jitkit.llvm.values import BOOL, ERROR, FLOAT, INT, NONE, Program
+from jitkit.llvm.values import BOOL, ERROR, FLOAT, INT, LIST, NONE, Program
 from jitkit.llvm.verify import verify_ir
 from jitkit.native.entry import (
     MAX_DEPTH,
@@ -80,6 +81,8 @@ EXACT = {
     "unbound": UnboundLocalError,
     "value": ValueError,
     "recursion": RecursionError,
+    "index": IndexError,
+    "attribute": AttributeError,
 }
 ENTRY_CHECKS = ("recursion", "stack")  # the entry check's sites: one branch, also the flag
 SINK = ctypes.CFUNCTYPE(None, ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64)
@@ -122,7 +125,7 @@ class CompiledModule:
     ) -> None:
         dump = set(dump)
         self.kit = kit
-        self.floats = makes_floats(kit)
+        self.floats, self.lists = makes_floats(kit), makes_lists(kit)
         self.program: Program = lower_module(kit, "inprocess", interrupt_poll, handlers)
         if "ast" in dump:
             banner(
@@ -144,6 +147,8 @@ class CompiledModule:
         self.sink = SINK(self.on_output)  # kept alive: compiled code calls it
         self.set_global("jk_sink_pointer", ctypes.cast(self.sink, ctypes.c_void_p).value or 0)
         self.flush = ctypes.CFUNCTYPE(None)(self.engine.address("jk_flush"))
+        if self.lists:
+            self.release = ctypes.CFUNCTYPE(None)(self.engine.address("jk_heap_release"))
         self.entries = {
             name: ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_int64))(
                 self.engine.address(f"jk_call.{name}")
@@ -220,16 +225,19 @@ class CompiledModule:
         interrupt_flag().arm()
         try:
             self.entries[name](frame)
+            return self.after_native(name, args, frame, limit)
         except KeyboardInterrupt:  # CPython raised it as the call returned (the flag's poll)
             self.flush()  # what ran before Ctrl-C did print
             raise
-        return self.after_native(name, args, frame, limit)
+        finally:
+            if self.lists:  # the call's lists, a list result already copied out
+                self.release()
 
     def after_native(self, name: str, args: tuple, frame: ctypes.Array, limit: int) -> object:
         """What the call gives once the machine code returned `frame` (tag and payload)."""
         if frame[0] != ERROR:
             self.flush()
-            return from_tag(frame[0], frame[1])
+            return list_from(frame[1]) if frame[0] == LIST else from_tag(frame[0], frame[1])
         site = self.program.sites[frame[1]]
         if site.kind == "interrupt" or (site.kind in ENTRY_CHECKS and interrupt_flag().is_set):
             self.flush()  # what ran before Ctrl-C did print
@@ -253,6 +261,8 @@ class CompiledModule:
         running, other arguments, a changed recursion limit) to `call`."""
         if name not in self.entries:
             raise KeyError(f"no function {name!r} in this module")
+        if self.lists:  # its lists are released after each call: `call` does that
+            return functools.partial(self.call, name)
         params = len(self.program.functions[name].params)
         if len(self._frames[-1]) < 2 * params:
             self._frames.append((ctypes.c_int64 * (2 * params))())  # the old ones stay in use
@@ -338,6 +348,13 @@ def tag_of(value: object) -> int:
     if isinstance(value, float):
         return FLOAT
     return NONE if value is None else BOOL if isinstance(value, bool) else INT
+
+
+def list_from(address: int) -> list:
+    """A compiled list (`lists`: length, capacity, kind, data) as a new Python list."""
+    length, _, kind, data = (ctypes.c_int64 * 4).from_address(address)
+    payloads = (ctypes.c_int64 * length).from_address(data) if length else []
+    return [from_tag(kind, payload) for payload in payloads]
 
 
 def payload_of(value: object) -> int:

@@ -122,6 +122,8 @@ class ExpressionLowering(ArithmeticLowering):
     def lower_Builtin(self, e: n.Builtin) -> Val:
         args = [self.expr(a) for a in e.args]
         b = self.b
+        if e.func == "len":
+            return self.length(args[0], e)
         if e.func == "float":
             return self.to_float(args, e)
         if e.func == "int":

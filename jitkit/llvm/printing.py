@@ -17,13 +17,13 @@ from llvmlite import ir
 
 from jitkit.lang import nodes as n
 from jitkit.llvm.float_repr import emit_print_float
-from jitkit.llvm.lowering import Lowering
+from jitkit.llvm.lists import KIND, LENGTH, ListLowering
 from jitkit.llvm.runtime import I8, I64
 from jitkit.llvm.runtime import function as new_function
-from jitkit.llvm.values import BOOL, FLOAT, NONE, const
+from jitkit.llvm.values import BOOL, FLOAT, LIST, NONE, Val, const
 
 
-class PrintLowering(Lowering):
+class PrintLowering(ListLowering):
     """`lower_Print` and the `jk_print_value` function it calls."""
 
     print_value: ir.Function  # jk_print_value, emitted once per module
@@ -54,6 +54,21 @@ class PrintLowering(Lowering):
             return
         self.write_text(text)
 
+    def print_list(self, fn: ir.Function, xs: Val) -> None:
+        """`[` the elements' reprs separated by `, ` `]`, and return (in jk_print_value)."""
+        b, struct = self.b, self.struct(xs)
+        self.write_text("[")
+        kind = b.trunc(self.get(struct, KIND), I8)
+
+        def element(i: ir.Value) -> None:
+            with self.b.if_then(self.b.icmp_signed(">", i, const(I64, 0))):
+                self.write_text(", ")
+            self.b.call(fn, [kind, self.b.load(self.slot(struct, i))])
+
+        self.repeat_in(fn, self.get(struct, LENGTH), element)
+        self.write_text("]")
+        self.b.ret_void()
+
     def emit_print_value(self) -> ir.Function:
         """`jk_print_value(tag, payload)`: str() of an int, bool, None or float."""
         fn, b = new_function(self.module, "jk_print_value", ir.VoidType(), [I8, I64])
@@ -79,6 +94,12 @@ class PrintLowering(Lowering):
             b.call(print_float, [b.bitcast(payload, ir.DoubleType())])
             b.ret_void()
         saved = self.b
+        if self.lists:  # repr() of a list: [a, b, c]
+            b.position_at_end(blocks["int"])
+            list_block, blocks["int"] = fn.append_basic_block("list"), fn.append_basic_block("int")
+            b.cbranch(b.icmp_unsigned("==", tag, const(I8, LIST)), list_block, blocks["int"])
+            self.b = ir.IRBuilder(list_block)
+            self.print_list(fn, Val(tag, payload))
         for key, text in (("true", "True"), ("false", "False"), ("none", "None")):
             self.b = ir.IRBuilder(blocks[key])
             self.write_text(text)
