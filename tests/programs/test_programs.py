@@ -1,13 +1,17 @@
 """Black-box suite: every program in this folder, every engine, against CPython and `# expect:`.
 
 A program's `# expect: TEXT` lines are its stdout lines, `# expect error: TYPE: MESSAGE` the
-exception it ends with. CPython must agree with the expectations (so they cannot be wrong
-silently), and every engine must agree with CPython. The dis front end also runs on
-Python 3.12 and 3.13 when installed.
+exception it ends with (`TYPE: *` where CPython versions word the message differently: the
+engines are still compared with the running CPython's message). CPython must agree with the
+expectations (so they cannot be wrong silently), and every engine must agree with CPython.
+An engine `features.SUPPORT` marks REFUSED for a feature the program declares may instead
+refuse it with UnsupportedError at load time. The dis front end also runs on Python 3.12 and
+3.13 when installed.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import pathlib
@@ -16,12 +20,16 @@ import subprocess
 
 import pytest
 
-from tests.programs.engines import ENGINES, run
+from jitkit.errors import UnsupportedError
+from tests.programs.engines import ENGINES, capture, prepare, run
+from tests.programs.features import FEATURES, features, refused
 
 HERE = pathlib.Path(__file__).parent
 REPO = HERE.parent.parent
 PROGRAMS = sorted(
-    p for p in HERE.glob("*.py") if not p.name.startswith(("test_", "_")) and p.name != "engines.py"
+    p
+    for p in HERE.glob("*.py")
+    if not p.name.startswith(("test_", "_")) and p.name not in ("engines.py", "features.py")
 )
 OTHER_PYTHONS = {
     "3.12": "/root/.pyenv/versions/3.12.1/bin/python",
@@ -37,6 +45,27 @@ def expectations(source: str) -> tuple[str, str | None]:
         elif line.startswith("# expect:"):
             out.append(line.removeprefix("# expect:").removeprefix(" ") + "\n")
     return "".join(out), error
+
+
+def agrees(cpython: tuple[str, str | None], expected: tuple[str, str | None]) -> bool:
+    """Does CPython's (stdout, error) match the expectations (`TYPE: *` matches any message)?"""
+    out, error = expected
+    if error is not None and error.endswith(": *") and cpython[1] is not None:
+        return cpython[0] == out and cpython[1].startswith(error[:-1])
+    return cpython == expected
+
+
+def used_features(source: str) -> set[str]:
+    """What the program's syntax shows it uses: float literals or `/`, list displays."""
+    used = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and type(node.value) is float:
+            used.add("floats")
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            used.add("floats")
+        if isinstance(node, ast.List | ast.Subscript):
+            used.add("lists")
+    return used
 
 
 def find_python(version: str) -> str | None:
@@ -58,12 +87,24 @@ def test_programs_exist():
 
 
 @pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.stem)
+def test_program_declares_its_features(path: pathlib.Path):
+    source = path.read_text()
+    assert used_features(source) <= features(source), "add them to its '# features:' line"
+
+
+@pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.stem)
 @pytest.mark.parametrize("engine", ENGINES)
 def test_program(path: pathlib.Path, engine: str):
     source = path.read_text()
-    expected = expectations(source)
     cpython = run("cpython", source, path.name)
-    assert cpython == expected, "the # expect: lines disagree with CPython"
+    assert agrees(cpython, expectations(source)), "the # expect: lines disagree with CPython"
+    if refused(engine, features(source)):
+        try:
+            runner = prepare(engine, source, path.name)
+        except UnsupportedError:
+            return  # refused clearly, at load time
+        assert capture(runner) == cpython  # or runs it exactly
+        return
     assert run(engine, source, path.name) == cpython
 
 
@@ -72,8 +113,9 @@ def test_dis_front_end_on_other_pythons(version: str):
     python = find_python(version)
     if python is None:
         pytest.skip(f"Python {version} is not installed")
+    readable = [p for p in PROGRAMS if not refused("vm-dis", features(p.read_text()))]
     result = subprocess.run(
-        [python, "-m", "tests.programs.engines", *map(str, PROGRAMS)],
+        [python, "-m", "tests.programs.engines", *map(str, readable)],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,
@@ -81,10 +123,18 @@ def test_dis_front_end_on_other_pythons(version: str):
     )
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(rows) == len(PROGRAMS)
+    assert len(rows) == len(readable)
     for row in rows:
         assert row["vm-dis"] == row["cpython"], row["path"]
-        assert tuple(row["cpython"]) == expectations(pathlib.Path(row["path"]).read_text())
+        expected = expectations(pathlib.Path(row["path"]).read_text())
+        assert agrees(tuple(row["cpython"]), expected), row["path"]
+
+
+def test_every_engine_has_a_row_for_every_feature():
+    from tests.programs.features import SUPPORT
+
+    assert set(SUPPORT) == set(ENGINES)
+    assert all(set(row) == set(FEATURES) for row in SUPPORT.values())
 
 
 def test_the_suite_runs_every_tier():
