@@ -14,6 +14,7 @@ from llvmlite import ir
 
 from jitkit.lang import nodes as n
 from jitkit.lang.runtime import INT64_MIN
+from jitkit.llvm.floats import DOUBLE
 from jitkit.llvm.lists import ListLowering
 from jitkit.llvm.runtime import I1, I8, I64
 from jitkit.llvm.runtime import function as new_function
@@ -62,16 +63,21 @@ class ArithmeticLowering(ListLowering):
             pair = getattr(b, ARITH[op])(a, c)
             self.overflow_guard(b.extract_value(pair, 1), op, node)
             return Val(const(I8, INT), b.extract_value(pair, 0))
+        if op == "**" and self.floats:  # a negative exponent: CPython's float power
+            negative = b.icmp_signed("<", c, const(I64, 0))
+            return self.split(
+                negative,
+                lambda: self.float_power(b.sitofp(a, DOUBLE), b.sitofp(c, DOUBLE), node),
+                lambda: self.int_power(a, c, node),
+            )
         if op == "**":
             self.guard(
                 b.icmp_signed(">=", c, const(I64, 0)),
                 "unsupported",
-                "a negative exponent gives a float, and jitkit has no floats",
+                "a negative exponent gives a float (in a module without floats)",
                 node,
             )
-            pair = b.call(self.pow, [a, c])
-            self.overflow_guard(b.extract_value(pair, 1), op, node)
-            return Val(const(I8, INT), b.extract_value(pair, 0))
+            return self.int_power(a, c, node)
         message = "integer division or modulo by zero" if op == "//" else "integer modulo by zero"
         self.guard(b.icmp_signed("!=", c, const(I64, 0)), "zerodiv", message, node)
         minus_one = b.icmp_signed("==", c, const(I64, -1))
@@ -89,6 +95,12 @@ class ArithmeticLowering(ListLowering):
         if op == "//":
             return Val(const(I8, INT), b.sub(q, b.zext(adjust, I64)))
         return Val(const(I8, INT), b.select(adjust, b.add(r, c), r))
+
+    def int_power(self, a: ir.Value, c: ir.Value, node: n.Node) -> Val:
+        """a ** c for c >= 0 by square-and-multiply, or an overflow site."""
+        pair = self.b.call(self.pow, [a, c])
+        self.overflow_guard(self.b.extract_value(pair, 1), "**", node)
+        return Val(const(I8, INT), self.b.extract_value(pair, 0))
 
     def overflow_guard(self, overflowed: ir.Value, op: str, node: n.Node) -> None:
         self.guard(

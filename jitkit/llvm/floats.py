@@ -7,10 +7,14 @@ comparisons (ordered, so NaN compares false except `!=`), truth, unary minus, `a
 `float()` and `int()`. `//` and `%` are CPython's `float_floor_div` / `float_rem`, formula
 for formula; `fmod` is the x87 `fprem` loop (exact, as C's `fmod` must be, and no libm: the
 runtime-free executable has none), `floor` is truncation by `cvttsd2si` corrected by one.
-What would not be CPython's result is an "unsupported" site (in process the call re-runs in
-the interpreter, exactly): `int / int` or an int/float comparison with an int beyond 2^53
-(CPython is exact there, a double is not), and `**` on floats except `x ** 0` and `1.0 ** y`
-(libm's `pow` is not correctly rounded, so no other formula is provably the same).
+An int compared with a float is compared exactly, as CPython does. What would not be
+CPython's result is an "unsupported" site (in process the call re-runs in the interpreter,
+exactly): `int / int` with an int beyond 2^53 (CPython divides exactly there).
+`**` is CPython's `float_pow`: its own special cases (zero, one, NaN, infinities, a negative
+base) in IR, then libm's `pow`, the function CPython calls (in process the very same one;
+an executable links libm). Without libc there is no `pow`, and libm's is not correctly
+rounded, so no formula of ours is provably the same: a power beyond CPython's own cases is an
+"unsupported" site there.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from jitkit.llvm.values import BOOL, FLOAT, INT, Val, const
 DOUBLE = ir.DoubleType()
 EXACT_INT = 1 << 53  # every int of at most this magnitude is a double
 FCMP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
+MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}  # a op b = b op' a
 FPREM = "1:\n\tfprem\n\tfnstsw %ax\n\ttestb $$4, %ah\n\tjnz 1b"  # C2 set: not done yet
 FPREM_CONSTRAINTS = "={st},0,{st(1)},~{ax},~{fpsr},~{flags},~{dirflag}"
 
@@ -47,6 +52,9 @@ ZERO_DIVISION = {
     "//": cpython_message(lambda: 1.0 // 0.0),
     "%": cpython_message(lambda: 1.0 % 0.0),
 }
+ZERO_POWER = cpython_message(lambda: 0.0**-1.0)
+POWER_OVERFLOW = cpython_message(lambda: 10.0**400)
+COMPLEX = "a negative number to a fractional power is complex (jitkit has no complex)"
 NAN_TO_INT = cpython_message(lambda: int(float("nan")))
 INF_TO_INT = cpython_message(lambda: int(float("inf")))
 
@@ -194,17 +202,76 @@ class FloatLowering(Lowering):
     def copysign(self, magnitude: ir.Value, sign: ir.Value) -> ir.Value:
         return self.intrinsic("llvm.copysign", [magnitude, sign])
 
+    # CPython's float_pow: its own special cases first, then libm's pow for finite x != 0
     def float_power(self, x: ir.Value, y: ir.Value, node: n.Node) -> Val:
-        """`x ** y` where libm is provably not needed: y == 0 and x == 1 give 1.0 (even with
-        NaN, as in CPython); anything else is an "unsupported" site."""
         b = self.b
-        trivial = b.or_(
-            b.fcmp_ordered("==", y, ir.Constant(DOUBLE, 0.0)),
-            b.fcmp_ordered("==", x, ir.Constant(DOUBLE, 1.0)),
-        )
-        message = "a float power needs libm's pow (not provably CPython's result)"
-        self.guard(trivial, "unsupported", message, node)
-        return fval(1.0)
+        zero, one, inf = (ir.Constant(DOUBLE, v) for v in (0.0, 1.0, float("inf")))
+        result = self.temp()[1]
+        done = self.block("pow.done")
+
+        def case(test: ir.Value, value: Callable[[], ir.Value]) -> None:
+            """if test: result = value(); goto done"""
+            then, rest = self.block("pow.case"), self.block("pow.next")
+            b.cbranch(test, then, rest)
+            b.position_at_end(then)
+            b.store(b.bitcast(value(), I64), result)
+            b.branch(done)
+            b.position_at_end(rest)
+
+        def isinf(v: ir.Value) -> ir.Value:
+            return b.fcmp_ordered("==", self.fabs(v), inf)
+
+        odd = self.is_odd_integer(y)
+        case(b.fcmp_ordered("==", y, zero), lambda: one)
+        case(b.fcmp_unordered("!=", x, x), lambda: x)
+        case(b.fcmp_unordered("!=", y, y), lambda: b.select(b.fcmp_ordered("==", x, one), one, y))
+        ax = self.fabs(x)
+        grows = b.icmp_unsigned("==", b.fcmp_ordered(">", y, zero), b.fcmp_ordered(">", ax, one))
+        case(isinf(y), lambda: b.select(b.fcmp_ordered("==", ax, one), one,
+                                        b.select(grows, inf, zero)))  # fmt: skip
+        case(isinf(x), lambda: b.select(b.fcmp_ordered(">", y, zero), b.select(odd, x, ax),
+                                        b.select(odd, self.copysign(zero, x), zero)))  # fmt: skip
+        x_zero = b.fcmp_ordered("==", x, zero)
+        negative_power = b.and_(x_zero, b.fcmp_ordered("<", y, zero))
+        self.guard(b.not_(negative_power), "zerodiv", ZERO_POWER, node)
+        case(x_zero, lambda: b.select(odd, x, zero))
+        case(b.fcmp_ordered("==", x, one), lambda: one)
+        negative = b.fcmp_ordered("<", x, zero)
+        fractional = b.fcmp_unordered("!=", self.floor(y), y)
+        self.guard(b.not_(b.and_(negative, fractional)), "unsupported", COMPLEX, node)
+        negate = b.and_(negative, odd)
+        if self.target == "nolibc":  # no libm: only CPython's own cases are provably exact
+            case(
+                b.fcmp_ordered("==", ax, one),
+                lambda: b.select(negate, ir.Constant(DOUBLE, -1.0), one),
+            )
+            self.fail("unsupported", "x ** y needs libm's pow (an executable without libc)", node)
+            b.branch(done)  # (unreachable: `fail` left the builder in a dead block)
+        else:
+            power = b.call(self.libm_pow(), [ax, y])
+            power = b.select(negate, b.fneg(power), power)
+            self.guard(b.not_(isinf(power)), "overflow", POWER_OVERFLOW, node)
+            b.store(b.bitcast(power, I64), result)
+            b.branch(done)
+        b.position_at_end(done)
+        return Val(const(I8, FLOAT), b.load(result))
+
+    def is_odd_integer(self, y: ir.Value) -> ir.Value:
+        """y is an odd integer (|y| < 2^53: beyond that every double is even)."""
+        b = self.b
+        small = b.fcmp_ordered("<", self.fabs(y), ir.Constant(DOUBLE, 2.0**53))
+        as_int = b.fptosi(b.select(small, y, ir.Constant(DOUBLE, 0.0)), I64)
+        exact = b.fcmp_ordered("==", b.sitofp(as_int, DOUBLE), y)
+        return b.and_(b.and_(small, exact), b.trunc(as_int, I1))
+
+    def libm_pow(self) -> ir.Value:
+        """libm's `pow`, the one CPython calls (in process: the very same function), through
+        a pointer an empty asm hands back: LLVM knows `pow` and would make pow(x, 2.0) x * x,
+        which libm's pow need not equal (llvmlite's builder has no `nobuiltin`)."""
+        ftype = ir.FunctionType(DOUBLE, [DOUBLE, DOUBLE])
+        pow_fn = self.module.globals.get("pow") or ir.Function(self.module, ftype, "pow")
+        launder = ir.FunctionType(ftype.as_pointer(), [ftype.as_pointer()])
+        return self.b.asm(launder, "", "=r,0", [pow_fn], False)
 
     def float_compare(self, op: str, left: Val, right: Val, node: n.Node) -> ir.Value:
         """A comparison with at least one float operand; == and != are false / true
@@ -213,14 +280,38 @@ class FloatLowering(Lowering):
         numbers = b.and_(self.is_number(left), self.is_number(right))
         if op not in ("==", "!="):
             self.guard(numbers, "type", f"'{op}' not supported between these operands", node)
-        with b.if_then(numbers):
-            self.exact_int_guard(left, node)
-            self.exact_int_guard(right, node)
         x, y = self.double(left), self.double(right)
+        both = b.fcmp_unordered("!=", x, y) if op == "!=" else b.fcmp_ordered(FCMP[op], x, y)
+        # an int against a float compares exactly (CPython does; 2**53 + 1 != 2.0**53)
+        int_left = self.int_vs_float(op, left.payload, y)
+        int_right = self.int_vs_float(MIRROR[op], right.payload, x)
+        bit = b.select(
+            self.is_float(left), b.select(self.is_float(right), both, int_right), int_left
+        )
         if op == "!=":
-            bit = b.fcmp_unordered("!=", x, y)
             return b.or_(b.not_(numbers), bit)
-        return b.and_(numbers, b.fcmp_ordered(FCMP[op], x, y))
+        return b.and_(numbers, bit)
+
+    def int_vs_float(self, op: str, i: ir.Value, d: ir.Value) -> ir.Value:
+        """`i op d` for an int64 i and a double d, exactly: compare i with trunc(d), and on a
+        tie 0 with d's fraction (both exact below 2^63); NaN and |d| >= 2^63 decide alone."""
+        b = self.b
+        zero = ir.Constant(DOUBLE, 0.0)
+        above = b.fcmp_ordered(">=", d, ir.Constant(DOUBLE, 2.0**63))
+        below = b.fcmp_ordered("<", d, ir.Constant(DOUBLE, -(2.0**63)))
+        nan = b.fcmp_unordered("!=", d, d)
+        inside = b.select(b.or_(b.or_(above, below), nan), zero, d)
+        whole = b.fptosi(inside, I64)
+        fraction = b.fsub(inside, b.sitofp(whole, DOUBLE))
+        if op in ("==", "!="):
+            equal = b.and_(b.icmp_signed("==", i, whole), b.fcmp_ordered("==", fraction, zero))
+            equal = b.and_(equal, b.not_(b.or_(b.or_(above, below), nan)))
+            return equal if op == "==" else b.not_(equal)
+        tie = b.icmp_signed("==", i, whole)
+        middle = b.select(tie, b.fcmp_ordered(op, zero, fraction), b.icmp_signed(op, i, whole))
+        less = op in ("<", "<=")  # i < d when d is above every int64, i > d below all
+        outside = b.select(above, const(I1, int(less)), const(I1, int(not less)))
+        return b.select(nan, const(I1, 0), b.select(b.or_(above, below), outside, middle))
 
     def float_truth(self, v: Val) -> ir.Value:
         """Truthiness when v may be a float: 0.0 and -0.0 are false, NaN is true."""

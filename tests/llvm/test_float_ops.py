@@ -17,11 +17,11 @@ from jitkit.llvm.codegen import compile_module
 from jitkit.llvm.compiler import build, compile_source
 from jitkit.llvm.partial_eval import partial_evaluate
 
-BINARY = ["+", "-", "*", "/", "//", "%", "<", "<=", ">", ">=", "==", "!="]
+BINARY = ["+", "-", "*", "/", "//", "%", "**", "<", "<=", ">", ">=", "==", "!="]
 UNARY = ["-x", "+x", "not x", "abs(x)", "float(x)", "int(x)", "x if x else 7"]
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 7.25, 1e-310, -5e-324, 1e308, -1e308]
 SPECIAL += [math.inf, -math.inf, math.nan, 3.0, 1e16, 2.0**53, 0.1]
-INTS = [0, 1, -1, 2, 3, -7, 10**15, -(2**53), True, False]
+INTS = [0, 1, -1, 2, 3, -7, 10**15, -(2**53), 2**53 + 1, 2**63 - 1, True, False]
 
 
 def source() -> str:
@@ -77,6 +77,7 @@ def test_binary_operators_match_cpython(compiled, python, op: int):
         (x, y, mine, theirs)
         for x, y in pairs(op, 300)
         if (mine := outcome(compiled.call, name, x, y)) != (theirs := outcome(python[name], x, y))
+        and theirs[0] != "complex"  # (-8.0) ** 0.5: the subset has no complex numbers
     ]
     assert not wrong, f"{BINARY[op]}: {len(wrong)} differ, e.g. {wrong[:4]}"
 
