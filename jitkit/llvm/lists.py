@@ -88,7 +88,30 @@ class ListLowering(FloatLowering):
         return self.b.gep(xs, [const(ir.IntType(32), 0), const(ir.IntType(32), index)])
 
     def get(self, xs: ir.Value, index: int) -> ir.Value:
-        return self.b.load(self.field(xs, index))
+        return self.tagged(self.b.load(self.field(xs, index)), "header")
+
+    def put(self, xs: ir.Value, index: int, value: ir.Value) -> None:
+        self.tagged(self.b.store(value, self.field(xs, index)), "header")
+
+    def load_element(self, data: ir.Value, i: ir.Value) -> ir.Value:
+        return self.tagged(self.b.load(self.b.gep(data, [i])), "element")
+
+    def store_element(self, data: ir.Value, i: ir.Value, value: ir.Value) -> None:
+        self.tagged(self.b.store(value, self.b.gep(data, [i])), "element")
+
+    def tagged(self, access: ir.Instruction, what: str) -> ir.Instruction:
+        """Type-based alias metadata: a store into a list's elements never changes a list's
+        header (they are separate allocations), so LLVM may keep `len`, `kind` and `data`
+        in registers across a loop that stores elements (the sieve's inner loop)."""
+        if not hasattr(self, "tbaa_tags"):
+            m = self.module
+            root = m.add_metadata([ir.MetaDataString(m, "jitkit lists")])
+            self.tbaa_tags = {}
+            for name in ("header", "element"):
+                node = m.add_metadata([ir.MetaDataString(m, name), root, const(I64, 0)])
+                self.tbaa_tags[name] = m.add_metadata([node, node, const(I64, 0)])
+        access.set_metadata("tbaa", self.tbaa_tags[what])
+        return access
 
     def alloc(self, size: ir.Value, node: n.Node) -> ir.Value:
         alloc, _ = emit_heap(self.module, self.target)
@@ -105,8 +128,8 @@ class ListLowering(FloatLowering):
         data = self.alloc(b.mul(capacity, const(I64, 8)), node)
         xs = b.bitcast(header, LIST_POINTER)
         for index, value in ((LENGTH, length), (CAPACITY, capacity), (KIND, kind)):
-            b.store(value, self.field(xs, index))
-        b.store(b.bitcast(data, I64.as_pointer()), self.field(xs, DATA))
+            self.put(xs, index, value)
+        self.put(xs, DATA, b.bitcast(data, I64.as_pointer()))
         return Val(const(I8, LIST), b.ptrtoint(xs, I64))
 
     def element_kind(self, item: Val, node: n.Node) -> ir.Value:
@@ -122,7 +145,8 @@ class ListLowering(FloatLowering):
         kind, want = self.get(xs, KIND), self.element_kind(item, node)
         empty = b.icmp_unsigned("==", kind, const(I64, EMPTY))
         self.guard(b.or_(empty, b.icmp_unsigned("==", kind, want)), "unsupported", MIXED, node)
-        b.store(want, self.field(xs, KIND))
+        with b.if_then(empty, likely=False):
+            self.put(xs, KIND, want)
 
     def check_type(self, v: Val, table: dict[int, str], node: n.Node, kind: str = "type") -> None:
         """CPython's error for a value of the wrong type, one guard per kind of value."""
@@ -139,8 +163,8 @@ class ListLowering(FloatLowering):
         self.guard(b.icmp_unsigned("<", i, length), "index", message, node)  # also i < 0
         return i
 
-    def slot(self, xs: ir.Value, i: ir.Value) -> ir.Value:
-        return self.b.gep(self.get(xs, DATA), [i])
+    def element(self, xs: ir.Value, i: ir.Value) -> ir.Value:
+        return self.load_element(self.get(xs, DATA), i)
 
     # ---------------------------------------------------------------- nodes
     def lower_ListDisplay(self, e: n.ListDisplay) -> Val:
@@ -153,8 +177,9 @@ class ListLowering(FloatLowering):
             self.guard(same, "unsupported", MIXED, e)
         result = self.new_list(count, count, kind, e)
         xs = self.struct(result)
+        data = self.get(xs, DATA)
         for i, item in enumerate(items):
-            b.store(item.payload, self.slot(xs, const(I64, i)))
+            self.store_element(data, const(I64, i), item.payload)
         return result
 
     def lower_Subscript(self, e: n.Subscript) -> Val:
@@ -163,7 +188,7 @@ class ListLowering(FloatLowering):
         self.check_type(container, NOT_SUBSCRIPTABLE, e)
         xs = self.struct(container)
         i = self.index(xs, index, READ_RANGE, e)
-        return Val(self.b.trunc(self.get(xs, KIND), I8), self.b.load(self.slot(xs, i)))
+        return Val(self.b.trunc(self.get(xs, KIND), I8), self.element(xs, i))
 
     def lower_StoreSubscript(self, s: n.StoreSubscript) -> None:
         item = self.expr(s.item)  # CPython's order: the item, the list, the index
@@ -173,7 +198,7 @@ class ListLowering(FloatLowering):
         xs = self.struct(container)
         i = self.index(xs, index, STORE_RANGE, s)
         self.check_kind(xs, item, s)
-        self.b.store(item.payload, self.slot(xs, i))
+        self.store_element(self.get(xs, DATA), i, item.payload)
 
     def lower_Append(self, e: n.Append) -> Val:
         container = self.expr(e.value)
@@ -187,16 +212,15 @@ class ListLowering(FloatLowering):
             bigger = b.mul(capacity, const(I64, 2))
             data = b.bitcast(self.alloc(b.mul(bigger, const(I64, 8)), e), I64.as_pointer())
             self.copy(self.get(xs, DATA), data, length)
-            b.store(data, self.field(xs, DATA))
-            b.store(bigger, self.field(xs, CAPACITY))
-        b.store(item.payload, self.slot(xs, length))
-        b.store(b.add(length, const(I64, 1)), self.field(xs, LENGTH))
+            self.put(xs, DATA, data)
+            self.put(xs, CAPACITY, bigger)
+        self.store_element(self.get(xs, DATA), length, item.payload)
+        self.put(xs, LENGTH, b.add(length, const(I64, 1)))
         return Val(const(I8, NONE), const(I64, 0))
 
     def copy(self, source: ir.Value, dest: ir.Value, count: ir.Value) -> None:
         """dest[0:count] = source[0:count] (LLVM makes it a memcpy)."""
-        self.repeat(count, lambda i: self.b.store(self.b.load(self.b.gep(source, [i])),
-                                                  self.b.gep(dest, [i])))  # fmt: skip
+        self.repeat(count, lambda i: self.store_element(dest, i, self.load_element(source, i)))
 
     def repeat(self, count: ir.Value, body: Callable[[ir.Value], None]) -> None:
         """for i in range(count): body(i), as IR, in the kit function being lowered."""
@@ -243,8 +267,19 @@ class ListLowering(FloatLowering):
                         const(I64, EMPTY))  # fmt: skip
         result = self.new_list(total, total, kind, node)
         data, old = self.get(self.struct(result), DATA), self.get(xs, DATA)
-        self.repeat(total, lambda i: b.store(b.load(b.gep(old, [b.urem(i, length)])),
-                                             b.gep(data, [i])))  # fmt: skip
+        single = b.icmp_signed("==", length, const(I64, 1))
+        with b.if_else(single) as (one, many):
+            with one:  # [x] * n: a fill (no division per element)
+                first = self.load_element(old, const(I64, 0))
+                self.repeat(total, lambda i: self.store_element(data, i, first))
+            with many:  # copy after copy
+
+                def one_copy(k: ir.Value) -> None:
+                    base = b.mul(k, length)
+                    self.repeat(length, lambda i: self.store_element(
+                        data, b.add(base, i), self.load_element(old, i)))  # fmt: skip
+
+                self.repeat(count, one_copy)
         return result
 
     def length(self, v: Val, node: n.Node) -> Val:
@@ -267,7 +302,7 @@ class ListLowering(FloatLowering):
         i = b.load(index_slot[1])
         b.cbranch(b.icmp_signed("<", i, self.get(xs, LENGTH)), body, done)  # re-read each trip
         b.position_at_end(body)
-        element = Val(b.trunc(self.get(xs, KIND), I8), b.load(self.slot(xs, i)))
+        element = Val(b.trunc(self.get(xs, KIND), I8), self.element(xs, i))
         b.store(b.add(i, const(I64, 1)), index_slot[1])
         self.store(self.f.slots[s.target.slot], element)
         self.loop_body(s.body, body, Loop(self.back_edge(test, s), done))

@@ -63,7 +63,7 @@ class PrintLowering(ListLowering):
         def element(i: ir.Value) -> None:
             with self.b.if_then(self.b.icmp_signed(">", i, const(I64, 0))):
                 self.write_text(", ")
-            self.b.call(fn, [kind, self.b.load(self.slot(struct, i))])
+            self.b.call(fn, [kind, self.element(struct, i)])
 
         self.repeat_in(fn, self.get(struct, LENGTH), element)
         self.write_text("]")
