@@ -351,9 +351,10 @@ def tag_of(value: object) -> int:
 
 
 def list_from(address: int) -> list:
-    """A compiled list (`lists`: length, capacity, kind, data) as a new Python list."""
-    length, _, kind, data = (ctypes.c_int64 * 4).from_address(address)
-    payloads = (ctypes.c_int64 * length).from_address(data) if length else []
+    """A compiled list (`lists`: length, capacity, kind, narrow, data) as a new Python list."""
+    length, _, kind, narrow, data = (ctypes.c_int64 * 5).from_address(address)
+    element = ctypes.c_uint8 if narrow else ctypes.c_int64
+    payloads = (element * length).from_address(data) if length else []
     return [from_tag(kind, payload) for payload in payloads]
 
 

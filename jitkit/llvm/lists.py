@@ -17,6 +17,7 @@ List `==`, `<` and `+` are unsupported sites too (the interpreter compares and c
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from llvmlite import ir
 
@@ -28,11 +29,11 @@ from jitkit.llvm.runtime import BYTES, I8, I64
 from jitkit.llvm.values import BOOL, FLOAT, INT, LIST, NONE, Val, const
 
 EMPTY = 255  # the kind of a list nothing was stored into yet
-LENGTH, CAPACITY, KIND, DATA = 0, 1, 2, 3
+LENGTH, CAPACITY, KIND, NARROW, DATA = 0, 1, 2, 3, 4
 MAX_LENGTH = 1 << 40  # beyond this `[x] * n` is left to the interpreter (MemoryError there)
 LIST_STRUCT = ir.global_context.get_identified_type("jk.list")
 if LIST_STRUCT.is_opaque:
-    LIST_STRUCT.set_body(I64, I64, I64, I64.as_pointer())
+    LIST_STRUCT.set_body(I64, I64, I64, I64, BYTES)
 LIST_POINTER = LIST_STRUCT.as_pointer()
 SAMPLES = {INT: 1, BOOL: True, NONE: None, FLOAT: 1.0}  # a Python value of each scalar tag
 MIXED = "a list holds one kind of element in compiled code (int, bool or float)"
@@ -72,6 +73,14 @@ READ_RANGE = cpython_message(lambda: read([], 0))
 STORE_RANGE = cpython_message(lambda: store([], 0))
 
 
+class Elements(NamedTuple):
+    """Where a list's elements are: the data, and whether they are bytes (a bool list made
+    with its kind: `[True] * n` takes an eighth of the memory, as a C `char` array would)."""
+
+    data: ir.Value  # i8*
+    narrow: ir.Value  # i1: one byte per element, else an i64 per element
+
+
 class ListLowering(FloatLowering):
     """The list nodes, `len`, and list-aware truth and `*`."""
 
@@ -93,11 +102,37 @@ class ListLowering(FloatLowering):
     def put(self, xs: ir.Value, index: int, value: ir.Value) -> None:
         self.tagged(self.b.store(value, self.field(xs, index)), "header")
 
-    def load_element(self, data: ir.Value, i: ir.Value) -> ir.Value:
-        return self.tagged(self.b.load(self.b.gep(data, [i])), "element")
+    def elements(self, xs: ir.Value) -> Elements:
+        narrow = self.b.icmp_unsigned("!=", self.get(xs, NARROW), const(I64, 0))
+        return Elements(self.get(xs, DATA), narrow)
 
-    def store_element(self, data: ir.Value, i: ir.Value, value: ir.Value) -> None:
-        self.tagged(self.b.store(value, self.b.gep(data, [i])), "element")
+    def load_element(self, at: Elements, i: ir.Value) -> ir.Value:
+        """Element i as an i64 payload (a byte zero-extended)."""
+        b = self.b
+        with b.if_else(at.narrow) as (byte, word):
+            with byte:
+                small = b.zext(self.tagged(b.load(b.gep(at.data, [i])), "element"), I64)
+                byte_block = b.block
+            with word:
+                words = b.bitcast(at.data, I64.as_pointer())
+                large = self.tagged(b.load(b.gep(words, [i])), "element")
+                word_block = b.block
+        value = b.phi(I64)
+        value.add_incoming(small, byte_block)
+        value.add_incoming(large, word_block)
+        return value
+
+    def store_element(self, at: Elements, i: ir.Value, value: ir.Value) -> None:
+        b = self.b
+        with b.if_else(at.narrow) as (byte, word):
+            with byte:
+                self.tagged(b.store(b.trunc(value, I8), b.gep(at.data, [i])), "element")
+            with word:
+                words = b.bitcast(at.data, I64.as_pointer())
+                self.tagged(b.store(value, b.gep(words, [i])), "element")
+
+    def data_bytes(self, count: ir.Value, narrow: ir.Value) -> ir.Value:
+        return self.b.select(narrow, count, self.b.mul(count, const(I64, 8)))
 
     def tagged(self, access: ir.Instruction, what: str) -> ir.Instruction:
         """Type-based alias metadata: a store into a list's elements never changes a list's
@@ -124,12 +159,14 @@ class ListLowering(FloatLowering):
         """A list struct with room for `capacity` elements (at least 4), `length` of them used."""
         b = self.b
         capacity = b.select(b.icmp_signed(">", capacity, const(I64, 4)), capacity, const(I64, 4))
-        header = self.alloc(const(I64, 32), node)
-        data = self.alloc(b.mul(capacity, const(I64, 8)), node)
+        narrow = b.icmp_unsigned("==", kind, const(I64, BOOL))
+        header = self.alloc(const(I64, 40), node)
+        data = self.alloc(self.data_bytes(capacity, narrow), node)
         xs = b.bitcast(header, LIST_POINTER)
         for index, value in ((LENGTH, length), (CAPACITY, capacity), (KIND, kind)):
             self.put(xs, index, value)
-        self.put(xs, DATA, b.bitcast(data, I64.as_pointer()))
+        self.put(xs, NARROW, b.zext(narrow, I64))
+        self.put(xs, DATA, data)
         return Val(const(I8, LIST), b.ptrtoint(xs, I64))
 
     def element_kind(self, item: Val, node: n.Node) -> ir.Value:
@@ -164,7 +201,7 @@ class ListLowering(FloatLowering):
         return i
 
     def element(self, xs: ir.Value, i: ir.Value) -> ir.Value:
-        return self.load_element(self.get(xs, DATA), i)
+        return self.load_element(self.elements(xs), i)
 
     # ---------------------------------------------------------------- nodes
     def lower_ListDisplay(self, e: n.ListDisplay) -> Val:
@@ -177,9 +214,9 @@ class ListLowering(FloatLowering):
             self.guard(same, "unsupported", MIXED, e)
         result = self.new_list(count, count, kind, e)
         xs = self.struct(result)
-        data = self.get(xs, DATA)
+        at = self.elements(xs)
         for i, item in enumerate(items):
-            self.store_element(data, const(I64, i), item.payload)
+            self.store_element(at, const(I64, i), item.payload)
         return result
 
     def lower_Subscript(self, e: n.Subscript) -> Val:
@@ -198,7 +235,7 @@ class ListLowering(FloatLowering):
         xs = self.struct(container)
         i = self.index(xs, index, STORE_RANGE, s)
         self.check_kind(xs, item, s)
-        self.store_element(self.get(xs, DATA), i, item.payload)
+        self.store_element(self.elements(xs), i, item.payload)
 
     def lower_Append(self, e: n.Append) -> Val:
         container = self.expr(e.value)
@@ -210,15 +247,16 @@ class ListLowering(FloatLowering):
         length, capacity = self.get(xs, LENGTH), self.get(xs, CAPACITY)
         with b.if_then(b.icmp_signed(">=", length, capacity)):
             bigger = b.mul(capacity, const(I64, 2))
-            data = b.bitcast(self.alloc(b.mul(bigger, const(I64, 8)), e), I64.as_pointer())
-            self.copy(self.get(xs, DATA), data, length)
+            old = self.elements(xs)
+            data = self.alloc(self.data_bytes(bigger, old.narrow), e)
+            self.copy(old, Elements(data, old.narrow), length)
             self.put(xs, DATA, data)
             self.put(xs, CAPACITY, bigger)
-        self.store_element(self.get(xs, DATA), length, item.payload)
+        self.store_element(self.elements(xs), length, item.payload)
         self.put(xs, LENGTH, b.add(length, const(I64, 1)))
         return Val(const(I8, NONE), const(I64, 0))
 
-    def copy(self, source: ir.Value, dest: ir.Value, count: ir.Value) -> None:
+    def copy(self, source: Elements, dest: Elements, count: ir.Value) -> None:
         """dest[0:count] = source[0:count] (LLVM makes it a memcpy)."""
         self.repeat(count, lambda i: self.store_element(dest, i, self.load_element(source, i)))
 
@@ -266,7 +304,7 @@ class ListLowering(FloatLowering):
         kind = b.select(b.icmp_signed(">", total, const(I64, 0)), self.get(xs, KIND),
                         const(I64, EMPTY))  # fmt: skip
         result = self.new_list(total, total, kind, node)
-        data, old = self.get(self.struct(result), DATA), self.get(xs, DATA)
+        data, old = self.elements(self.struct(result)), self.elements(xs)
         single = b.icmp_signed("==", length, const(I64, 1))
         with b.if_else(single) as (one, many):
             with one:  # [x] * n: a fill (no division per element)
@@ -305,7 +343,8 @@ class ListLowering(FloatLowering):
         element = Val(b.trunc(self.get(xs, KIND), I8), self.element(xs, i))
         b.store(b.add(i, const(I64, 1)), index_slot[1])
         self.store(self.f.slots[s.target.slot], element)
-        self.loop_body(s.body, body, Loop(self.back_edge(test, s), done))
+        here = b.block  # (the element's load made blocks of its own)
+        self.loop_body(s.body, here, Loop(self.back_edge(test, s), done))
 
     def list_truth(self, v: Val) -> ir.Value:
         """A list is true when it has elements."""

@@ -86,6 +86,19 @@ def repeat(v):
 
 def compare():
     return [1] == [1]
+
+def bools(n):
+    wide = []
+    for i in range(n):
+        wide.append(i % 3 == 0)
+    narrow = [True] * n
+    for i in range(n):
+        narrow[i] = wide[i]
+    narrow.append(False)
+    twice = wide * 2
+    twice[0] = not twice[0]
+    print(narrow, twice, len(narrow))
+    return narrow
 """
 
 CASES = [
@@ -96,7 +109,7 @@ CASES = [
     ("write", (2.5,)), ("mixed", (7,)), ("mixed", (7.5,)), ("mixed", (None,)),
     ("mixed", (False,)), ("append_to", (3,)), ("append_to", (1.5,)), ("iterate", (None,)),
     ("iterate", (2,)), ("length", (2.5,)), ("repeat", (3,)), ("repeat", (-2,)),
-    ("repeat", (2.0,)), ("repeat", (None,)), ("compare", ()),
+    ("repeat", (2.0,)), ("repeat", (None,)), ("compare", ()), ("bools", (0,)), ("bools", (9,)),
 ]  # fmt: skip
 
 
