@@ -9,6 +9,8 @@ concern, and `CodeGen` puts the pieces together:
 - `values`: the tag/payload representation, error sites, `Program`
 - `lowering`: shared helpers (guards, slots, strings, the interrupt poll)
 - `arith`: `+ - * ** // %` with overflow intrinsics and Python's flooring, comparisons
+- `floats`: floats (tag FLOAT) and mixed arithmetic with CPython's formulas, `float()`/`int()`
+- `lists`: lists as a runtime struct (one element kind each), bounds checks, `len`, `for x in xs`
 - `expressions`: constants, locals, calls, `and`/`or`, chained comparisons, builtins
 - `statements`: assignments, `if`, loops, `break`/`continue`, `return`
 - `printing`: `print` with Python's formatting

@@ -20,6 +20,12 @@ returns and a printing loop would grow memory without bound; so the buffer stays
 In an executable there is no interpreter: the site's message goes to stderr and the exit
 status is 1.
 
+Floats and lists: a float argument or result crosses as a Python float (its bits in the
+frame); a list argument from Python runs in the interpreter (its changes must be visible to
+the caller's list), a list result becomes a new Python list, and every list a call made is
+unmapped when it returns (`jk_heap_release`), so a module that makes lists is called through
+`call` (no builtin entry: its stub could not release them).
+
 Native stack: every call tells compiled code where this thread's stack ends
 (`jitkit.native.stack.stack_floor`); a kit function that calls others and is entered below
 that limit (or more than 4 MiB below the call's entry) returns at a "stack" site, and the
