@@ -31,10 +31,6 @@ from jitkit.llvm.values import BOOL, FLOAT, INT, LIST, NONE, Val, const
 EMPTY = 255  # the kind of a list nothing was stored into yet
 LENGTH, CAPACITY, KIND, NARROW, DATA = 0, 1, 2, 3, 4
 MAX_LENGTH = 1 << 40  # beyond this `[x] * n` is left to the interpreter (MemoryError there)
-LIST_STRUCT = ir.global_context.get_identified_type("jk.list")
-if LIST_STRUCT.is_opaque:
-    LIST_STRUCT.set_body(I64, I64, I64, I64, BYTES)
-LIST_POINTER = LIST_STRUCT.as_pointer()
 SAMPLES = {INT: 1, BOOL: True, NONE: None, FLOAT: 1.0}  # a Python value of each scalar tag
 MIXED = "a list holds one kind of element in compiled code (int, bool or float)"
 
@@ -91,7 +87,14 @@ class ListLowering(FloatLowering):
         return self.b.icmp_unsigned("==", v.tag, const(I8, LIST))
 
     def struct(self, v: Val) -> ir.Value:
-        return self.b.inttoptr(v.payload, LIST_POINTER)
+        return self.b.inttoptr(v.payload, self.list_type().as_pointer())
+
+    def list_type(self) -> ir.IdentifiedStructType:
+        """`%jk.list = {len, cap, kind, narrow, data}`, named in this module's context."""
+        typ = self.module.context.get_identified_type("jk.list")
+        if typ.is_opaque:
+            typ.set_body(I64, I64, I64, I64, BYTES)
+        return typ
 
     def field(self, xs: ir.Value, index: int) -> ir.Value:
         return self.b.gep(xs, [const(ir.IntType(32), 0), const(ir.IntType(32), index)])
@@ -162,7 +165,7 @@ class ListLowering(FloatLowering):
         narrow = b.icmp_unsigned("==", kind, const(I64, BOOL))
         header = self.alloc(const(I64, 40), node)
         data = self.alloc(self.data_bytes(capacity, narrow), node)
-        xs = b.bitcast(header, LIST_POINTER)
+        xs = b.bitcast(header, self.list_type().as_pointer())
         for index, value in ((LENGTH, length), (CAPACITY, capacity), (KIND, kind)):
             self.put(xs, index, value)
         self.put(xs, NARROW, b.zext(narrow, I64))
