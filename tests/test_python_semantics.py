@@ -345,3 +345,62 @@ def test_the_dis_front_end_refuses_exception_handlers():
     assert run(TRY_EXCEPT, "cpython") == ("-1\n", None)
     out, error = run(TRY_EXCEPT, "vm-dis")
     assert out == "" and error.startswith("UnsupportedError: prog.py, line 5, col 11: try/except")
+
+
+# -------------------------------------------------- floats and lists (issue #17)
+
+ENGINE_OF_TIER = {"interp": "vm-ast"}  # the feature table's name for a tier
+FLOAT_ERRORS = [  # messages that differ between CPython versions: the running one decides
+    "print(7.5 // 0.0)",
+    "print(7.5 % 0)",
+    "print(-1.0 // 0)",
+    "print(int(float('-inf')))",
+    "print(float(3 ** 700))",
+    "print(1.5 ** 3000)",
+    "print(0.0 ** -2)",
+]
+
+
+def agrees_or_refuses(tier: str, used: set[str], got: tuple, expected: tuple) -> bool:
+    """The tier gives CPython's result, or refuses a feature the table lets it refuse."""
+    from tests.programs import refused
+
+    if got == expected:
+        return True
+    error = got[1] or ""
+    return refused(ENGINE_OF_TIER.get(tier, tier), used) and error.startswith("UnsupportedError")
+
+
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("line", FLOAT_ERRORS)
+def test_float_errors_are_the_running_cpythons(tier: str, line: str):
+    source = f"def f(a, b):\n    return a + b\n\nprint(f(1.5, 2))\n{line}\n"
+    expected = run(source, "cpython")
+    assert expected[1] is not None and expected[0] == "3.5\n"
+    assert agrees_or_refuses(tier, {"floats"}, run(source, tier), expected)
+
+
+LIST_DEFS = """
+def grow(xs, v):
+    xs.append(v)
+    xs[0] = xs[0] * 2
+    return xs
+
+def mean(xs):
+    total = 0.0
+    for x in xs:
+        total += x
+    return total / len(xs)
+"""
+
+
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize(
+    "call",
+    [("grow", [[1, 2.5], 3]), ("mean", [[1, 2, 4]]), ("mean", [[]]), ("grow", [[], 1])],
+    ids=str,
+)
+def test_lists_and_floats_passed_from_python(tier: str, call: tuple):
+    """A list or float argument makes a compiled tier hand the call to its fallback."""
+    expected = run(LIST_DEFS, "cpython", call)
+    assert agrees_or_refuses(tier, {"floats", "lists"}, run(LIST_DEFS, tier, call), expected)

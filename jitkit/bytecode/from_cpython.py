@@ -8,9 +8,9 @@ We read `dis.get_instructions` by opname and `argval`, never by opcode number. C
 stack holds things the kit stack does not (NULL markers, builtins such as `print`, range
 iterators, keyword-name tuples); a model of the CPython stack tracks those "phantoms" so only
 real values reach the kit stack. `for x in range(...)` becomes the same counter loop the AST
-compiler emits (RANGE_CHECK, RANGE_TEST, three private locals). Floats translate (constants,
-`/`, float(), int()); lists do not: their instructions raise UnsupportedError naming the ast
-front end, which reads them.
+compiler emits (RANGE_CHECK, RANGE_TEST, three private locals), and `for x in xs` the same
+index loop (CHECK_ITER, two private locals). Floats and lists translate; slices, other
+methods than `append` and attribute reads are refused.
 Imports only the standard library and jitkit's own stdlib-only modules.
 """
 
@@ -29,16 +29,11 @@ from jitkit.bytecode.compiler import reverse_top
 from jitkit.bytecode.opcodes import BINARY_OPS, BUILTIN_OPS, COMPARE_OPS, NO_ARGUMENT_BUILTINS, Op
 from jitkit.bytecode.verify import verify, verify_module
 from jitkit.errors import UnsupportedError
-from jitkit.lang.nodes import MODULE_CODE_NAME, hidden_range_names
+from jitkit.lang.nodes import MODULE_CODE_NAME, hidden_foreach_names, hidden_range_names
 from jitkit.lang.parse import VALUE_BUILTINS, check_module_bindings
 
 REAL = "value"  # a model entry standing for one value on the kit stack
 BUILTINS = {"print", "range", *VALUE_BUILTINS}
-# CPython instructions that only lists (or slices, tuples, methods) need
-LIST_INSTRUCTIONS = {
-    "BUILD_LIST", "LIST_EXTEND", "LIST_APPEND", "BINARY_SUBSCR", "STORE_SUBSCR", "BINARY_SLICE",
-    "STORE_SLICE", "LOAD_METHOD", "LOAD_ATTR", "DELETE_SUBSCR",
-}  # fmt: skip
 NO_EFFECT = {"NOP", "RESUME", "PRECALL", "EXTENDED_ARG", "CACHE", "TO_BOOL", "NOT_TAKEN"}
 UNARY = {"UNARY_NEGATIVE": Op.UNARY_NEG, "UNARY_NOT": Op.UNARY_NOT, "UNARY_POSITIVE": Op.UNARY_POS}
 IF_FALSE = {"POP_JUMP_IF_FALSE", "POP_JUMP_FORWARD_IF_FALSE", "POP_JUMP_BACKWARD_IF_FALSE"}
@@ -85,6 +80,7 @@ class Translator:
         self.patches: list[tuple[int, int]] = []
         self.kwnames: tuple = ()
         self.ranges = 0
+        self.foreachs = 0
         self.reachable = True
         self.defined: dict[str, types.CodeType] = {}  # module code: def name -> its code
 
@@ -125,8 +121,6 @@ class Translator:
                 self.b.line = ins.positions.lineno
             if ins.opname not in NO_EFFECT:
                 handler = getattr(self, f"op_{ins.opname}", None)
-                if handler is None and ins.opname in LIST_INSTRUCTIONS:
-                    raise self.fail(ins, "lists (the ast front end reads them; dis does not)")
                 if handler is None:
                     raise self.fail(ins, f"CPython instruction {ins.opname} {ins.argrepr}".strip())
                 handler(ins)
@@ -291,6 +285,44 @@ class Translator:
             raise self.fail(ins, "unpacking anything but 'a, b = x, y'")
         reverse_top(self.b, ins.arg)
 
+    # ----------------------------------------------------------------- lists
+
+    def op_BUILD_LIST(self, ins: dis.Instruction) -> None:
+        self.pop_real(ins, ins.arg)
+        self.b.emit(Op.BUILD_LIST, ins.arg)
+        self.stack.append(REAL)
+
+    def op_LIST_EXTEND(self, ins: dis.Instruction) -> None:
+        """`[1, 2, 3]` is BUILD_LIST 0 extended by a constant tuple: `[] + [1, 2, 3]` here."""
+        items = self.stack.pop()
+        if not (isinstance(items, Phantom) and items[0] == "tuple-const") or ins.arg != 1:
+            raise self.fail(ins, "a starred list display")
+        for value in items[1]:
+            self.op_LOAD_CONST(types.SimpleNamespace(argval=value, positions=None))
+        self.pop_real(ins, len(items[1]))
+        self.b.emit(Op.BUILD_LIST, len(items[1]))
+        self.b.emit(Op.BINARY_ADD)
+
+    def op_BINARY_SUBSCR(self, ins: dis.Instruction) -> None:
+        self.pop_real(ins, 2)
+        self.b.emit(Op.BINARY_SUBSCR)
+        self.stack.append(REAL)
+
+    def op_STORE_SUBSCR(self, ins: dis.Instruction) -> None:
+        self.pop_real(ins, 3)
+        self.b.emit(Op.STORE_SUBSCR)
+
+    def op_LOAD_ATTR(self, ins: dis.Instruction) -> None:
+        """Only `xs.append` as a method to call (3.12+: LOAD_ATTR with the method bit)."""
+        method = ins.opname == "LOAD_METHOD" or sys.version_info >= (3, 12) and ins.arg & 1
+        if ins.argval != "append" or not method:
+            raise self.fail(ins, f"attribute {ins.argval!r} (lists have only .append(x))")
+        self.pop_real(ins)
+        self.b.emit(Op.CHECK_APPEND)  # CPython looks the method up before the argument runs
+        self.stack += [phantom("method", "append"), REAL]
+
+    op_LOAD_METHOD = op_LOAD_ATTR  # 3.11
+
     # ------------------------------------------------------------- operators
 
     def op_BINARY_OP(self, ins: dis.Instruction) -> None:
@@ -376,6 +408,9 @@ class Translator:
             self.stack.append(REAL)
         elif isinstance(callee, Phantom) and callee[0] == "builtin":
             self.call_builtin(ins, callee[1], argc, kwnames)
+        elif callee == phantom("method", "append") and argc == 1 and not kwnames:
+            self.b.emit(Op.LIST_APPEND)  # the list below the argument, still on the kit stack
+            self.stack.append(REAL)
         else:
             raise self.fail(ins, "this call")
 
@@ -421,20 +456,40 @@ class Translator:
 
     def op_GET_ITER(self, ins: dis.Instruction) -> None:
         top = self.stack.pop()
+        if isinstance(top, Phantom) and top[0] in ("tuple", "tuple-const"):
+            top = self.tuple_as_list(ins, top)  # CPython's `for x in [a, b]` is over (a, b)
+        if top is REAL:  # for x in xs: the list and an index in two private locals
+            slots = [self.b.add_local(v) for v in hidden_foreach_names(self.foreachs)]
+            self.foreachs += 1
+            self.b.emit(Op.CHECK_ITER)
+            self.b.emit(Op.STORE_LOCAL, slots[0])
+            self.b.emit(Op.LOAD_CONST, self.b.add_constant(0))
+            self.b.emit(Op.STORE_LOCAL, slots[1])
+            self.stack.append(phantom("listiter", slots[0]))
+            return
         if not (isinstance(top, Phantom) and top[0] == "range"):
-            raise self.fail(ins, "iterating over anything but range(...)")
+            raise self.fail(ins, "iterating over anything but range(...) or a list")
         self.stack.append(phantom("iter", top[1]))
 
+    def tuple_as_list(self, ins: dis.Instruction, tuple_: Phantom) -> object:
+        """A display CPython made a tuple: the same items, as the kit's list."""
+        count = len(tuple_[1]) if tuple_[0] == "tuple-const" else tuple_[1]
+        if tuple_[0] == "tuple-const":
+            for value in tuple_[1]:
+                self.op_LOAD_CONST(types.SimpleNamespace(argval=value, positions=None))
+        self.pop_real(ins, count)  # BUILD_TUPLE left its items in the model
+        self.b.emit(Op.BUILD_LIST, count)
+        return REAL
+
     def op_FOR_ITER(self, ins: dis.Instruction) -> None:
+        if self.stack[-1][0] == "listiter":
+            self.list_next(ins, self.stack[-1][1])
+            return
         i, stop, step = (self.stack[-1][1] + k for k in range(3))
         for slot in (i, stop, step):
             self.b.emit(Op.LOAD_LOCAL, slot)
         self.b.emit(Op.RANGE_TEST)
-        exhausted = (
-            self.stack[:-1] if sys.version_info < (3, 12) else self.stack + [phantom("exhausted")]
-        )
-        self.states[ins.argval] = exhausted
-        self.patches.append((self.b.emit(Op.JUMP_IF_FALSE, -1), ins.argval))
+        self.exit_loop(ins)
         for op, arg in [
             (Op.LOAD_LOCAL, i),
             (Op.LOAD_LOCAL, i),
@@ -444,6 +499,29 @@ class Translator:
         ]:
             self.b.emit(op, arg)
         self.stack.append(REAL)
+
+    def list_next(self, ins: dis.Instruction, xs: int) -> None:
+        """FOR_ITER over a list: stop once the index reaches len(xs), read again each trip."""
+        i = xs + 1
+        for op, arg in [(Op.LOAD_LOCAL, i), (Op.LOAD_LOCAL, xs), (Op.UNARY_LEN, 0)]:
+            self.b.emit(op, arg)
+        self.b.emit(Op.COMPARE_LT)
+        self.exit_loop(ins)
+        for op, arg in [(Op.LOAD_LOCAL, xs), (Op.LOAD_LOCAL, i), (Op.BINARY_SUBSCR, 0)]:
+            self.b.emit(op, arg)
+        one = self.b.add_constant(1)
+        for op, arg in [(Op.LOAD_LOCAL, i), (Op.LOAD_CONST, one), (Op.BINARY_ADD, 0)]:
+            self.b.emit(op, arg)
+        self.b.emit(Op.STORE_LOCAL, i)
+        self.stack.append(REAL)
+
+    def exit_loop(self, ins: dis.Instruction) -> None:
+        """FOR_ITER's exit: the loop test is on the kit stack; jump out when it is false."""
+        exhausted = (
+            self.stack[:-1] if sys.version_info < (3, 12) else self.stack + [phantom("exhausted")]
+        )
+        self.states[ins.argval] = exhausted
+        self.patches.append((self.b.emit(Op.JUMP_IF_FALSE, -1), ins.argval))
 
 
 def translate_code(co: types.CodeType, functions: set[str]) -> Code:

@@ -273,6 +273,37 @@ def hidden_foreach_names(index: int) -> list[str]:
     return [f".foreach{index}.list", f".foreach{index}.i"]
 
 
+FLOAT_BUILTINS = {"float"}
+LIST_NODES = (ListDisplay, Subscript, StoreSubscript, Append, ForEach)
+
+
+def features(module: Module) -> set[str]:
+    """Which of "floats" and "lists" a module's source uses (float literals, `/`, float();
+    list displays, subscripts, append, `for x in xs`, len()): what a tier that does not
+    compile them yet can refuse up front. Values that only appear at run time (`2 ** -1`, a
+    list passed in from Python) are not seen here."""
+    used: set[str] = set()
+    functions = [*module.functions.values(), *([module.main] if module.main else [])]
+    pending: list[object] = [f.body for f in functions]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            pending.extend(item)
+            continue
+        if not isinstance(item, Node):
+            continue
+        if isinstance(item, Const) and type(item.value) is float:
+            used.add("floats")
+        elif isinstance(item, BinOp) and item.op == "/":
+            used.add("floats")
+        elif isinstance(item, Builtin) and item.func in FLOAT_BUILTINS:
+            used.add("floats")
+        elif isinstance(item, LIST_NODES) or (isinstance(item, Builtin) and item.func == "len"):
+            used.add("lists")
+        pending.extend(getattr(item, f) for f in item.__dataclass_fields__)
+    return used
+
+
 def sexpr(node: object) -> object:
     """A compact nested-list form of a tree, for tests and notebooks (s-expression style)."""
     if isinstance(node, list):

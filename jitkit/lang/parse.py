@@ -203,7 +203,7 @@ class FunctionParser:
             node.lineno, node.col_offset, self.store_target(target), self.parse_expr(node.value)
         )
 
-    # augassign ::= NAME op'=' expr | NAME '[' (NAME | INT) ']' op'=' expr
+    # augassign ::= NAME op'=' expr | NAME '[' (NAME | ['-'] INT) ']' op'=' expr
     def parse_AugAssign(self, node: ast.AugAssign) -> n.Node:
         op = BINOPS.get(type(node.op))
         if op is None:
@@ -220,11 +220,12 @@ class FunctionParser:
 
     def parse_subscript_augassign(self, node: ast.AugAssign, op: str) -> n.Node:
         """`xs[i] op= v` as `xs[i] = xs[i] op v`: the same as CPython only because reading
-        a local or a constant twice cannot differ from reading it once."""
+        a local or a constant (or `-1`) twice cannot differ from reading it once."""
         target = node.target
-        simple = isinstance(target.value, ast.Name) and isinstance(
-            target.slice, ast.Name | ast.Constant
-        )
+        index = target.slice
+        if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub | ast.UAdd):
+            index = index.operand  # xs[-1] op= v
+        simple = isinstance(target.value, ast.Name) and isinstance(index, ast.Name | ast.Constant)
         if not simple:
             raise self.fail(node, "'xs[i] op= v' other than with a local list and index")
         read = n.Subscript(target.lineno, target.col_offset, *self.subscript_parts(target))

@@ -226,17 +226,6 @@ class VM:
                 elif op == JUMP_IF_TRUE:
                     if pop():
                         pc = arg
-                elif op == BINARY_SUBSCR:
-                    index = pop()
-                    stack[-1] = stack[-1][index]
-                elif op == STORE_SUBSCR:
-                    store_subscript(*stack[-3:])
-                    del stack[-3:]
-                elif op == UNARY_LEN:
-                    stack[-1] = len(stack[-1])
-                elif op == BINARY_TRUEDIV:
-                    right = pop()
-                    stack[-1] = stack[-1] / right
                 elif op == RANGE_TEST:
                     step, stop = pop(), pop()
                     stack[-1] = range_test(stack[-1], stop, step)
@@ -259,6 +248,18 @@ class VM:
                     push(stack[-arg])
                 elif op == SWAP:
                     stack[-1], stack[-arg] = stack[-arg], stack[-1]
+                # floats and lists (#17): after the int cases, which keep their speed
+                elif op == BINARY_SUBSCR:
+                    index = pop()
+                    stack[-1] = stack[-1][index]
+                elif op == STORE_SUBSCR:
+                    store_subscript(*stack[-3:])
+                    del stack[-3:]
+                elif op == UNARY_LEN:
+                    stack[-1] = len(stack[-1])
+                elif op == BINARY_TRUEDIV:
+                    right = pop()
+                    stack[-1] = stack[-1] / right
                 elif op == BINARY_POW:
                     right = pop()
                     stack[-1] = power(stack[-1], right)

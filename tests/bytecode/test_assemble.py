@@ -17,7 +17,7 @@ from jitkit.errors import UnsupportedError, VerifyError
 from jitkit.lang.parse import parse_module as parse_source
 from jitkit.vm.machine import VM
 from tests.conftest import ROOT
-from tests.programs.features import features, refused
+from tests.programs import features, refused
 from tests.test_differential import SETTINGS, programs
 
 PROGRAMS = sorted((ROOT / "tests" / "programs").glob("*.py"))

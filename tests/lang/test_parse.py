@@ -105,3 +105,21 @@ def test_float_builtins_take_their_arities():
     assert "Builtin" in str(sexpr(body["f"].body))
     with pytest.raises(UnsupportedError, match="len\\(\\) with 2 argument"):
         parse_module("def f(a):\n    return len(a, a)\n")
+
+
+@pytest.mark.parametrize(
+    ("body", "used"),
+    [
+        ("    return a + 1", set()),
+        ("    return a / 2", {"floats"}),
+        ("    return -0.5", {"floats"}),
+        ("    return float(a)", {"floats"}),
+        ("    return len(a)", {"lists"}),
+        ("    for x in a:\n        a.append(1.5)", {"floats", "lists"}),
+        ("    a[0] = 1", {"lists"}),
+    ],
+)
+def test_features_names_what_the_source_uses(body, used):
+    from jitkit.lang.nodes import features
+
+    assert features(parse_module(f"def f(a):\n{body}\n\nprint(f(2))\n")) == used

@@ -1,0 +1,43 @@
+"""The program suite's files, and which engine runs which part of the subset: the one table the
+differential tests read (issue #17: floats and lists).
+
+A program file names what it uses in a `# features: floats lists` line. For each engine a
+feature is NATIVE (compiled or interpreted by the engine itself), VM (the engine leaves the
+functions that use it to the VM, its exact fallback) or REFUSED (not taught to it yet: loading
+must raise UnsupportedError, or the program must run exactly as in CPython). A back end that
+learns a feature flips its row here, and the suite then holds it to CPython's results.
+"""
+
+from __future__ import annotations
+
+import re
+
+NATIVE, VM, REFUSED = "native", "vm", "refused"
+FEATURES = ("floats", "lists")
+
+SUPPORT: dict[str, dict[str, str]] = {
+    "cpython": {"floats": NATIVE, "lists": NATIVE},
+    "treewalk": {"floats": NATIVE, "lists": NATIVE},
+    "vm-ast": {"floats": NATIVE, "lists": NATIVE},
+    "vm-dis": {"floats": NATIVE, "lists": NATIVE},
+    "stack": {"floats": VM, "lists": VM},
+    "ssa": {"floats": VM, "lists": VM},
+    "auto": {"floats": VM, "lists": VM},
+    "llvm": {"floats": NATIVE, "lists": NATIVE},
+    "hostc": {"floats": REFUSED, "lists": REFUSED},
+}
+
+DECLARATION = re.compile(r"^# features:(.*)$", re.MULTILINE)
+
+
+def features(source: str) -> set[str]:
+    """The features a program declares in its `# features:` line (none if it has none)."""
+    declared = {word for line in DECLARATION.findall(source) for word in line.split()}
+    unknown = declared - set(FEATURES)
+    assert not unknown, f"unknown features {unknown}; known: {FEATURES}"
+    return declared
+
+
+def refused(engine: str, used: set[str]) -> bool:
+    """May `engine` refuse (UnsupportedError at load time) a program using `used`?"""
+    return any(SUPPORT[engine][f] == REFUSED for f in used)

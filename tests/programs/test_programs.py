@@ -21,15 +21,15 @@ import subprocess
 import pytest
 
 from jitkit.errors import UnsupportedError
+from jitkit.lang import nodes
+from jitkit.lang.parse import parse_module
+from tests.programs import FEATURES, features, refused
 from tests.programs.engines import ENGINES, capture, prepare, run
-from tests.programs.features import FEATURES, features, refused
 
 HERE = pathlib.Path(__file__).parent
 REPO = HERE.parent.parent
 PROGRAMS = sorted(
-    p
-    for p in HERE.glob("*.py")
-    if not p.name.startswith(("test_", "_")) and p.name not in ("engines.py", "features.py")
+    p for p in HERE.glob("*.py") if not p.name.startswith(("test_", "_")) and p.name != "engines.py"
 )
 OTHER_PYTHONS = {
     "3.12": "/root/.pyenv/versions/3.12.1/bin/python",
@@ -90,6 +90,7 @@ def test_programs_exist():
 def test_program_declares_its_features(path: pathlib.Path):
     source = path.read_text()
     assert used_features(source) <= features(source), "add them to its '# features:' line"
+    assert nodes.features(parse_module(source)) == features(source)  # what tiers can refuse
 
 
 @pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.stem)
@@ -131,7 +132,7 @@ def test_dis_front_end_on_other_pythons(version: str):
 
 
 def test_every_engine_has_a_row_for_every_feature():
-    from tests.programs.features import SUPPORT
+    from tests.programs import SUPPORT
 
     assert set(SUPPORT) == set(ENGINES)
     assert all(set(row) == set(FEATURES) for row in SUPPORT.values())
