@@ -129,6 +129,7 @@ def _emit_shortest(module: ir.Module) -> ir.Function:
     """`jk_shortest(bits)` of a finite, positive, nonzero double: (digits, exponent) with
     digits * 10^exponent the shortest decimal that rounds to it (Ryu's d2d)."""
     fn, b = function(module, "jk_shortest", PAIR, [I64])
+    fn.attributes.add("noinline")  # one copy, optimized once (compile time)
     body = _Body(fn, b)
     pow5_factor = _emit_pow5_factor(module)
     inv_lo, inv_hi = _table(module, "jk_pow5_inv", pow5_inv_table())
@@ -258,6 +259,7 @@ def emit_format_float(module: ir.Module) -> ir.Function:
         return existing
     shortest = _emit_shortest(module)
     fn, b = function(module, "jk_format_float", I64, [DOUBLE, BYTES])
+    fn.attributes.add("noinline")
     x, out = fn.args
     body = _Body(fn, b)
     pos = body.var(c64(0))
