@@ -4,7 +4,8 @@ In: kit values (`Val`) and an operator. Out: IR computing Python's answer wherev
 in 64 bits, and an error site where it does not: `+ - *` through LLVM's
 `llvm.s*.with.overflow` intrinsics, `**` by square-and-multiply (`jk_pow`), `//` and `%`
 flooring as Python does (C truncates toward zero), division by zero, unary minus, and the
-comparisons (`==`/`!=` also for None).
+comparisons (`==`/`!=` also for None). An operation with a float operand (a runtime branch
+on the tags, only in modules that make floats) goes to `floats`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from llvmlite import ir
 
 from jitkit.lang import nodes as n
 from jitkit.lang.runtime import INT64_MIN
-from jitkit.llvm.lowering import Lowering
+from jitkit.llvm.floats import DOUBLE
+from jitkit.llvm.lists import ListLowering
 from jitkit.llvm.runtime import I1, I8, I64
 from jitkit.llvm.runtime import function as new_function
 from jitkit.llvm.values import INT, NONE, Val, const
@@ -22,7 +24,7 @@ ARITH = {"+": "sadd_with_overflow", "-": "ssub_with_overflow", "*": "smul_with_o
 SIGNED = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
 
 
-class ArithmeticLowering(Lowering):
+class ArithmeticLowering(ListLowering):
     """`lower_BinOp`, `lower_UnaryOp` and the `binary` / `compare` helpers others reuse."""
 
     pow: ir.Function  # jk_pow, emitted once per module by `emit_pow`
@@ -31,6 +33,29 @@ class ArithmeticLowering(Lowering):
         return self.binary(e.op, self.expr(e.left), self.expr(e.right), e)
 
     def binary(self, op: str, left: Val, right: Val, node: n.Node) -> Val:
+        """One arithmetic operator with Python's results, or an error site."""
+        if self.lists:
+            either = self.b.or_(self.is_list(left), self.is_list(right))
+            return self.split(
+                either,
+                lambda: self.list_binary(op, left, right, node),
+                lambda: self.numeric_binary(op, left, right, node),
+            )
+        return self.numeric_binary(op, left, right, node)
+
+    def numeric_binary(self, op: str, left: Val, right: Val, node: n.Node) -> Val:
+        """An arithmetic operator on numbers (ints, bools, floats), or an error site."""
+        if op == "/":
+            return self.float_binary(op, left, right, node)
+        if not self.floats:
+            return self.int_binary(op, left, right, node)
+        return self.split(
+            self.any_float(left, right),
+            lambda: self.float_binary(op, left, right, node),
+            lambda: self.int_binary(op, left, right, node),
+        )
+
+    def int_binary(self, op: str, left: Val, right: Val, node: n.Node) -> Val:
         """One arithmetic operator on ints with Python's results, or an error site."""
         a, c = self.number(left, op, node), self.number(right, op, node)
         b = self.b
@@ -38,16 +63,21 @@ class ArithmeticLowering(Lowering):
             pair = getattr(b, ARITH[op])(a, c)
             self.overflow_guard(b.extract_value(pair, 1), op, node)
             return Val(const(I8, INT), b.extract_value(pair, 0))
+        if op == "**" and self.floats:  # a negative exponent: CPython's float power
+            negative = b.icmp_signed("<", c, const(I64, 0))
+            return self.split(
+                negative,
+                lambda: self.float_power(b.sitofp(a, DOUBLE), b.sitofp(c, DOUBLE), node),
+                lambda: self.int_power(a, c, node),
+            )
         if op == "**":
             self.guard(
                 b.icmp_signed(">=", c, const(I64, 0)),
                 "unsupported",
-                "a negative exponent gives a float, and jitkit has no floats",
+                "a negative exponent gives a float (in a module without floats)",
                 node,
             )
-            pair = b.call(self.pow, [a, c])
-            self.overflow_guard(b.extract_value(pair, 1), op, node)
-            return Val(const(I8, INT), b.extract_value(pair, 0))
+            return self.int_power(a, c, node)
         message = "integer division or modulo by zero" if op == "//" else "integer modulo by zero"
         self.guard(b.icmp_signed("!=", c, const(I64, 0)), "zerodiv", message, node)
         minus_one = b.icmp_signed("==", c, const(I64, -1))
@@ -66,6 +96,12 @@ class ArithmeticLowering(Lowering):
             return Val(const(I8, INT), b.sub(q, b.zext(adjust, I64)))
         return Val(const(I8, INT), b.select(adjust, b.add(r, c), r))
 
+    def int_power(self, a: ir.Value, c: ir.Value, node: n.Node) -> Val:
+        """a ** c for c >= 0 by square-and-multiply, or an overflow site."""
+        pair = self.b.call(self.pow, [a, c])
+        self.overflow_guard(self.b.extract_value(pair, 1), "**", node)
+        return Val(const(I8, INT), self.b.extract_value(pair, 0))
+
     def overflow_guard(self, overflowed: ir.Value, op: str, node: n.Node) -> None:
         self.guard(
             self.b.not_(overflowed),
@@ -82,6 +118,12 @@ class ArithmeticLowering(Lowering):
         v = self.expr(e.operand)
         if e.op == "not":
             return self.boolean(self.b.not_(self.truth(v)))
+        if not self.floats:
+            return self.int_unary(e, v)
+        negated = (lambda: self.negate_float(v)) if e.op == "-" else (lambda: v)
+        return self.split(self.is_float(v), negated, lambda: self.int_unary(e, v))
+
+    def int_unary(self, e: n.UnaryOp, v: Val) -> Val:
         x = self.number(v, f"unary {e.op}", e)
         if e.op == "+":
             return Val(const(I8, INT), x)
@@ -91,6 +133,18 @@ class ArithmeticLowering(Lowering):
 
     def compare(self, op: str, left: Val, right: Val, node: n.Node) -> ir.Value:
         """One comparison as an i1; == and != also accept None (equal only to None)."""
+        if self.lists:
+            self.refuse_list_compare(left, right, node)
+        if not self.floats:
+            return self.int_compare(op, left, right, node)
+        return self.split_bit(
+            self.any_float(left, right),
+            lambda: self.float_compare(op, left, right, node),
+            lambda: self.int_compare(op, left, right, node),
+        )
+
+    def int_compare(self, op: str, left: Val, right: Val, node: n.Node) -> ir.Value:
+        """A comparison of ints, bools or None."""
         b = self.b
         if op in ("==", "!="):
             none_l = b.icmp_unsigned("==", left.tag, const(I8, NONE))

@@ -9,6 +9,8 @@ concern, and `CodeGen` puts the pieces together:
 - `values`: the tag/payload representation, error sites, `Program`
 - `lowering`: shared helpers (guards, slots, strings, the interrupt poll)
 - `arith`: `+ - * ** // %` with overflow intrinsics and Python's flooring, comparisons
+- `floats`: floats (tag FLOAT) and mixed arithmetic with CPython's formulas, `float()`/`int()`
+- `lists`: lists as a runtime struct (one element kind each), bounds checks, `len`, `for x in xs`
 - `expressions`: constants, locals, calls, `and`/`or`, chained comparisons, builtins
 - `statements`: assignments, `if`, loops, `break`/`continue`, `return`
 - `printing`: `print` with Python's formatting
@@ -25,7 +27,7 @@ and in each function's entry check, so neither a loop nor a long recursion ignor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from llvmlite import ir
 
@@ -76,6 +78,8 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering):
             fn = ir.Function(self.module, ftype, f"py.{name}")
             fn.linkage = "internal"
             self.llvm[name] = fn
+        self.floats = makes_floats(kit)
+        self.lists = makes_lists(kit)
         self.b = ir.IRBuilder()
         self.print_value = self.emit_print_value()
         self.pow = self.emit_pow()
@@ -144,6 +148,40 @@ def makes_calls(body: list[n.Node]) -> bool:
     while todo:
         node = todo.pop()
         if isinstance(node, n.Call):
+            return True
+        if isinstance(node, list):
+            todo.extend(node)
+        elif isinstance(node, n.Node):
+            todo.extend(vars(node).values())
+    return False
+
+
+def makes_floats(kit: n.Module) -> bool:
+    """Can this module make a float (a float literal, `/`, `float()`)? Only then does code
+    branch on float tags: a module of ints compiles exactly as before floats existed, and in
+    process a float argument to it is run by the interpreter."""
+
+    def makes_float(node: n.Node) -> bool:
+        return (
+            (isinstance(node, n.Const) and isinstance(node.value, float))
+            or (isinstance(node, (n.BinOp, n.AugAssign)) and node.op == "/")
+            or (isinstance(node, n.Builtin) and node.func == "float")
+        )
+
+    return any_node(kit, makes_float)
+
+
+def makes_lists(kit: n.Module) -> bool:
+    """Does this module make lists (a list display)? Only then are values checked for the
+    LIST tag; in process a list argument is always run by the interpreter."""
+    return any_node(kit, lambda node: isinstance(node, n.ListDisplay))
+
+
+def any_node(kit: n.Module, test: Callable[[n.Node], bool]) -> bool:
+    todo: list[object] = [*kit.functions.values(), kit.main]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, n.Node) and test(node):
             return True
         if isinstance(node, list):
             todo.extend(node)

@@ -20,6 +20,12 @@ returns and a printing loop would grow memory without bound; so the buffer stays
 In an executable there is no interpreter: the site's message goes to stderr and the exit
 status is 1.
 
+Floats and lists: a float argument or result crosses as a Python float (its bits in the
+frame); a list argument from Python runs in the interpreter (its changes must be visible to
+the caller's list), a list result becomes a new Python list, and every list a call made is
+unmapped when it returns (`jk_heap_release`), so a module that makes lists is called through
+`call` (no builtin entry: its stub could not release them).
+
 Native stack: every call tells compiled code where this thread's stack ends
 (`jitkit.native.stack.stack_floor`); a kit function that calls others and is entered below
 that limit (or more than 4 MiB below the call's entry) returns at a "stack" site, and the
@@ -38,7 +44,9 @@ from __future__ import annotations
 import codecs
 import contextlib
 import ctypes
+import functools
 import signal
+import struct
 import sys
 import threading
 import time
@@ -53,11 +61,13 @@ from jitkit.lang.parse import parse_module
 from jitkit.lang.runtime import fits_machine_word, recursion_limit
 from jitkit.lang.treewalk import TreeWalker
 from jitkit.llvm.codegen import compile_module as lower_module
+from jitkit.llvm.codegen import makes_floats, makes_lists
 from jitkit.llvm.emit import emit_assembly, emit_object, link_executable
+from jitkit.llvm.floats import float_bits
 from jitkit.llvm.jit import Engine
 from jitkit.llvm.lowering import Handler
 from jitkit.llvm.optimize import optimize
-from jitkit.llvm.values import BOOL, ERROR, INT, NONE, Program
+from jitkit.llvm.values import BOOL, ERROR, FLOAT, INT, LIST, NONE, Program
 from jitkit.llvm.verify import verify_ir
 from jitkit.native.entry import (
     MAX_DEPTH,
@@ -77,6 +87,8 @@ EXACT = {
     "unbound": UnboundLocalError,
     "value": ValueError,
     "recursion": RecursionError,
+    "index": IndexError,
+    "attribute": AttributeError,
 }
 ENTRY_CHECKS = ("recursion", "stack")  # the entry check's sites: one branch, also the flag
 SINK = ctypes.CFUNCTYPE(None, ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64)
@@ -119,6 +131,7 @@ class CompiledModule:
     ) -> None:
         dump = set(dump)
         self.kit = kit
+        self.floats, self.lists = makes_floats(kit), makes_lists(kit)
         self.program: Program = lower_module(kit, "inprocess", interrupt_poll, handlers)
         if "ast" in dump:
             banner(
@@ -140,6 +153,8 @@ class CompiledModule:
         self.sink = SINK(self.on_output)  # kept alive: compiled code calls it
         self.set_global("jk_sink_pointer", ctypes.cast(self.sink, ctypes.c_void_p).value or 0)
         self.flush = ctypes.CFUNCTYPE(None)(self.engine.address("jk_flush"))
+        if self.lists:
+            self.release = ctypes.CFUNCTYPE(None)(self.engine.address("jk_heap_release"))
         self.entries = {
             name: ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_int64))(
                 self.engine.address(f"jk_call.{name}")
@@ -182,7 +197,7 @@ class CompiledModule:
         """Call one function with Python arguments; result and errors are CPython's."""
         if name not in self.entries:
             raise KeyError(f"no function {name!r} in this module")
-        if not all(fits_machine_word(a) for a in args) or len(args) != len(
+        if not all(self.takes(a) for a in args) or len(args) != len(
             self.program.functions[name].params
         ):
             return self.interpret(name, args, skip=0)
@@ -198,11 +213,15 @@ class CompiledModule:
             finally:
                 self._busy.value = busy
 
+    def takes(self, value: object) -> bool:
+        """Can compiled code take this argument (a float only if the module makes floats)?"""
+        return fits_machine_word(value) or (type(value) is float and self.floats)
+
     def call_native(self, name: str, args: tuple) -> object:
         """`call` once the arguments fit: run the machine code, then hand back if it must."""
         frame = (ctypes.c_int64 * max(2, 2 * len(args)))()
         for i, a in enumerate(args):
-            frame[2 * i], frame[2 * i + 1] = tag_of(a), int(a or 0)
+            frame[2 * i], frame[2 * i + 1] = tag_of(a), payload_of(a)
         limit = min(recursion_limit(), MAX_NATIVE_DEPTH)
         self.set_global("jk_depth", 0)
         self.set_global("jk_buffer_used", 0)
@@ -212,16 +231,19 @@ class CompiledModule:
         interrupt_flag().arm()
         try:
             self.entries[name](frame)
+            return self.after_native(name, args, frame, limit)
         except KeyboardInterrupt:  # CPython raised it as the call returned (the flag's poll)
             self.flush()  # what ran before Ctrl-C did print
             raise
-        return self.after_native(name, args, frame, limit)
+        finally:
+            if self.lists:  # the call's lists, a list result already copied out
+                self.release()
 
     def after_native(self, name: str, args: tuple, frame: ctypes.Array, limit: int) -> object:
         """What the call gives once the machine code returned `frame` (tag and payload)."""
         if frame[0] != ERROR:
             self.flush()
-            return from_tag(frame[0], frame[1])
+            return list_from(frame[1]) if frame[0] == LIST else from_tag(frame[0], frame[1])
         site = self.program.sites[frame[1]]
         if site.kind == "interrupt" or (site.kind in ENTRY_CHECKS and interrupt_flag().is_set):
             self.flush()  # what ran before Ctrl-C did print
@@ -245,6 +267,8 @@ class CompiledModule:
         running, other arguments, a changed recursion limit) to `call`."""
         if name not in self.entries:
             raise KeyError(f"no function {name!r} in this module")
+        if self.lists:  # its lists are released after each call: `call` does that
+            return functools.partial(self.call, name)
         params = len(self.program.functions[name].params)
         if len(self._frames[-1]) < 2 * params:
             self._frames.append((ctypes.c_int64 * (2 * params))())  # the old ones stay in use
@@ -327,10 +351,26 @@ def may_run_long(function: n.Node | None) -> bool:
 
 
 def tag_of(value: object) -> int:
+    if isinstance(value, float):
+        return FLOAT
     return NONE if value is None else BOOL if isinstance(value, bool) else INT
 
 
+def list_from(address: int) -> list:
+    """A compiled list (`lists`: length, capacity, kind, narrow, data) as a new Python list."""
+    length, _, kind, narrow, data = (ctypes.c_int64 * 5).from_address(address)
+    element = ctypes.c_uint8 if narrow else ctypes.c_int64
+    payloads = (element * length).from_address(data) if length else []
+    return [from_tag(kind, payload) for payload in payloads]
+
+
+def payload_of(value: object) -> int:
+    return float_bits(value) if isinstance(value, float) else int(value or 0)
+
+
 def from_tag(tag: int, payload: int) -> object:
+    if tag == FLOAT:
+        return struct.unpack("<d", struct.pack("<q", payload))[0]
     return None if tag == NONE else bool(payload) if tag == BOOL else payload
 
 

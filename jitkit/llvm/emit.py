@@ -66,7 +66,7 @@ def link_executable(obj: bytes, output: str | Path, libc: bool = True) -> Path:
         obj_path = Path(tmp) / "prog.o"
         obj_path.write_bytes(obj)
         if libc:
-            command = [tool("cc"), "-o", str(output), str(obj_path)]
+            command = [tool("cc"), "-o", str(output), str(obj_path), "-lm"]
         else:
             command = [
                 tool("ld"),

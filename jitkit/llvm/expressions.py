@@ -14,6 +14,7 @@ from jitkit.lang import nodes as n
 from jitkit.lang import runtime as rt
 from jitkit.lang.runtime import INT64_MAX, INT64_MIN
 from jitkit.llvm.arith import ArithmeticLowering
+from jitkit.llvm.floats import fval
 from jitkit.llvm.runtime import I1, I8, I64
 from jitkit.llvm.values import (
     BOOL,
@@ -41,6 +42,8 @@ class ExpressionLowering(ArithmeticLowering):
             return lval(BOOL, int(v))
         if isinstance(v, int) and INT64_MIN <= v <= INT64_MAX:
             return lval(INT, v)
+        if isinstance(v, float):
+            return fval(v)
         self.fail("overflow", f"the literal {v} does not fit in 64 bits", e)
         return lval(INT, 0)
 
@@ -119,11 +122,17 @@ class ExpressionLowering(ArithmeticLowering):
     def lower_Builtin(self, e: n.Builtin) -> Val:
         args = [self.expr(a) for a in e.args]
         b = self.b
+        if e.func == "len":
+            return self.length(args[0], e)
+        if e.func == "float":
+            return self.to_float(args, e)
+        if e.func == "int":
+            return self.to_int(args, e)
+        if e.func == "abs" and self.floats:
+            v = args[0]
+            return self.split(self.is_float(v), lambda: self.abs_float(v), lambda: self.abs(v, e))
         if e.func == "abs":
-            x = self.number(args[0], "abs()", e)
-            self.overflow_guard(b.icmp_signed("==", x, const(I64, INT64_MIN)), "abs", e)
-            negative = b.icmp_signed("<", x, const(I64, 0))
-            return Val(const(I8, INT), b.select(negative, b.neg(x), x))
+            return self.abs(args[0], e)
         first, second = args
         # min(a, b) is b only if b < a (ties keep a, and a's type: min(True, 1) is True)
         take_second = self.compare("<" if e.func == "min" else ">", second, first, e)
@@ -131,3 +140,11 @@ class ExpressionLowering(ArithmeticLowering):
             b.select(take_second, second.tag, first.tag),
             b.select(take_second, second.payload, first.payload),
         )
+
+    def abs(self, v: Val, e: n.Builtin) -> Val:
+        """abs() of an int or bool (an int)."""
+        b = self.b
+        x = self.number(v, "abs()", e)
+        self.overflow_guard(b.icmp_signed("==", x, const(I64, INT64_MIN)), "abs", e)
+        negative = b.icmp_signed("<", x, const(I64, 0))
+        return Val(const(I8, INT), b.select(negative, b.neg(x), x))

@@ -2,7 +2,8 @@
 
 In: a kit `Print` node. Out: calls into the runtime's buffered `write`: string literals
 are written as constants, other values go through `jk_print_value(tag, payload)`, which
-writes `str()` of an int (the runtime's `jk_print_int`), a bool or None; `sep` and `end`
+writes `str()` of an int (the runtime's `jk_print_int`), a bool, None or a float
+(`repr`, `float_repr`); `sep` and `end`
 as Python's `print` takes them. A string UTF-8 cannot encode (a lone surrogate, U+D800) is
 where CPython's print raises UnicodeEncodeError on a UTF-8 stdout, after the pieces before it:
 it becomes an "encode" error site there. In process the call then re-runs in the interpreter,
@@ -15,13 +16,14 @@ from __future__ import annotations
 from llvmlite import ir
 
 from jitkit.lang import nodes as n
-from jitkit.llvm.lowering import Lowering
+from jitkit.llvm.float_repr import emit_print_float
+from jitkit.llvm.lists import KIND, LENGTH, ListLowering
 from jitkit.llvm.runtime import I8, I64
 from jitkit.llvm.runtime import function as new_function
-from jitkit.llvm.values import BOOL, NONE, const
+from jitkit.llvm.values import BOOL, FLOAT, LIST, NONE, Val, const
 
 
-class PrintLowering(Lowering):
+class PrintLowering(ListLowering):
     """`lower_Print` and the `jk_print_value` function it calls."""
 
     print_value: ir.Function  # jk_print_value, emitted once per module
@@ -52,8 +54,23 @@ class PrintLowering(Lowering):
             return
         self.write_text(text)
 
+    def print_list(self, fn: ir.Function, xs: Val) -> None:
+        """`[` the elements' reprs separated by `, ` `]`, and return (in jk_print_value)."""
+        b, struct = self.b, self.struct(xs)
+        self.write_text("[")
+        kind = b.trunc(self.get(struct, KIND), I8)
+
+        def element(i: ir.Value) -> None:
+            with self.b.if_then(self.b.icmp_signed(">", i, const(I64, 0))):
+                self.write_text(", ")
+            self.b.call(fn, [kind, self.element(struct, i)])
+
+        self.repeat_in(fn, self.get(struct, LENGTH), element)
+        self.write_text("]")
+        self.b.ret_void()
+
     def emit_print_value(self) -> ir.Function:
-        """`jk_print_value(tag, payload)`: str() of an int, bool or None."""
+        """`jk_print_value(tag, payload)`: str() of an int, bool, None or float."""
         fn, b = new_function(self.module, "jk_print_value", ir.VoidType(), [I8, I64])
         tag, payload = fn.args
         blocks = {k: fn.append_basic_block(k) for k in ("int", "true", "false", "none")}
@@ -65,7 +82,24 @@ class PrintLowering(Lowering):
         b.cbranch(b.icmp_signed("!=", payload, const(I64, 0)), blocks["true"], blocks["false"])
         b.position_at_end(other)
         b.cbranch(b.icmp_unsigned("==", tag, const(I8, NONE)), blocks["none"], blocks["int"])
+        if self.floats:  # repr() of a float: the runtime's Ryu (float_repr)
+            b.position_at_end(blocks["int"])
+            blocks["int"], float_block = (
+                fn.append_basic_block("int"),
+                fn.append_basic_block("float"),
+            )
+            b.cbranch(b.icmp_unsigned("==", tag, const(I8, FLOAT)), float_block, blocks["int"])
+            b.position_at_end(float_block)
+            print_float = emit_print_float(self.module, self.rt.write)
+            b.call(print_float, [b.bitcast(payload, ir.DoubleType())])
+            b.ret_void()
         saved = self.b
+        if self.lists:  # repr() of a list: [a, b, c]
+            b.position_at_end(blocks["int"])
+            list_block, blocks["int"] = fn.append_basic_block("list"), fn.append_basic_block("int")
+            b.cbranch(b.icmp_unsigned("==", tag, const(I8, LIST)), list_block, blocks["int"])
+            self.b = ir.IRBuilder(list_block)
+            self.print_list(fn, Val(tag, payload))
         for key, text in (("true", "True"), ("false", "False"), ("none", "None")):
             self.b = ir.IRBuilder(blocks[key])
             self.write_text(text)

@@ -61,8 +61,9 @@ def fresh_target_machine(opt_level: int = 2) -> llvm.TargetMachine:
 
 
 def new_module(name: str) -> ir.Module:
-    """Why: an IR module must carry the host triple and data layout to link and JIT cleanly."""
-    module = ir.Module(name=name)
+    """Why: an IR module must carry the host triple and data layout to link and JIT cleanly;
+    a context of its own keeps one module's named types out of the next one's text."""
+    module = ir.Module(name=name, context=ir.Context())  # its own named types (`jk.list`)
     module.triple = host_triple()
     module.data_layout = str(target_machine().target_data)
     return module

@@ -4,8 +4,9 @@ In: nothing; every lowering module imports these definitions. Out: the value rep
 the error sites and the `Program` the code generator gives back.
 
 Values are dynamically typed, so each kit value is two LLVM values: a tag (i8: INT, BOOL,
-NONE) and a 64-bit payload; LLVM's SROA and instcombine fold the tags away wherever the types
-are known. A kit function `f` becomes `{i8, i64} @"py.f"(i8, i64, ...)`.
+NONE, FLOAT, LIST) and a 64-bit payload (a float's IEEE bits, a list's address); LLVM's
+SROA and instcombine fold the tags away wherever the types are known. A kit function `f` becomes
+`{i8, i64} @"py.f"(i8, i64, ...)`.
 
 Every place that can fail (overflow, division by zero, unbound local, bad operand types, range
 step 0, too deep recursion, too little native stack left, an interrupt, ...) is an error
@@ -22,7 +23,7 @@ from llvmlite import ir
 from jitkit.lang import nodes as n
 from jitkit.llvm.runtime import I8, I64
 
-INT, BOOL, NONE, ERROR, UNBOUND = 0, 1, 2, 3, 4
+INT, BOOL, NONE, ERROR, UNBOUND, FLOAT, LIST = 0, 1, 2, 3, 4, 5, 6
 VALUE = ir.LiteralStructType([I8, I64])  # what every kit function returns: {tag, payload}
 MAIN = "py.<module>"
 
@@ -32,6 +33,8 @@ KINDS = {
     "zerodiv": "ZeroDivisionError",
     "unbound": "UnboundLocalError",
     "type": "TypeError",
+    "index": "IndexError",
+    "attribute": "AttributeError",
     "value": "ValueError",
     "recursion": "RecursionError",
     "stack": "RecursionError",  # in process only: the native stack limit (re-run, not raised)

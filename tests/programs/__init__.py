@@ -23,7 +23,7 @@ SUPPORT: dict[str, dict[str, str]] = {
     "stack": {"floats": VM, "lists": VM},
     "ssa": {"floats": VM, "lists": VM},
     "auto": {"floats": VM, "lists": VM},
-    "llvm": {"floats": REFUSED, "lists": REFUSED},
+    "llvm": {"floats": NATIVE, "lists": NATIVE},
     "hostc": {"floats": NATIVE, "lists": NATIVE},
 }
 
