@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.opcodes import OPCODES, Op, stack_effect
 from jitkit.bytecode.verify import stack_depths
+from jitkit.stackjit.cache import CACHED, FUSED, OperandCache
 from jitkit.stackjit.templates import GUARDED, TEMPLATES, Site
 from jitkit.stackjit.types import (
     ALWAYS,
@@ -113,9 +114,9 @@ def compile_module(codes: dict[str, Code], templates: dict | None = None) -> Com
     functions = function_infos(codes, analysis, compiled)
     for name in compiled:
         info = functions[name]
-        emit_function(a, name, info.index, info.types, analysis, prints, templates)
+        emit_function(a, name, info.index, info.types, analysis, prints, templates, True)
     for name in compiled:
-        emit_python_entry(a, name)
+        emit_python_entry(a, name, depth_register=True)
     record = max((RECORD_HEADER + frame_words(codes[n]) for n in compiled), default=0)
     return CompiledModule(a.assemble(), functions, skipped, prints, record)
 
@@ -156,7 +157,7 @@ def check(types: FunctionTypes, analysis: dict[str, FunctionTypes], skipped: dic
                 if exact(t, f"{where}: an argument") != INT:
                     raise NotCompilable(f"{where}: passes a {set(t)} where ints are compiled")
         if op in GUARDED or pc == 0:
-            for t in {*state.locals, *state.stack}:  # distinct sets: few, however many slots
+            for t in {*state.locals, *state.stack.kinds}:  # distinct sets: few, however deep
                 if UNDEF not in t:
                     exact(t, f"{where}: a value the interpreter may need")
         if op in NUMERIC:
@@ -205,7 +206,11 @@ def emit_function(
     analysis: dict[str, FunctionTypes],
     prints: list[PrintSite],
     templates: dict,
+    depth_register: bool = False,
 ) -> None:
+    """One function: prologue, the kit's cached templates (`cache.CACHED`) or the given
+    template per instruction, epilogue, deopt stubs. With `depth_register` r13 counts the
+    frames (the recursion limit) instead of ctx->depth."""
     code = types.code
     nlocals = len(code.varnames)
     words = nlocals + code.stacksize
@@ -216,17 +221,27 @@ def emit_function(
     a.mov(rax, qword(r15, CTX_CALLS)).add(qword(rax, 8 * index), 1)  # hotness: entries, trips
     for k in range(code.argcount):
         a.mov(rax, qword(rdi, -8 * k)).mov(qword(rbp, -8 * (k + 1)), rax)
-    a.add(qword(r15, CTX_DEPTH), 1).mov(rax, qword(r15, CTX_DEPTH))
-    a.cmp(rax, qword(r15, CTX_MAX_DEPTH)).ja(f"{name}.deopt.0")
-    a.cmp(rsp, qword(r15, CTX_STACK_LIMIT)).jb(f"{name}.deopt.0")
-    # 2. one template per reachable instruction
+    if depth_register:
+        a.add(r13, 1).cmp(r13, qword(r15, CTX_MAX_DEPTH)).ja(f"{name}.deopt.0")
+    else:
+        a.add(qword(r15, CTX_DEPTH), 1).mov(rax, qword(r15, CTX_DEPTH))
+        a.cmp(rax, qword(r15, CTX_MAX_DEPTH)).ja(f"{name}.deopt.0")
+    if 8 * (words + 3) > SMALL_FRAME:  # the depth cap bounds the stack small frames take
+        a.cmp(rsp, qword(r15, CTX_STACK_LIMIT)).jb(f"{name}.deopt.0")
+    # 2. one template per reachable instruction, through the operand cache
+    cache = OperandCache(a, nlocals)
     guarded = {0: 0}
     unwinds = {}
+    fused = False  # the previous instruction was a compare that did this jump's work too
     for pc, (op, arg) in enumerate(zip(code.ops, code.args, strict=True)):
+        if pc in targets:
+            cache.flush()
         a.label(f"{name}.pc{pc}")
         state = types.states[pc]
-        if state is None:
+        if state is None or fused:
+            fused = False
             continue
+        cache.depth = depths[pc]
         site = Site(a, name, pc, op, arg, depths[pc], nlocals, code.consts)
         if pc and code.ops[pc - 1] == Op.LOAD_CONST and pc not in targets:
             value = code.consts[code.args[pc - 1]]
@@ -237,18 +252,36 @@ def emit_function(
         if op == Op.PRINT:
             site.print_site = len(prints)
             prints.append(PrintSite(name, pc, [exact(t, "print") for t in state.stack[-arg - 2 :]]))
-        if op == Op.JUMP_BACKWARD:  # a loop trip makes the function hotter too
-            a.mov(rax, qword(r15, CTX_CALLS)).add(qword(rax, 8 * index), 1)
-        templates[op](site)
+        kit = templates[op] is TEMPLATES[op]
+        after = pc + 1 if pc + 1 < len(code.ops) else None
+        if (
+            kit
+            and op in FUSED
+            and after is not None
+            and after not in targets
+            and code.ops[after] in (Op.JUMP_IF_FALSE, Op.JUMP_IF_TRUE)
+            and templates[code.ops[after]] is TEMPLATES[code.ops[after]]
+        ):
+            FUSED[op](cache, site, code.ops[after], code.args[after])
+            fused = True
+        elif kit and op in CACHED:
+            CACHED[op](cache, site)
+        else:
+            cache.flush()
+            if op == Op.JUMP_BACKWARD:  # a loop trip makes the function hotter too
+                a.mov(rax, qword(r15, CTX_CALLS)).add(qword(rax, 8 * index), 1)
+            templates[op](site)
         if op in GUARDED and op != Op.CALL:
             guarded[pc] = depths[pc]
     # 3. epilogue
-    a.label(f"{name}.epilogue").sub(qword(r15, CTX_DEPTH), 1)
+    a.label(f"{name}.epilogue").sub(r13 if depth_register else qword(r15, CTX_DEPTH), 1)
     a.mov(rsp, rbp).pop(rbp).ret()
-    # 4. deopt stubs: record (function, pc, depth) and the whole frame, return DEOPT
+    # 4. deopt stubs: write what the cache kept pending, record (function, pc, depth) and
+    # the frame (its locals and the operand stack up to that depth), return DEOPT
     for pc, depth in guarded.items():
-        a.label(f"{name}.deopt.{pc}").mov(esi, pc).mov(rdx, depth).mov(rax, pc)
-        a.jmp(f"{name}.deopt")
+        a.label(f"{name}.deopt.{pc}")
+        cache.materialize(cache.stubs.get(pc, {}))
+        a.mov(esi, pc).mov(rdx, depth).mov(rax, pc).jmp(f"{name}.deopt")
     for pc, depth in unwinds.items():  # a callee deopted: this frame resumes after the CALL
         a.label(f"{name}.{pc}.unwind").cmp(edx, DEOPT).jne(f"{name}.epilogue")
         a.mov(esi, pc + 1).mov(rdx, depth).mov(rax, pc).jmp(f"{name}.deopt")

@@ -284,9 +284,8 @@ class StackTier:
             frame.locals = [
                 self.to_python(v, t) for v, t in zip(values, state.locals, strict=False)
             ]
-            frame.stack = [
-                self.to_python(values[nlocals + j], state.stack[j]) for j in range(stack_depth)
-            ]
+            stack = list(state.stack)[:stack_depth]
+            frame.stack = [self.to_python(values[nlocals + j], t) for j, t in enumerate(stack)]
             frames.append(frame)
         self.last_deopt = [
             DeoptFrame(f.code.name, f.pc, dict(zip(f.code.varnames, f.locals, strict=True)),
