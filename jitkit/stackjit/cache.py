@@ -14,9 +14,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from jitkit.bytecode.code import Code
 from jitkit.bytecode.opcodes import Op
 from jitkit.stackjit.templates import CONDITION, Site
-from jitkit.x86 import Mem, Reg, al, eax, edx, qword, r11, rax, rbp, rcx, rdi, rdx, rsi
+from jitkit.x86 import (
+    Mem,
+    Reg,
+    al,
+    eax,
+    edx,
+    qword,
+    r8,
+    r9,
+    r10,
+    r11,
+    r12,
+    rax,
+    rbp,
+    rbx,
+    rcx,
+    rdi,
+    rdx,
+    rsi,
+)
 
 Entry = tuple  # ("imm", int) | ("local", i) | ("reg", Reg) | ("slot", j): in its stack slot
 PENDING = 8  # at most this many values wait outside their slots (keeps each step O(1))
@@ -29,8 +49,9 @@ class OperandCache:
     when `pending[j]` says where its value is instead of its frame slot. At most one value is
     in a register (rax, rcx or rdx); r11 is the scratch register for writing values out."""
 
-    def __init__(self, a, nlocals: int) -> None:
+    def __init__(self, a, nlocals: int, registers: dict[int, Reg] | None = None) -> None:
         self.a, self.nlocals = a, nlocals
+        self.registers = registers or {}  # locals that live in a register, not in the frame
         self.pending: dict[int, Entry] = {}
         self.depth = 0
         self.stubs: dict[int, dict[int, Entry]] = {}  # pc -> what its deopt stub writes out
@@ -38,8 +59,8 @@ class OperandCache:
     def slot(self, j: int) -> Mem:
         return qword(rbp, -8 * (self.nlocals + j + 1))
 
-    def local(self, i: int) -> Mem:
-        return qword(rbp, -8 * (i + 1))
+    def local(self, i: int) -> Mem | Reg:
+        return self.registers.get(i) or qword(rbp, -8 * (i + 1))
 
     def at(self, k: int) -> Entry:
         """The k-th value from the top (1 = the top)."""
@@ -104,14 +125,13 @@ class OperandCache:
             store(self.a, self.slot(j), state[j], self)
 
 
-def store(a, mem: Mem, e: Entry, cache: OperandCache) -> None:
-    kind, what = e
-    if kind == "reg":
-        a.mov(mem, what)
-    elif kind == "imm" and what in IMM32:
-        a.mov(mem, what)
+def store(a, dest: Mem | Reg, e: Entry, cache: OperandCache) -> None:
+    """Emit `mov dest, e` (through r11 from memory to memory or a 64-bit constant to memory)."""
+    src = cache.source(e)
+    if isinstance(dest, Reg) or isinstance(src, (Reg, int)):
+        a.mov(dest, e[1] if src is None else src)
     else:
-        a.mov(r11, what if kind == "imm" else cache.source(e)).mov(mem, r11)
+        a.mov(r11, e[1] if src is None else src).mov(dest, r11)
 
 
 # --- the cached templates: (cache, site) ------------------------------------------------------
@@ -400,3 +420,36 @@ FUSED: dict[Op, Callable[[OperandCache, Site, Op, int], None]] = {
     **{op: compare_and_branch for op in CONDITION},
     Op.RANGE_TEST: range_test_and_branch,
 }
+
+
+# --- locals in registers ------------------------------------------------------------------------
+
+LEAF_REGISTERS = (r8, r9, r10, rdi)  # caller-saved: only where nothing calls out
+SAVED_REGISTERS = (rbx, r12)  # callee-saved: kept across calls, saved by the prologue
+
+
+def register_plan(code: Code, replaced: bool) -> tuple[dict[int, Reg], Reg | None]:
+    """Which locals live in a register, and the register that counts loop trips (added to
+    the function's hotness counter on the way out, not in memory on every back edge). Only
+    functions with loops get any; the locals used most inside loops (weight 8 per level of
+    nesting) win. A function with a replaced template keeps every local in its frame slot,
+    where the chapter's templates look for it."""
+    n = len(code.ops)
+    nesting = [0] * (n + 1)
+    for pc, (op, arg) in enumerate(zip(code.ops, code.args, strict=True)):
+        if op == Op.JUMP_BACKWARD:  # the loop is arg .. pc
+            nesting[arg] += 1
+            nesting[pc + 1] -= 1
+    if replaced or not any(nesting):
+        return {}, None
+    calls = any(op in (Op.CALL, Op.PRINT) for op in code.ops)
+    pool = list(SAVED_REGISTERS if calls else LEAF_REGISTERS + SAVED_REGISTERS)
+    weights: dict[int, int] = {}
+    level = 0
+    for pc, (op, arg) in enumerate(zip(code.ops, code.args, strict=True)):
+        level += nesting[pc]
+        if level and op in (Op.LOAD_LOCAL, Op.STORE_LOCAL):
+            weights[arg] = weights.get(arg, 0) + 8 ** min(level, 6)
+    counter = pool.pop(0)
+    hottest = sorted(weights, key=lambda i: -weights[i])[: len(pool)]
+    return dict(zip(hottest, pool, strict=False)), counter

@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.opcodes import OPCODES, Op, stack_effect
 from jitkit.bytecode.verify import stack_depths
-from jitkit.stackjit.cache import CACHED, FUSED, OperandCache
+from jitkit.stackjit.cache import (
+    CACHED,
+    FUSED,
+    SAVED_REGISTERS,
+    OperandCache,
+    register_plan,
+)
 from jitkit.stackjit.templates import GUARDED, TEMPLATES, Site
 from jitkit.stackjit.types import (
     ALWAYS,
@@ -37,6 +43,7 @@ from jitkit.x86 import (
     edx,
     esi,
     qword,
+    r11,
     r12,
     r13,
     r13d,
@@ -216,20 +223,31 @@ def emit_function(
     words = nlocals + code.stacksize
     depths = stack_depths(code)
     targets = {arg for op, arg in zip(code.ops, code.args, strict=True) if OPCODES[op].jump}
+    replaced = any(templates[op] is not TEMPLATES[op] for op in set(code.ops))
+    registers, counter = register_plan(code, replaced)
+    saved = [r for r in (*registers.values(), counter) if r in SAVED_REGISTERS]
+    total = words + len(saved)  # frame words: locals, stack slots, saved registers
     # 1. prologue: frame, arguments into locals, recursion depth and native stack checks
-    a.label(f"{name}.entry").push(rbp).mov(rbp, rsp).sub(rsp, 8 * (words + words % 2))
+    a.label(f"{name}.entry").push(rbp).mov(rbp, rsp).sub(rsp, 8 * (total + total % 2))
+    for k, reg in enumerate(saved):
+        a.mov(qword(rbp, -8 * (words + 1 + k)), reg)
     a.mov(rax, qword(r15, CTX_CALLS)).add(qword(rax, 8 * index), 1)  # hotness: entries, trips
     for k in range(code.argcount):
-        a.mov(rax, qword(rdi, -8 * k)).mov(qword(rbp, -8 * (k + 1)), rax)
+        if k in registers:
+            a.mov(registers[k], qword(rdi, -8 * k))
+        else:
+            a.mov(rax, qword(rdi, -8 * k)).mov(qword(rbp, -8 * (k + 1)), rax)
+    if counter is not None:
+        a.xor(counter, counter)
     if depth_register:
         a.add(r13, 1).cmp(r13, qword(r15, CTX_MAX_DEPTH)).ja(f"{name}.deopt.0")
     else:
         a.add(qword(r15, CTX_DEPTH), 1).mov(rax, qword(r15, CTX_DEPTH))
         a.cmp(rax, qword(r15, CTX_MAX_DEPTH)).ja(f"{name}.deopt.0")
-    if 8 * (words + 3) > SMALL_FRAME:  # the depth cap bounds the stack small frames take
+    if 8 * (total + 3) > SMALL_FRAME:  # the depth cap bounds the stack small frames take
         a.cmp(rsp, qword(r15, CTX_STACK_LIMIT)).jb(f"{name}.deopt.0")
     # 2. one template per reachable instruction, through the operand cache
-    cache = OperandCache(a, nlocals)
+    cache = OperandCache(a, nlocals, registers)
     guarded = {0: 0}
     unwinds = {}
     fused = False  # the previous instruction was a compare that did this jump's work too
@@ -268,13 +286,19 @@ def emit_function(
             CACHED[op](cache, site)
         else:
             cache.flush()
-            if op == Op.JUMP_BACKWARD:  # a loop trip makes the function hotter too
+            if op == Op.JUMP_BACKWARD and counter is not None:  # a loop trip: hotter too
+                a.add(counter, 1)
+            elif op == Op.JUMP_BACKWARD:
                 a.mov(rax, qword(r15, CTX_CALLS)).add(qword(rax, 8 * index), 1)
             templates[op](site)
         if op in GUARDED and op != Op.CALL:
             guarded[pc] = depths[pc]
     # 3. epilogue
     a.label(f"{name}.epilogue").sub(r13 if depth_register else qword(r15, CTX_DEPTH), 1)
+    if counter is not None:
+        a.mov(r11, qword(r15, CTX_CALLS)).add(qword(r11, 8 * index), counter)
+    for k, reg in enumerate(saved):
+        a.mov(reg, qword(rbp, -8 * (words + 1 + k)))
     a.mov(rsp, rbp).pop(rbp).ret()
     # 4. deopt stubs: write what the cache kept pending, record (function, pc, depth) and
     # the frame (its locals and the operand stack up to that depth), return DEOPT
@@ -285,7 +309,10 @@ def emit_function(
     for pc, depth in unwinds.items():  # a callee deopted: this frame resumes after the CALL
         a.label(f"{name}.{pc}.unwind").cmp(edx, DEOPT).jne(f"{name}.epilogue")
         a.mov(esi, pc + 1).mov(rdx, depth).mov(rax, pc).jmp(f"{name}.deopt")
-    a.label(f"{name}.deopt").mov(rdi, qword(r15, CTX_DEOPT_PTR))
+    a.label(f"{name}.deopt")
+    for i, reg in registers.items():  # locals kept in registers go to their frame slots
+        a.mov(qword(rbp, -8 * (i + 1)), reg)
+    a.mov(rdi, qword(r15, CTX_DEOPT_PTR))
     a.mov(qword(rdi, 0), index).mov(qword(rdi, 8), rsi).mov(qword(rdi, 16), rdx)
     a.mov(qword(rdi, 24), rax)
     for i in range(words):

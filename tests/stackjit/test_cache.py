@@ -193,3 +193,57 @@ def test_random_expressions_match_cpython(expression, args):
     except ZeroDivisionError:
         got = ("error", "ZeroDivisionError")
     assert got == expected, source
+
+
+LOOPS = """
+def grow(n):
+    x = 1
+    total = 0
+    for i in range(n):
+        x = x * 3
+        total = total + i
+    return x + total
+
+def inner(k):
+    return k * k * k
+
+def calls(n):
+    s = 0
+    i = 0
+    while i < n:
+        s = s + inner(i * 100000) // 1000000
+        i = i + 1
+    return s
+
+def shows(n):
+    t = 0
+    for i in range(n):
+        t = t + i
+        print(i, t)
+    return t
+"""
+
+
+def test_locals_in_registers_reach_the_interpreter():
+    """Loop locals live in registers (leaf functions: caller-saved ones; with calls: rbx and
+    r12, kept across them); a deopt in the loop, and one in a callee, writes them to the frame
+    first, and the loop-trip counter still reaches the hotness count."""
+    tier = tier_of(LOOPS)
+    assert "r8" in tier.listing("grow") and "rbx" in tier.listing("calls")
+    for n in [0, 1, 10, 39, 40, 41, 100]:  # 3**40 > 2**63: the multiply overflows at i = 39
+        got, deopted = native(tier, "grow", n)
+        assert got == cpython(LOOPS, "grow")(n) and deopted == (n > 39), n
+    for n in [0, 5, 20, 25, 30]:  # (i * 100000) ** 3 overflows from i = 21 on, in the callee
+        got, deopted = native(tier, "calls", n)
+        assert got == cpython(LOOPS, "calls")(n) and deopted == (n > 21), n
+    frames = tier.last_deopt
+    assert [f.function for f in frames] == ["calls", "inner"] and frames[0].locals["i"] == 21
+    before = tier.calls_of("grow")
+    tier.call("grow", 30)
+    assert tier.calls_of("grow") == before + 1 + 30  # one entry, 30 back edges
+
+
+def test_locals_in_callee_saved_registers_survive_a_print(capsys):
+    tier = tier_of(LOOPS)
+    assert tier.call("shows", 4) == 6
+    assert capsys.readouterr().out == "0 0\n1 1\n2 3\n3 6\n"
