@@ -39,6 +39,7 @@ from jitkit.stackjit.types import (
 )
 from jitkit.x86 import (
     Assembler,
+    eax,
     ecx,
     edx,
     esi,
@@ -107,6 +108,9 @@ class CompiledModule:
     skipped: dict[str, str]
     prints: list[PrintSite] = field(default_factory=list)
     record_words: int = 0  # the largest deopt record, in words
+    # (function index, pc) -> {slot: ("imm", value) | ("local", i)}: stack values a guard's
+    # deopt stub leaves to the runtime (the operand cache had not written them yet)
+    pending: dict[tuple[int, int], dict] = field(default_factory=dict)
 
 
 def compile_module(codes: dict[str, Code], templates: dict | None = None) -> CompiledModule:
@@ -119,13 +123,14 @@ def compile_module(codes: dict[str, Code], templates: dict | None = None) -> Com
     prints: list[PrintSite] = []
     compiled = [name for name in codes if name not in skipped]
     functions = function_infos(codes, analysis, compiled)
+    pending: dict[tuple[int, int], dict] = {}
     for name in compiled:
         info = functions[name]
-        emit_function(a, name, info.index, info.types, analysis, prints, templates, True)
+        emit_function(a, name, info.index, info.types, analysis, prints, templates, True, pending)
     for name in compiled:
         emit_python_entry(a, name, depth_register=True)
     record = max((RECORD_HEADER + frame_words(codes[n]) for n in compiled), default=0)
-    return CompiledModule(a.assemble(), functions, skipped, prints, record)
+    return CompiledModule(a.assemble(), functions, skipped, prints, record, pending)
 
 
 def frame_words(code: Code) -> int:
@@ -214,10 +219,13 @@ def emit_function(
     prints: list[PrintSite],
     templates: dict,
     depth_register: bool = False,
+    pending: dict | None = None,
 ) -> None:
     """One function: prologue, the kit's cached templates (`cache.CACHED`) or the given
     template per instruction, epilogue, deopt stubs. With `depth_register` r13 counts the
-    frames (the recursion limit) instead of ctx->depth."""
+    frames (the recursion limit) instead of ctx->depth. Given `pending`, a guard's stub
+    writes only a value held in a register and leaves constants and copies of locals to
+    the runtime (`CompiledModule.pending`): two instructions where it wrote them all."""
     code = types.code
     nlocals = len(code.varnames)
     words = nlocals + code.stacksize
@@ -304,19 +312,34 @@ def emit_function(
     # the frame (its locals and the operand stack up to that depth), return DEOPT
     for pc, depth in guarded.items():
         a.label(f"{name}.deopt.{pc}")
-        cache.materialize(cache.stubs.get(pc, {}))
-        a.mov(esi, pc).mov(rdx, depth).mov(rax, pc).jmp(f"{name}.deopt")
+        state = cache.stubs.get(pc, {})
+        if pending is None:
+            cache.materialize(state)
+            a.mov(esi, pc).mov(rdx, depth).mov(rax, pc).jmp(f"{name}.deopt")
+            continue
+        cache.materialize({j: e for j, e in state.items() if e[0] == "reg"})
+        kept = {j: e for j, e in state.items() if e[0] != "reg"}
+        if kept:
+            pending[index, pc] = kept
+        a.mov(esi, pc).jmp(f"{name}.deopt.guard")
     for pc, depth in unwinds.items():  # a callee deopted: this frame resumes after the CALL
         a.label(f"{name}.{pc}.unwind").cmp(edx, DEOPT).jne(f"{name}.epilogue")
         a.mov(esi, pc + 1).mov(rdx, depth).mov(rax, pc).jmp(f"{name}.deopt")
+    if pending is not None:  # a guard: it resumes at the pc it checked, at that pc's depth
+        a.label(f"{name}.deopt.guard").mov(eax, esi).mov(rdx, -1)
     a.label(f"{name}.deopt")
     for i, reg in registers.items():  # locals kept in registers go to their frame slots
         a.mov(qword(rbp, -8 * (i + 1)), reg)
     a.mov(rdi, qword(r15, CTX_DEOPT_PTR))
     a.mov(qword(rdi, 0), index).mov(qword(rdi, 8), rsi).mov(qword(rdi, 16), rdx)
     a.mov(qword(rdi, 24), rax)
-    for i in range(words):
-        a.mov(rax, qword(rbp, -8 * (i + 1))).mov(qword(rdi, 8 * (RECORD_HEADER + i)), rax)
+    if words <= 8:
+        for i in range(words):
+            a.mov(rax, qword(rbp, -8 * (i + 1))).mov(qword(rdi, 8 * (RECORD_HEADER + i)), rax)
+    else:  # a loop: the stub's size does not grow with the frame
+        a.mov(ecx, words).lea(rsi, qword(rbp, -8)).add(rdi, 8 * RECORD_HEADER)
+        a.label(f"{name}.deopt.copy").mov(rax, qword(rsi)).mov(qword(rdi), rax)
+        a.sub(rsi, 8).add(rdi, 8).dec(ecx).jnz(f"{name}.deopt.copy")
     a.add(qword(r15, CTX_DEOPT_PTR), 8 * (RECORD_HEADER + words))
     a.mov(edx, DEOPT).jmp(f"{name}.epilogue")
 

@@ -247,3 +247,14 @@ def test_locals_in_callee_saved_registers_survive_a_print(capsys):
     tier = tier_of(LOOPS)
     assert tier.call("shows", 4) == 6
     assert capsys.readouterr().out == "0 0\n1 1\n2 3\n3 6\n"
+
+
+def test_a_big_frame_is_copied_whole():
+    """Past eight words the deopt stub copies the frame in a loop: every local arrives."""
+    names = [f"v{k}" for k in range(12)]
+    body = "".join(f"    {v} = x + {k}\n" for k, v in enumerate(names))
+    source = f"def f(x):\n{body}    return {' * '.join(names)}\n"
+    tier = tier_of(source)
+    got, deopted = native(tier, "f", 100)
+    assert got == cpython(source, "f")(100) and deopted
+    assert tier.last_deopt[0].locals == {"x": 100, **{v: 100 + k for k, v in enumerate(names)}}
