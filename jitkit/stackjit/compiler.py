@@ -18,13 +18,8 @@ from dataclasses import dataclass, field
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.opcodes import OPCODES, Op, stack_effect
 from jitkit.bytecode.verify import stack_depths
-from jitkit.stackjit.cache import (
-    CACHED,
-    FUSED,
-    SAVED_REGISTERS,
-    OperandCache,
-    register_plan,
-)
+from jitkit.stackjit.cache import SAVED_REGISTERS, OperandCache, register_plan
+from jitkit.stackjit.fast import CACHED, FUSED
 from jitkit.stackjit.templates import GUARDED, TEMPLATES, Site
 from jitkit.stackjit.types import (
     ALWAYS,

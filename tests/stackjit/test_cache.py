@@ -1,6 +1,7 @@
-"""The operand cache (jitkit/stackjit/cache.py) against CPython: constants as immediates
-(64-bit ones too), division by constants, fused compare-and-branch, stack shuffles, and
-deopts taken while values were still pending outside their stack slots."""
+"""The operand cache and the cached templates (jitkit/stackjit/cache.py, fast.py) against
+CPython: constants as immediates (64-bit ones too), division by constants, fused
+compare-and-branch, stack shuffles, locals in registers, and deopts taken while values were
+still pending outside their stack slots."""
 
 import random
 
@@ -12,7 +13,7 @@ from jitkit.bytecode.compiler import compile_module
 from jitkit.display import show
 from jitkit.lang.parse import parse_module
 from jitkit.stackjit import stack_tier
-from jitkit.stackjit.cache import magic
+from jitkit.stackjit.fast import magic
 from jitkit.x86 import rax
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
