@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.opcodes import OPCODES, Op, stack_effect
 from jitkit.bytecode.verify import stack_depths
+from jitkit.stackjit.cache import SAVED_REGISTERS, OperandCache, register_plan
+from jitkit.stackjit.fast import CACHED, FUSED
 from jitkit.stackjit.templates import GUARDED, TEMPLATES, Site
 from jitkit.stackjit.types import (
     ALWAYS,
@@ -32,10 +34,12 @@ from jitkit.stackjit.types import (
 )
 from jitkit.x86 import (
     Assembler,
+    eax,
     ecx,
     edx,
     esi,
     qword,
+    r11,
     r12,
     r13,
     r13d,
@@ -99,6 +103,9 @@ class CompiledModule:
     skipped: dict[str, str]
     prints: list[PrintSite] = field(default_factory=list)
     record_words: int = 0  # the largest deopt record, in words
+    # (function index, pc) -> {slot: ("imm", value) | ("local", i)}: stack values a guard's
+    # deopt stub leaves to the runtime (the operand cache had not written them yet)
+    pending: dict[tuple[int, int], dict] = field(default_factory=dict)
 
 
 def compile_module(codes: dict[str, Code], templates: dict | None = None) -> CompiledModule:
@@ -111,13 +118,14 @@ def compile_module(codes: dict[str, Code], templates: dict | None = None) -> Com
     prints: list[PrintSite] = []
     compiled = [name for name in codes if name not in skipped]
     functions = function_infos(codes, analysis, compiled)
+    pending: dict[tuple[int, int], dict] = {}
     for name in compiled:
         info = functions[name]
-        emit_function(a, name, info.index, info.types, analysis, prints, templates)
+        emit_function(a, name, info.index, info.types, analysis, prints, templates, True, pending)
     for name in compiled:
-        emit_python_entry(a, name)
+        emit_python_entry(a, name, depth_register=True)
     record = max((RECORD_HEADER + frame_words(codes[n]) for n in compiled), default=0)
-    return CompiledModule(a.assemble(), functions, skipped, prints, record)
+    return CompiledModule(a.assemble(), functions, skipped, prints, record, pending)
 
 
 def frame_words(code: Code) -> int:
@@ -158,7 +166,7 @@ def check(types: FunctionTypes, analysis: dict[str, FunctionTypes], skipped: dic
                 if exact(t, f"{where}: an argument") != INT:
                     raise NotCompilable(f"{where}: passes a {set(t)} where ints are compiled")
         if op in GUARDED or pc == 0:
-            for t in {*state.locals, *state.stack}:  # distinct sets: few, however many slots
+            for t in {*state.locals, *state.stack.kinds}:  # distinct sets: few, however deep
                 if UNDEF not in t:
                     exact(t, f"{where}: a value the interpreter may need")
         if op in NUMERIC:
@@ -207,28 +215,56 @@ def emit_function(
     analysis: dict[str, FunctionTypes],
     prints: list[PrintSite],
     templates: dict,
+    depth_register: bool = False,
+    pending: dict | None = None,
 ) -> None:
+    """One function: prologue, the kit's cached templates (`cache.CACHED`) or the given
+    template per instruction, epilogue, deopt stubs. With `depth_register` r13 counts the
+    frames (the recursion limit) instead of ctx->depth. Given `pending`, a guard's stub
+    writes only a value held in a register and leaves constants and copies of locals to
+    the runtime (`CompiledModule.pending`): two instructions where it wrote them all."""
     code = types.code
     nlocals = len(code.varnames)
     words = nlocals + code.stacksize
     depths = stack_depths(code)
     targets = {arg for op, arg in zip(code.ops, code.args, strict=True) if OPCODES[op].jump}
+    replaced = any(templates[op] is not TEMPLATES[op] for op in set(code.ops))
+    registers, counter = register_plan(code, replaced)
+    saved = [r for r in (*registers.values(), counter) if r in SAVED_REGISTERS]
+    total = words + len(saved)  # frame words: locals, stack slots, saved registers
     # 1. prologue: frame, arguments into locals, recursion depth and native stack checks
-    a.label(f"{name}.entry").push(rbp).mov(rbp, rsp).sub(rsp, 8 * (words + words % 2))
+    a.label(f"{name}.entry").push(rbp).mov(rbp, rsp).sub(rsp, 8 * (total + total % 2))
+    for k, reg in enumerate(saved):
+        a.mov(qword(rbp, -8 * (words + 1 + k)), reg)
     a.mov(rax, qword(r15, CTX_CALLS)).add(qword(rax, 8 * index), 1)  # hotness: entries, trips
     for k in range(code.argcount):
-        a.mov(rax, qword(rdi, -8 * k)).mov(qword(rbp, -8 * (k + 1)), rax)
-    a.add(qword(r15, CTX_DEPTH), 1).mov(rax, qword(r15, CTX_DEPTH))
-    a.cmp(rax, qword(r15, CTX_MAX_DEPTH)).ja(f"{name}.deopt.0")
-    a.cmp(rsp, qword(r15, CTX_STACK_LIMIT)).jb(f"{name}.deopt.0")
-    # 2. one template per reachable instruction
+        if k in registers:
+            a.mov(registers[k], qword(rdi, -8 * k))
+        else:
+            a.mov(rax, qword(rdi, -8 * k)).mov(qword(rbp, -8 * (k + 1)), rax)
+    if counter is not None:
+        a.xor(counter, counter)
+    if depth_register:
+        a.add(r13, 1).cmp(r13, qword(r15, CTX_MAX_DEPTH)).ja(f"{name}.deopt.0")
+    else:
+        a.add(qword(r15, CTX_DEPTH), 1).mov(rax, qword(r15, CTX_DEPTH))
+        a.cmp(rax, qword(r15, CTX_MAX_DEPTH)).ja(f"{name}.deopt.0")
+    if 8 * (total + 3) > SMALL_FRAME:  # the depth cap bounds the stack small frames take
+        a.cmp(rsp, qword(r15, CTX_STACK_LIMIT)).jb(f"{name}.deopt.0")
+    # 2. one template per reachable instruction, through the operand cache
+    cache = OperandCache(a, nlocals, registers)
     guarded = {0: 0}
     unwinds = {}
+    fused = False  # the previous instruction was a compare that did this jump's work too
     for pc, (op, arg) in enumerate(zip(code.ops, code.args, strict=True)):
+        if pc in targets:
+            cache.flush()
         a.label(f"{name}.pc{pc}")
         state = types.states[pc]
-        if state is None:
+        if state is None or fused:
+            fused = False
             continue
+        cache.depth = depths[pc]
         site = Site(a, name, pc, op, arg, depths[pc], nlocals, code.consts)
         if pc and code.ops[pc - 1] == Op.LOAD_CONST and pc not in targets:
             value = code.consts[code.args[pc - 1]]
@@ -239,26 +275,68 @@ def emit_function(
         if op == Op.PRINT:
             site.print_site = len(prints)
             prints.append(PrintSite(name, pc, [exact(t, "print") for t in state.stack[-arg - 2 :]]))
-        if op == Op.JUMP_BACKWARD:  # a loop trip makes the function hotter too
-            a.mov(rax, qword(r15, CTX_CALLS)).add(qword(rax, 8 * index), 1)
-        templates[op](site)
+        kit = templates[op] is TEMPLATES[op]
+        after = pc + 1 if pc + 1 < len(code.ops) else None
+        if (
+            kit
+            and op in FUSED
+            and after is not None
+            and after not in targets
+            and code.ops[after] in (Op.JUMP_IF_FALSE, Op.JUMP_IF_TRUE)
+            and templates[code.ops[after]] is TEMPLATES[code.ops[after]]
+        ):
+            FUSED[op](cache, site, code.ops[after], code.args[after])
+            fused = True
+        elif kit and op in CACHED:
+            CACHED[op](cache, site)
+        else:
+            cache.flush()
+            if op == Op.JUMP_BACKWARD and counter is not None:  # a loop trip: hotter too
+                a.add(counter, 1)
+            elif op == Op.JUMP_BACKWARD:
+                a.mov(rax, qword(r15, CTX_CALLS)).add(qword(rax, 8 * index), 1)
+            templates[op](site)
         if op in GUARDED and op != Op.CALL:
             guarded[pc] = depths[pc]
     # 3. epilogue
-    a.label(f"{name}.epilogue").sub(qword(r15, CTX_DEPTH), 1)
+    a.label(f"{name}.epilogue").sub(r13 if depth_register else qword(r15, CTX_DEPTH), 1)
+    if counter is not None:
+        a.mov(r11, qword(r15, CTX_CALLS)).add(qword(r11, 8 * index), counter)
+    for k, reg in enumerate(saved):
+        a.mov(reg, qword(rbp, -8 * (words + 1 + k)))
     a.mov(rsp, rbp).pop(rbp).ret()
-    # 4. deopt stubs: record (function, pc, depth) and the whole frame, return DEOPT
+    # 4. deopt stubs: write what the cache kept pending, record (function, pc, depth) and
+    # the frame (its locals and the operand stack up to that depth), return DEOPT
     for pc, depth in guarded.items():
-        a.label(f"{name}.deopt.{pc}").mov(esi, pc).mov(rdx, depth).mov(rax, pc)
-        a.jmp(f"{name}.deopt")
+        a.label(f"{name}.deopt.{pc}")
+        state = cache.stubs.get(pc, {})
+        if pending is None:
+            cache.materialize(state)
+            a.mov(esi, pc).mov(rdx, depth).mov(rax, pc).jmp(f"{name}.deopt")
+            continue
+        cache.materialize({j: e for j, e in state.items() if e[0] == "reg"})
+        kept = {j: e for j, e in state.items() if e[0] != "reg"}
+        if kept:
+            pending[index, pc] = kept
+        a.mov(esi, pc).jmp(f"{name}.deopt.guard")
     for pc, depth in unwinds.items():  # a callee deopted: this frame resumes after the CALL
         a.label(f"{name}.{pc}.unwind").cmp(edx, DEOPT).jne(f"{name}.epilogue")
         a.mov(esi, pc + 1).mov(rdx, depth).mov(rax, pc).jmp(f"{name}.deopt")
-    a.label(f"{name}.deopt").mov(rdi, qword(r15, CTX_DEOPT_PTR))
+    if pending is not None:  # a guard: it resumes at the pc it checked, at that pc's depth
+        a.label(f"{name}.deopt.guard").mov(eax, esi).mov(rdx, -1)
+    a.label(f"{name}.deopt")
+    for i, reg in registers.items():  # locals kept in registers go to their frame slots
+        a.mov(qword(rbp, -8 * (i + 1)), reg)
+    a.mov(rdi, qword(r15, CTX_DEOPT_PTR))
     a.mov(qword(rdi, 0), index).mov(qword(rdi, 8), rsi).mov(qword(rdi, 16), rdx)
     a.mov(qword(rdi, 24), rax)
-    for i in range(words):
-        a.mov(rax, qword(rbp, -8 * (i + 1))).mov(qword(rdi, 8 * (RECORD_HEADER + i)), rax)
+    if words <= 8:
+        for i in range(words):
+            a.mov(rax, qword(rbp, -8 * (i + 1))).mov(qword(rdi, 8 * (RECORD_HEADER + i)), rax)
+    else:  # a loop: the stub's size does not grow with the frame
+        a.mov(ecx, words).lea(rsi, qword(rbp, -8)).add(rdi, 8 * RECORD_HEADER)
+        a.label(f"{name}.deopt.copy").mov(rax, qword(rsi)).mov(qword(rdi), rax)
+        a.sub(rsi, 8).add(rdi, 8).dec(ecx).jnz(f"{name}.deopt.copy")
     a.add(qword(r15, CTX_DEOPT_PTR), 8 * (RECORD_HEADER + words))
     a.mov(edx, DEOPT).jmp(f"{name}.epilogue")
 

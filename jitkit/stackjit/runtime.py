@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jitkit.bytecode.opcodes import Op
+from jitkit.bytecode.verify import stack_depths
 from jitkit.lang import runtime as rt
 from jitkit.lang.runtime import INT64_MAX, INT64_MIN
 from jitkit.native.entry import (
@@ -112,6 +113,7 @@ class StackTier:
         self._entry_data = (ctypes.c_int64 * WORDS)(-1)  # what builtin entries' stubs read
         self._argv_words: list[ctypes.Array] = [(ctypes.c_int64 * 1)()]
         self.last_deopt: list[DeoptFrame] = []  # the last native call's deopt, outermost first
+        self._stack_depths: dict[int, list[int]] = {}
 
     def tier_of(self, name: str) -> str:
         """ "stack" for a compiled function, "interp" for one the tier left to the VM."""
@@ -265,11 +267,18 @@ class StackTier:
         while at < end:
             index, resume, depth, state_pc = (ctypes.c_int64 * 4).from_address(at)
             info = self.by_index[index]
+            if depth < 0:  # a guard's stub: the depth before the instruction it checked
+                depth = self._depths(info.code)[state_pc]
             words = frame_words(info.code)
             values = list((ctypes.c_int64 * words).from_address(at + 8 * RECORD_HEADER))
             out.append((info, resume, depth, state_pc, values))
             at += 8 * (RECORD_HEADER + words)
         return out
+
+    def _depths(self, code) -> list[int]:
+        if id(code) not in self._stack_depths:
+            self._stack_depths[id(code)] = stack_depths(code)
+        return self._stack_depths[id(code)]
 
     def frames(self, records: list[tuple], depth: int = 0) -> list[Frame]:
         """The compiled frames as VM frames, outermost first. Past the recursion limit (the
@@ -284,9 +293,12 @@ class StackTier:
             frame.locals = [
                 self.to_python(v, t) for v, t in zip(values, state.locals, strict=False)
             ]
-            frame.stack = [
-                self.to_python(values[nlocals + j], state.stack[j]) for j in range(stack_depth)
-            ]
+            stack = list(state.stack)[:stack_depth]
+            words = values[nlocals : nlocals + stack_depth]
+            kept = self.compiled.pending.get((info.index, state_pc), {})
+            for j, (kind, what) in kept.items():  # values the stub left to us
+                words[j] = what if kind == "imm" else values[what]
+            frame.stack = [self.to_python(w, t) for w, t in zip(words, stack, strict=True)]
             frames.append(frame)
         self.last_deopt = [
             DeoptFrame(f.code.name, f.pc, dict(zip(f.code.varnames, f.locals, strict=True)),

@@ -10,6 +10,7 @@ and ("func", name); a slot's type is a set of them (a join of all paths).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from jitkit.bytecode.code import Code
@@ -31,12 +32,106 @@ class NotCompilable(Exception):
     """Why the stack tier leaves a function to the interpreter (shown to the learner)."""
 
 
+class Stack(Sequence):
+    """The operand stack's type sets, bottom first, sharing everything below its top with
+    the states it grew from: a push or pop makes one node, so a function whose stack is
+    4,000 deep keeps 4,000 nodes, not 4,000 lists of up to 4,000 sets. Indexing from the
+    top walks down; `kinds` holds the distinct sets on the stack (few, however deep)."""
+
+    __slots__ = ("top", "below", "size", "kinds", "_items")
+
+    def __init__(self, top: frozenset | None = None, below: Stack | None = None) -> None:
+        self.top, self.below = top, below
+        self.size = 0 if below is None else below.size + 1
+        kinds = frozenset() if below is None else below.kinds
+        self.kinds = kinds if below is None or top in kinds else kinds | {top}
+        self._items: tuple | None = None
+
+    def push(self, *types: frozenset) -> Stack:
+        stack = self
+        for t in types:
+            stack = Stack(t, stack)
+        return stack
+
+    def pop(self, n: int = 1) -> Stack:
+        stack = self
+        for _ in range(n):
+            stack = stack.below
+        return stack
+
+    def peek(self, k: int) -> frozenset:
+        """The k-th set from the top (1 = the top)."""
+        return self.pop(k - 1).top
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            start, stop, step = i.indices(self.size)
+            if stop == self.size and step == 1 and self.size - start <= 64:
+                return [self.peek(k) for k in range(self.size - start, 0, -1)]
+            return list(self.items()[i])
+        if i < 0:
+            i += self.size
+        if not 0 <= i < self.size:
+            raise IndexError("stack index out of range")
+        k = self.size - i
+        return self.peek(k) if k <= 64 else self.items()[i]
+
+    def items(self) -> tuple:
+        """Every set, bottom first (kept once indexed from the bottom)."""
+        if self._items is None:
+            self._items = tuple(self.walk())
+        return self._items
+
+    def walk(self) -> list:
+        out, node = [], self
+        while node.below is not None:
+            out.append(node.top)
+            node = node.below
+        return out[::-1]
+
+    def __iter__(self):
+        return iter(self._items if self._items is not None else self.walk())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Stack):
+            return list(self) == other
+        a, b = self, other
+        if a.size != b.size:
+            return False
+        while a is not b:
+            if a.top != b.top:
+                return False
+            a, b = a.below, b.below
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Stack({list(self)!r})"
+
+    def join(self, other: Stack) -> Stack:
+        """Set by set union; `self` itself when nothing grows. Walks only down to the part
+        both share."""
+        a, b, tops, grew = self, other, [], False
+        while a is not b:
+            tops.append(a.top | b.top)
+            grew = grew or not b.top <= a.top
+            a, b = a.below, b.below
+        return a.push(*reversed(tops)) if grew else self
+
+
+EMPTY = Stack()
+
+
 @dataclass
 class State:
     """Types before one instruction: one set per local, one set per stack slot."""
 
     locals: list[frozenset]
-    stack: list[frozenset]
+    stack: Stack
 
     def join(self, other: State) -> State:
         """Slot by slot union; `self` itself when nothing grows (the fixed point's test)."""
@@ -44,9 +139,10 @@ class State:
             local = self.locals
         else:
             local = [a | b for a, b in zip(self.locals, other.locals, strict=True)]
-        if self.stack == other.stack:
-            return self if local is self.locals else State(local, self.stack)
-        return State(local, [a | b for a, b in zip(self.stack, other.stack, strict=True)])
+        stack = self.stack.join(other.stack)
+        if stack is self.stack and local is self.locals:
+            return self
+        return State(local, stack)
 
 
 @dataclass
@@ -76,7 +172,7 @@ def analyse(code: Code, returns: dict[str, frozenset]) -> FunctionTypes:
     params = [frozenset({INT})] * code.argcount
     undef = [frozenset({UNDEF})] * (len(code.varnames) - code.argcount)
     states: list[State | None] = [None] * n
-    states[0] = State(params + undef, [])
+    states[0] = State(params + undef, EMPTY)
     returned: frozenset = frozenset()
     work = [0]
     while work:
@@ -103,38 +199,38 @@ def step(code: Code, pc: int, state: State, returns: dict[str, frozenset]) -> St
     """The types after instruction `pc`, from the types before it."""
     op, arg = code.ops[pc], code.args[pc]
     # only a store changes the locals: the other states share one list (no copy per
-    # instruction, which made a function with many locals quadratic)
-    local, stack = state.locals, list(state.stack)
-    if op == Op.STORE_LOCAL:
-        local = list(local)
+    # instruction, which made a function with many locals quadratic); stacks share too
+    local, stack = state.locals, state.stack
     pops, pushes = stack_effect(op, arg)
     if op == Op.LOAD_CONST:
-        stack.append(frozenset({type_of(code.consts[arg])}))
+        stack = stack.push(frozenset({type_of(code.consts[arg])}))
     elif op == Op.LOAD_LOCAL:
-        stack.append(local[arg])
+        stack = stack.push(local[arg])
     elif op == Op.STORE_LOCAL:
-        local[arg] = stack.pop()
+        local = list(local)
+        local[arg] = stack.top
+        stack = stack.below
     elif op == Op.LOAD_FUNC:
-        stack.append(frozenset({("func", code.names[arg])}))
-    elif op == Op.DUP:
-        stack.append(stack[-1])
-    elif op == Op.COPY:
-        stack.append(stack[-arg])
+        stack = stack.push(frozenset({("func", code.names[arg])}))
+    elif op in (Op.DUP, Op.COPY):
+        stack = stack.push(stack.peek(1 if op == Op.DUP else arg))
     elif op == Op.SWAP:
-        stack[-1], stack[-arg] = stack[-arg], stack[-1]
+        moved = [stack.peek(k) for k in range(arg, 0, -1)]  # the top `arg`, bottom first
+        moved[0], moved[-1] = moved[-1], moved[0]
+        stack = stack.pop(arg).push(*moved)
     elif op == Op.CALL:
-        callee = stack[-arg - 1]
-        del stack[-arg - 1 :]
+        callee = stack.peek(arg + 1)
         names = [t[1] for t in callee if isinstance(t, tuple) and t[0] == "func"]
-        stack.append(frozenset().union(*(returns.get(name, frozenset()) for name in names)))
+        result = frozenset().union(*(returns.get(name, frozenset()) for name in names))
+        stack = stack.pop(arg + 1).push(result)
     elif op in (Op.BINARY_MIN, Op.BINARY_MAX):
-        right, left = stack.pop(), stack.pop()
-        stack.append(left | right)  # min/max return one of the operands themselves
+        # min/max return one of the operands themselves
+        stack = stack.pop(2).push(stack.peek(1) | stack.peek(2))
     elif op == Op.RANGE_CHECK:
-        stack[-3:] = [frozenset({INT})] * 3
+        stack = stack.pop(3).push(*[frozenset({INT})] * 3)
     else:
-        del stack[len(stack) - pops :]
-        stack.extend([frozenset({ALWAYS.get(op, ("value", Op(op).name))})] * pushes)
+        kind = frozenset({ALWAYS.get(op, ("value", Op(op).name))})  # new opcodes: refused later
+        stack = stack.pop(pops).push(*([kind] * pushes if pushes else []))
     return State(local, stack)
 
 
