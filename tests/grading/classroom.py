@@ -23,7 +23,7 @@ from tests.grading.notebooks import FIXTURE
 CH01 = ROOT / "solutions" / "01_machine_code.ipynb"
 SCORES = {  # every test's points when it passes
     "99_fixture": {"ex1_add": 1, "ex2_square": 2},
-    "01_machine_code": {"ex1_alu_imm": 3, "ex2_push_pop": 3, "ex3_expression": 4},
+    "01_machine_code": {"ex1_alu_imm": 3, "ex2_push_pop": 3, "ex3_expression": 4, "ex4_sse2": 3},
 }
 
 # A JIT-compiled infinite loop (`jmp $`): it never returns to Python, so an interrupt cannot
@@ -64,8 +64,16 @@ for name in os.listdir("/proc/self/fd"):
             pass
 os.kill(os.getpid(), 9)"""
 
-# Cheat 1 (chapter 01): redefine the names the hidden tests use, so every comparison holds.
+# Cheat 1 (chapter 01): redefine the names the hidden tests use, so every comparison holds
+# (a repr that is a str equal to every str, for the tests that compare floats by repr).
 LYING_HELPERS = """import types
+
+
+class _AnyText(str):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = str.__hash__
 
 
 class _Anything:
@@ -73,6 +81,9 @@ class _Anything:
         return True
 
     __hash__ = object.__hash__
+
+    def __repr__(self):
+        return _AnyText("any")
 
     def __call__(self, *args):
         return self
@@ -86,11 +97,19 @@ keystone_assemble = lambda text: ANY
 check_callee_saved = lambda code, args=(): types.SimpleNamespace(ok=True, result=ANY)
 ch = types.SimpleNamespace(**{k: getattr(ch, k) for k in dir(ch) if not k.startswith("__")})
 ch.JitFunction = lambda code, nargs=0: ANY
+NativeFunction = lambda code, restype=None, argtypes=(): ANY
 REGISTERS = []"""
 
 # Cheat 4 (chapter 01): monkeypatch the kit in place: the code of its functions, a module's
-# attribute, the chapter module's class.
+# attribute, the chapter module's class, the kit's class's method.
 MONKEYPATCH = """import jitkit.x86.oracles
+
+
+class _AnyText(str):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = str.__hash__
 
 
 class _Anything:
@@ -98,6 +117,9 @@ class _Anything:
         return True
 
     __hash__ = object.__hash__
+
+    def __repr__(self):
+        return _AnyText("any")
 
     def __call__(self, *args):
         return self
@@ -114,7 +136,8 @@ for helper in (keystone_assemble, check_callee_saved):
 keystone_assemble.__code__ = (lambda text: ANY).__code__
 check_callee_saved.__code__ = (lambda code, args=(): ANY).__code__
 jitkit.x86.oracles.keystone_assemble = lambda text: ANY
-ch.JitFunction = lambda code, nargs=0: ANY"""
+ch.JitFunction = lambda code, nargs=0: ANY
+NativeFunction.__call__ = lambda self, *args: ANY"""
 
 # Overrunning the notebook's budget with cells that each stay under the cell timeout.
 SLOW_CELLS = ["import time\ntime.sleep(25)"] * 3
@@ -128,6 +151,11 @@ ANSWERS_01 = {  # answers that return wrong (empty) machine code but raise where
     ),
     "ex2_push_pop_solution": "def push(reg):\n    return b''\n\n\ndef pop(reg):\n    return b''",
     "ex3_expression_solution": "def expression_code():\n    return b''",
+    "ex4_sse2_solution": (
+        "def subsd(dst, src):\n    return b''\n\n\n"
+        "def divsd(dst, src):\n    return b''\n\n\n"
+        "def cvttsd2si(dst, src):\n    return b''"
+    ),
 }
 
 
@@ -218,8 +246,8 @@ def _edited_tests(exercise):
 
 
 def variants_01() -> dict[str, Variant]:
-    zero = {"ex1_alu_imm": 0, "ex2_push_pop": 0, "ex3_expression": 0}
-    full = {"ex1_alu_imm": 3, "ex2_push_pop": 3, "ex3_expression": 4}
+    zero = {"ex1_alu_imm": 0, "ex2_push_pop": 0, "ex3_expression": 0, "ex4_sse2": 0}
+    full = {"ex1_alu_imm": 3, "ex2_push_pop": 3, "ex3_expression": 4, "ex4_sse2": 3}
     return {
         "solved": lambda sol, ex: (sol, full),
         "unsolved": lambda sol, ex: (ex, zero),
@@ -239,7 +267,7 @@ def variants_01() -> dict[str, Variant]:
         ),
         "native_loop": lambda sol, ex: (
             _insert_after(sol, "ex2_push_pop", "ch.JitFunction(b'\\xeb\\xfe', nargs=0)()"),
-            {**full, "ex3_expression": 0},
+            {**full, "ex3_expression": 0, "ex4_sse2": 0},
         ),
         "segfault": lambda sol, ex: (
             _insert_after(sol, "ex1_alu_imm", SEGFAULT),

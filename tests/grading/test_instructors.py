@@ -61,5 +61,5 @@ def test_readme_instructor_commands_work_as_written(tmp_path):
     totals: dict[str, float] = {}
     for row in rows:
         totals[row["student"]] = totals.get(row["student"], 0) + float(row["points"])
-    assert totals == {"alice": 10, "bob": 0}
+    assert totals == {"alice": 13, "bob": 0}  # chapter 01: 3 + 3 + 4 + 3 points
     assert (checkout / "feedback" / "bob" / "01_machine_code.html").exists()
