@@ -237,7 +237,8 @@ def emit_function(
     for k, reg in enumerate(saved):
         a.mov(qword(rbp, -8 * (words + 1 + k)), reg)
     a.mov(rax, qword(r15, CTX_CALLS)).add(qword(rax, 8 * index), 1)  # hotness: entries, trips
-    for k in range(code.argcount):
+    # arguments come through rdi, which may hold a local too: the local that lives in rdi last
+    for k in sorted(range(code.argcount), key=lambda k: registers.get(k) is rdi):
         if k in registers:
             a.mov(registers[k], qword(rdi, -8 * k))
         else:

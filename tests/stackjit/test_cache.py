@@ -259,3 +259,28 @@ def test_a_big_frame_is_copied_whole():
     got, deopted = native(tier, "f", 100)
     assert got == cpython(source, "f")(100) and deopted
     assert tier.last_deopt[0].locals == {"x": 100, **{v: 100 + k for k, v in enumerate(names)}}
+
+
+def test_an_argument_that_lives_in_rdi_is_loaded_last():
+    """Arguments arrive through rdi, which a leaf loop may give to a local: loading that
+    argument first made the next one read through it (a segfault, found by `doctor`). In a
+    child Python, as a crash must not take the test run with it."""
+    import subprocess
+    import sys
+
+    program = """
+import sys
+from jitkit.tiers import load
+p = load('''
+def power(base, exponent):
+    result = 1
+    while exponent > 0:
+        result = result * base
+        exponent -= 1
+    return result
+''', "stack")
+print(p.engine.call("power", 3, 5), p.engine.call("power", 3, 50), p.call("power", 7, 3))
+"""
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.split() == [str(3**5), str(3**50), str(7**3)]
