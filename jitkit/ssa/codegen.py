@@ -222,8 +222,10 @@ def layout(fn: Function) -> list[str]:
 
 
 def check_divisions(fn: Function) -> None:
-    """Refuse a division whose divisor may be 0 (or -1 with a dividend of INT64_MIN), or a
-    32-bit one whose operands may not fit."""
+    """Refuse a division whose divisor may be 0 (or -1 with a dividend of INT64_MIN). A 32-bit
+    one whose operands these ranges cannot show to fit (strength proved it from an operation
+    it has since lowered, e.g. `b % 3` as a magic multiply) becomes the 64-bit one, which
+    gives the same result on operands that fit."""
     known = ranges(fn)
     for b in fn.blocks:
         for n, i in enumerate(b.body):
@@ -232,7 +234,7 @@ def check_divisions(fn: Function) -> None:
                 if not (c > 0 or d < 0) or (lo == I64_MIN and c <= -1 <= d):
                     raise UnsupportedError(f"${fn.name}: {i}: the divisor may be 0 or -1")
                 if i.op.endswith("32") and not (lo >= 0 and hi < 2**32 and c > 0 and d < 2**32):
-                    raise UnsupportedError(f"${fn.name}: {i}: operands may not fit 32 bits")
+                    i.op = i.op.removeprefix("u").removesuffix("32")
 
 
 def generate(fn: Function, alloc: Allocation) -> Code:

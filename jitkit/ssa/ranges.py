@@ -70,6 +70,12 @@ def transfer(op: str, args: list[Range], consts: list[int | None]) -> Range:
         return (lo, (1 << max(args[0][1], args[1][1]).bit_length()) - 1)
     if op == "sar" and k is not None:
         return (args[0][0] >> (k & 63), args[0][1] >> (k & 63))
+    if op == "shr" and k is not None and k & 63:  # logical: a negative input becomes large
+        lo, hi = args[0] if args[0][0] >= 0 else (0, 2**64 - 1)
+        return (lo >> (k & 63), hi >> (k & 63))
+    if op == "umulh" and k is not None and args[0][0] >= 0:  # strength's magic division
+        magic = k % 2**64
+        return ((args[0][0] * magic) >> 64, (args[0][1] * magic) >> 64)
     return FULL
 
 
