@@ -80,3 +80,28 @@ def test_the_tier_compiles_at_o1_and_other_levels_stay_available() -> None:
     assert TIER_OPT_LEVEL == 1
     for level in (0, 1, 2, 3):
         assert compile_source(LOOP, opt_level=level).call("f", 10) == cpython_f(10)
+
+
+def test_the_collector_is_paused_only_while_a_module_compiles() -> None:
+    import gc
+
+    from jitkit.llvm import compiler
+
+    seen = []
+    lower = compiler.lower_module
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return lower(*args, **kwargs)
+
+    compiler.lower_module = spy
+    try:
+        assert gc.isenabled()
+        compiler.compile_source(LOOP)
+        assert seen == [False] and gc.isenabled()
+        gc.disable()  # a caller who turned it off keeps it off
+        compiler.compile_source(LOOP)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        compiler.lower_module = lower
