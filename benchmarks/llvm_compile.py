@@ -7,9 +7,10 @@ Compile time, for a module holding one kernel (and the kernels it calls), best o
   verify     LLVM parses the text back and verifies it
   opt O0/O2  the new pass manager's O0 and O2 pipelines
   mc O0/O2   MCJIT: optimized IR -> machine code in memory (code generator at O0 / O2)
-  factory    the "llvm" tier's factory in `jitkit.tiers` end to end (all of the above at O2,
-             plus ctypes entries: it compiles eagerly, as `python -m jitkit bench` times it)
-Run time, for the kernels module compiled at O2, at `jitkit.bench.SIZES`, best of N:
+  factory    the "llvm" tier's factory in `jitkit.tiers` end to end (all of the above at the
+             tier's level, `TIER_OPT_LEVEL` (O1), plus ctypes entries: it compiles eagerly, as
+             `python -m jitkit bench` times it)
+Run time, for the kernels module compiled as the tier does (O1), at `jitkit.bench.SIZES`, best of N:
   llvm ms, ÷gcc (the LLVM tier's time / gcc -O2's) and the cost of the interrupt-flag poll
   on loop back-edges (time with the poll / time without - 1). Geometric means last.
 """
@@ -26,7 +27,7 @@ from jitkit.bytecode.compiler import compile_module as compile_bytecode
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
 from jitkit.llvm.codegen import compile_module
-from jitkit.llvm.compiler import CompiledModule
+from jitkit.llvm.compiler import TIER_OPT_LEVEL, CompiledModule
 from jitkit.llvm.optimize import optimize
 from jitkit.llvm.target import fresh_target_machine
 from jitkit.llvm.verify import verify_ir
@@ -83,7 +84,7 @@ def main() -> None:
     lib = gcc_kernels()
     polled = CompiledModule(module)
     unpolled = CompiledModule(module, interrupt_poll=False)
-    print("\nrun time at O2 (best of", repeat, "runs)")
+    print(f"\nrun time at O{TIER_OPT_LEVEL} (best of", repeat, "runs)")
     columns = [("size", 8), ("gcc ms", 10), ("llvm ms", 10), ("÷gcc", 8), ("no poll", 10)]
     print(f"{'kernel':<14}" + "".join(f"{c:>{w}}" for c, w in columns) + f"{'poll':>8}")
     ratios, costs = [], []

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from compile_scale import CLIFFS  # noqa: E402
 
-LIMIT = 120  # seconds: generous; the slowest case measured about 10 s
+LIMIT = 120  # seconds: generous; the slowest case measured about 50 s (a build, loaded machine)
 TIERS = ("treewalk", "interp", "stack", "ssa", "auto", "llvm", "hostc")
 SLOW = {"llvm"}
 
@@ -75,15 +75,7 @@ def test_big_function_runs_on_every_tier(program: str, tier: str, tmp_path: Path
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "program",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(reason="LLVM takes minutes on it", run=False))
-        if p == "3,000-arg print"
-        else p
-        for p in CLIFFS
-    ],
-)
+@pytest.mark.parametrize("program", list(CLIFFS))
 def test_big_function_builds_without_libc(program: str, tmp_path: Path) -> None:
     source = CLIFFS[program]()
     prog, exe = tmp_path / "prog.py", tmp_path / "prog"

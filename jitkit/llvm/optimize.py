@@ -4,6 +4,14 @@ In: a parsed `ModuleRef` and either an `opt_level` 0-3 (LLVM's own O0-O3 pipelin
 hand-picked `passes=` list ("mem2reg,instcombine,simplifycfg,gvn"). Out: the same module,
 optimized in place. Learners compare both: the standard pipeline and the few passes that
 make most of the difference.
+
+Memory, measured with llvmlite 0.50 (RSS per module, compile-and-drop, tests/llvm/test_leak.py):
+building LLVM's O2 pipeline leaks ~31 KB even unrun, and running O1 leaks ~62 KB, O2 ~125 KB;
+a hand-picked list leaks ~5 KB, but runs the kernels 5-20% slower (no inliner in llvmlite's
+list), and a private LLVM context or a reused pass builder changes nothing. The leak is on
+llvmlite's C++ side (its pass builder's instrumentation callbacks are never freed; which pass
+keeps what was not pinned down), so the in-process tier compiles at O1, which leaks half as
+much as O2 (`jitkit.llvm.compiler.TIER_OPT_LEVEL`).
 """
 
 from __future__ import annotations
