@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from jitkit.errors import EncodeError
 from jitkit.x86.encoder import (
+    IMM_FORMAT,
     Encoding,
     canonical_mnemonic,
     encode_form,
@@ -91,22 +92,37 @@ class Code:
         return "\n".join(out)
 
 
-# Encodings of label-free instructions, shared by every Assembler (JITs repeat templates).
-_ENCODED: dict[tuple, Encoding] = {}
+# Encodings of label-free instructions, shared by every Assembler (JITs repeat templates):
+# (mnemonic as written, operands, their types) -> (canonical mnemonic, Encoding).
+_ENCODED: dict[tuple, tuple[str, Encoding]] = {}
+# Placeholder encodings of instructions with label operands, keyed the same way with each
+# label replaced by a placeholder, and the label kind: the form, the size, where the field is.
+_TEMPLATES: dict[tuple, Encoding] = {}
+_CACHE_LIMIT = 100_000
 
 
 # --- items of a program ---------------------------------------------------------------------
 
 
-@dataclass
 class _Instruction:
-    mnemonic: str
-    operands: tuple[Operand, ...]
-    long: bool = False  # for relaxable jumps: rel32 instead of rel8
-    # Encodings that do not depend on where labels land, made once: the final bytes of an
-    # instruction without label operands, the size of one with them (per label kind).
-    fixed: Encoding | None = None
-    sizes: dict[str | None, int] = field(default_factory=dict)
+    """An instruction as emitted. One without labels keeps its final `fixed` encoding; one
+    with labels keeps the placeholder encoding (`short`, and `far` for a relaxable jump)
+    whose bytes differ from the final ones only in the label's field."""
+
+    __slots__ = ("mnemonic", "operands", "long", "fixed", "short", "far", "target")
+
+    def __init__(self, mnemonic: str, operands: tuple, fixed: Encoding | None = None) -> None:
+        self.mnemonic = mnemonic
+        self.operands = operands
+        self.long = False  # for relaxable jumps: rel32 instead of rel8
+        self.fixed = fixed
+        self.short: Encoding | None = None
+        self.far: Encoding | None = None
+        self.target: str | None = None  # the label of a relaxable jump
+
+    @property
+    def template(self) -> Encoding:
+        return self.far if self.long else self.short  # type: ignore[return-value]
 
 
 @dataclass
@@ -126,6 +142,13 @@ class _Align:
     fill: int
 
 
+def _has_label(operands: tuple) -> bool:
+    for op in operands:
+        if type(op) is str or getattr(op, "label", None):
+            return True
+    return False
+
+
 @dataclass
 class Assembler:
     """Collects instructions and labels; `assemble()` lays them out and resolves labels."""
@@ -137,18 +160,37 @@ class Assembler:
 
     def emit(self, mnemonic: str, *operands: Operand) -> Assembler:
         """Append one instruction, checked now so an error points at the line that wrote it."""
-        mnemonic = canonical_mnemonic(mnemonic)
-        item = _Instruction(mnemonic, operands)
-        if any(isinstance(op, str) or getattr(op, "label", None) for op in operands):
-            self._encode(item, {}, 0, check_only=True)
-        else:  # the same instruction always has the same bytes: encode each one once
-            key = (mnemonic, operands, tuple(map(type, operands)))
-            item.fixed = _ENCODED.get(key) or self._encode(item, {}, 0, check_only=True)
-            if len(_ENCODED) > 100_000:
+        key = (mnemonic, operands, tuple(map(type, operands)))
+        try:
+            hit = _ENCODED.get(key)
+        except TypeError:  # an unhashable operand: not one an instruction can take
+            kinds = ", ".join(type(op).__name__ for op in operands)
+            raise EncodeError(
+                f"{mnemonic} takes registers, memory operands, integers and labels, not ({kinds})"
+            ) from None
+        if hit is None:
+            canonical = canonical_mnemonic(mnemonic)
+            if _has_label(operands):
+                self.items.append(self._with_labels(canonical, operands))
+                return self
+            # the same instruction always has the same bytes: encode each one once
+            fixed = encode_form(find_form(canonical, operands), operands)
+            if len(_ENCODED) > _CACHE_LIMIT:
                 _ENCODED.clear()
-            _ENCODED[key] = item.fixed
-        self.items.append(item)
+            _ENCODED[key] = canonical, fixed
+        else:
+            canonical, fixed = hit
+        self.items.append(_Instruction(canonical, operands, fixed))
         return self
+
+    def _with_labels(self, mnemonic: str, operands: tuple) -> _Instruction:
+        item = _Instruction(mnemonic, operands)
+        relaxable = mnemonic in RELAXABLE and type(operands[0]) is str
+        if relaxable:
+            item.target = operands[0]
+            item.far = _template(item, "rel32")
+        item.short = _template(item, _label_kind(item))
+        return item
 
     def __getattr__(self, name: str):
         mnemonic = name.removesuffix("_")  # a.and_(...), a.or_(...), a.not_(...): keywords
@@ -189,71 +231,64 @@ class Assembler:
         """Bytes with every label resolved. Jumps start short and grow to rel32 only when
         their target is out of rel8 range, repeated until nothing grows (as GNU as does).
         With `externals=True` undefined labels become relocations instead of errors."""
-        defined = self.defined
-        for item in self.items:
-            if isinstance(item, _Instruction) and item.mnemonic in RELAXABLE:
-                target = next((op for op in item.operands if isinstance(op, str)), None)
-                if target is not None and target not in defined:
-                    item.long = True
+        program = self._program()
         while True:
-            labels = self._layout(base)
-            grown = False
-            for item, offset in self._offsets(labels, base):
-                if isinstance(item, _Instruction) and item.mnemonic in RELAXABLE and not item.long:
-                    target = item.operands[0]
-                    if isinstance(target, str):
-                        end = offset + len(self._encode(item, labels, offset).data)
-                        if not -128 <= labels[target] - end <= 127:
-                            item.long, grown = True, True
-            if not grown:
+            labels = _layout(program, base)
+            if not _grow(program, labels, base):
                 break
         return self._emit_all(labels, base, externals)
 
-    def _offsets(self, labels: dict[str, int], base: int):
-        offset = base
+    def _program(self) -> list:
+        """The items as the layout passes see them: an int for a run of bytes whose size is
+        known, a str for a label, an _Align, or the _Instruction of a relaxable jump."""
+        defined = self.defined
+        program: list = []
+        run = 0
         for item in self.items:
-            yield item, offset
-            offset += self._size(item, labels, offset)
-
-    def _layout(self, base: int) -> dict[str, int]:
-        labels: dict[str, int] = {}
-        offset = base
-        for item in self.items:
-            if isinstance(item, _Label):
-                labels[item.name] = offset
-            offset += self._size(item, labels, offset)
-        return labels
-
-    def _size(self, item, labels: dict[str, int], offset: int) -> int:
-        if isinstance(item, _Instruction):
-            if item.fixed is not None:
-                return len(item.fixed.data)
-            kind = item.long if item.mnemonic in RELAXABLE else None
-            if kind not in item.sizes:
-                item.sizes[kind] = len(self._encode(item, labels, offset, check_only=True).data)
-            return item.sizes[kind]
-        if isinstance(item, _Data):
-            return len(item.data)
-        if isinstance(item, _Align):
-            return -offset % item.boundary
-        return 0
+            kind = type(item)
+            if kind is _Instruction:
+                if item.fixed is not None:
+                    run += len(item.fixed.data)
+                    continue
+                if item.target is None:
+                    run += len(item.short.data)
+                    continue
+                if item.target not in defined:
+                    item.long = True
+            elif kind is _Data:
+                run += len(item.data)
+                continue
+            if run:
+                program.append(run)
+                run = 0
+            program.append(item.name if kind is _Label else item)
+        if run:
+            program.append(run)
+        return program
 
     def _emit_all(self, labels: dict[str, int], base: int, externals: bool) -> Code:
         out = bytearray()
         lines: list[Line] = []
         relocations: list[Relocation] = []
         pending_label: str | None = None
-        for item, offset in self._offsets(labels, base):
-            if isinstance(item, _Label):
+        offset = base
+        for item in self.items:
+            kind = type(item)
+            if kind is _Label:
                 if pending_label is not None:
                     lines.append(Line(offset - base, b"", "", pending_label))
                 pending_label = item.name
                 continue
-            if isinstance(item, _Instruction):
-                enc = self._encode(item, labels, offset)
-                data, text = enc.data, (enc.form, item.operands)  # labels print by name
-                relocations += self._relocations(item, enc, labels, offset - base, externals)
-            elif isinstance(item, _Data):
+            if kind is _Instruction:
+                enc = item.fixed
+                if enc is not None:
+                    data = enc.data
+                else:
+                    enc = item.template
+                    data = _resolve(item, enc, labels, offset)
+                    relocations += _relocations(item, enc, labels, offset - base, externals)
+                text = (enc.form, item.operands)  # labels print by name
+            elif kind is _Data:
                 data, text = (
                     item.data,
                     f".byte {item.data[:8].hex(' ')}" + ("..." if len(item.data) > 8 else ""),
@@ -263,88 +298,158 @@ class Assembler:
                     if item.symbol in labels:
                         data = struct.pack("<Q", labels[item.symbol])
                     else:
-                        self._need_external(item.symbol, externals)
+                        _need_external(item.symbol, externals)
                         relocations.append(Relocation(offset - base, "R_X86_64_64", item.symbol, 0))
             else:
                 data = bytes([item.fill]) * (-offset % item.boundary)
                 text = f".align {item.boundary}" if data else ""
             out += data
             lines.append(Line(offset - base, data, text, pending_label))
+            offset += len(data)
             pending_label = None
         if pending_label is not None:
             lines.append(Line(len(out), b"", "", pending_label))
         local = {name: value - base for name, value in labels.items()}
         return Code(bytes(out), local, relocations, lines, base)
 
-    # --- one instruction --------------------------------------------------------------------
 
-    def _encode(
-        self, item: _Instruction, labels: dict[str, int], offset: int, check_only: bool = False
-    ) -> Encoding:
-        """Encode with every label replaced by its value (or a placeholder of the right size)."""
-        if item.fixed is not None:
-            return item.fixed
-        ops = list(item.operands)
-        kind = None
-        for i, op in enumerate(ops):
-            if isinstance(op, str):
-                kind = self._label_kind(item)
-                ops[i] = 0
-            elif isinstance(op, Mem) and op.label is not None:
-                ops[i] = replace(op, disp=0)
-        form = self._form(item, kind, tuple(ops))
-        enc = encode_form(form, tuple(ops))
-        if check_only:
-            return enc
-        end = offset + len(enc.data)
-        for i, op in enumerate(item.operands):
-            target = op if isinstance(op, str) else getattr(op, "label", None)
-            if target is None or target not in labels:
+# --- layout passes --------------------------------------------------------------------------
+
+
+def _layout(program: list, base: int) -> dict[str, int]:
+    """Every label's address with the jumps' current sizes."""
+    labels: dict[str, int] = {}
+    offset = base
+    for entry in program:
+        kind = type(entry)
+        if kind is int:
+            offset += entry
+        elif kind is str:
+            labels[entry] = offset
+        elif kind is _Align:
+            offset += -offset % entry.boundary
+        else:
+            offset += len((entry.far if entry.long else entry.short).data)
+    return labels
+
+
+def _grow(program: list, labels: dict[str, int], base: int) -> bool:
+    """One relaxation pass: a short jump whose target, at the addresses of `labels`, is out of
+    rel8 range from where the jump now ends becomes long; later offsets count the growth."""
+    grown = False
+    offset = base
+    for entry in program:
+        kind = type(entry)
+        if kind is int:
+            offset += entry
+        elif kind is _Instruction:
+            if not entry.long:
+                end = offset + len(entry.short.data)
+                if not -128 <= labels[entry.target] - end <= 127:
+                    entry.long = grown = True
+            offset += len((entry.far if entry.long else entry.short).data)
+        elif kind is _Align:
+            offset += -offset % entry.boundary
+    return grown
+
+
+# --- one instruction with labels --------------------------------------------------------------
+
+
+def _label_kind(item: _Instruction) -> str | None:
+    """How a label operand is encoded: relative in jumps and calls, absolute elsewhere;
+    None when the only labels are in memory operands ([rip + label], a disp32)."""
+    if not any(type(op) is str for op in item.operands):
+        return None
+    if item.mnemonic in RELAXABLE:
+        return "rel32" if item.long else "rel8"
+    if item.mnemonic == "call":
+        return "rel32"
+    return "imm64"
+
+
+def _placeholders(operands: tuple) -> tuple:
+    """The operands with every label replaced by a value of the same encoded size."""
+    return tuple(
+        0
+        if type(op) is str
+        else replace(op, disp=0)
+        if isinstance(op, Mem) and op.label is not None
+        else op
+        for op in operands
+    )
+
+
+def _template(item: _Instruction, label_kind: str | None) -> Encoding:
+    """The encoding with placeholder labels: the form and the layout of the final bytes."""
+    ops = _placeholders(item.operands)
+    key = (item.mnemonic, label_kind, ops, tuple(map(type, ops)))
+    enc = _TEMPLATES.get(key)
+    if enc is None:
+        enc = encode_form(_form(item.mnemonic, label_kind, ops), ops)
+        if len(_TEMPLATES) > _CACHE_LIMIT:
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = enc
+    return enc
+
+
+def _form(mnemonic: str, label_kind: str | None, ops: tuple):
+    if label_kind is None:
+        return find_form(mnemonic, ops)
+    name = "movabs" if mnemonic == "mov" else mnemonic
+    for form in FORMS.get(name, []):
+        if label_kind in form.operands and len(form.operands) == len(ops):
+            return form
+    raise EncodeError(f"{mnemonic} cannot take a label operand")
+
+
+def _resolve(item: _Instruction, enc: Encoding, labels: dict[str, int], offset: int) -> bytes:
+    """The final bytes: the template's, with each defined label's value written into its
+    field (an immediate or relative offset ends the instruction; a disp32 is at disp_offset).
+    Undefined labels keep the placeholder 0 for the relocation to fill."""
+    data = enc.data
+    end = offset + len(data)
+    for op in item.operands:
+        if type(op) is str:
+            if op not in labels:
                 continue
-            if isinstance(op, Mem):
-                ops[i] = replace(op, disp=labels[target] - end)
+            at = enc.imm_offset
+            size = len(data) - at
+            value = labels[op] - end if enc.form.immediates[-1] in ("cb", "cd") else labels[op]
+            value %= 2 ** (8 * size)  # the field's bits, as encode_form writes them
+            if value >= 2 ** (8 * size - 1):
+                value -= 2 ** (8 * size)
+            data = data[:at] + struct.pack(IMM_FORMAT[size], value)
+        elif isinstance(op, Mem) and op.label is not None and op.label in labels:
+            disp = labels[op.label] - end
+            if not -(2**31) <= disp < 2**31:
+                raise EncodeError(f"displacement {disp} does not fit in 32 bits")
+            at = enc.disp_offset
+            data = data[:at] + struct.pack("<i", disp) + data[at + 4 :]
+    return data
+
+
+def _relocations(
+    item: _Instruction, enc: Encoding, labels: dict, offset: int, externals: bool
+) -> list[Relocation]:
+    out = []
+    for op in item.operands:
+        if isinstance(op, str) and op not in labels:
+            _need_external(op, externals)
+            if enc.form.immediates[-1] == "io":
+                out.append(Relocation(offset + enc.imm_offset, "R_X86_64_64", op, 0))
             else:
-                ops[i] = labels[target] - end if kind.startswith("rel") else labels[target]
-        return encode_form(form, tuple(ops))
+                addend = enc.imm_offset - len(enc.data)
+                out.append(Relocation(offset + enc.imm_offset, "R_X86_64_PLT32", op, addend))
+        elif isinstance(op, Mem) and op.label is not None and op.label not in labels:
+            _need_external(op.label, externals)
+            addend = enc.disp_offset - len(enc.data)
+            out.append(Relocation(offset + enc.disp_offset, "R_X86_64_PC32", op.label, addend))
+    return out
 
-    def _label_kind(self, item: _Instruction) -> str:
-        if item.mnemonic in RELAXABLE:
-            return "rel32" if item.long else "rel8"
-        if item.mnemonic == "call":
-            return "rel32"
-        return "imm64"
 
-    @staticmethod
-    def _form(item: _Instruction, label_kind: str | None, ops: tuple):
-        if label_kind is None:
-            return find_form(item.mnemonic, ops)
-        mnemonic = "movabs" if item.mnemonic == "mov" else item.mnemonic
-        for form in FORMS.get(mnemonic, []):
-            if label_kind in form.operands and len(form.operands) == len(ops):
-                return form
-        raise EncodeError(f"{item.mnemonic} cannot take a label operand")
-
-    def _relocations(
-        self, item: _Instruction, enc: Encoding, labels: dict, offset: int, externals: bool
-    ) -> list[Relocation]:
-        out = []
-        for op in item.operands:
-            if isinstance(op, str) and op not in labels:
-                self._need_external(op, externals)
-                if enc.form.immediates[-1] == "io":
-                    out.append(Relocation(offset + enc.imm_offset, "R_X86_64_64", op, 0))
-                else:
-                    addend = enc.imm_offset - len(enc.data)
-                    out.append(Relocation(offset + enc.imm_offset, "R_X86_64_PLT32", op, addend))
-            elif isinstance(op, Mem) and op.label is not None and op.label not in labels:
-                self._need_external(op.label, externals)
-                addend = enc.disp_offset - len(enc.data)
-                out.append(Relocation(offset + enc.disp_offset, "R_X86_64_PC32", op.label, addend))
-        return out
-
-    @staticmethod
-    def _need_external(name: str, externals: bool) -> None:
-        if not externals:
-            raise EncodeError(
-                f"undefined label {name!r} (assemble(externals=True) makes it a relocation)"
-            )
+def _need_external(name: str, externals: bool) -> None:
+    if not externals:
+        raise EncodeError(
+            f"undefined label {name!r} (assemble(externals=True) makes it a relocation)"
+        )
