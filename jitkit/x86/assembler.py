@@ -9,6 +9,7 @@ A string operand is a label: relative in jumps and calls, absolute (imm64) elsew
 
 from __future__ import annotations
 
+import keyword
 import struct
 from dataclasses import dataclass, field, replace
 
@@ -22,7 +23,7 @@ from jitkit.x86.encoder import (
     format_instruction,
 )
 from jitkit.x86.operands import Mem, Reg
-from jitkit.x86.table import FORMS
+from jitkit.x86.table import ALIASES, FORMS
 
 Operand = Reg | Mem | int | str
 RELAXABLE = {"jmp"} | {m for m in FORMS if m.startswith("j")}
@@ -39,22 +40,38 @@ class Relocation:
     addend: int
 
 
-@dataclass(frozen=True)
 class Line:
     """One row of a listing: where, which bytes, what text, and a label defined there.
     An instruction's text is written when first read (`spelled` holds what it needs):
-    compiling needs only the bytes, and the text cost a fifth of a small JIT compile."""
+    compiling needs only the bytes, and the text cost a fifth of a small JIT compile.
+    A plain class with slots: a compile makes one per instruction, a dataclass cost 1 µs."""
 
-    offset: int
-    data: bytes
-    spelled: str | tuple = field(repr=False)
-    label: str | None = None
+    __slots__ = ("offset", "data", "spelled", "label")
+
+    def __init__(self, offset: int, data: bytes, spelled: str | tuple, label: str | None = None):
+        self.offset = offset
+        self.data = data
+        self.spelled = spelled
+        self.label = label
 
     @property
     def text(self) -> str:
         if isinstance(self.spelled, tuple):
-            object.__setattr__(self, "spelled", format_instruction(*self.spelled))
+            self.spelled = format_instruction(*self.spelled)
         return self.spelled  # type: ignore[return-value]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Line):
+            return NotImplemented
+        return self._row() == other._row()
+
+    def _row(self) -> tuple:
+        return self.offset, self.data, self.text, self.label
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Line(offset={self.offset!r}, data={self.data!r}, label={self.label!r})"
 
 
 @dataclass
@@ -311,6 +328,30 @@ class Assembler:
             lines.append(Line(len(out), b"", "", pending_label))
         local = {name: value - base for name, value in labels.items()}
         return Code(bytes(out), local, relocations, lines, base)
+
+
+def _instruction_method(mnemonic: str):
+    def method(self: Assembler, *operands: Operand) -> Assembler:
+        return self.emit(mnemonic, *operands)
+
+    method.__name__ = method.__qualname__ = mnemonic
+    method.__doc__ = f"Emit `{mnemonic}` (see FORMS[{canonical_mnemonic(mnemonic)!r}])."
+    return method
+
+
+def _spellings() -> dict[str, str]:
+    """Method name -> mnemonic for every instruction and condition alias: `a.jz(...)`, and
+    `a.and_(...)` where the mnemonic is a Python keyword. A method is a plain attribute
+    lookup; `__getattr__` made a new function on every instruction the JITs emit."""
+    names = set(FORMS)
+    for prefix in ("j", "set", "cmov"):
+        names |= {prefix + alias for alias in ALIASES if prefix + ALIASES[alias] in FORMS}
+    return {(name + "_" if keyword.iskeyword(name) else name): name for name in names}
+
+
+for _name, _mnemonic in _spellings().items():
+    if not hasattr(Assembler, _name):
+        setattr(Assembler, _name, _instruction_method(_mnemonic))
 
 
 # --- layout passes --------------------------------------------------------------------------
