@@ -11,33 +11,37 @@ from __future__ import annotations
 
 import keyword
 import struct
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from jitkit.errors import EncodeError
 from jitkit.x86.encoder import (
-    IMM_FORMAT,
     Encoding,
     canonical_mnemonic,
     encode_form,
     find_form,
     format_instruction,
 )
+from jitkit.x86.layout import (
+    CACHE_LIMIT,
+    RELAXABLE,
+    Align,
+    Data,
+    Instruction,
+    Label,
+    Relocation,
+    grow,
+    label_kind,
+    label_relocations,
+    layout,
+    need_external,
+    resolve,
+    template,
+)
 from jitkit.x86.operands import Mem, Reg
 from jitkit.x86.table import ALIASES, FORMS
 
 Operand = Reg | Mem | int | str
-RELAXABLE = {"jmp"} | {m for m in FORMS if m.startswith("j")}
-
-
-@dataclass(frozen=True)
-class Relocation:
-    """A field the linker fills in: `kind` as in the ELF x86-64 psABI, e.g. R_X86_64_PC32
-    (S + A - P, 32-bit), R_X86_64_PLT32 (L + A - P) or R_X86_64_64 (S + A, 64-bit)."""
-
-    offset: int
-    kind: str
-    symbol: str
-    addend: int
+__all__ = ["Assembler", "Code", "Line", "Relocation"]
 
 
 class Line:
@@ -112,51 +116,6 @@ class Code:
 # Encodings of label-free instructions, shared by every Assembler (JITs repeat templates):
 # (mnemonic as written, operands, their types) -> (canonical mnemonic, Encoding).
 _ENCODED: dict[tuple, tuple[str, Encoding]] = {}
-# Placeholder encodings of instructions with label operands, keyed the same way with each
-# label replaced by a placeholder, and the label kind: the form, the size, where the field is.
-_TEMPLATES: dict[tuple, Encoding] = {}
-_CACHE_LIMIT = 100_000
-
-
-# --- items of a program ---------------------------------------------------------------------
-
-
-class _Instruction:
-    """An instruction as emitted. One without labels keeps its final `fixed` encoding; one
-    with labels keeps the placeholder encoding (`short`, and `far` for a relaxable jump)
-    whose bytes differ from the final ones only in the label's field."""
-
-    __slots__ = ("mnemonic", "operands", "long", "fixed", "short", "far", "target")
-
-    def __init__(self, mnemonic: str, operands: tuple, fixed: Encoding | None = None) -> None:
-        self.mnemonic = mnemonic
-        self.operands = operands
-        self.long = False  # for relaxable jumps: rel32 instead of rel8
-        self.fixed = fixed
-        self.short: Encoding | None = None
-        self.far: Encoding | None = None
-        self.target: str | None = None  # the label of a relaxable jump
-
-    @property
-    def template(self) -> Encoding:
-        return self.far if self.long else self.short  # type: ignore[return-value]
-
-
-@dataclass
-class _Label:
-    name: str
-
-
-@dataclass
-class _Data:
-    data: bytes
-    symbol: str | None = None  # for `quad(label)`: an absolute 64-bit address
-
-
-@dataclass
-class _Align:
-    boundary: int
-    fill: int
 
 
 def _has_label(operands: tuple) -> bool:
@@ -192,21 +151,21 @@ class Assembler:
                 return self
             # the same instruction always has the same bytes: encode each one once
             fixed = encode_form(find_form(canonical, operands), operands)
-            if len(_ENCODED) > _CACHE_LIMIT:
+            if len(_ENCODED) > CACHE_LIMIT:
                 _ENCODED.clear()
             _ENCODED[key] = canonical, fixed
         else:
             canonical, fixed = hit
-        self.items.append(_Instruction(canonical, operands, fixed))
+        self.items.append(Instruction(canonical, operands, fixed))
         return self
 
-    def _with_labels(self, mnemonic: str, operands: tuple) -> _Instruction:
-        item = _Instruction(mnemonic, operands)
+    def _with_labels(self, mnemonic: str, operands: tuple) -> Instruction:
+        item = Instruction(mnemonic, operands)
         relaxable = mnemonic in RELAXABLE and type(operands[0]) is str
         if relaxable:
             item.target = operands[0]
-            item.far = _template(item, "rel32")
-        item.short = _template(item, _label_kind(item))
+            item.far = template(item, "rel32")
+        item.short = template(item, label_kind(item))
         return item
 
     def __getattr__(self, name: str):
@@ -219,27 +178,27 @@ class Assembler:
         if name in self.defined:
             raise EncodeError(f"label {name!r} is defined twice")
         self.defined.add(name)
-        self.items.append(_Label(name))
+        self.items.append(Label(name))
         return self
 
     def data(self, data: bytes, label: str | None = None) -> Assembler:
         """Raw bytes (a string, a table), optionally labelled."""
         if label is not None:
             self.label(label)
-        self.items.append(_Data(bytes(data)))
+        self.items.append(Data(bytes(data)))
         return self
 
     def quad(self, value: int | str) -> Assembler:
         """A 64-bit word: a number, or the absolute address of a label."""
         if isinstance(value, str):
-            self.items.append(_Data(bytes(8), symbol=value))
+            self.items.append(Data(bytes(8), symbol=value))
         else:
-            self.items.append(_Data(struct.pack("<Q", value % 2**64)))
+            self.items.append(Data(struct.pack("<Q", value % 2**64)))
         return self
 
     def align(self, boundary: int, fill: int = 0x90) -> Assembler:
         """Pad with `fill` (nop) up to a multiple of `boundary` bytes."""
-        self.items.append(_Align(boundary, fill))
+        self.items.append(Align(boundary, fill))
         return self
 
     # --- laying out -------------------------------------------------------------------------
@@ -250,20 +209,20 @@ class Assembler:
         With `externals=True` undefined labels become relocations instead of errors."""
         program = self._program()
         while True:
-            labels = _layout(program, base)
-            if not _grow(program, labels, base):
+            labels = layout(program, base)
+            if not grow(program, labels, base):
                 break
         return self._emit_all(labels, base, externals)
 
     def _program(self) -> list:
         """The items as the layout passes see them: an int for a run of bytes whose size is
-        known, a str for a label, an _Align, or the _Instruction of a relaxable jump."""
+        known, a str for a label, an Align, or the Instruction of a relaxable jump."""
         defined = self.defined
         program: list = []
         run = 0
         for item in self.items:
             kind = type(item)
-            if kind is _Instruction:
+            if kind is Instruction:
                 if item.fixed is not None:
                     run += len(item.fixed.data)
                     continue
@@ -272,13 +231,13 @@ class Assembler:
                     continue
                 if item.target not in defined:
                     item.long = True
-            elif kind is _Data:
+            elif kind is Data:
                 run += len(item.data)
                 continue
             if run:
                 program.append(run)
                 run = 0
-            program.append(item.name if kind is _Label else item)
+            program.append(item.name if kind is Label else item)
         if run:
             program.append(run)
         return program
@@ -291,21 +250,21 @@ class Assembler:
         offset = base
         for item in self.items:
             kind = type(item)
-            if kind is _Label:
+            if kind is Label:
                 if pending_label is not None:
                     lines.append(Line(offset - base, b"", "", pending_label))
                 pending_label = item.name
                 continue
-            if kind is _Instruction:
+            if kind is Instruction:
                 enc = item.fixed
                 if enc is not None:
                     data = enc.data
                 else:
                     enc = item.template
-                    data = _resolve(item, enc, labels, offset)
-                    relocations += _relocations(item, enc, labels, offset - base, externals)
+                    data = resolve(item, enc, labels, offset)
+                    relocations += label_relocations(item, enc, labels, offset - base, externals)
                 text = (enc.form, item.operands)  # labels print by name
-            elif kind is _Data:
+            elif kind is Data:
                 data, text = (
                     item.data,
                     f".byte {item.data[:8].hex(' ')}" + ("..." if len(item.data) > 8 else ""),
@@ -315,7 +274,7 @@ class Assembler:
                     if item.symbol in labels:
                         data = struct.pack("<Q", labels[item.symbol])
                     else:
-                        _need_external(item.symbol, externals)
+                        need_external(item.symbol, externals)
                         relocations.append(Relocation(offset - base, "R_X86_64_64", item.symbol, 0))
             else:
                 data = bytes([item.fill]) * (-offset % item.boundary)
@@ -352,145 +311,3 @@ def _spellings() -> dict[str, str]:
 for _name, _mnemonic in _spellings().items():
     if not hasattr(Assembler, _name):
         setattr(Assembler, _name, _instruction_method(_mnemonic))
-
-
-# --- layout passes --------------------------------------------------------------------------
-
-
-def _layout(program: list, base: int) -> dict[str, int]:
-    """Every label's address with the jumps' current sizes."""
-    labels: dict[str, int] = {}
-    offset = base
-    for entry in program:
-        kind = type(entry)
-        if kind is int:
-            offset += entry
-        elif kind is str:
-            labels[entry] = offset
-        elif kind is _Align:
-            offset += -offset % entry.boundary
-        else:
-            offset += len((entry.far if entry.long else entry.short).data)
-    return labels
-
-
-def _grow(program: list, labels: dict[str, int], base: int) -> bool:
-    """One relaxation pass: a short jump whose target, at the addresses of `labels`, is out of
-    rel8 range from where the jump now ends becomes long; later offsets count the growth."""
-    grown = False
-    offset = base
-    for entry in program:
-        kind = type(entry)
-        if kind is int:
-            offset += entry
-        elif kind is _Instruction:
-            if not entry.long:
-                end = offset + len(entry.short.data)
-                if not -128 <= labels[entry.target] - end <= 127:
-                    entry.long = grown = True
-            offset += len((entry.far if entry.long else entry.short).data)
-        elif kind is _Align:
-            offset += -offset % entry.boundary
-    return grown
-
-
-# --- one instruction with labels --------------------------------------------------------------
-
-
-def _label_kind(item: _Instruction) -> str | None:
-    """How a label operand is encoded: relative in jumps and calls, absolute elsewhere;
-    None when the only labels are in memory operands ([rip + label], a disp32)."""
-    if not any(type(op) is str for op in item.operands):
-        return None
-    if item.mnemonic in RELAXABLE:
-        return "rel32" if item.long else "rel8"
-    if item.mnemonic == "call":
-        return "rel32"
-    return "imm64"
-
-
-def _placeholders(operands: tuple) -> tuple:
-    """The operands with every label replaced by a value of the same encoded size."""
-    return tuple(
-        0
-        if type(op) is str
-        else replace(op, disp=0)
-        if isinstance(op, Mem) and op.label is not None
-        else op
-        for op in operands
-    )
-
-
-def _template(item: _Instruction, label_kind: str | None) -> Encoding:
-    """The encoding with placeholder labels: the form and the layout of the final bytes."""
-    ops = _placeholders(item.operands)
-    key = (item.mnemonic, label_kind, ops, tuple(map(type, ops)))
-    enc = _TEMPLATES.get(key)
-    if enc is None:
-        enc = encode_form(_form(item.mnemonic, label_kind, ops), ops)
-        if len(_TEMPLATES) > _CACHE_LIMIT:
-            _TEMPLATES.clear()
-        _TEMPLATES[key] = enc
-    return enc
-
-
-def _form(mnemonic: str, label_kind: str | None, ops: tuple):
-    if label_kind is None:
-        return find_form(mnemonic, ops)
-    name = "movabs" if mnemonic == "mov" else mnemonic
-    for form in FORMS.get(name, []):
-        if label_kind in form.operands and len(form.operands) == len(ops):
-            return form
-    raise EncodeError(f"{mnemonic} cannot take a label operand")
-
-
-def _resolve(item: _Instruction, enc: Encoding, labels: dict[str, int], offset: int) -> bytes:
-    """The final bytes: the template's, with each defined label's value written into its
-    field (an immediate or relative offset ends the instruction; a disp32 is at disp_offset).
-    Undefined labels keep the placeholder 0 for the relocation to fill."""
-    data = enc.data
-    end = offset + len(data)
-    for op in item.operands:
-        if type(op) is str:
-            if op not in labels:
-                continue
-            at = enc.imm_offset
-            size = len(data) - at
-            value = labels[op] - end if enc.form.immediates[-1] in ("cb", "cd") else labels[op]
-            value %= 2 ** (8 * size)  # the field's bits, as encode_form writes them
-            if value >= 2 ** (8 * size - 1):
-                value -= 2 ** (8 * size)
-            data = data[:at] + struct.pack(IMM_FORMAT[size], value)
-        elif isinstance(op, Mem) and op.label is not None and op.label in labels:
-            disp = labels[op.label] - end
-            if not -(2**31) <= disp < 2**31:
-                raise EncodeError(f"displacement {disp} does not fit in 32 bits")
-            at = enc.disp_offset
-            data = data[:at] + struct.pack("<i", disp) + data[at + 4 :]
-    return data
-
-
-def _relocations(
-    item: _Instruction, enc: Encoding, labels: dict, offset: int, externals: bool
-) -> list[Relocation]:
-    out = []
-    for op in item.operands:
-        if isinstance(op, str) and op not in labels:
-            _need_external(op, externals)
-            if enc.form.immediates[-1] == "io":
-                out.append(Relocation(offset + enc.imm_offset, "R_X86_64_64", op, 0))
-            else:
-                addend = enc.imm_offset - len(enc.data)
-                out.append(Relocation(offset + enc.imm_offset, "R_X86_64_PLT32", op, addend))
-        elif isinstance(op, Mem) and op.label is not None and op.label not in labels:
-            _need_external(op.label, externals)
-            addend = enc.disp_offset - len(enc.data)
-            out.append(Relocation(offset + enc.disp_offset, "R_X86_64_PC32", op.label, addend))
-    return out
-
-
-def _need_external(name: str, externals: bool) -> None:
-    if not externals:
-        raise EncodeError(
-            f"undefined label {name!r} (assemble(externals=True) makes it a relocation)"
-        )
