@@ -9,8 +9,9 @@ A string operand is a label: relative in jumps and calls, absolute (imm64) elsew
 
 from __future__ import annotations
 
+import keyword
 import struct
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from jitkit.errors import EncodeError
 from jitkit.x86.encoder import (
@@ -20,40 +21,61 @@ from jitkit.x86.encoder import (
     find_form,
     format_instruction,
 )
+from jitkit.x86.layout import (
+    CACHE_LIMIT,
+    RELAXABLE,
+    Align,
+    Data,
+    Instruction,
+    Label,
+    Relocation,
+    grow,
+    label_kind,
+    label_relocations,
+    layout,
+    need_external,
+    resolve,
+    template,
+)
 from jitkit.x86.operands import Mem, Reg
-from jitkit.x86.table import FORMS
+from jitkit.x86.table import ALIASES, FORMS
 
 Operand = Reg | Mem | int | str
-RELAXABLE = {"jmp"} | {m for m in FORMS if m.startswith("j")}
+__all__ = ["Assembler", "Code", "Line", "Relocation"]
 
 
-@dataclass(frozen=True)
-class Relocation:
-    """A field the linker fills in: `kind` as in the ELF x86-64 psABI, e.g. R_X86_64_PC32
-    (S + A - P, 32-bit), R_X86_64_PLT32 (L + A - P) or R_X86_64_64 (S + A, 64-bit)."""
-
-    offset: int
-    kind: str
-    symbol: str
-    addend: int
-
-
-@dataclass(frozen=True)
 class Line:
     """One row of a listing: where, which bytes, what text, and a label defined there.
     An instruction's text is written when first read (`spelled` holds what it needs):
-    compiling needs only the bytes, and the text cost a fifth of a small JIT compile."""
+    compiling needs only the bytes, and the text cost a fifth of a small JIT compile.
+    A plain class with slots: a compile makes one per instruction, a dataclass cost 1 µs."""
 
-    offset: int
-    data: bytes
-    spelled: str | tuple = field(repr=False)
-    label: str | None = None
+    __slots__ = ("offset", "data", "spelled", "label")
+
+    def __init__(self, offset: int, data: bytes, spelled: str | tuple, label: str | None = None):
+        self.offset = offset
+        self.data = data
+        self.spelled = spelled
+        self.label = label
 
     @property
     def text(self) -> str:
         if isinstance(self.spelled, tuple):
-            object.__setattr__(self, "spelled", format_instruction(*self.spelled))
+            self.spelled = format_instruction(*self.spelled)
         return self.spelled  # type: ignore[return-value]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Line):
+            return NotImplemented
+        return self._row() == other._row()
+
+    def _row(self) -> tuple:
+        return self.offset, self.data, self.text, self.label
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Line(offset={self.offset!r}, data={self.data!r}, label={self.label!r})"
 
 
 @dataclass
@@ -91,39 +113,16 @@ class Code:
         return "\n".join(out)
 
 
-# Encodings of label-free instructions, shared by every Assembler (JITs repeat templates).
-_ENCODED: dict[tuple, Encoding] = {}
+# Encodings of label-free instructions, shared by every Assembler (JITs repeat templates):
+# (mnemonic as written, operands, their types) -> (canonical mnemonic, Encoding).
+_ENCODED: dict[tuple, tuple[str, Encoding]] = {}
 
 
-# --- items of a program ---------------------------------------------------------------------
-
-
-@dataclass
-class _Instruction:
-    mnemonic: str
-    operands: tuple[Operand, ...]
-    long: bool = False  # for relaxable jumps: rel32 instead of rel8
-    # Encodings that do not depend on where labels land, made once: the final bytes of an
-    # instruction without label operands, the size of one with them (per label kind).
-    fixed: Encoding | None = None
-    sizes: dict[str | None, int] = field(default_factory=dict)
-
-
-@dataclass
-class _Label:
-    name: str
-
-
-@dataclass
-class _Data:
-    data: bytes
-    symbol: str | None = None  # for `quad(label)`: an absolute 64-bit address
-
-
-@dataclass
-class _Align:
-    boundary: int
-    fill: int
+def _has_label(operands: tuple) -> bool:
+    for op in operands:
+        if type(op) is str or getattr(op, "label", None):
+            return True
+    return False
 
 
 @dataclass
@@ -137,18 +136,37 @@ class Assembler:
 
     def emit(self, mnemonic: str, *operands: Operand) -> Assembler:
         """Append one instruction, checked now so an error points at the line that wrote it."""
-        mnemonic = canonical_mnemonic(mnemonic)
-        item = _Instruction(mnemonic, operands)
-        if any(isinstance(op, str) or getattr(op, "label", None) for op in operands):
-            self._encode(item, {}, 0, check_only=True)
-        else:  # the same instruction always has the same bytes: encode each one once
-            key = (mnemonic, operands, tuple(map(type, operands)))
-            item.fixed = _ENCODED.get(key) or self._encode(item, {}, 0, check_only=True)
-            if len(_ENCODED) > 100_000:
+        key = (mnemonic, operands, tuple(map(type, operands)))
+        try:
+            hit = _ENCODED.get(key)
+        except TypeError:  # an unhashable operand: not one an instruction can take
+            kinds = ", ".join(type(op).__name__ for op in operands)
+            raise EncodeError(
+                f"{mnemonic} takes registers, memory operands, integers and labels, not ({kinds})"
+            ) from None
+        if hit is None:
+            canonical = canonical_mnemonic(mnemonic)
+            if _has_label(operands):
+                self.items.append(self._with_labels(canonical, operands))
+                return self
+            # the same instruction always has the same bytes: encode each one once
+            fixed = encode_form(find_form(canonical, operands), operands)
+            if len(_ENCODED) > CACHE_LIMIT:
                 _ENCODED.clear()
-            _ENCODED[key] = item.fixed
-        self.items.append(item)
+            _ENCODED[key] = canonical, fixed
+        else:
+            canonical, fixed = hit
+        self.items.append(Instruction(canonical, operands, fixed))
         return self
+
+    def _with_labels(self, mnemonic: str, operands: tuple) -> Instruction:
+        item = Instruction(mnemonic, operands)
+        relaxable = mnemonic in RELAXABLE and type(operands[0]) is str
+        if relaxable:
+            item.target = operands[0]
+            item.far = template(item, "rel32")
+        item.short = template(item, label_kind(item))
+        return item
 
     def __getattr__(self, name: str):
         mnemonic = name.removesuffix("_")  # a.and_(...), a.or_(...), a.not_(...): keywords
@@ -160,27 +178,27 @@ class Assembler:
         if name in self.defined:
             raise EncodeError(f"label {name!r} is defined twice")
         self.defined.add(name)
-        self.items.append(_Label(name))
+        self.items.append(Label(name))
         return self
 
     def data(self, data: bytes, label: str | None = None) -> Assembler:
         """Raw bytes (a string, a table), optionally labelled."""
         if label is not None:
             self.label(label)
-        self.items.append(_Data(bytes(data)))
+        self.items.append(Data(bytes(data)))
         return self
 
     def quad(self, value: int | str) -> Assembler:
         """A 64-bit word: a number, or the absolute address of a label."""
         if isinstance(value, str):
-            self.items.append(_Data(bytes(8), symbol=value))
+            self.items.append(Data(bytes(8), symbol=value))
         else:
-            self.items.append(_Data(struct.pack("<Q", value % 2**64)))
+            self.items.append(Data(struct.pack("<Q", value % 2**64)))
         return self
 
     def align(self, boundary: int, fill: int = 0x90) -> Assembler:
         """Pad with `fill` (nop) up to a multiple of `boundary` bytes."""
-        self.items.append(_Align(boundary, fill))
+        self.items.append(Align(boundary, fill))
         return self
 
     # --- laying out -------------------------------------------------------------------------
@@ -189,71 +207,64 @@ class Assembler:
         """Bytes with every label resolved. Jumps start short and grow to rel32 only when
         their target is out of rel8 range, repeated until nothing grows (as GNU as does).
         With `externals=True` undefined labels become relocations instead of errors."""
-        defined = self.defined
-        for item in self.items:
-            if isinstance(item, _Instruction) and item.mnemonic in RELAXABLE:
-                target = next((op for op in item.operands if isinstance(op, str)), None)
-                if target is not None and target not in defined:
-                    item.long = True
+        program = self._program()
         while True:
-            labels = self._layout(base)
-            grown = False
-            for item, offset in self._offsets(labels, base):
-                if isinstance(item, _Instruction) and item.mnemonic in RELAXABLE and not item.long:
-                    target = item.operands[0]
-                    if isinstance(target, str):
-                        end = offset + len(self._encode(item, labels, offset).data)
-                        if not -128 <= labels[target] - end <= 127:
-                            item.long, grown = True, True
-            if not grown:
+            labels = layout(program, base)
+            if not grow(program, labels, base):
                 break
         return self._emit_all(labels, base, externals)
 
-    def _offsets(self, labels: dict[str, int], base: int):
-        offset = base
+    def _program(self) -> list:
+        """The items as the layout passes see them: an int for a run of bytes whose size is
+        known, a str for a label, an Align, or the Instruction of a relaxable jump."""
+        defined = self.defined
+        program: list = []
+        run = 0
         for item in self.items:
-            yield item, offset
-            offset += self._size(item, labels, offset)
-
-    def _layout(self, base: int) -> dict[str, int]:
-        labels: dict[str, int] = {}
-        offset = base
-        for item in self.items:
-            if isinstance(item, _Label):
-                labels[item.name] = offset
-            offset += self._size(item, labels, offset)
-        return labels
-
-    def _size(self, item, labels: dict[str, int], offset: int) -> int:
-        if isinstance(item, _Instruction):
-            if item.fixed is not None:
-                return len(item.fixed.data)
-            kind = item.long if item.mnemonic in RELAXABLE else None
-            if kind not in item.sizes:
-                item.sizes[kind] = len(self._encode(item, labels, offset, check_only=True).data)
-            return item.sizes[kind]
-        if isinstance(item, _Data):
-            return len(item.data)
-        if isinstance(item, _Align):
-            return -offset % item.boundary
-        return 0
+            kind = type(item)
+            if kind is Instruction:
+                if item.fixed is not None:
+                    run += len(item.fixed.data)
+                    continue
+                if item.target is None:
+                    run += len(item.short.data)
+                    continue
+                if item.target not in defined:
+                    item.long = True
+            elif kind is Data:
+                run += len(item.data)
+                continue
+            if run:
+                program.append(run)
+                run = 0
+            program.append(item.name if kind is Label else item)
+        if run:
+            program.append(run)
+        return program
 
     def _emit_all(self, labels: dict[str, int], base: int, externals: bool) -> Code:
         out = bytearray()
         lines: list[Line] = []
         relocations: list[Relocation] = []
         pending_label: str | None = None
-        for item, offset in self._offsets(labels, base):
-            if isinstance(item, _Label):
+        offset = base
+        for item in self.items:
+            kind = type(item)
+            if kind is Label:
                 if pending_label is not None:
                     lines.append(Line(offset - base, b"", "", pending_label))
                 pending_label = item.name
                 continue
-            if isinstance(item, _Instruction):
-                enc = self._encode(item, labels, offset)
-                data, text = enc.data, (enc.form, item.operands)  # labels print by name
-                relocations += self._relocations(item, enc, labels, offset - base, externals)
-            elif isinstance(item, _Data):
+            if kind is Instruction:
+                enc = item.fixed
+                if enc is not None:
+                    data = enc.data
+                else:
+                    enc = item.template
+                    data = resolve(item, enc, labels, offset)
+                    relocations += label_relocations(item, enc, labels, offset - base, externals)
+                text = (enc.form, item.operands)  # labels print by name
+            elif kind is Data:
                 data, text = (
                     item.data,
                     f".byte {item.data[:8].hex(' ')}" + ("..." if len(item.data) > 8 else ""),
@@ -263,88 +274,40 @@ class Assembler:
                     if item.symbol in labels:
                         data = struct.pack("<Q", labels[item.symbol])
                     else:
-                        self._need_external(item.symbol, externals)
+                        need_external(item.symbol, externals)
                         relocations.append(Relocation(offset - base, "R_X86_64_64", item.symbol, 0))
             else:
                 data = bytes([item.fill]) * (-offset % item.boundary)
                 text = f".align {item.boundary}" if data else ""
             out += data
             lines.append(Line(offset - base, data, text, pending_label))
+            offset += len(data)
             pending_label = None
         if pending_label is not None:
             lines.append(Line(len(out), b"", "", pending_label))
         local = {name: value - base for name, value in labels.items()}
         return Code(bytes(out), local, relocations, lines, base)
 
-    # --- one instruction --------------------------------------------------------------------
 
-    def _encode(
-        self, item: _Instruction, labels: dict[str, int], offset: int, check_only: bool = False
-    ) -> Encoding:
-        """Encode with every label replaced by its value (or a placeholder of the right size)."""
-        if item.fixed is not None:
-            return item.fixed
-        ops = list(item.operands)
-        kind = None
-        for i, op in enumerate(ops):
-            if isinstance(op, str):
-                kind = self._label_kind(item)
-                ops[i] = 0
-            elif isinstance(op, Mem) and op.label is not None:
-                ops[i] = replace(op, disp=0)
-        form = self._form(item, kind, tuple(ops))
-        enc = encode_form(form, tuple(ops))
-        if check_only:
-            return enc
-        end = offset + len(enc.data)
-        for i, op in enumerate(item.operands):
-            target = op if isinstance(op, str) else getattr(op, "label", None)
-            if target is None or target not in labels:
-                continue
-            if isinstance(op, Mem):
-                ops[i] = replace(op, disp=labels[target] - end)
-            else:
-                ops[i] = labels[target] - end if kind.startswith("rel") else labels[target]
-        return encode_form(form, tuple(ops))
+def _instruction_method(mnemonic: str):
+    def method(self: Assembler, *operands: Operand) -> Assembler:
+        return self.emit(mnemonic, *operands)
 
-    def _label_kind(self, item: _Instruction) -> str:
-        if item.mnemonic in RELAXABLE:
-            return "rel32" if item.long else "rel8"
-        if item.mnemonic == "call":
-            return "rel32"
-        return "imm64"
+    method.__name__ = method.__qualname__ = mnemonic
+    method.__doc__ = f"Emit `{mnemonic}` (see FORMS[{canonical_mnemonic(mnemonic)!r}])."
+    return method
 
-    @staticmethod
-    def _form(item: _Instruction, label_kind: str | None, ops: tuple):
-        if label_kind is None:
-            return find_form(item.mnemonic, ops)
-        mnemonic = "movabs" if item.mnemonic == "mov" else item.mnemonic
-        for form in FORMS.get(mnemonic, []):
-            if label_kind in form.operands and len(form.operands) == len(ops):
-                return form
-        raise EncodeError(f"{item.mnemonic} cannot take a label operand")
 
-    def _relocations(
-        self, item: _Instruction, enc: Encoding, labels: dict, offset: int, externals: bool
-    ) -> list[Relocation]:
-        out = []
-        for op in item.operands:
-            if isinstance(op, str) and op not in labels:
-                self._need_external(op, externals)
-                if enc.form.immediates[-1] == "io":
-                    out.append(Relocation(offset + enc.imm_offset, "R_X86_64_64", op, 0))
-                else:
-                    addend = enc.imm_offset - len(enc.data)
-                    out.append(Relocation(offset + enc.imm_offset, "R_X86_64_PLT32", op, addend))
-            elif isinstance(op, Mem) and op.label is not None and op.label not in labels:
-                self._need_external(op.label, externals)
-                addend = enc.disp_offset - len(enc.data)
-                out.append(Relocation(offset + enc.disp_offset, "R_X86_64_PC32", op.label, addend))
-        return out
+def _spellings() -> dict[str, str]:
+    """Method name -> mnemonic for every instruction and condition alias: `a.jz(...)`, and
+    `a.and_(...)` where the mnemonic is a Python keyword. A method is a plain attribute
+    lookup; `__getattr__` made a new function on every instruction the JITs emit."""
+    names = set(FORMS)
+    for prefix in ("j", "set", "cmov"):
+        names |= {prefix + alias for alias in ALIASES if prefix + ALIASES[alias] in FORMS}
+    return {(name + "_" if keyword.iskeyword(name) else name): name for name in names}
 
-    @staticmethod
-    def _need_external(name: str, externals: bool) -> None:
-        if not externals:
-            raise EncodeError(
-                f"undefined label {name!r} (assemble(externals=True) makes it a relocation)"
-            )
+
+for _name, _mnemonic in _spellings().items():
+    if not hasattr(Assembler, _name):
+        setattr(Assembler, _name, _instruction_method(_mnemonic))

@@ -86,6 +86,17 @@ class Mem:
     label: str | None = None
 
     def __post_init__(self) -> None:
+        base = self.base
+        if (  # the common [base + disp]: nothing to normalize or reject
+            self.index is None
+            and self.label is None
+            and self.scale == 1
+            and base is not None
+            and base.bits == 64
+            and base.kind == "gpr"
+            and -(2**31) <= self.disp < 2**31
+        ):
+            return
         if self.label is not None and self.base is None:
             object.__setattr__(self, "base", REGISTERS["rip"])
         if self.base is None and self.index is not None and self.scale == 1:

@@ -175,3 +175,8 @@ def test_random_sequences_match_keystone_and_capstone(items, data):
         if target in code.labels:
             text = f"{mnemonic} {code.labels[target]:#x}"
         assert normalize(d.text, width) == normalize(text, width), (d.text, line.text)
+
+
+def test_an_operand_that_is_no_operand_is_a_clear_error():
+    with pytest.raises(EncodeError, match=r"not \(Reg, list\)"):
+        Assembler().mov(rax, [1])
