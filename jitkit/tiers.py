@@ -93,7 +93,7 @@ def load_auto(module: nodes.Module, codes: dict[str, Code]) -> Program:
 def load_llvm(module: nodes.Module, codes: dict[str, Code]) -> Program:
     from jitkit.llvm.compiler import CompiledModule
 
-    compiled = CompiledModule(module)  # eager: IR, O2 and machine code for every function now
+    compiled = CompiledModule(module)  # eager: IR, O1 and machine code for every function now
     return Program("llvm", through_entries(compiled), compiled)
 
 
