@@ -229,12 +229,6 @@ def kit_programs() -> list[Path]:
     return sorted(p for p in PROGRAMS.glob("*.py") if not p.name.startswith(("_", "test_")))
 
 
-# The evaluator does not know floats (bitcast to double, fadd, ...) and gives up on them; on
-# these two its residual writer fails inside (an `alloca` of a value whose type it did not
-# read), which it catches, leaving the module as it was (found with #17, not fixed yet).
-INTERNAL_ERROR = {"sieve", "float_to_int_nan"}
-
-
 @pytest.mark.parametrize("path", kit_programs(), ids=lambda p: p.stem)
 def test_program_suite_same_with_and_without(path: Path, tmp_path: Path):
     source = path.read_text()
@@ -244,9 +238,7 @@ def test_program_suite_same_with_and_without(path: Path, tmp_path: Path):
         pytest.skip("outside what jitkit build accepts")
     assert with_pe == without
     if "# features:" in source:  # floats or lists (#17): giving up is right, failing is not
-        if path.stem in INTERNAL_ERROR:  # fixed? then drop it from the set
-            assert "internal error" in result.stopped, result.stopped
-            pytest.xfail(result.stopped)
+        assert "internal error" not in result.stopped, result.stopped
         assert result.changed or result.stopped.startswith("gave up"), result.stopped
         return
     assert result.changed, result.stopped

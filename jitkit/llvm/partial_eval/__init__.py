@@ -223,6 +223,8 @@ def resume_into_tail(fn: Function, ev: Evaluator, stop: Resume) -> tuple[list[st
                 if name in def_block and def_block[name] != at and name not in cross:
                     cross[name] = f"%pe.slot.{len(cross)}"
     for name, slot in cross.items():
+        if not types.get(name):  # an instruction whose result type irtext does not read
+            raise GiveUp(f"%{name} crosses blocks and its type is not known")
         ends.insert(0, f"{slot} = alloca {types[name]}")
         if name in env:
             ends.append(f"store {types[name]} {ev.operand(env[name], types[name])}, ptr {slot}")

@@ -431,10 +431,23 @@ def decode_known(text: str) -> Instr:
             args = (ty, operand(ty, value))
     elif op == "unreachable":
         args = ()
-    else:
+    else:  # not evaluated (floats, casts to pointers, ...): its type still lets it cross blocks
         args = ()
         op = "unsupported:" + op
+        return Instr(op, dest, args, text, unsupported_type(op, rest))
     return Instr(op, dest, args, text, result_type(op, args))
+
+
+def unsupported_type(op: str, rest: str) -> str:
+    """The result type of an instruction the evaluator does not run, read from its text:
+    a cast's target type, `i1` for fcmp, else the first operand's type ("" if unknown)."""
+    if op == "unsupported:fcmp":
+        return "i1"
+    if " to " in rest:
+        return rest.rsplit(" to ", 1)[1].split(",")[0].strip()
+    first = split_top(rest)[0].split() if rest.strip() else []
+    words = [w for w in first if w not in ("fast", "nnan", "ninf", "nsz", "arcp", "contract")]
+    return words[0] if len(words) >= 2 else ""
 
 
 def result_type(op: str, args: tuple) -> str:
