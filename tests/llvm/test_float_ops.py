@@ -8,6 +8,7 @@ import itertools
 import math
 import random
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,7 +131,7 @@ print(total, 1.0 % -3, 5 // -0.3, float(total) / 7)
 
 
 def expected_stdout(program: str) -> str:
-    done = subprocess.run(["python3", "-c", program], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -151,7 +152,7 @@ def test_executable_reports_float_errors_as_cpython(tmp_path: Path):
     done = subprocess.run(
         [build(path, tmp_path / "err", libc=False)], capture_output=True, text=True
     )
-    cpython = subprocess.run(["python3", str(path)], capture_output=True, text=True)
+    cpython = subprocess.run([sys.executable, str(path)], capture_output=True, text=True)
     assert done.returncode == cpython.returncode == 1
     assert done.stdout == cpython.stdout
     assert done.stderr.splitlines()[-1] == cpython.stderr.splitlines()[-1]

@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import io
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -182,7 +183,7 @@ def test_executables_match_cpython(tmp_path: Path, libc: bool, partial_eval: boo
     path.write_text(EXECUTABLE)
     exe = build(path, tmp_path / "lists", libc=libc, partial_eval=partial_eval)
     mine = subprocess.run([exe], capture_output=True, text=True, timeout=60)
-    cpython = subprocess.run(["python3", str(path)], capture_output=True, text=True)
+    cpython = subprocess.run([sys.executable, str(path)], capture_output=True, text=True)
     assert (
         (mine.returncode, mine.stdout) == (cpython.returncode, cpython.stdout) == (1, mine.stdout)
     )
