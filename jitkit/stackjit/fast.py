@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from jitkit.bytecode.opcodes import Op
 from jitkit.stackjit.cache import IMM32, Entry, OperandCache, store
-from jitkit.stackjit.templates import CONDITION, Site
+from jitkit.stackjit.templates import CONDITION, Site, floor_divide
 from jitkit.x86 import Mem, Reg, al, eax, edx, rax, rcx, rdi, rdx, rsi
 
 NEGATE = {"l": "ge", "le": "g", "e": "ne", "ne": "e", "g": "le", "ge": "l"}
@@ -231,20 +231,7 @@ def floor_division(c: OperandCache, s: Site) -> None:
             c.stub(s.pc)
         c.load(rax, left)
         c.load(rcx, right)
-        if guarded:
-            a.test(rcx, rcx).jz(s.deopt)
-            a.cmp(rcx, -1).jne(s.label("divide"))
-            if floor:
-                a.neg(rax).jo(s.deopt).jmp(s.label("store"))  # x // -1 == -x
-            else:
-                a.xor(eax, eax).jmp(s.label("store"))  # x % -1 == 0
-        a.label(s.label("divide")).cqo().idiv(rcx)
-        if not floor:
-            a.mov(rax, rdx)
-        a.test(rdx, rdx).jz(s.label("store"))
-        a.xor(rdx, rcx).jns(s.label("store"))  # same signs: truncation already floored
-        a.dec(rax) if floor else a.add(rax, rcx)
-        a.label(s.label("store"))
+        floor_divide(s, floor, guarded)
         result = rax
     c.drop(2)
     c.push(("reg", result))

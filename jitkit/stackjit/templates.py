@@ -132,22 +132,30 @@ def emit_floor_division(s: Site) -> None:
         a.mov(s.slot(-2), rax)
         return
     a.mov(rax, s.slot(-2)).mov(rcx, s.slot(-1))
-    a.test(rcx, rcx).jz(s.deopt)
-    a.cmp(rcx, -1).jne(s.label("divide"))
-    if floor:
-        a.neg(rax).jo(s.deopt).jmp(s.label("store"))  # x // -1 == -x
-    else:
-        a.xor(eax, eax).jmp(s.label("store"))  # x % -1 == 0
+    floor_divide(s, floor, guarded=True)
+    a.mov(s.slot(-2), rax)
+
+
+def floor_divide(s: Site, floor: bool, guarded: bool) -> None:
+    """rax // rcx (or rax % rcx) into rax, floored as Python does: idiv truncates, so adjust
+    when the remainder's sign differs from the divisor's. `guarded`: rcx may be 0 (deopt) or
+    -1 (INT64_MIN // -1 traps in idiv: negate with an overflow check instead). Ends at the
+    label "store"; the stack template and the operand-cache template both use it."""
+    a = s.a
+    if guarded:
+        a.test(rcx, rcx).jz(s.deopt)
+        a.cmp(rcx, -1).jne(s.label("divide"))
+        if floor:
+            a.neg(rax).jo(s.deopt).jmp(s.label("store"))  # x // -1 == -x
+        else:
+            a.xor(eax, eax).jmp(s.label("store"))  # x % -1 == 0
     a.label(s.label("divide")).cqo().idiv(rcx)
     if not floor:
         a.mov(rax, rdx)
     a.test(rdx, rdx).jz(s.label("store"))
     a.xor(rdx, rcx).jns(s.label("store"))  # same signs: truncation already floored
-    if floor:
-        a.dec(rax)
-    else:
-        a.add(rax, rcx)
-    a.label(s.label("store")).mov(s.slot(-2), rax)
+    a.dec(rax) if floor else a.add(rax, rcx)
+    a.label(s.label("store"))
 
 
 @template(Op.BINARY_POW, guarded=True)
