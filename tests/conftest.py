@@ -2,6 +2,9 @@
 
 Hypothesis drops its per-example deadline under CI=true: shared CI machines are slow in bursts.
 The host-compiler JIT's cache is a session temporary folder unless JITKIT_CACHE_DIR is set.
+A test marked `once_per_ci(python="3.X")` runs under every Python, except inside `.ci/run`
+(which runs the suite under 3.11, 3.12 and 3.13 and sets JITKIT_CI_PYTHONS): there it runs
+under its one Python, so the heaviest tests (browser, real nbgrader, the wheel) run once each.
 """
 
 from __future__ import annotations
@@ -19,6 +22,21 @@ ROOT = Path(__file__).resolve().parent.parent
 settings.register_profile("ci", deadline=None, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Inside `.ci/run`, skip a `once_per_ci` test under every Python but its own."""
+    ci_pythons = os.environ.get("JITKIT_CI_PYTHONS", "").split()
+    this = "{}.{}".format(*sys.version_info[:2])
+    for item in items:
+        marker = item.get_closest_marker("once_per_ci")
+        if marker is None or not ci_pythons:
+            continue
+        python = marker.kwargs["python"]
+        assert python in ci_pythons, f"{item.nodeid}: once_per_ci on {python}, CI runs {ci_pythons}"
+        if python != this:
+            why = f"runs once per CI run, under Python {python} (.ci/run, JITKIT_CI_PYTHONS)"
+            item.add_marker(pytest.mark.skip(reason=why))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -24,7 +24,10 @@ import pytest
 from jitkit.tiers import TIERS
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.xdist_group("wheel")  # one worker builds and installs the wheel once
+pytestmark = [
+    pytest.mark.xdist_group("wheel"),  # one worker builds and installs the wheel once
+    pytest.mark.once_per_ci(python="3.11"),
+]
 
 PROGRAM = ROOT / "tests" / "programs" / "fib.py"
 SOURCES = ["pyproject.toml", "README.md", "LICENSE", "jitkit"]  # what setuptools packs

@@ -64,6 +64,7 @@ def _course(tmp: Path) -> tuple[Path, dict]:
     return course, env
 
 
+@pytest.mark.once_per_ci(python="3.12")
 def test_nbgrader_generates_and_autogrades(tmp_path):
     from nbgrader.api import Gradebook
 
