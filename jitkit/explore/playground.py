@@ -74,7 +74,7 @@ def timeline_svg(result: Run, title: str) -> str:
     """The tier of each call as a step line, events as marks on it (about 800 px wide)."""
     from matplotlib.figure import Figure
 
-    from jitkit.pictures import _svg
+    from jitkit.pictures.svg import figure_svg
 
     fig = Figure(figsize=(8.2, 2.3))
     ax = fig.subplots()
@@ -92,7 +92,7 @@ def timeline_svg(result: Run, title: str) -> str:
     if result.events:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, frameon=False)
     ax.set_title(title, fontsize=10)
-    return _svg(fig)
+    return figure_svg(fig)
 
 
 class Playground(Live):

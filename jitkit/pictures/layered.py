@@ -1,148 +1,24 @@
-"""Pictures for the notebooks: control-flow graphs, live intervals, speed (notebooks 03-10).
+"""The kit's own layered CFG layout (Sugiyama, Tamassia and Toda 1981), for machines without
+graphviz: layers, dummy slots for long edges, barycentre ordering, drawn with matplotlib.
 
-Takes an SSA `Function` (or any blocks with labels, lines and successors), an `Allocation`
-or benchmark rows (`jitkit.bench.Row`); gives an object a notebook renders as SVG, at most
-WIDTH inches wide (a notebook column) with text at FONT points. CFGs go through graphviz's
-`dot` when it is installed (Binder's apt.txt has it); without it, through the kit's own layered
-layout (Sugiyama style: layers, dummy slots for long edges, barycentre ordering), drawn with
-matplotlib. Our own rather than a pip layout engine: the one candidate, grandalf, is
-unmaintained, and the ~150 lines here keep the two rules that matter (no edge over a box, T/F
-on branches) checkable in tests. Both wrap long IR lines narrower until the picture fits.
+Our own rather than a pip layout engine: the one candidate, grandalf, is unmaintained, and the
+~200 lines here keep the two rules that matter (no edge over a box, T/F on branches)
+checkable in tests.
 """
 
 from __future__ import annotations
 
-import html
-import io
-import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 from itertools import pairwise
 
-MAX_LINES = 14  # a block with more lines is cut, so a picture stays a picture
-WIDTH = 9.0  # inches: 864 px in a browser (96 px an inch), inside a ~900 px notebook column
-FONT = 10  # points, at the size the picture is shown
-WRAPS = (44, 36, 30, 24, 18)  # block text wrapped at these widths in turn until the picture fits
-CHAR, LINE = FONT * 0.602 / 72, FONT * 1.3 / 72  # inches per monospace character and line
+from jitkit.pictures.svg import CHAR, FONT, LINE, figure_svg
+
 Blocks = list[tuple[str, list[str], list[str]]]  # (label, IR lines, successor labels)
-
-
-@dataclass
-class Svg:
-    """SVG text that Jupyter shows as a picture and `print` shows as its size."""
-
-    text: str
-    renderer: str  # "dot" or "matplotlib"
-
-    def _repr_svg_(self) -> str:
-        return self.text
-
-    def __str__(self) -> str:
-        return f"<svg picture, {len(self.text)} characters, drawn by {self.renderer}>"
-
-    def fitted(self) -> Svg:
-        """Scaled down (text and all) to WIDTH when wider: the last resort, after wrapping."""
-        scale = WIDTH * 96 / self.width_px
-        if scale >= 1:
-            return self
-
-        def smaller(match: re.Match) -> str:
-            return f'{match.group(1)}="{_length_px(match.group(2)) * scale:.2f}px"'
-
-        head, rest = self.text.split("<svg", 1)
-        tag, body = rest.split(">", 1)
-        tag = re.sub(r'\b(width|height)="([^"]+)"', smaller, tag)
-        return Svg(f"{head}<svg{tag}>{body}", self.renderer)
-
-    @property
-    def width_px(self) -> float:
-        """How wide a browser shows it (the root's width, in pt or px)."""
-        return _length_px(re.search(r'<svg[^>]*?width="([^"]+)"', self.text).group(1))
-
-
-def _length_px(value: str) -> float:
-    number = float(re.match(r"[\d.]+", value).group())
-    return number * 96 / 72 if value.endswith("pt") else number
-
-
-def blocks_of(fn) -> Blocks:
-    """(label, IR lines, successor labels) for every block of an SSA function."""
-    from jitkit.ssa.text import format_instr
-
-    return [(b.label, [format_instr(i) for i in b.instrs()], b.successors()) for b in fn.blocks]
 
 
 def edge_label(successors: list[str], i: int) -> str:
     """`T`/`F` on a two-way branch's edges (`br %c, @true, @false`), nothing on a jump."""
     return ("T", "F")[i] if len(successors) == 2 else ""
-
-
-def wrap(lines: list[str], width: int) -> list[str]:
-    """At most MAX_LINES lines of at most `width` characters; a long line breaks after a
-    comma or space and goes on indented, so the box stays narrow and nothing is lost."""
-    out: list[str] = []
-    for line in lines:
-        while len(line) > width:
-            cut = max(line.rfind(", ", 0, width - 1) + 2, line.rfind(" ", 0, width) + 1)
-            cut = cut if cut > width // 3 else width
-            out.append(line[:cut].rstrip())
-            line = "    " + line[cut:].lstrip()
-        out.append(line)
-    if len(out) > MAX_LINES:
-        out = [*out[: MAX_LINES - 1], f"... {len(out) - MAX_LINES + 1} more lines"]
-    return out
-
-
-def cfg_dot(blocks: Blocks, title: str = "", width: int = WRAPS[0]) -> str:
-    """Graphviz source: one box per block with its lines, one arrow per edge, T/F on branches."""
-    out = [
-        "digraph cfg {",
-        f'  label="{title}"; labelloc=t; fontsize={FONT + 1}; nodesep=0.3; ranksep=0.4;',
-        f'  node [shape=box, fontname="monospace", fontsize={FONT}];',
-        f'  edge [fontname="sans-serif", fontsize={FONT}];',
-    ]
-    for label, lines, successors in blocks:
-        body = "".join(html.escape(line) + '<br align="left"/>' for line in wrap(lines, width))
-        out.append(f'  "{label}" [label=<<b>@{html.escape(label)}</b><br/>{body}>];')
-        for i, target in enumerate(successors):
-            name = edge_label(successors, i)
-            style = f' [label="{name}"]' if name else ""
-            out.append(f'  "{label}" -> "{target}"{style};')
-    out.append("}")
-    return "\n".join(out)
-
-
-def cfg(fn_or_blocks, title: str | None = None, dot: bool | None = None) -> Svg:
-    """A picture of the control-flow graph that fits a notebook column: graphviz's `dot` if
-    installed (or `dot=True`), else the kit's own layered layout drawn with matplotlib."""
-    if hasattr(fn_or_blocks, "blocks"):
-        title = f"${fn_or_blocks.name}" if title is None else title
-        blocks = blocks_of(fn_or_blocks)
-    else:
-        blocks = list(fn_or_blocks)
-    title = title or ""
-    program = shutil.which("dot") if dot is not False else None
-    if program is not None:
-        for width in WRAPS:
-            svg = _run_dot(program, cfg_dot(blocks, title, width))
-            if svg is not None and svg.width_px <= WIDTH * 96:
-                return svg
-        if svg is not None:  # still too wide at the narrowest wrap
-            return svg.fitted()
-    for width in WRAPS:
-        layout = Layout.of([(b, wrap([f"@{b}", *lines], width), s) for b, lines, s in blocks])
-        if layout.width <= WIDTH:
-            break
-    return Svg(_draw(layout, title), "matplotlib").fitted()
-
-
-def _run_dot(program: str, source: str) -> Svg | None:
-    done = subprocess.run([program, "-Tsvg"], input=source, capture_output=True, text=True)
-    return Svg(done.stdout, "dot") if done.returncode == 0 else None
-
-
-# --- the layered layout (Sugiyama, Tamassia and Toda 1981) ---------------------------------
 
 
 @dataclass
@@ -367,7 +243,7 @@ def _route(chains, boxes, x, at, tops, band, back, labels) -> list[Edge]:
     return edges
 
 
-def _draw(layout: Layout, title: str) -> str:
+def draw(layout: Layout, title: str) -> str:
     """The layout at its own size: one inch of layout is one inch of figure, text at FONT."""
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
@@ -396,73 +272,4 @@ def _draw(layout: Layout, title: str) -> str:
                     weight="bold", color=colour, va="bottom" if e.back else "top")  # fmt: skip
     fig.suptitle(f"{title}   (drawn without graphviz: kit layered layout)", fontsize=FONT + 1,
                  y=1 - 0.1 / (layout.height + 0.45), va="top")  # fmt: skip
-    return _svg(fig, tight=False)
-
-
-def intervals(alloc, title: str = "live intervals") -> Svg:
-    """One bar per temporary over the linear instruction order, coloured by its location."""
-    from matplotlib import colormaps
-    from matplotlib.figure import Figure
-
-    items = sorted(alloc.intervals, key=lambda iv: (iv.start, iv.end))
-    places = sorted({str(alloc.location[iv.temp]) for iv in items})
-    colours = {p: colormaps["tab20"](i % 20) for i, p in enumerate(places)}
-    fig = Figure(figsize=(8, 0.28 * len(items) + 1.2))
-    ax = fig.subplots()
-    for row, iv in enumerate(items):
-        place = str(alloc.location[iv.temp])
-        ax.barh(row, iv.end - iv.start + 1, left=iv.start, color=colours[place], edgecolor="0.2")
-        ax.text(iv.end + 1.3, row, place, va="center", fontsize=FONT - 1)
-    ax.set_yticks(range(len(items)), [str(iv.temp) for iv in items], fontsize=FONT - 1)
-    ax.invert_yaxis()
-    ax.set_xlabel("position in the linear instruction order")
-    ax.set_title(title)
-    return Svg(_svg(fig), "matplotlib")
-
-
-def _svg(fig, tight: bool = True) -> str:
-    """The figure as SVG with real text (searchable, smaller). Figures are made without
-    pyplot, so drawing here never changes the notebook's plotting backend."""
-    import matplotlib
-
-    out = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none"}):
-        fig.savefig(out, format="svg", bbox_inches="tight" if tight else None)
-    return out.getvalue()
-
-
-def speed(
-    rows,
-    columns: list[str],
-    base: str = "cpython",
-    title: str = "",
-    labels: dict[str, str] | None = None,
-) -> Svg:
-    """Grouped bars, one group per kernel: each column's time divided by `base`'s time, on a
-    log scale with a line at 1 (as fast as `base`)."""
-    return Svg(_svg(speed_figure(rows, columns, base, title, labels)), "matplotlib")
-
-
-def speed_figure(rows, columns: list[str], base: str, title: str, labels: dict | None):
-    """`speed`'s figure, at most a column wide, its legend above the plot (not on the bars)."""
-    from matplotlib.figure import Figure
-
-    labels = labels or {}
-    fig = Figure(figsize=(min(WIDTH - 0.6, max(6.0, 0.9 * len(rows) * len(columns) + 1.5)), 3.6))
-    ax = fig.subplots()
-    width = 0.8 / len(columns)
-    for j, column in enumerate(columns):
-        ratios = [row.ratio(column, base) for row in rows]
-        at = [i + (j - (len(columns) - 1) / 2) * width for i in range(len(rows))]
-        ax.bar(at, ratios, width, label=labels.get(column, column))
-    ax.axhline(1, color="0.3", linestyle="--", linewidth=1)
-    ax.set_xticks(range(len(rows)), [row.kernel for row in rows], fontsize=FONT)
-    if len(rows) > 6:
-        ax.tick_params(axis="x", labelrotation=30)
-    ax.set_yscale("log")
-    ax.set_ylabel(f"time / {base} time", fontsize=FONT)
-    # the legend goes above the plot, never on the bars; the title above the legend
-    ax.legend(ncol=min(len(columns), 4), fontsize=FONT, loc="lower center",
-              bbox_to_anchor=(0.5, 1.0), frameon=False)  # fmt: skip
-    ax.set_title(title, pad=12 + 18 * ((len(columns) + 3) // 4), fontsize=FONT + 1)
-    return fig
+    return figure_svg(fig, tight=False)
