@@ -36,7 +36,7 @@ class MachineCode:
     regions: list[Region]
 
     def listings(self) -> list[tuple[str, object]]:
-        from jitkit.display import show
+        from jitkit.x86.listing import show
 
         return [(r.name, show(r.data, labels=r.labels, base=r.address)) for r in self.regions]
 

@@ -340,7 +340,7 @@ class StackTier:
 
     def listing(self, name: str) -> str:
         """The machine code of one compiled function (with its deopt stubs), as text."""
-        from jitkit.display import show
+        from jitkit.x86.listing import show
 
         machine, info = self.compiled.machine, self.compiled.functions[name]
         start = machine.labels[f"{name}.entry"]
