@@ -97,11 +97,18 @@ def against_int(n, x: float):
         return 0
     return 1
 
+def noisy(x: float) -> float:
+    print(x)
+    return x
+
+def negcall(x: float, y: float) -> float:
+    return -noisy(x) - -noisy(y)
+
 def shown(x: float, y: float):
     print(x, y, -x, x / 7.0)
     return 0
 """
-FUNCTIONS = ["add", "sub", "mul", "div", "neg", "poly", "compare", "shown"]
+FUNCTIONS = ["add", "sub", "mul", "div", "neg", "poly", "compare", "negcall", "shown"]
 
 LISTS = """
 def probe(n, k, v):
@@ -249,6 +256,7 @@ def test_a_list_too_long_is_a_memory_error(ch):
         ("def f(n):\n    xs = [1.5]\n    return n\n", "ints only"),
         ("def f(n):\n    xs = [1]\n    print(xs)\n    return n\n", "print of ints and floats"),
         ("def f(n):\n    xs = [1]\n    return xs + 1\n", "ints and floats only"),
+        ("def f(n):\n    xs = [1]\n    return -xs\n", "ints and floats only"),
     ],
 )
 def test_outside_the_typed_subset_is_a_compile_error(ch, source, message):
