@@ -236,6 +236,17 @@ def test_lists_against_cpython_at_every_index(lists):
         assert compiled.call("sieve", n) == namespace["sieve"](n)
 
 
+@pytest.mark.parametrize("libc", [True, False], ids=["libc", "nolibc"])
+def test_an_executable_with_lists_matches_cpython(ch, libc):
+    source = (
+        LISTS + "print(sieve(1000), probe(4, -1, 5), probe(2, 0, -3))\nprint(display(1, 2, 5))\n"
+    )
+    want_error, want_out = outcome(exec, source, {})
+    done = ch.run_executable(source, libc)
+    assert (done.stdout, done.returncode) == (want_out, 1)
+    assert done.stderr == want_error + "\n"
+
+
 def test_a_list_too_long_is_a_memory_error(ch):
     compiled = ch.InProcess("def big(n):\n    xs = [1] * n\n    return len(xs)\n")
     assert compiled.call("big", 5) == 5
