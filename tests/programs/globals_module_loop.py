@@ -20,7 +20,7 @@ while n < 3:
     STEP = n
     print(scaled(100), seen())
     n += 1
-for K in range(0):
+for K in range(0):  # noqa: B007 - the empty loop leaves K as it was
     pass
 print(seen())
 # expect: 310 40 4
