@@ -35,7 +35,7 @@ import ast
 import re
 
 from jitkit.bytecode.code import Code
-from jitkit.bytecode.opcodes import OPCODES, SPELLINGS, Op
+from jitkit.bytecode.opcodes import OPCODES, Op
 from jitkit.bytecode.verify import verify, verify_module
 from jitkit.errors import VerifyError
 
@@ -110,11 +110,6 @@ class FunctionParser:
     def parse_operand(self, at: int, op: Op, index: int | None, value: str | None, pc: int) -> int:
         """The instruction's int operand, one rule per operand kind (as `describe_operand`)."""
         kind = OPCODES[op].operand
-        if kind == "none" and value is not None and index is None and op in SPELLINGS:
-            if value != f"{SPELLINGS[op]}=":
-                raise VerifyError(f"line {at}: {op.name} ({value}): only ({SPELLINGS[op]}=)")
-            self.code.inplace.add(pc)  # `x op= v`
-            return 0
         if kind == "none":
             if index is not None or value is not None:
                 raise VerifyError(f"line {at}: {op.name} takes no operand")

@@ -29,9 +29,6 @@ class Code:
     firstlineno: int = 0
     stacksize: int = 0  # filled in by the verifier
     globals: list[str] = field(default_factory=list)  # the module's, `Module.globals`
-    # instructions (binary operators) of `x op= v`: CPython's in-place operator there (a
-    # list's += extends it); the native tiers compile them as the binary twin (ints alike)
-    inplace: set[int] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self.ops)

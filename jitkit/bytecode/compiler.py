@@ -91,7 +91,7 @@ class FunctionCompiler:
         self.lower(s.target)
         self.lower(s.value)
         self.b.line = s.line
-        self.b.code.inplace.add(self.b.emit(BINARY_OPS[s.op]))
+        self.b.emit(BINARY_OPS[s.op])
         self.b.emit(Op.STORE_LOCAL, s.target.slot)
 
     def lower_SetGlobal(self, s: n.SetGlobal) -> None:

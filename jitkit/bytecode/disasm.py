@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jitkit.bytecode.code import Code
-from jitkit.bytecode.opcodes import OPCODES, SPELLINGS, Op
+from jitkit.bytecode.opcodes import OPCODES, Op
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,6 @@ def instructions(code: Code) -> list[Instruction]:
         op = Op(op)
         has_arg = OPCODES[op].operand != "none"
         argval, argrepr = describe_operand(code, op, arg, labels) if has_arg else (None, "")
-        if pc in code.inplace:  # `x op= v`, as CPython's dis shows BINARY_OP (+=)
-            argrepr = f"{SPELLINGS[op]}="
         line = code.lines[pc] if code.lines[pc] != last_line else None
         last_line = code.lines[pc]
         records.append(
@@ -78,8 +76,6 @@ def format_instruction(ins: Instruction, *, show_offset: bool = False) -> str:
     text = f"{line:>3}  {mark}  {label:<4} {offset}{ins.opname:<15}"
     if ins.arg is not None:
         text += f"{ins.arg:>2}" + (f" ({ins.argrepr})" if ins.argrepr else "")
-    elif ins.argrepr:
-        text += f"   ({ins.argrepr})"
     return text.rstrip()
 
 

@@ -354,9 +354,7 @@ class Translator:
         if op is None:
             raise self.fail(ins, f"operator {ins.argrepr!r}")
         self.pop_real(ins, 2)
-        at = self.b.emit(op)
-        if ins.argrepr.endswith("="):  # `x op= v`: CPython's in-place operator
-            self.b.code.inplace.add(at)
+        self.b.emit(op)
         self.stack.append(REAL)
 
     def op_COMPARE_OP(self, ins: dis.Instruction) -> None:

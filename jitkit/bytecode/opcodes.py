@@ -104,7 +104,6 @@ BINARY_OPS = {
     "%": Op.BINARY_MOD,
     "**": Op.BINARY_POW,
 }
-SPELLINGS = {op: spelling for spelling, op in BINARY_OPS.items()}  # BINARY_ADD -> "+"
 UNARY_OPS = {"-": Op.UNARY_NEG, "+": Op.UNARY_POS, "not": Op.UNARY_NOT}
 COMPARE_OPS = {
     "<": Op.COMPARE_LT,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from jitkit.bytecode.code import Code
-from jitkit.bytecode.opcodes import OPCODES, SPELLINGS, TERMINATORS, Op, min_depth, stack_effect
+from jitkit.bytecode.opcodes import OPCODES, TERMINATORS, Op, min_depth, stack_effect
 from jitkit.errors import VerifyError
 
 
@@ -134,9 +134,6 @@ def verify(code: Code, *, depths: Callable[[Code], list[int | None]] = stack_dep
             )
     for pc in range(n):
         check_operand(code, pc)
-    for pc in sorted(code.inplace):
-        if not (type(pc) is int and 0 <= pc < n and code.ops[pc] in SPELLINGS):
-            raise fail(code, pc, "only a binary operator can be in place (x op= v)")
     found = depths(code)
     check_callees(code)
     code.stacksize = max((d + 1 for d in found if d is not None), default=0)

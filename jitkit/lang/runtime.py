@@ -45,17 +45,6 @@ COMPARE = {
     ">": operator.gt,
     ">=": operator.ge,
 }
-# `x op= v`: CPython's in-place operators (a list's += extends it, *= repeats it in place;
-# on ints and floats the same as the binary ones, with "+=" in the TypeError's message)
-INPLACE = {
-    "+": operator.iadd,
-    "-": operator.isub,
-    "*": operator.imul,
-    "/": operator.itruediv,
-    "//": operator.ifloordiv,
-    "%": operator.imod,
-    "**": lambda base, exp: real(operator.ipow(base, exp), base, exp),
-}
 UNARY = {"-": operator.neg, "+": operator.pos, "not": operator.not_}
 # builtins that compute a value; float() and int() without an argument are the constants
 # 0.0 and 0 (the compiler loads those)
@@ -65,11 +54,7 @@ BUILTINS = {"abs": abs, "min": min, "max": max, "len": len, "float": float, "int
 def power(base: object, exp: object) -> object:
     """`base ** exp`, CPython's (`2 ** -1` is 0.5); a negative base to a fractional power
     would make a complex number, which the subset does not have."""
-    return real(base**exp, base, exp)
-
-
-def real(result: object, base: object, exp: object) -> object:
-    """A power's result, unless it is complex (not in the subset)."""
+    result = base**exp
     if type(result) is complex:
         raise UnsupportedError(
             f"{base!r} ** {exp!r} gives a complex number, which jitkit does not support"
@@ -80,11 +65,6 @@ def real(result: object, base: object, exp: object) -> object:
 def binary(op: str, left: object, right: object) -> object:
     """One binary operator by its source spelling."""
     return power(left, right) if op == "**" else BINARY[op](left, right)
-
-
-def inplace(op: str, left: object, right: object) -> object:
-    """`left op= right`, CPython's in-place operator by the binary one's spelling."""
-    return INPLACE[op](left, right)
 
 
 def subscript(xs: object, index: object) -> object:

@@ -107,7 +107,7 @@ class TreeWalker:
 
     def exec_AugAssign(self, s: n.AugAssign, frame: list) -> None:
         old = self.eval_Local(s.target, frame)
-        frame[s.target.slot] = rt.inplace(s.op, old, self.eval(s.value, frame))
+        frame[s.target.slot] = rt.binary(s.op, old, self.eval(s.value, frame))
 
     def exec_StoreSubscript(self, s: n.StoreSubscript, frame: list) -> None:
         item = self.eval(s.item, frame)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.disasm import format_instruction, instructions
-from jitkit.bytecode.opcodes import SPELLINGS, Op
+from jitkit.bytecode.opcodes import Op
 from jitkit.bytecode.verify import verify_module
 from jitkit.lang import runtime as rt
 from jitkit.lang.runtime import UNBOUND, power, range_check, range_test, store_subscript
@@ -41,7 +41,6 @@ from jitkit.lang.runtime import UNBOUND, power, range_check, range_test, store_s
  CHECK_APPEND, LIST_APPEND, CHECK_ITER, LOAD_GLOBAL, STORE_GLOBAL) = range(len(Op))  # fmt: skip
 assert all(globals()[op.name] == op for op in Op), "opcode table reordered: update this list"
 REPLACED = -1  # an opcode whose handler `VM(handlers=...)` replaced (an exercise writes some)
-INPLACE = -2  # a binary operator of `x op= v` (`Code.inplace`), carrying its function
 
 Instruction = tuple[int, object]  # (opcode, operand decoded for the loop)
 # handler(stack, arg, pc) -> the next pc (pc already points past the instruction)
@@ -53,12 +52,9 @@ def decode(code: Code, codes: dict[str, Code], handlers: dict[Op, Handler]) -> l
     LOAD_FUNC its callee's Code; an opcode with a replaced handler becomes REPLACED carrying
     (handler, operand); every other operand stays the int it was."""
     decoded: list[Instruction] = []
-    for pc, (op, arg) in enumerate(zip(code.ops, code.args, strict=True)):
+    for op, arg in zip(code.ops, code.args, strict=True):
         if op in handlers:
             decoded.append((REPLACED, (handlers[op], arg)))
-            continue
-        if pc in code.inplace:
-            decoded.append((INPLACE, rt.INPLACE[SPELLINGS[op]]))
             continue
         if op == LOAD_CONST:
             arg = code.consts[arg]
@@ -200,9 +196,6 @@ class VM:
                 elif op == BINARY_ADD:
                     right = pop()
                     stack[-1] = stack[-1] + right
-                elif op == INPLACE:  # `s += i`: as common in loops as BINARY_ADD
-                    right = pop()
-                    stack[-1] = arg(stack[-1], right)  # decoded: operator.iadd, ...
                 elif op == JUMP_BACKWARD:
                     self.count_back_edge(frame.code, arg)
                     pc = arg
