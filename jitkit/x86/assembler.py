@@ -137,6 +137,7 @@ class Code:
 # operands alone (no key tuple to build); an integer's position is checked on a hit, since
 # True and 1.0 equal 1 and must not reuse its encoding.
 _ENCODED: dict[str, dict[tuple, tuple[Encoding, tuple[int, ...]]]] = {}
+_REL8, _REL32 = struct.Struct("<b").pack, struct.Struct("<i").pack
 # A relaxable jump to a label: its short and far placeholder encodings, by mnemonic.
 _JUMPS: dict[str, tuple[Encoding, Encoding]] = {}
 
@@ -304,9 +305,16 @@ class Assembler:
                 continue
             offset = base + len(out)
             if kind is Instruction:
-                enc = item.template
-                data = resolve(item, enc, labels, offset)
-                relocations += label_relocations(item, enc, labels, offset - base, externals)
+                target = item.target
+                if target is not None and target in labels:  # most of them: a local jump
+                    enc = item.far if item.long else item.short
+                    data = enc.data
+                    rel = labels[target] - offset - len(data)
+                    data = data[: enc.imm_offset] + (_REL32 if item.long else _REL8)(rel)
+                else:
+                    enc = item.template
+                    data = resolve(item, enc, labels, offset)
+                    relocations += label_relocations(item, enc, labels, offset - base, externals)
             elif kind is Data:
                 data = item.data
                 if item.symbol is not None:

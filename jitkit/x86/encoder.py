@@ -92,11 +92,13 @@ def _fits_immediate(kind: str, value: int, bits: int) -> bool:
 # A shape is everything `matches` looks at, so the row found for one operand tuple is the row
 # for every tuple of the same shapes (tests/x86/test_dispatch.py checks this against keystone).
 _SHAPES: dict[tuple, Form] = {}
+_INT_SHAPES: dict[int, tuple] = {}  # an integer's shape, by value (JITs reuse their constants)
 _NAMED_KINDS = frozenset(("rax", "eax", "al", "cl"))  # operand kinds that name one register
 
 
 def clear_caches() -> None:
     _SHAPES.clear()
+    _INT_SHAPES.clear()
 
 
 def operand_shape(op: Operand) -> tuple | None:
@@ -109,9 +111,33 @@ def operand_shape(op: Operand) -> tuple | None:
     if kind is Mem:
         return ("m", op.bits)  # type: ignore[union-attr]
     if kind is int:
-        fits = [_fits_immediate(k, op, b) for k in ("imm8", "imm32", "imm64") for b in (8, 32, 64)]
-        return ("i", op == 1, 0 <= op <= 255, *fits)  # type: ignore[operator]
+        shape = _INT_SHAPES.get(op)
+        if shape is None:
+            shape = _INT_SHAPES[op] = int_shape(op)  # type: ignore[arg-type]
+            if len(_INT_SHAPES) > 10_000:
+                _INT_SHAPES.clear()
+        return shape
     return None
+
+
+def int_shape(value: int) -> tuple:
+    """Which immediate fields take `value`, as `_fits_immediate` decides, at each operation
+    size: an 8-bit operation takes -128..255 in either field, a 32-bit one reads 0xffffffff as
+    -1, a 64-bit one takes what fits signed; imm64 takes any 64-bit pattern; a shift count is
+    0..255 and `1` has rows of its own."""
+    as32 = value - 2**32 if value >= 2**31 else value
+    in32 = -(2**31) <= value < 2**32
+    return (
+        "i",
+        value == 1,
+        0 <= value <= 255,
+        -128 <= value < 256,  # imm8 or imm32 of an 8-bit operation
+        in32,  # imm32 of a 32-bit operation
+        in32 and -128 <= as32 <= 127,  # imm8 of a 32-bit operation
+        -128 <= value <= 127,  # imm8 of a 64-bit operation
+        -(2**31) <= value < 2**31,  # imm32 of a 64-bit operation
+        -(2**63) <= value < 2**64,  # imm64
+    )
 
 
 def find_form(mnemonic: str, operands: tuple[Operand, ...]) -> Form:
