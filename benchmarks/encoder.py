@@ -1,17 +1,18 @@
 """The x86 layer's share of a JIT compile (issue 18): every assembler call the stack and SSA
 tiers make for fib and a 200-line function, recorded once and replayed on the assembler alone.
 
-    python benchmarks/encoder.py [--repeat N] [--root DIR]
+    python benchmarks/encoder.py [--repeat N] [--root DIR ...]
 
 For each tier and program: the instructions emitted, then CPU milliseconds (medians of N fresh
 children) to replay the calls with the encoder's caches empty (a process's first compile) and
 warm (a later compile of similar code), and microseconds per memory operand the tier built.
-`--root` measures another checkout's jitkit (an old commit) with the same recording.
+`--root` (repeatable) measures other checkouts' jitkit (an old commit) in interleaved children.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import keyword
 import os
@@ -124,11 +125,13 @@ def child(path: str, tier: str) -> None:
 
     programs = record(Path(path).read_text(), tier)
     clear_caches()
+    gc.collect()  # each timing starts with no garbage of the recording's to collect
     start = time.process_time()
     replay(programs)
     cold = time.process_time() - start
     warm = []
     for _ in range(5):
+        gc.collect()
         start = time.process_time()
         replay(programs)
         warm.append(time.process_time() - start)
@@ -161,28 +164,35 @@ def measure(source: str, tier: str, root: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose jitkit runs")
+    parser.add_argument(
+        "--root", type=Path, action="append", help="checkout whose jitkit runs (repeatable)"
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
-    print(f"jitkit from {args.root}; CPU ms, medians of {args.repeat} children")
+    roots = args.root or [ROOT]
+    print(f"CPU ms, medians of {args.repeat} children; checkouts measured in turn")
     print(
-        f"{'tier':<6} {'program':<9} {'instrs':>6} {'cold ms':>8} {'µs/ins':>7} "
-        f"{'warm ms':>8} {'µs/ins':>7} {'Mems':>5} {'µs/Mem':>7}"
+        f"{'tier':<6} {'program':<9} {'root':<12} {'instrs':>6} {'cold ms':>8} {'µs/ins':>7} "
+        f"{'warm ms':>8} {'µs/ins':>7} {'µs/Mem':>7}"
     )
     for tier in TIERS:
         for name, source in programs_source().items():
-            runs = [measure(source, tier, args.root) for _ in range(args.repeat)]
-            med = {k: statistics.median(r[k] for r in runs) for k in ("cold", "warm", "mem")}
-            n, m = runs[0]["instructions"], runs[0]["mems"]
-            print(
-                f"{tier:<6} {name:<9} {n:>6} {med['cold'] * 1e3:>8.2f} "
-                f"{med['cold'] * 1e6 / n:>7.2f} {med['warm'] * 1e3:>8.2f} "
-                f"{med['warm'] * 1e6 / n:>7.2f} {m:>5} {med['mem'] * 1e6 / max(m, 1):>7.2f}",
-                flush=True,
-            )
+            runs: dict[Path, list] = {root: [] for root in roots}
+            for _ in range(args.repeat):
+                for root in roots:
+                    runs[root].append(measure(source, tier, root))
+            for root, rs in runs.items():
+                med = {k: statistics.median(r[k] for r in rs) for k in ("cold", "warm", "mem")}
+                n, m = rs[0]["instructions"], rs[0]["mems"]
+                print(
+                    f"{tier:<6} {name:<9} {root.name[:12]:<12} {n:>6} {med['cold'] * 1e3:>8.2f} "
+                    f"{med['cold'] * 1e6 / n:>7.2f} {med['warm'] * 1e3:>8.2f} "
+                    f"{med['warm'] * 1e6 / n:>7.2f} {med['mem'] * 1e6 / max(m, 1):>7.2f}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

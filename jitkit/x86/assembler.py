@@ -144,7 +144,7 @@ _JUMPS: dict[str, tuple[Encoding, Encoding]] = {}
 
 def _has_label(operands: tuple) -> bool:
     for op in operands:
-        if type(op) is str or (type(op) is Mem and op.label is not None):
+        if type(op) is str or (type(op) is Mem and op.label):
             return True
     return False
 
@@ -199,7 +199,7 @@ class Assembler:
             return self
         # the same instruction always has the same bytes: encode each one once
         enc = encode_form(find_form(canonical, operands), operands)
-        if len(cache) > CACHE_LIMIT:
+        if len(cache) > CACHE_LIMIT // 2:
             cache.clear()
         cache[operands] = enc, tuple(i for i, op in enumerate(operands) if type(op) is int)
         self.items.append(enc)
