@@ -211,7 +211,7 @@ class Assembler:
             if jump is None:
                 item = Instruction(mnemonic, operands)
                 jump = _JUMPS[mnemonic] = template(item, "rel8"), template(item, "rel32")
-            return Instruction(mnemonic, operands, None, *jump, operands[0])
+            return Instruction(mnemonic, operands, False, *jump, operands[0])
         item = Instruction(mnemonic, operands)
         item.short = template(item, label_kind(item))
         return item

@@ -97,6 +97,7 @@ _NAMED_KINDS = frozenset(("rax", "eax", "al", "cl"))  # operand kinds that name 
 
 
 def clear_caches() -> None:
+    """Forget the rows found per shape (see `assembler.clear_caches`)."""
     _SHAPES.clear()
     _INT_SHAPES.clear()
 

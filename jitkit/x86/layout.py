@@ -38,6 +38,7 @@ _TEMPLATES: dict[tuple, Encoding] = {}
 
 
 def clear_caches() -> None:
+    """Forget the placeholder encodings (see `assembler.clear_caches`)."""
     _TEMPLATES.clear()
 
 
