@@ -21,13 +21,13 @@ from jitkit.x86.encoder import (
     find_form,
     format_instruction,
 )
+from jitkit.x86.encoder import clear_caches as clear_encoder_caches
 from jitkit.x86.layout import (
     CACHE_LIMIT,
     RELAXABLE,
     Align,
     Data,
     Instruction,
-    Label,
     Relocation,
     grow,
     label_kind,
@@ -37,6 +37,7 @@ from jitkit.x86.layout import (
     resolve,
     template,
 )
+from jitkit.x86.layout import clear_caches as clear_layout_caches
 from jitkit.x86.operands import Mem, Reg
 from jitkit.x86.table import ALIASES, FORMS
 
@@ -78,18 +79,36 @@ class Line:
         return f"Line(offset={self.offset!r}, data={self.data!r}, label={self.label!r})"
 
 
-@dataclass
 class Code:
-    """Assembled machine code: bytes, label offsets, unresolved relocations, listing rows."""
+    """Assembled machine code: bytes, label offsets, unresolved relocations, listing rows.
+    `lines` may be given as (items, resolved bytes) and is then built when first read:
+    compiling needs only the bytes, and a Line per instruction cost a fifth of assembling."""
 
-    bytes: bytes
-    labels: dict[str, int]
-    relocations: list[Relocation]
-    lines: list[Line]
-    base: int = 0
+    def __init__(
+        self,
+        bytes: bytes,
+        labels: dict[str, int],
+        relocations: list[Relocation],
+        lines: list[Line] | tuple[list, list[bytes]],
+        base: int = 0,
+    ) -> None:
+        self.bytes = bytes
+        self.labels = labels
+        self.relocations = relocations
+        self._lines = lines
+        self.base = base
+
+    @property
+    def lines(self) -> list[Line]:
+        if isinstance(self._lines, tuple):
+            self._lines = listing_lines(*self._lines)
+        return self._lines
 
     def __len__(self) -> int:
         return len(self.bytes)
+
+    def __repr__(self) -> str:
+        return f"Code({len(self.bytes)} bytes, {len(self.labels)} labels, base={self.base:#x})"
 
     def listing(self) -> str:
         """offset, bytes, Intel text; label lines in between, like an assembler's -l output."""
@@ -114,20 +133,36 @@ class Code:
 
 
 # Encodings of label-free instructions, shared by every Assembler (JITs repeat templates):
-# (mnemonic as written, operands, their types) -> (canonical mnemonic, Encoding).
-_ENCODED: dict[tuple, tuple[str, Encoding]] = {}
+# mnemonic as written -> {operands: (Encoding, positions of integer operands)}. Keyed by the
+# operands alone (no key tuple to build); an integer's position is checked on a hit, since
+# True and 1.0 equal 1 and must not reuse its encoding.
+_ENCODED: dict[str, dict[tuple, tuple[Encoding, tuple[int, ...]]]] = {}
+_REL8, _REL32 = struct.Struct("<b").pack, struct.Struct("<i").pack
+# A relaxable jump to a label: its short and far placeholder encodings, by mnemonic.
+_JUMPS: dict[str, tuple[Encoding, Encoding]] = {}
 
 
 def _has_label(operands: tuple) -> bool:
     for op in operands:
-        if type(op) is str or getattr(op, "label", None):
+        if type(op) is str or (type(op) is Mem and op.label):
             return True
     return False
 
 
+def clear_caches() -> None:
+    """Forget every encoding met so far (a benchmark's cold start; memory after huge runs)."""
+    for cache in _ENCODED.values():
+        cache.clear()
+    _JUMPS.clear()
+    clear_layout_caches()
+    clear_encoder_caches()
+
+
 @dataclass
 class Assembler:
-    """Collects instructions and labels; `assemble()` lays them out and resolves labels."""
+    """Collects instructions and labels; `assemble()` lays them out and resolves labels.
+    `items` holds an Encoding per label-free instruction, an Instruction per instruction
+    that names a label, a str per label definition, Data and Align."""
 
     items: list = field(default_factory=list)
     defined: set[str] = field(default_factory=set)  # label names, to catch a second definition
@@ -136,35 +171,48 @@ class Assembler:
 
     def emit(self, mnemonic: str, *operands: Operand) -> Assembler:
         """Append one instruction, checked now so an error points at the line that wrote it."""
-        key = (mnemonic, operands, tuple(map(type, operands)))
+        cache = _ENCODED.get(mnemonic)
+        if cache is None:
+            cache = _ENCODED.setdefault(mnemonic, {})
         try:
-            hit = _ENCODED.get(key)
+            hit = cache.get(operands)
         except TypeError:  # an unhashable operand: not one an instruction can take
             kinds = ", ".join(type(op).__name__ for op in operands)
             raise EncodeError(
                 f"{mnemonic} takes registers, memory operands, integers and labels, not ({kinds})"
             ) from None
-        if hit is None:
-            canonical = canonical_mnemonic(mnemonic)
-            if _has_label(operands):
-                self.items.append(self._with_labels(canonical, operands))
+        if hit is not None:
+            enc, ints = hit
+            for i in ints:
+                if type(operands[i]) is not int:
+                    break
+            else:
+                self.items.append(enc)
                 return self
-            # the same instruction always has the same bytes: encode each one once
-            fixed = encode_form(find_form(canonical, operands), operands)
-            if len(_ENCODED) > CACHE_LIMIT:
-                _ENCODED.clear()
-            _ENCODED[key] = canonical, fixed
-        else:
-            canonical, fixed = hit
-        self.items.append(Instruction(canonical, operands, fixed))
+        return self._encode(mnemonic, operands, cache)
+
+    def _encode(self, mnemonic: str, operands: tuple, cache: dict) -> Assembler:
+        """An instruction not met before (or one with labels): find its row and encode it."""
+        canonical = canonical_mnemonic(mnemonic)
+        if _has_label(operands):
+            self.items.append(self._with_labels(canonical, operands))
+            return self
+        # the same instruction always has the same bytes: encode each one once
+        enc = encode_form(find_form(canonical, operands), operands)
+        if len(cache) > CACHE_LIMIT // 2:
+            cache.clear()
+        cache[operands] = enc, tuple(i for i, op in enumerate(operands) if type(op) is int)
+        self.items.append(enc)
         return self
 
     def _with_labels(self, mnemonic: str, operands: tuple) -> Instruction:
+        if mnemonic in RELAXABLE and len(operands) == 1 and type(operands[0]) is str:
+            jump = _JUMPS.get(mnemonic)
+            if jump is None:
+                item = Instruction(mnemonic, operands)
+                jump = _JUMPS[mnemonic] = template(item, "rel8"), template(item, "rel32")
+            return Instruction(mnemonic, operands, False, *jump, operands[0])
         item = Instruction(mnemonic, operands)
-        relaxable = mnemonic in RELAXABLE and type(operands[0]) is str
-        if relaxable:
-            item.target = operands[0]
-            item.far = template(item, "rel32")
         item.short = template(item, label_kind(item))
         return item
 
@@ -178,7 +226,7 @@ class Assembler:
         if name in self.defined:
             raise EncodeError(f"label {name!r} is defined twice")
         self.defined.add(name)
-        self.items.append(Label(name))
+        self.items.append(name)
         return self
 
     def data(self, data: bytes, label: str | None = None) -> Assembler:
@@ -222,10 +270,10 @@ class Assembler:
         run = 0
         for item in self.items:
             kind = type(item)
+            if kind is Encoding:
+                run += len(item.data)
+                continue
             if kind is Instruction:
-                if item.fixed is not None:
-                    run += len(item.fixed.data)
-                    continue
                 if item.target is None:
                     run += len(item.short.data)
                     continue
@@ -237,40 +285,39 @@ class Assembler:
             if run:
                 program.append(run)
                 run = 0
-            program.append(item.name if kind is Label else item)
+            program.append(item)
         if run:
             program.append(run)
         return program
 
     def _emit_all(self, labels: dict[str, int], base: int, externals: bool) -> Code:
+        """The bytes and relocations; the listing is built only if someone reads it, from
+        the items and the bytes of those whose bytes were computed here (`resolved`)."""
         out = bytearray()
-        lines: list[Line] = []
         relocations: list[Relocation] = []
-        pending_label: str | None = None
-        offset = base
+        resolved: list[bytes] = []
         for item in self.items:
             kind = type(item)
-            if kind is Label:
-                if pending_label is not None:
-                    lines.append(Line(offset - base, b"", "", pending_label))
-                pending_label = item.name
+            if kind is Encoding:
+                out += item.data
                 continue
+            if kind is str:
+                continue
+            offset = base + len(out)
             if kind is Instruction:
-                enc = item.fixed
-                if enc is not None:
+                target = item.target
+                if target is not None and target in labels:  # most of them: a local jump
+                    enc = item.far if item.long else item.short
                     data = enc.data
+                    rel = labels[target] - offset - len(data)
+                    data = data[: enc.imm_offset] + (_REL32 if item.long else _REL8)(rel)
                 else:
                     enc = item.template
                     data = resolve(item, enc, labels, offset)
                     relocations += label_relocations(item, enc, labels, offset - base, externals)
-                text = (enc.form, item.operands)  # labels print by name
             elif kind is Data:
-                data, text = (
-                    item.data,
-                    f".byte {item.data[:8].hex(' ')}" + ("..." if len(item.data) > 8 else ""),
-                )
+                data = item.data
                 if item.symbol is not None:
-                    text = f".quad {item.symbol}"
                     if item.symbol in labels:
                         data = struct.pack("<Q", labels[item.symbol])
                     else:
@@ -278,20 +325,67 @@ class Assembler:
                         relocations.append(Relocation(offset - base, "R_X86_64_64", item.symbol, 0))
             else:
                 data = bytes([item.fill]) * (-offset % item.boundary)
-                text = f".align {item.boundary}" if data else ""
             out += data
-            lines.append(Line(offset - base, data, text, pending_label))
-            offset += len(data)
-            pending_label = None
-        if pending_label is not None:
-            lines.append(Line(len(out), b"", "", pending_label))
+            resolved.append(data)
         local = {name: value - base for name, value in labels.items()}
-        return Code(bytes(out), local, relocations, lines, base)
+        return Code(bytes(out), local, relocations, (list(self.items), resolved), base)
+
+
+def listing_lines(items: list, resolved: list[bytes]) -> list[Line]:
+    """A Line per instruction, data and alignment (and per label not followed by one), with
+    offsets from the start: the `items` an assembler laid out and the bytes it resolved."""
+    lines: list[Line] = []
+    pending_label: str | None = None
+    offset = 0
+    computed = iter(resolved)
+    for item in items:
+        kind = type(item)
+        if kind is Encoding:
+            data = item.data
+            text: str | tuple = (item.form, item.operands)
+        elif kind is str:
+            if pending_label is not None:
+                lines.append(Line(offset, b"", "", pending_label))
+            pending_label = item
+            continue
+        elif kind is Instruction:
+            data = next(computed)
+            text = (item.template.form, item.operands)  # labels print by name
+        elif kind is Data:
+            data = next(computed)
+            text = f".byte {item.data[:8].hex(' ')}" + ("..." if len(item.data) > 8 else "")
+            if item.symbol is not None:
+                text = f".quad {item.symbol}"
+        else:
+            data = next(computed)
+            text = f".align {item.boundary}" if data else ""
+        lines.append(Line(offset, data, text, pending_label))
+        offset += len(data)
+        pending_label = None
+    if pending_label is not None:
+        lines.append(Line(offset, b"", "", pending_label))
+    return lines
 
 
 def _instruction_method(mnemonic: str):
+    """`a.mov(...)`: `emit` with this mnemonic's cache at hand (the hit path is the whole cost
+    of most instructions a JIT emits)."""
+    cache = _ENCODED.setdefault(mnemonic, {})
+
     def method(self: Assembler, *operands: Operand) -> Assembler:
-        return self.emit(mnemonic, *operands)
+        try:
+            hit = cache.get(operands)
+        except TypeError:
+            return self.emit(mnemonic, *operands)  # says which operand is wrong
+        if hit is not None:
+            enc, ints = hit
+            for i in ints:
+                if type(operands[i]) is not int:
+                    break
+            else:
+                self.items.append(enc)
+                return self
+        return self._encode(mnemonic, operands, cache)
 
     method.__name__ = method.__qualname__ = mnemonic
     method.__doc__ = f"Emit `{mnemonic}` (see FORMS[{canonical_mnemonic(mnemonic)!r}])."

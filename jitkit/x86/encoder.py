@@ -8,7 +8,7 @@ Intel SDM vol. 2, figure 2-1. The x86 irregularities live in `address_bytes`, no
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from jitkit.errors import EncodeError
 from jitkit.x86.operands import Mem, Reg
@@ -20,10 +20,10 @@ IMM_FORMAT = {1: "<b", 2: "<h", 4: "<i", 8: "<q"}
 SHIFTS = ("shl", "shr", "sar")
 
 
-@dataclass(frozen=True)
-class Encoding:
+class Encoding(NamedTuple):
     """An encoded instruction, with where its last immediate and any RIP displacement sit
-    (the assembler patches those fields for labels and relocations)."""
+    (the assembler patches those fields for labels and relocations). A named tuple: one is
+    made per new instruction, and its dataclass constructor cost a microsecond."""
 
     form: Form
     operands: tuple[Operand, ...]
@@ -88,11 +88,81 @@ def _fits_immediate(kind: str, value: int, bits: int) -> bool:
     return -(2 ** (field - 1)) <= value < 2 ** (field - 1)
 
 
+# Which row each operand shape selects, filled as shapes are met: (mnemonic, *shapes) -> Form.
+# A shape is everything `matches` looks at, so the row found for one operand tuple is the row
+# for every tuple of the same shapes (tests/x86/test_dispatch.py checks this against keystone).
+_SHAPES: dict[tuple, Form] = {}
+_INT_SHAPES: dict[int, tuple] = {}  # an integer's shape, by value (JITs reuse their constants)
+_NAMED_KINDS = frozenset(("rax", "eax", "al", "cl"))  # operand kinds that name one register
+
+
+def clear_caches() -> None:
+    """Forget the rows found per shape (see `assembler.clear_caches`)."""
+    _SHAPES.clear()
+    _INT_SHAPES.clear()
+
+
+def operand_shape(op: Operand) -> tuple | None:
+    """What decides which rows `op` fits: a register's class, width and (for rax, eax, al,
+    cl) name; a memory operand's width; for an integer, which immediate fields take it at
+    each operation size. None for anything that is not an operand."""
+    kind = type(op)
+    if kind is Reg:
+        return (op.kind, op.bits, op.name if op.name in _NAMED_KINDS else "")  # type: ignore[union-attr]
+    if kind is Mem:
+        return ("m", op.bits)  # type: ignore[union-attr]
+    if kind is int:
+        shape = _INT_SHAPES.get(op)
+        if shape is None:
+            shape = _INT_SHAPES[op] = int_shape(op)  # type: ignore[arg-type]
+            if len(_INT_SHAPES) > 10_000:
+                _INT_SHAPES.clear()
+        return shape
+    return None
+
+
+def int_shape(value: int) -> tuple:
+    """Which immediate fields take `value`, as `_fits_immediate` decides, at each operation
+    size: an 8-bit operation takes -128..255 in either field, a 32-bit one reads 0xffffffff as
+    -1, a 64-bit one takes what fits signed; imm64 takes any 64-bit pattern; a shift count is
+    0..255 and `1` has rows of its own."""
+    as32 = value - 2**32 if value >= 2**31 else value
+    in32 = -(2**31) <= value < 2**32
+    return (
+        "i",
+        value == 1,
+        0 <= value <= 255,
+        -128 <= value < 256,  # imm8 or imm32 of an 8-bit operation
+        in32,  # imm32 of a 32-bit operation
+        in32 and -128 <= as32 <= 127,  # imm8 of a 32-bit operation
+        -128 <= value <= 127,  # imm8 of a 64-bit operation
+        -(2**31) <= value < 2**31,  # imm32 of a 64-bit operation
+        -(2**63) <= value < 2**64,  # imm64
+    )
+
+
 def find_form(mnemonic: str, operands: tuple[Operand, ...]) -> Form:
+    """The first row of `mnemonic` whose operand kinds all match, or a clear EncodeError.
+    Looked up by the operands' shapes; the rows are searched once per new shape."""
+    key = (mnemonic, *map(operand_shape, operands))
+    form = _SHAPES.get(key)
+    if form is None:
+        form = search_form(mnemonic, operands)
+        if None not in key:
+            _SHAPES[key] = form
+    return form
+
+
+def search_form(mnemonic: str, operands: tuple[Operand, ...]) -> Form:
     """The first row of `mnemonic` whose operand kinds all match, or a clear EncodeError."""
     forms = FORMS.get(canonical_mnemonic(mnemonic))
     if forms is None:
         raise EncodeError(f"unknown instruction {mnemonic!r}")
+    for op in operands:
+        if not isinstance(op, Reg | Mem | int):
+            raise EncodeError(
+                f"{mnemonic} takes registers, memory operands and integers, not {op!r}"
+            )
     for form in forms:
         if len(form.operands) == len(operands) and all(
             matches(kind, op, form) for kind, op in zip(form.operands, operands, strict=True)
@@ -105,10 +175,14 @@ def find_form(mnemonic: str, operands: tuple[Operand, ...]) -> Form:
 
 def canonical_mnemonic(mnemonic: str) -> str:
     """`jz` -> `je`, `setnae` -> `setb`: one name per condition code, as capstone prints."""
-    for prefix in ("j", "set", "cmov"):
-        if mnemonic.startswith(prefix) and mnemonic[len(prefix) :] in ALIASES:
-            return prefix + ALIASES[mnemonic[len(prefix) :]]
-    return mnemonic
+    return _CANONICAL.get(mnemonic, mnemonic)
+
+
+_CANONICAL = {
+    prefix + alias: prefix + name
+    for prefix in ("j", "set", "cmov")
+    for alias, name in ALIASES.items()
+}
 
 
 def _describe(op: Operand) -> str:
@@ -160,10 +234,9 @@ def address_bytes(reg_field: int, rm: Reg | Mem) -> tuple[bytes, int | None]:
 
 def encode_form(form: Form, operands: tuple[Operand, ...]) -> Encoding:
     """Bytes of `form` applied to `operands` (already known to match)."""
-    kinds = form.operands
-    rm = next((op for k, op in zip(kinds, operands, strict=True) if _is_rm(k)), None)
-    regs = [op for k, op in zip(kinds, operands, strict=True) if _is_reg(k)]
-    imms = [op for k, op in zip(kinds, operands, strict=True) if k.startswith(("imm", "rel"))]
+    rm = operands[form.rm_at] if form.rm_at is not None else None  # the r/m or m operand
+    regs = [operands[i] for i in form.regs_at]  # r64, r32, r8, xmm
+    imms = [operands[i] for i in form.imms_at]  # imm8 ... imm64, rel8, rel32
 
     rex = 0x08 if form.rex_w else 0
     opcode = bytearray(form.opcode)
@@ -198,14 +271,6 @@ def encode_form(form: Form, operands: tuple[Operand, ...]) -> Encoding:
         imm_offset = len(data)
         data += struct.pack(IMM_FORMAT[size], value)
     return Encoding(form, operands, data, disp_offset, imm_offset)
-
-
-def _is_rm(kind: str) -> bool:
-    return "/m" in kind or kind.startswith("m")
-
-
-def _is_reg(kind: str) -> bool:
-    return kind in ("r64", "r32", "r16", "r8", "xmm")
 
 
 def encode_instruction(mnemonic: str, *operands: Operand) -> Encoding:

@@ -10,7 +10,7 @@ emitted, so a pass is a walk over integers, never a re-encoding.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from jitkit.errors import EncodeError
 from jitkit.x86.encoder import IMM_FORMAT, Encoding, encode_form, find_form
@@ -37,33 +37,40 @@ class Relocation:
 _TEMPLATES: dict[tuple, Encoding] = {}
 
 
+def clear_caches() -> None:
+    """Forget the placeholder encodings (see `assembler.clear_caches`)."""
+    _TEMPLATES.clear()
+
+
 # --- items of a program ---------------------------------------------------------------------
 
 
 class Instruction:
-    """An instruction as emitted. One without labels keeps its final `fixed` encoding; one
-    with labels keeps the placeholder encoding (`short`, and `far` for a relaxable jump)
-    whose bytes differ from the final ones only in the label's field."""
+    """An instruction that names a label, as emitted: its placeholder encoding (`short`, and
+    `far` for a relaxable jump) whose bytes differ from the final ones only in the label's
+    field. (A label-free instruction is kept as its final Encoding.)"""
 
-    __slots__ = ("mnemonic", "operands", "long", "fixed", "short", "far", "target")
+    __slots__ = ("mnemonic", "operands", "long", "short", "far", "target")
 
-    def __init__(self, mnemonic: str, operands: tuple, fixed: Encoding | None = None) -> None:
+    def __init__(
+        self,
+        mnemonic: str,
+        operands: tuple,
+        long: bool = False,
+        short: Encoding | None = None,
+        far: Encoding | None = None,
+        target: str | None = None,
+    ) -> None:
         self.mnemonic = mnemonic
         self.operands = operands
-        self.long = False  # for relaxable jumps: rel32 instead of rel8
-        self.fixed = fixed
-        self.short: Encoding | None = None
-        self.far: Encoding | None = None
-        self.target: str | None = None  # the label of a relaxable jump
+        self.long = long  # for relaxable jumps: rel32 instead of rel8
+        self.short = short
+        self.far = far
+        self.target = target  # the label of a relaxable jump
 
     @property
     def template(self) -> Encoding:
         return self.far if self.long else self.short  # type: ignore[return-value]
-
-
-@dataclass
-class Label:
-    name: str
 
 
 @dataclass
@@ -138,8 +145,8 @@ def placeholders(operands: tuple) -> tuple:
     return tuple(
         0
         if type(op) is str
-        else replace(op, disp=0)
-        if isinstance(op, Mem) and op.label is not None
+        else op._replace(disp=0)
+        if type(op) is Mem and op.label is not None
         else op
         for op in operands
     )

@@ -8,18 +8,44 @@ Each operand prints in the Intel syntax that keystone assembles and capstone pri
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from jitkit.errors import EncodeError
 
+_KIND_CODES = {"gpr": 0, "xmm": 1, "rip": 2}
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, eq=False)
 class Reg:
-    """A register: its name, its 4-bit number (bit 3 goes into a REX prefix) and its width."""
+    """A register: its name, its 4-bit number (bit 3 goes into a REX prefix) and its width.
+
+    Every instruction the assembler emits hashes its registers (its encoding cache is keyed by
+    operands), so the hash is computed once, from numbers only, and equality tries identity
+    first: the registers in `REGISTERS` are the ones everybody uses."""
 
     name: str
     code: int
     bits: int  # 8, 16, 32, 64 for general registers; 128 for xmm
     kind: str = "gpr"  # "gpr", "xmm" or "rip"
+
+    def __post_init__(self) -> None:
+        kind = _KIND_CODES.get(self.kind, 3)
+        object.__setattr__(self, "_hash", self.code | self.bits << 4 | kind << 12)
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined]
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if type(other) is not Reg:
+            return NotImplemented
+        return (self.name, self.code, self.bits, self.kind) == (
+            other.name,
+            other.code,
+            other.bits,
+            other.kind,
+        )
 
     def __str__(self) -> str:
         return self.name
@@ -71,13 +97,7 @@ def xmm(code: int) -> Reg:
 SIZE_NAMES = {8: "byte", 16: "word", 32: "dword", 64: "qword", 128: "xmmword"}
 
 
-@dataclass(frozen=True)
-class Mem:
-    """A memory operand `[base + index*scale + disp]`, or `[rip + disp]` / `[rip + label]`.
-
-    `bits` is the width of the data accessed (0 for `lea`, which accesses none).
-    """
-
+class _Address(NamedTuple):
     bits: int
     base: Reg | None = None
     index: Reg | None = None
@@ -85,37 +105,60 @@ class Mem:
     disp: int = 0
     label: str | None = None
 
-    def __post_init__(self) -> None:
-        base = self.base
+
+class Mem(_Address):
+    """A memory operand `[base + index*scale + disp]`, or `[rip + disp]` / `[rip + label]`.
+
+    `bits` is the width of the data accessed (0 for `lea`, which accesses none). A named
+    tuple: a JIT builds one for most instructions it emits, and a tuple is made, hashed and
+    compared in C (a frozen dataclass took 0.9 µs to make and its hash ran Python code).
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        bits: int,
+        base: Reg | None = None,
+        index: Reg | None = None,
+        scale: int = 1,
+        disp: int = 0,
+        label: str | None = None,
+    ) -> Mem:
         if (  # the common [base + disp]: nothing to normalize or reject
-            self.index is None
-            and self.label is None
-            and self.scale == 1
-            and base is not None
+            index is None
+            and label is None
+            and scale == 1
+            and type(base) is Reg
             and base.bits == 64
             and base.kind == "gpr"
-            and -(2**31) <= self.disp < 2**31
+            and type(disp) is int
+            and -(2**31) <= disp < 2**31
         ):
-            return
-        if self.label is not None and self.base is None:
-            object.__setattr__(self, "base", REGISTERS["rip"])
-        if self.base is None and self.index is not None and self.scale == 1:
+            return tuple.__new__(cls, (bits, base, None, 1, disp, None))
+        if label is not None and base is None:
+            base = REGISTERS["rip"]
+        if base is None and index is not None and scale == 1:
             # [index*1] is the same address as [index] used as a base, which is shorter
-            object.__setattr__(self, "base", self.index)
-            object.__setattr__(self, "index", None)
-        for reg in (self.base, self.index):
-            if reg is not None and not (reg.bits == 64 and reg.kind in ("gpr", "rip")):
+            base, index = index, None
+        for reg in (base, index):
+            if reg is not None and not (
+                isinstance(reg, Reg) and reg.bits == 64 and reg.kind in ("gpr", "rip")
+            ):
                 raise EncodeError(f"{reg} cannot address memory: use a 64-bit register")
-        if self.scale not in (1, 2, 4, 8):
-            raise EncodeError(f"scale must be 1, 2, 4 or 8, not {self.scale}")
-        if self.index is not None and self.index.name == "rsp":
+        if type(disp) is not int:
+            raise EncodeError(f"a displacement is an integer, not {disp!r}")
+        if scale not in (1, 2, 4, 8):
+            raise EncodeError(f"scale must be 1, 2, 4 or 8, not {scale}")
+        if index is not None and index.name == "rsp":
             raise EncodeError("rsp cannot be an index register (SIB index 100 means 'none')")
-        if self.index is not None and self.is_rip:
+        if index is not None and base is not None and base.kind == "rip":
             raise EncodeError("rip-relative addressing takes no index register")
-        if self.index is None and self.scale != 1:
+        if index is None and scale != 1:
             raise EncodeError("a scale needs an index register")
-        if not -(2**31) <= self.disp < 2**31:
-            raise EncodeError(f"displacement {self.disp} does not fit in 32 bits")
+        if not -(2**31) <= disp < 2**31:
+            raise EncodeError(f"displacement {disp} does not fit in 32 bits")
+        return tuple.__new__(cls, (bits, base, index, scale, disp, label))
 
     @property
     def is_rip(self) -> bool:

@@ -36,6 +36,10 @@ class Form:
     plus_reg: bool = field(init=False)  # "+rd": register number in the opcode's low 3 bits
     modrm: str | None = field(init=False)  # "r", a digit "0"-"7", or None
     immediates: tuple[str, ...] = field(init=False)  # "ib", "iw", "id", "io", "cb", "cd"
+    # where the operands go: the r/m operand, the register operands, the immediates
+    rm_at: int | None = field(init=False)
+    regs_at: tuple[int, ...] = field(init=False)
+    imms_at: tuple[int, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         prefixes, opcode, immediates = bytearray(), bytearray(), []
@@ -62,10 +66,24 @@ class Form:
         set_(self, "plus_reg", plus_reg)
         set_(self, "modrm", modrm)
         set_(self, "immediates", tuple(immediates))
+        kinds = self.operands
+        set_(self, "rm_at", next((i for i, k in enumerate(kinds) if is_rm(k)), None))
+        set_(self, "regs_at", tuple(i for i, k in enumerate(kinds) if is_reg(k)))
+        set_(self, "imms_at", tuple(i for i, k in enumerate(kinds) if k.startswith(("imm", "rel"))))
 
     @property
     def syntax(self) -> str:
         return f"{self.mnemonic} {', '.join(self.operands)}".strip()
+
+
+def is_rm(kind: str) -> bool:
+    """A register-or-memory operand (r/m64, xmm/m64) or a memory operand (m, m64)."""
+    return "/m" in kind or kind.startswith("m")
+
+
+def is_reg(kind: str) -> bool:
+    """A register operand named by the ModRM reg field or the opcode's low bits."""
+    return kind in ("r64", "r32", "r16", "r8", "xmm")
 
 
 def _rows() -> list[tuple[str, str, str]]:

@@ -2,6 +2,7 @@
 tiers really emit for the kit's kernels: every call the tiers make is recorded, replayed on
 both, and the bytes, labels, relocations and listing rows must be the same."""
 
+import keyword
 from pathlib import Path
 
 import pytest
@@ -22,10 +23,11 @@ def recorded_programs(tier: str, monkeypatch) -> list[tuple[list, int, bool]]:
     calls made inside the assembler (a.mov -> emit) are recorded once."""
     programs = []
 
-    def recording(name, method):
+    def recording(name, method, mnemonic=None):
         def record(self, *args, **kwargs):
             if not getattr(self, "_inside", False):
-                self.__dict__.setdefault("_calls", []).append((name, args, kwargs))
+                call = (name, args if mnemonic is None else (mnemonic, *args), kwargs)
+                self.__dict__.setdefault("_calls", []).append(call)
             self._inside = True
             try:
                 return method(self, *args, **kwargs)
@@ -36,6 +38,9 @@ def recorded_programs(tier: str, monkeypatch) -> list[tuple[list, int, bool]]:
 
     for name in BUILDERS:
         monkeypatch.setattr(fast.Assembler, name, recording(name, getattr(fast.Assembler, name)))
+    for name, mnemonic in fast._spellings().items():  # a.mov(...) does not go through emit
+        method = recording("emit", getattr(fast.Assembler, name), mnemonic)
+        monkeypatch.setattr(fast.Assembler, name, method)
     assemble = fast.Assembler.assemble
 
     def record_assemble(self, base=0, externals=False):
@@ -48,9 +53,15 @@ def recorded_programs(tier: str, monkeypatch) -> list[tuple[list, int, bool]]:
     return programs
 
 
+def spelled(mnemonic: str) -> str:
+    return mnemonic + "_" if keyword.iskeyword(mnemonic) else mnemonic
+
+
 def replay(assembler_class, calls, base, externals):
     a = assembler_class()
     for name, args, kwargs in calls:
+        if name == "emit":  # as the tiers call it: a.mov(...), a.and_(...)
+            name, args = spelled(args[0]), args[1:]
         getattr(a, name)(*args, **kwargs)
     return a.assemble(base, externals)
 
