@@ -20,6 +20,7 @@ from jitkit.bytecode.opcodes import OPCODES, Op, stack_effect
 from jitkit.bytecode.verify import stack_depths
 from jitkit.stackjit.cache import SAVED_REGISTERS, OperandCache, register_plan
 from jitkit.stackjit.fast import CACHED, FUSED
+from jitkit.stackjit.floats import FLOAT_CACHED, FLOAT_FUSED, float_guarded, float_site
 from jitkit.stackjit.templates import GUARDED, TEMPLATES, Site
 from jitkit.stackjit.types import (
     ALWAYS,
@@ -58,7 +59,7 @@ from jitkit.x86 import (
 from jitkit.x86 import Code as MachineCode
 
 DEOPT = 1
-FLOATS = False  # the stack tier compiles float values (its SSE2 templates exist)
+FLOATS = True  # the stack tier compiles float values (its SSE2 templates exist)
 # Runtime context, read through r15 (see runtime.Context)
 CTX_DEOPT_PTR, CTX_STACK_LIMIT, CTX_DEPTH, CTX_MAX_DEPTH = 0, 8, 16, 24
 CTX_PRINT, CTX_RESULT, CTX_FLAG, CTX_CALLS, CTX_STACK_FLOOR = 32, 40, 48, 56, 64
@@ -185,7 +186,8 @@ def check(
             for t in state.stack[len(state.stack) - arg :]:
                 if exact(t, f"{where}: an argument") != INT:
                     raise NotCompilable(f"{where}: passes a {set(t)} where ints are compiled")
-        if op in GUARDED or pc == 0:
+        kinds = operand_kinds(op, arg, state)
+        if op in GUARDED or pc == 0 or float_guarded(op, kinds):
             for t in {*state.locals, *state.stack.kinds}:  # distinct sets: few, however deep
                 if UNDEF not in t:
                     exact(t, f"{where}: a value the interpreter may need")
@@ -196,6 +198,18 @@ def check(
                     raise NotCompilable(f"{where}: {Op(op).name} of {set(t)}")
                 if FLOAT in t and op in INT_ONLY:
                     raise NotCompilable(f"{where}: {Op(op).name} of a float stays interpreted")
+            if op in (Op.BINARY_MIN, Op.BINARY_MAX) and len(set(kinds)) > 1:
+                raise NotCompilable(f"{where}: {Op(op).name} of an int and a float")
+
+
+def operand_kinds(op: Op, arg: int, state) -> tuple:
+    """The number kind of each operand an instruction pops, deepest first ("float" for a
+    float, else "int"): what its float template needs to know."""
+    pops = stack_effect(op, arg)[0] if op in NUMERIC else 0
+    return tuple(
+        FLOAT if FLOAT in t else INT
+        for t in (state.stack[len(state.stack) - pops :] if pops else [])
+    )
 
 
 # --- emitting -----------------------------------------------------------------------------------
@@ -300,6 +314,21 @@ def emit_function(
             prints.append(PrintSite(name, pc, [exact(t, "print") for t in state.stack[-arg - 2 :]]))
         kit = templates[op] is TEMPLATES[op]
         after = pc + 1 if pc + 1 < len(code.ops) else None
+        site.kinds = operand_kinds(op, arg, state)
+        if float_site(op, site.kinds, code.consts, arg):  # the kit's SSE2 templates
+            if (
+                op in FLOAT_FUSED
+                and after is not None
+                and after not in targets
+                and code.ops[after] in (Op.JUMP_IF_FALSE, Op.JUMP_IF_TRUE)
+            ):
+                FLOAT_FUSED[op](cache, site, code.ops[after], code.args[after])
+                fused = True
+            else:
+                FLOAT_CACHED[op](cache, site)
+            if op in GUARDED or float_guarded(op, site.kinds):
+                guarded[pc] = depths[pc]
+            continue
         if (
             kit
             and op in FUSED

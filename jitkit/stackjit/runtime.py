@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import mmap
-import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from jitkit.native.interrupts import interrupt_flag
 from jitkit.native.memory import ExecutableMemory
 from jitkit.native.stack import stack_floor
 from jitkit.stackjit.compiler import DEOPT, RECORD_HEADER, CompiledModule, frame_words
-from jitkit.stackjit.types import BOOL, FLOAT, INT, NONE, UNDEF, exact
+from jitkit.stackjit.types import BOOL, FLOAT, INT, NONE, UNDEF, double, exact
 from jitkit.vm.machine import VM, Frame
 
 INTERRUPTED = 2  # status: stopped for SIGINT where no deopt state was known (no record)
@@ -53,16 +52,6 @@ class DeoptFrame:
     pc: int
     locals: dict
     stack: list
-
-
-def double(word: int) -> float:
-    """The float whose IEEE 754 bits an int64 word holds (how compiled code keeps floats)."""
-    return struct.unpack("<d", struct.pack("<q", word))[0]
-
-
-def word(value: float) -> int:
-    """The int64 word holding a float's bits: `double`'s inverse."""
-    return struct.unpack("<q", struct.pack("<d", value))[0]
 
 
 class Context(ctypes.Structure):

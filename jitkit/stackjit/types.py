@@ -12,6 +12,7 @@ float operand to float, `/` and `float()` always float, `int()` always int.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import product
@@ -262,6 +263,16 @@ def type_of(value: object) -> Type:
     if isinstance(value, str):
         return ("str", value)
     return ("value", type(value).__name__)
+
+
+def double(word: int) -> float:
+    """The float whose IEEE 754 bits an int64 word holds (how compiled code keeps floats)."""
+    return struct.unpack("<d", struct.pack("<q", word))[0]
+
+
+def word(value: float) -> int:
+    """The int64 word holding a float's bits: `double`'s inverse."""
+    return struct.unpack("<q", struct.pack("<d", value))[0]
 
 
 def exact(types: frozenset, what: str) -> Type:
