@@ -79,7 +79,7 @@ NUMERIC = set(ALWAYS) | {
     Op.RANGE_CHECK,
 }
 FLOAT_OPCODES = {Op.BINARY_TRUEDIV, Op.UNARY_FLOAT, Op.UNARY_INT}  # results or takes floats
-INT_ONLY = {Op.BINARY_POW, Op.RANGE_CHECK, Op.RANGE_TEST}  # float operands: the VM runs them
+INT_ONLY = {Op.RANGE_CHECK, Op.RANGE_TEST}  # float operands: the VM runs them
 
 
 @dataclass

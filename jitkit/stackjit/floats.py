@@ -50,10 +50,10 @@ COMPARES = (Op.COMPARE_LT, Op.COMPARE_LE, Op.COMPARE_EQ, Op.COMPARE_NE, Op.COMPA
             Op.COMPARE_GE)  # fmt: skip
 # Opcodes whose float form is not their int form (the others only move words around).
 FLOAT_FORMS = {Op.BINARY_ADD, Op.BINARY_SUB, Op.BINARY_MUL, Op.BINARY_TRUEDIV,
-               Op.BINARY_FLOORDIV, Op.BINARY_MOD, Op.UNARY_NEG, Op.UNARY_ABS, Op.BINARY_MIN,
-               Op.BINARY_MAX, Op.UNARY_NOT, Op.JUMP_IF_FALSE, Op.JUMP_IF_TRUE, Op.UNARY_FLOAT,
-               Op.UNARY_INT, *COMPARES}  # fmt: skip
-ONE, HALF, TWO52 = word(1.0), word(0.5), word(2.0**52)
+               Op.BINARY_FLOORDIV, Op.BINARY_MOD, Op.BINARY_POW, Op.UNARY_NEG, Op.UNARY_ABS,
+               Op.BINARY_MIN, Op.BINARY_MAX, Op.UNARY_NOT, Op.JUMP_IF_FALSE, Op.JUMP_IF_TRUE,
+               Op.UNARY_FLOAT, Op.UNARY_INT, *COMPARES}  # fmt: skip
+ONE, HALF, TWO52, INF = word(1.0), word(0.5), word(2.0**52), word(float("inf"))
 SIGN = -(2**63)  # the sign bit of a double, as an int64
 
 
@@ -73,10 +73,23 @@ def float_guarded(op: Op, kinds: tuple) -> bool:
     return op in COMPARES and FLOAT in kinds and len(set(kinds)) > 1
 
 
-def libm_fmod() -> int:
-    """The address of C's fmod, which float % and // are defined by (CPython calls it)."""
-    libm = ctypes.CDLL(ctypes.util.find_library("m") or None)
-    return ctypes.cast(libm.fmod, ctypes.c_void_p).value
+def libm(name: str) -> int:
+    """The address of C's `name` (fmod, pow): CPython's float operators call the same."""
+    library = ctypes.CDLL(ctypes.util.find_library("m") or None)
+    return ctypes.cast(getattr(library, name), ctypes.c_void_p).value
+
+
+def call_libm(s: Site, name: str) -> None:
+    """xmm0 = name(xmm0, xmm1), C's; afterwards xmm2 holds x and xmm1 y again. Saves the
+    caller-saved registers that may hold locals; rsp stays 16-byte aligned."""
+    a = s.a
+    a.sub(rsp, 48).movsd(qword(rsp), xmm0).movsd(qword(rsp, 8), xmm1)
+    for k, reg in enumerate((rdi, r8, r9, r10)):
+        a.mov(qword(rsp, 16 + 8 * k), reg)
+    a.mov(rax, libm(name)).call(rax)
+    for k, reg in enumerate((rdi, r8, r9, r10)):
+        a.mov(reg, qword(rsp, 16 + 8 * k))
+    a.movsd(xmm2, qword(rsp)).movsd(xmm1, qword(rsp, 8)).add(rsp, 48)
 
 
 def cached(*ops: Op) -> Callable[[Cached], Cached]:
@@ -204,14 +217,7 @@ def floor_division(c: OperandCache, s: Site) -> None:
     to_xmm(c, xmm0, c.at(2), lk)
     to_xmm(c, xmm1, c.at(1), rk)
     zero_divisor(c, s, xmm1)
-    # x, y and the caller-saved registers that may hold locals, around the call
-    a.sub(rsp, 48).movsd(qword(rsp), xmm0).movsd(qword(rsp, 8), xmm1)
-    for k, reg in enumerate((rdi, r8, r9, r10)):
-        a.mov(qword(rsp, 16 + 8 * k), reg)
-    a.mov(rax, libm_fmod()).call(rax)  # xmm0 = fmod(x, y): the exact remainder
-    for k, reg in enumerate((rdi, r8, r9, r10)):
-        a.mov(reg, qword(rsp, 16 + 8 * k))
-    a.movsd(xmm2, qword(rsp)).movsd(xmm1, qword(rsp, 8)).add(rsp, 48)
+    call_libm(s, "fmod")  # xmm0 = fmod(x, y): the exact remainder
     a.movsd(xmm3, xmm2).subsd(xmm3, xmm0).divsd(xmm3, xmm1)  # div = (x - mod) / y
     a.movq(r11, xmm0).add(r11, r11).jz(label("mod0"))
     a.xorpd(xmm4, xmm4).ucomisd(xmm4, xmm1).seta(al)  # y < 0
@@ -248,6 +254,28 @@ def floor_quotient(s: Site) -> None:
     a.label(label("div0")).movsd(xmm0, xmm2).divsd(xmm0, xmm1)
     a.movq(r11, xmm0).shr(r11, 63).shl(r11, 63).movq(xmm0, r11)
     a.label(label("quotient"))
+
+
+@cached(Op.BINARY_POW)
+def power(c: OperandCache, s: Site) -> None:
+    """x ** y for a finite x > 0 and a finite y is C's pow(x, y), as in CPython; every
+    other case (a negative or zero base, inf, nan: CPython's special cases, complex results,
+    errors) and a result that overflows to inf (OverflowError) deopt."""
+    c.flush()  # a call, as for %
+    c.stub(s.pc)
+    lk, rk = s.kinds
+    a = s.a
+    to_xmm(c, xmm0, c.at(2), lk)
+    to_xmm(c, xmm1, c.at(1), rk)
+    load_double(a, xmm3, INF)
+    a.xorpd(xmm2, xmm2).ucomisd(xmm0, xmm2).jbe(s.deopt)  # x <= 0 or nan
+    a.ucomisd(xmm3, xmm0).jbe(s.deopt)  # x == inf
+    a.movq(r11, xmm1).shl(r11, 1).shr(r11, 1).movq(xmm2, r11)  # |y|
+    a.ucomisd(xmm3, xmm2).jbe(s.deopt)  # y is inf or nan
+    call_libm(s, "pow")
+    load_double(a, xmm3, INF)
+    a.ucomisd(xmm0, xmm3).je(s.deopt)  # overflowed: the VM raises OverflowError
+    result(c, 2)
 
 
 @cached(Op.UNARY_NEG, Op.UNARY_ABS)
