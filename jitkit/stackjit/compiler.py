@@ -91,6 +91,7 @@ class FunctionInfo:
     types: FunctionTypes
     returns: str
     entry: str  # label of the entry Python calls
+    params: tuple = ()  # the kind of each parameter: "int", or "float" (`analyse_module`)
 
 
 @dataclass
@@ -121,8 +122,9 @@ def compile_module(
     `templates` replaces some opcodes' templates (an exercise writes its own); `floats`
     (default `FLOATS`) compiles functions with float values."""
     templates = {**TEMPLATES, **(templates or {})}
-    analysis = analyse_module(codes)
-    skipped = skipped_functions(analysis, FLOATS if floats is None else floats)
+    floats = FLOATS if floats is None else floats
+    analysis = analyse_module(codes, float_params=floats)
+    skipped = skipped_functions(analysis, floats)
     a = Assembler()
     prints: list[PrintSite] = []
     compiled = [name for name in codes if name not in skipped]
@@ -183,8 +185,9 @@ def check(
                 raise NotCompilable(f"{where}: calls {callee[1]}(), which stays interpreted")
             if analysis[callee[1]].code.argcount != arg:
                 raise NotCompilable(f"{where}: {callee[1]}() called with {arg} arguments")
-            for t in state.stack[len(state.stack) - arg :]:
-                if exact(t, f"{where}: an argument") != INT:
+            callee_params = analysis[callee[1]].states[0].locals[:arg]
+            for t, param in zip(state.stack[len(state.stack) - arg :], callee_params, strict=True):
+                if exact(t, f"{where}: an argument") != INT and (not floats or t != param):
                     raise NotCompilable(f"{where}: passes a {set(t)} where ints are compiled")
         kinds = operand_kinds(op, arg, state)
         if op in GUARDED or pc == 0 or float_guarded(op, kinds):
@@ -239,7 +242,9 @@ def function_infos(
     for index, name in enumerate(compiled):
         types = analysis[name]
         returns = exact(types.returns, f"the return value of {name}()") if types.returns else NONE
-        infos[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python")
+        params = tuple(FLOAT if FLOAT in t else INT for t in types.states[0].locals)
+        params = params[: codes[name].argcount]
+        infos[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python", params)
     return infos
 
 

@@ -240,3 +240,45 @@ def test_float_power_runs_natively_for_a_positive_base(n):
     assert not tier.last_deopt
     big = same_as_cpython("def f(n):\n    return (10.0 + n) ** 400\n", "f", n)
     assert bool(big.last_deopt) == (n > -5)
+
+
+CALLS = """
+def norm(x, y):
+    return x * x + y * y
+
+def use(n):
+    t = 0.0
+    for i in range(n):
+        t = t + norm(i * 0.5, 1.5)
+    return t
+
+def halve(x):
+    if x < 1.0:
+        return x
+    return halve(x / 2.0)
+
+def mixed(x):
+    return x + 1
+
+def calls_mixed(n):
+    return mixed(n) + mixed(0.5)
+"""
+
+
+def test_float_parameters_where_every_call_passes_a_float():
+    """A parameter is a float when every call in the module passes one: compiled calls
+    pass the bits, and Python's floats enter machine code too (ints go to the VM there);
+    a parameter passed an int here and a float there stays int, and the float caller is
+    left to the VM."""
+    tier = stack_tier(compile_module(parse_module(CALLS)))
+    params = {name: info.params for name, info in tier.compiled.functions.items()}
+    assert params["norm"] == ("float", "float") and params["halve"] == ("float",)
+    assert params["mixed"] == ("int",) and "calls_mixed" in tier.compiled.skipped
+    namespace: dict = {}
+    exec(CALLS, namespace)
+    for name, args in [("use", (10,)), ("norm", (1.5, -2.0)), ("norm", (3, 4)),
+                       ("halve", (1000.0,)), ("halve", (-3.0,)), ("calls_mixed", (2,))]:  # fmt: skip
+        assert outcome(tier.call, name, *args) == outcome(namespace[name], *args), name
+        assert not tier.last_deopt
+    assert tier.accepts("norm", (1.5, 2.0)) and not tier.accepts("norm", (1, 2.0))
+    assert tier.builtin("norm")(0.5, 0.25) == 0.3125
