@@ -20,7 +20,13 @@ from jitkit.bytecode.opcodes import OPCODES, Op, stack_effect
 from jitkit.bytecode.verify import stack_depths
 from jitkit.stackjit.cache import SAVED_REGISTERS, OperandCache, register_plan
 from jitkit.stackjit.fast import CACHED, FUSED
-from jitkit.stackjit.floats import FLOAT_CACHED, FLOAT_FUSED, float_guarded, float_site
+from jitkit.stackjit.floats import (
+    FLOAT_CACHED,
+    FLOAT_FUSED,
+    FLOAT_TEMPLATES,
+    float_guarded,
+    float_site,
+)
 from jitkit.stackjit.templates import GUARDED, TEMPLATES, Site
 from jitkit.stackjit.types import (
     ALWAYS,
@@ -321,7 +327,10 @@ def emit_function(
         after = pc + 1 if pc + 1 < len(code.ops) else None
         site.kinds = operand_kinds(op, arg, state)
         if float_site(op, site.kinds, code.consts, arg):  # the kit's SSE2 templates
-            if (
+            if replaced:  # replaced templates read every value in its slot: so do these
+                cache.flush()
+                FLOAT_TEMPLATES[op](site)
+            elif (
                 op in FLOAT_FUSED
                 and after is not None
                 and after not in targets

@@ -10,9 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jitkit.bytecode.compiler import compile_module
+from jitkit.bytecode.opcodes import Op
 from jitkit.lang.parse import parse_module
 from jitkit.stackjit import stack_tier
 from jitkit.stackjit.compiler import skipped_functions
+from jitkit.stackjit.templates import emit_return
 from jitkit.stackjit.types import BOOL, FLOAT, INT, analyse_module, double, word
 
 SOURCE = """
@@ -102,6 +104,9 @@ INTS = st.one_of(
 BINARY = ["+", "-", "*", "/", "//", "%", "**", "<", "<=", "==", "!=", ">", ">=", "min", "max"]
 
 
+REPLACED = {Op.RETURN: lambda site: emit_return(site)}  # the same code, but not the kit's
+
+
 def literal(x: float) -> str:
     return repr(x) if math.isfinite(x) else f'float("{x!r}")'
 
@@ -121,8 +126,15 @@ def outcome(fn, *args):
 
 
 def same_as_cpython(source: str, name: str, *args) -> object:
-    """Run `name(*args)` on the stack tier and in CPython; they must agree. Gives the tier."""
-    tier = stack_tier(compile_module(parse_module(source)))
+    """Run `name(*args)` on the stack tier and in CPython; they must agree. Gives the tier.
+    Twice: with the kit's templates (the operand cache), and with a replaced template, which
+    makes every float template the plain one (operands in their slots)."""
+    agrees(source, name, args, REPLACED)
+    return agrees(source, name, args, None)
+
+
+def agrees(source: str, name: str, args: tuple, templates: dict | None):
+    tier = stack_tier(compile_module(parse_module(source)), templates=templates)
     assert name not in tier.compiled.skipped, tier.compiled.skipped
     namespace: dict = {}
     exec(source, namespace)
@@ -276,8 +288,9 @@ def test_float_parameters_where_every_call_passes_a_float():
     assert params["mixed"] == ("int",) and "calls_mixed" in tier.compiled.skipped
     namespace: dict = {}
     exec(CALLS, namespace)
-    for name, args in [("use", (10,)), ("norm", (1.5, -2.0)), ("norm", (3, 4)),
-                       ("halve", (1000.0,)), ("halve", (-3.0,)), ("calls_mixed", (2,))]:  # fmt: skip
+    calls = [("use", (10,)), ("norm", (1.5, -2.0)), ("norm", (3, 4)), ("halve", (1000.0,)),
+             ("halve", (-3.0,)), ("calls_mixed", (2,))]  # fmt: skip
+    for name, args in calls:
         assert outcome(tier.call, name, *args) == outcome(namespace[name], *args), name
         assert not tier.last_deopt
     assert tier.accepts("norm", (1.5, 2.0)) and not tier.accepts("norm", (1, 2.0))
