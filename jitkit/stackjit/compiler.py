@@ -20,10 +20,18 @@ from jitkit.bytecode.opcodes import OPCODES, Op, stack_effect
 from jitkit.bytecode.verify import stack_depths
 from jitkit.stackjit.cache import SAVED_REGISTERS, OperandCache, register_plan
 from jitkit.stackjit.fast import CACHED, FUSED
+from jitkit.stackjit.floats import (
+    FLOAT_CACHED,
+    FLOAT_FUSED,
+    FLOAT_TEMPLATES,
+    float_guarded,
+    float_site,
+)
 from jitkit.stackjit.templates import GUARDED, TEMPLATES, Site
 from jitkit.stackjit.types import (
     ALWAYS,
     BOOL,
+    FLOAT,
     INT,
     NONE,
     UNDEF,
@@ -57,6 +65,7 @@ from jitkit.x86 import (
 from jitkit.x86 import Code as MachineCode
 
 DEOPT = 1
+FLOATS = True  # the stack tier compiles float values (its SSE2 templates exist)
 # Runtime context, read through r15 (see runtime.Context)
 CTX_DEOPT_PTR, CTX_STACK_LIMIT, CTX_DEPTH, CTX_MAX_DEPTH = 0, 8, 16, 24
 CTX_PRINT, CTX_RESULT, CTX_FLAG, CTX_CALLS, CTX_STACK_FLOOR = 32, 40, 48, 56, 64
@@ -66,7 +75,8 @@ STACK_BUDGET = 2 << 20  # bytes of native stack compiled code may use below its 
 # take, and on a thread whose stack is shorter than the budget the entry lowers the cap.
 SMALL_FRAME_SHIFT = 7  # 128 bytes: NATIVE_DEPTH_CAP such frames fit in STACK_BUDGET
 SMALL_FRAME = 1 << SMALL_FRAME_SHIFT
-# Opcodes that compute on their operands as numbers: they only take ints and bools.
+# Opcodes that compute on their operands as numbers: they only take ints, bools and (with
+# the `floats` switch) floats; a set of types that mixes floats with others is refused.
 NUMERIC = set(ALWAYS) | {
     Op.BINARY_MIN,
     Op.BINARY_MAX,
@@ -74,6 +84,8 @@ NUMERIC = set(ALWAYS) | {
     Op.JUMP_IF_TRUE,
     Op.RANGE_CHECK,
 }
+FLOAT_OPCODES = {Op.BINARY_TRUEDIV, Op.UNARY_FLOAT, Op.UNARY_INT}  # results or takes floats
+INT_ONLY = {Op.RANGE_CHECK, Op.RANGE_TEST}  # float operands: the VM runs them
 
 
 @dataclass
@@ -85,6 +97,7 @@ class FunctionInfo:
     types: FunctionTypes
     returns: str
     entry: str  # label of the entry Python calls
+    params: tuple = ()  # the kind of each parameter: "int", or "float" (`analyse_module`)
 
 
 @dataclass
@@ -108,12 +121,16 @@ class CompiledModule:
     pending: dict[tuple[int, int], dict] = field(default_factory=dict)
 
 
-def compile_module(codes: dict[str, Code], templates: dict | None = None) -> CompiledModule:
+def compile_module(
+    codes: dict[str, Code], templates: dict | None = None, floats: bool | None = None
+) -> CompiledModule:
     """Compile every function that the tier can; leave the rest to the interpreter.
-    `templates` replaces some opcodes' templates (an exercise writes its own)."""
+    `templates` replaces some opcodes' templates (an exercise writes its own); `floats`
+    (default `FLOATS`) compiles functions with float values."""
     templates = {**TEMPLATES, **(templates or {})}
-    analysis = analyse_module(codes)
-    skipped = skipped_functions(analysis)
+    floats = FLOATS if floats is None else floats
+    analysis = analyse_module(codes, float_params=floats)
+    skipped = skipped_functions(analysis, floats)
     a = Assembler()
     prints: list[PrintSite] = []
     compiled = [name for name in codes if name not in skipped]
@@ -135,11 +152,18 @@ def frame_words(code: Code) -> int:
 # --- what the tier accepts ------------------------------------------------------------------
 
 
-def check(types: FunctionTypes, analysis: dict[str, FunctionTypes], skipped: dict) -> None:
-    """Raise NotCompilable unless every value that becomes visible has one known type."""
+def check(
+    types: FunctionTypes,
+    analysis: dict[str, FunctionTypes],
+    skipped: dict,
+    floats: bool = False,
+) -> None:
+    """Raise NotCompilable unless every value that becomes visible has one known type.
+    `floats`: accept float values (a tier that has float templates says so)."""
     code = types.code
+    visible = (INT, BOOL, NONE, FLOAT) if floats else (INT, BOOL, NONE)
     if types.returns:
-        if exact(types.returns, f"the return value of {code.name}()") not in (INT, BOOL, NONE):
+        if exact(types.returns, f"the return value of {code.name}()") not in visible:
             raise NotCompilable(f"{code.name}() returns {set(types.returns)}")
     for pc, state in enumerate(types.states):
         if state is None:
@@ -149,7 +173,12 @@ def check(types: FunctionTypes, analysis: dict[str, FunctionTypes], skipped: dic
         if op in (Op.LOAD_GLOBAL, Op.STORE_GLOBAL):
             name = code.globals[arg]
             raise NotCompilable(f"{where}: module-level name {name!r} stays interpreted")
-        if op not in TEMPLATES or op == Op.LOAD_CONST and type(code.consts[arg]) is float:
+        if (
+            op not in TEMPLATES
+            and op not in FLOAT_OPCODES
+            or not floats
+            and (op in FLOAT_OPCODES or op == Op.LOAD_CONST and type(code.consts[arg]) is float)
+        ):
             raise NotCompilable(f"{where}: {Op(op).name} of a float or list stays interpreted")
         if op == Op.LOAD_CONST and type(code.consts[arg]) is int:
             if not -(2**63) <= code.consts[arg] < 2**63:
@@ -165,24 +194,40 @@ def check(types: FunctionTypes, analysis: dict[str, FunctionTypes], skipped: dic
                 raise NotCompilable(f"{where}: calls {callee[1]}(), which stays interpreted")
             if analysis[callee[1]].code.argcount != arg:
                 raise NotCompilable(f"{where}: {callee[1]}() called with {arg} arguments")
-            for t in state.stack[len(state.stack) - arg :]:
-                if exact(t, f"{where}: an argument") != INT:
+            callee_params = analysis[callee[1]].states[0].locals[:arg]
+            for t, param in zip(state.stack[len(state.stack) - arg :], callee_params, strict=True):
+                if exact(t, f"{where}: an argument") != INT and (not floats or t != param):
                     raise NotCompilable(f"{where}: passes a {set(t)} where ints are compiled")
-        if op in GUARDED or pc == 0:
+        kinds = operand_kinds(op, arg, state)
+        if op in GUARDED or pc == 0 or float_guarded(op, kinds):
             for t in {*state.locals, *state.stack.kinds}:  # distinct sets: few, however deep
                 if UNDEF not in t:
                     exact(t, f"{where}: a value the interpreter may need")
         if op in NUMERIC:
             pops = stack_effect(op, arg)[0]
             for t in state.stack[len(state.stack) - pops :]:
-                if t - {INT, BOOL}:
+                if t - {INT, BOOL, FLOAT} or FLOAT in t and (t != {FLOAT} or not floats):
                     raise NotCompilable(f"{where}: {Op(op).name} of {set(t)}")
+                if FLOAT in t and op in INT_ONLY:
+                    raise NotCompilable(f"{where}: {Op(op).name} of a float stays interpreted")
+            if op in (Op.BINARY_MIN, Op.BINARY_MAX) and len(set(kinds)) > 1:
+                raise NotCompilable(f"{where}: {Op(op).name} of an int and a float")
+
+
+def operand_kinds(op: Op, arg: int, state) -> tuple:
+    """The number kind of each operand an instruction pops, deepest first ("float" for a
+    float, else "int"): what its float template needs to know."""
+    pops = stack_effect(op, arg)[0] if op in NUMERIC else 0
+    return tuple(
+        FLOAT if FLOAT in t else INT
+        for t in (state.stack[len(state.stack) - pops :] if pops else [])
+    )
 
 
 # --- emitting -----------------------------------------------------------------------------------
 
 
-def skipped_functions(analysis: dict[str, FunctionTypes]) -> dict[str, str]:
+def skipped_functions(analysis: dict[str, FunctionTypes], floats: bool = False) -> dict[str, str]:
     """The functions the tier leaves to the VM, with the reason; a function calling one of
     them is left there too (the SSA tier asks the same question, through here)."""
     skipped: dict[str, str] = {}
@@ -191,7 +236,7 @@ def skipped_functions(analysis: dict[str, FunctionTypes]) -> dict[str, str]:
         for name, types in analysis.items():
             if name not in skipped:
                 try:
-                    check(types, analysis, skipped)
+                    check(types, analysis, skipped, floats)
                 except NotCompilable as why:
                     skipped[name] = str(why)
         if len(skipped) == before:
@@ -206,7 +251,9 @@ def function_infos(
     for index, name in enumerate(compiled):
         types = analysis[name]
         returns = exact(types.returns, f"the return value of {name}()") if types.returns else NONE
-        infos[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python")
+        params = tuple(FLOAT if FLOAT in t else INT for t in types.states[0].locals)
+        params = params[: codes[name].argcount]
+        infos[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python", params)
     return infos
 
 
@@ -281,6 +328,24 @@ def emit_function(
             prints.append(PrintSite(name, pc, [exact(t, "print") for t in state.stack[-arg - 2 :]]))
         kit = templates[op] is TEMPLATES[op]
         after = pc + 1 if pc + 1 < len(code.ops) else None
+        site.kinds = operand_kinds(op, arg, state)
+        if float_site(op, site.kinds, code.consts, arg):  # the kit's SSE2 templates
+            if replaced:  # replaced templates read every value in its slot: so do these
+                cache.flush()
+                FLOAT_TEMPLATES[op](site)
+            elif (
+                op in FLOAT_FUSED
+                and after is not None
+                and after not in targets
+                and code.ops[after] in (Op.JUMP_IF_FALSE, Op.JUMP_IF_TRUE)
+            ):
+                FLOAT_FUSED[op](cache, site, code.ops[after], code.args[after])
+                fused = True
+            else:
+                FLOAT_CACHED[op](cache, site)
+            if op in GUARDED or float_guarded(op, site.kinds):
+                guarded[pc] = depths[pc]
+            continue
         if (
             kit
             and op in FUSED

@@ -4,27 +4,34 @@ Takes verified kit code objects; gives, per function, the types of locals and st
 before each instruction, and the function's return type. Compiled code keeps every value as
 an int64, so the type is only needed where a value becomes visible: `print(True)` is not
 `print(1)`, a function returning `n < 2` returns a bool, and a deopt hands the interpreter
-real Python objects. Types: "int", "bool", "none", "undef" (not yet assigned), ("str", s)
-and ("func", name); a slot's type is a set of them (a join of all paths).
+real Python objects. Types: "int", "bool", "float" (the word holds the double's bits),
+"none", "undef" (not yet assigned), ("str", s) and ("func", name); a slot's type is a set of
+them (a join of all paths). Numbers combine as Python promotes them: bool and int to int, any
+float operand to float, `/` and `float()` always float, `int()` always int.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import product
 
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.opcodes import OPCODES, TERMINATORS, Op, stack_effect
 
 Type = str | tuple
-INT, BOOL, NONE, UNDEF = "int", "bool", "none", "undef"
+INT, BOOL, FLOAT, NONE, UNDEF = "int", "bool", "float", "none", "undef"
 
+# Arithmetic: int on ints and bools, float when an operand is a float (Python's promotion).
+# An int ** int with a negative exponent is a float in Python: its template deopts there.
+ARITHMETIC = {Op.BINARY_ADD, Op.BINARY_SUB, Op.BINARY_MUL, Op.BINARY_FLOORDIV, Op.BINARY_MOD,
+              Op.BINARY_POW, Op.UNARY_NEG, Op.UNARY_POS, Op.UNARY_ABS}  # fmt: skip
 ALWAYS = {
-    **{op: INT for op in (Op.BINARY_ADD, Op.BINARY_SUB, Op.BINARY_MUL, Op.BINARY_FLOORDIV,
-                          Op.BINARY_MOD, Op.BINARY_POW, Op.UNARY_NEG, Op.UNARY_POS,
-                          Op.UNARY_ABS)},
+    **{op: INT for op in ARITHMETIC},
     **{op: BOOL for op in (Op.COMPARE_LT, Op.COMPARE_LE, Op.COMPARE_EQ, Op.COMPARE_NE,
                            Op.COMPARE_GT, Op.COMPARE_GE, Op.UNARY_NOT, Op.RANGE_TEST)},
+    Op.BINARY_TRUEDIV: FLOAT, Op.UNARY_FLOAT: FLOAT, Op.UNARY_INT: INT,
 }  # fmt: skip
 
 
@@ -154,22 +161,48 @@ class FunctionTypes:
     returns: frozenset
 
 
-def analyse_module(codes: dict[str, Code]) -> dict[str, FunctionTypes]:
+ROUNDS = 50  # float parameters that have not settled by then: every parameter an int
+
+
+def analyse_module(codes: dict[str, Code], float_params: bool = False) -> dict[str, FunctionTypes]:
     """Every function's types. Return types feed calls, so iterate until nothing changes
-    (recursion starts from "returns nothing yet" and grows)."""
+    (recursion starts from "returns nothing yet" and grows). Parameters are ints, or with
+    `float_params` floats where every call in the module passes a float there."""
     returns = {name: frozenset() for name in codes}
-    while True:
-        result = {name: analyse(code, returns) for name, code in codes.items()}
+    params: dict[str, tuple] = {name: () for name in codes}
+    for _ in range(ROUNDS if float_params else 10**9):
+        result = {name: analyse(code, returns, params[name]) for name, code in codes.items()}
         new = {name: ft.returns for name, ft in result.items()}
-        if new == returns:
+        floats = float_parameters(codes, result) if float_params else params
+        if new == returns and floats == params:
             return result
-        returns = new
+        if floats != params:  # return types found under other parameters: start again
+            new = {name: frozenset() for name in codes}
+        returns, params = new, floats
+    return analyse_module(codes)
 
 
-def analyse(code: Code, returns: dict[str, frozenset]) -> FunctionTypes:
-    """Abstract interpretation of one function over the type sets, to a fixed point."""
+def float_parameters(codes: dict[str, Code], result: dict[str, FunctionTypes]) -> dict:
+    """Per function, the positions of the parameters that every call site passes a float."""
+    passed: dict[str, list] = {name: [set() for _ in range(codes[name].argcount)] for name in codes}
+    for types in result.values():
+        for pc, state in enumerate(types.states):
+            if state is None or types.code.ops[pc] != Op.CALL:
+                continue
+            argc = types.code.args[pc]
+            for kind in state.stack.peek(argc + 1):
+                if isinstance(kind, tuple) and kind[0] == "func" and kind[1] in codes:
+                    if codes[kind[1]].argcount == argc:
+                        for k in range(argc):
+                            passed[kind[1]][k] |= state.stack.peek(argc - k)
+    return {name: tuple(k for k, t in enumerate(ts) if t == {FLOAT}) for name, ts in passed.items()}
+
+
+def analyse(code: Code, returns: dict[str, frozenset], floats: tuple = ()) -> FunctionTypes:
+    """Abstract interpretation of one function over the type sets, to a fixed point;
+    parameters are ints but those at the positions `floats`."""
     n = len(code.ops)
-    params = [frozenset({INT})] * code.argcount
+    params = [frozenset({FLOAT if k in floats else INT}) for k in range(code.argcount)]
     undef = [frozenset({UNDEF})] * (len(code.varnames) - code.argcount)
     states: list[State | None] = [None] * n
     states[0] = State(params + undef, EMPTY)
@@ -228,10 +261,19 @@ def step(code: Code, pc: int, state: State, returns: dict[str, frozenset]) -> St
         stack = stack.pop(2).push(stack.peek(1) | stack.peek(2))
     elif op == Op.RANGE_CHECK:
         stack = stack.pop(3).push(*[frozenset({INT})] * 3)
+    elif op in ARITHMETIC:
+        operands = [stack.peek(k) for k in range(pops, 0, -1)]
+        stack = stack.pop(pops).push(arithmetic(op, operands))
     else:
         kind = frozenset({ALWAYS.get(op, ("value", Op(op).name))})  # new opcodes: refused later
         stack = stack.pop(pops).push(*([kind] * pushes if pushes else []))
     return State(local, stack)
+
+
+def arithmetic(op: Op, operands: list[frozenset]) -> frozenset:
+    """The result types of an arithmetic opcode: float if an operand is a float, else int
+    (an operand that is not a number, or not yet assigned, is refused by `check`)."""
+    return frozenset(FLOAT if FLOAT in kinds else INT for kinds in product(*operands))
 
 
 def type_of(value: object) -> Type:
@@ -240,11 +282,23 @@ def type_of(value: object) -> Type:
         return BOOL
     if isinstance(value, int):
         return INT
+    if isinstance(value, float):
+        return FLOAT
     if value is None:
         return NONE
     if isinstance(value, str):
         return ("str", value)
-    return ("value", type(value).__name__)  # a float: `check` leaves its function to the VM
+    return ("value", type(value).__name__)
+
+
+def double(word: int) -> float:
+    """The float whose IEEE 754 bits an int64 word holds (how compiled code keeps floats)."""
+    return struct.unpack("<d", struct.pack("<q", word))[0]
+
+
+def word(value: float) -> int:
+    """The int64 word holding a float's bits: `double`'s inverse."""
+    return struct.unpack("<q", struct.pack("<d", value))[0]
 
 
 def exact(types: frozenset, what: str) -> Type:

@@ -20,7 +20,7 @@ SUPPORT: dict[str, dict[str, str]] = {
     "treewalk": {"floats": NATIVE, "lists": NATIVE, "globals": NATIVE},
     "vm-ast": {"floats": NATIVE, "lists": NATIVE, "globals": NATIVE},
     "vm-dis": {"floats": NATIVE, "lists": NATIVE, "globals": NATIVE},
-    "stack": {"floats": VM, "lists": VM, "globals": VM},
+    "stack": {"floats": NATIVE, "lists": VM, "globals": VM},
     "ssa": {"floats": VM, "lists": VM, "globals": VM},
     "auto": {"floats": VM, "lists": VM, "globals": VM},
     "llvm": {"floats": NATIVE, "lists": NATIVE, "globals": NATIVE},
