@@ -225,6 +225,29 @@ def test_deep_call_design_1_gives_up_design_2_runs_it_at_start_up(tmp_path: Path
     assert with_pe == without == (cpython(DEEP, tmp_path), "", 0)
 
 
+FIRST_BLOCK_CHECK = """\
+def count(things):
+    n = 0
+    for _t in things:
+        n += 1
+    return n
+
+
+print(count([1, 2, 3]))
+print(count(5))
+"""
+
+
+def test_a_check_failing_in_the_first_block_resumes(tmp_path: Path):
+    """`for _t in 5` fails its type check in the init's first block: the evaluator stops
+    there on a runtime branch, and the error exit's phi takes its entry from `%entry` (it
+    gave up with "phi without an entry for" when the branch did not say where it was)."""
+    (with_pe, without, result) = run_both(FIRST_BLOCK_CHECK, tmp_path)
+    assert result.changed, result.stopped
+    assert with_pe == without
+    assert with_pe[0] == "3\n" and with_pe[1].endswith("'int' object is not iterable\n")
+
+
 def kit_programs() -> list[Path]:
     return sorted(p for p in PROGRAMS.glob("*.py") if not p.name.startswith(("_", "test_")))
 
@@ -239,6 +262,7 @@ def test_program_suite_same_with_and_without(path: Path, tmp_path: Path):
     assert with_pe == without
     if "# features:" in source:  # floats or lists (#17): giving up is right, failing is not
         assert "internal error" not in result.stopped, result.stopped
+        assert "phi without" not in result.stopped, result.stopped
         assert result.changed or result.stopped.startswith("gave up"), result.stopped
         return
     assert result.changed, result.stopped

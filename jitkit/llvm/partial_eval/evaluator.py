@@ -159,6 +159,7 @@ class Frame:
     fn: Function
     env: dict
     allocas: list[str] = field(default_factory=list)
+    block: str = ""  # the block running now: the predecessor its branch leaves
 
 
 class Evaluator:
@@ -415,6 +416,7 @@ class Evaluator:
                     raise Resume(
                         str(stop), env, [(block.name, pred)], f"br label %{block.name}"
                     ) from None
+                frame.block = block.name
                 phis = [i for i in block.instrs if i.op == "phi"]
                 if phis:
                     values = [self.incoming(i, env, pred) for i in phis]
@@ -470,7 +472,8 @@ class Evaluator:
             if depth:
                 raise Failure("branch on a runtime value")
             term = f"br i1 {cond.name}, label %{a[1]}, label %{a[2]}"
-            raise Resume("branch on a runtime value", env, [(a[1], ""), (a[2], "")], term)
+            here = frame.block  # the targets' phis name it (the residual's entry replaces it)
+            raise Resume("branch on a runtime value", env, [(a[1], here), (a[2], here)], term)
         elif op == "br":
             return ("br", a[0])
         elif op == "call":
