@@ -38,6 +38,15 @@ class Local(Node):
 
 
 @dataclass
+class Global(Node):
+    """A function's read of a module-level name, `Module.globals[index]`, at the moment it
+    runs (CPython's rule): not yet bound by the top-level code is NameError."""
+
+    name: str
+    index: int
+
+
+@dataclass
 class BinOp(Node):
     """`left op right` with op one of + - * / // % ** (`*` also repeats a list: `[0] * n`)."""
 
@@ -158,6 +167,16 @@ class StoreSubscript(Node):
 
 
 @dataclass
+class SetGlobal(Node):
+    """Only in `Module.main`: store main's local `value` (always `Local(name)`) into module
+    global `index`, right after each statement of main that binds `name` (so the two agree)."""
+
+    name: str
+    index: int
+    value: Node
+
+
+@dataclass
 class If(Node):
     """`if test: body else: orelse` (elif is a nested If in orelse)."""
 
@@ -252,12 +271,15 @@ class Function(Node):
 
 @dataclass
 class Module:
-    """Every function of one source module; `main` holds top-level statements, if any."""
+    """Every function of one source module; `main` holds top-level statements, if any.
+    `globals` are the module-level names some function reads (index = global slot), in the
+    order the top-level code first binds them."""
 
     functions: dict[str, Function]
     filename: str = "<string>"
     main: Function | None = None
     source: str = field(default="", repr=False)
+    globals: list[str] = field(default_factory=list)
 
 
 MODULE_CODE_NAME = "<module>"
@@ -275,13 +297,15 @@ def hidden_foreach_names(index: int) -> list[str]:
 
 FLOAT_BUILTINS = {"float"}
 LIST_NODES = (ListDisplay, Subscript, StoreSubscript, Append, ForEach)
+GLOBAL_NODES = (Global, SetGlobal)
 
 
 def features(module: Module) -> set[str]:
-    """Which of "floats" and "lists" a module's source uses (float literals, `/`, float();
-    list displays, subscripts, append, `for x in xs`, len()): what a tier that does not
-    compile them yet can refuse up front. Values that only appear at run time (`2 ** -1`, a
-    list passed in from Python) are not seen here."""
+    """Which of "floats", "lists" and "globals" a module's source uses (float literals, `/`,
+    float(); list displays, subscripts, append, `for x in xs`, len(); reads and stores of
+    module-level names): what a tier that does not compile them yet can refuse up front.
+    Values that only appear at run time (`2 ** -1`, a list passed in from Python) are not
+    seen here."""
     used: set[str] = set()
     functions = [*module.functions.values(), *([module.main] if module.main else [])]
     pending: list[object] = [f.body for f in functions]
@@ -300,6 +324,8 @@ def features(module: Module) -> set[str]:
             used.add("floats")
         elif isinstance(item, LIST_NODES) or (isinstance(item, Builtin) and item.func == "len"):
             used.add("lists")
+        elif isinstance(item, GLOBAL_NODES):
+            used.add("globals")
         pending.extend(getattr(item, f) for f in item.__dataclass_fields__)
     return used
 

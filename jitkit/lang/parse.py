@@ -10,6 +10,7 @@ supported by jitkit (supported: ...)")`; nothing is executed here.
 from __future__ import annotations
 
 import ast
+import builtins
 import functools
 import inspect
 import os
@@ -25,7 +26,7 @@ SUPPORTED = (
     "for x in range(...), for x in xs, break, continue, pass, print(...), int, float and "
     "bool literals, + - * / // % **, unary - + not, comparisons, and/or, x if c else y, "
     "abs, min, max, len, float, int, lists [a, b], xs[i], xs[i] = v, xs.append(v), "
-    "calls of functions of the same module"
+    "calls of functions of the same module, reads of module-level names bound by top-level code"
 )
 BINOPS = {
     ast.Add: "+",
@@ -123,12 +124,48 @@ def assigned_names(body: list[ast.stmt]) -> list[str]:
     return names
 
 
-class FunctionParser:
-    """Lowers one Python `def` (or the module's top-level statements) into a kit Function."""
+def bound_names(body: list[ast.stmt]) -> list[str]:
+    """Names top-level statements bind, in the order of their first binding in the source
+    (the order of the module's global slots)."""
+    stores = [
+        (node.lineno, node.col_offset, node.id)
+        for node in ast.walk(ast.Module(body=body, type_ignores=[]))
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    ]
+    return list(dict.fromkeys(name for _, _, name in sorted(stores)))
 
-    def __init__(self, filename: str, module_functions: set[str]) -> None:
+
+def number_globals(reads: list[n.Global], order: list[str]) -> list[str]:
+    """The module's global slots: the names some function reads, in `order`; every read's
+    `index` is set to its slot."""
+    read = {g.name for g in reads}
+    names = [name for name in order if name in read]
+    slots = {name: i for i, name in enumerate(names)}
+    for g in reads:
+        g.index = slots[g.name]
+    return names
+
+
+class FunctionParser:
+    """Lowers one Python `def` (or the module's top-level statements) into a kit Function.
+
+    `module_names` are the module-level names a read resolves to (a `Global`, collected in
+    `global_reads`) when the function does not assign them; `stores` (main only) maps the
+    global names main binds to their slots, so each binding is followed by a `SetGlobal`."""
+
+    def __init__(
+        self,
+        filename: str,
+        module_functions: set[str],
+        module_names: set[str] | None = None,
+        global_reads: list[n.Global] | None = None,
+        stores: dict[str, int] | None = None,
+    ) -> None:
         self.filename = filename
         self.module_functions = module_functions
+        self.module_names = module_names or set()
+        self.global_reads = global_reads if global_reads is not None else []
+        self.stores = stores or {}
         self.varnames: list[str] = []
         self.loops = 0
         self.ranges = 0
@@ -158,7 +195,29 @@ class FunctionParser:
         )
 
     def parse_block(self, body: list[ast.stmt]) -> list[n.Node]:
-        return [self.parse_stmt(s) for s in body]
+        if not self.stores:
+            return [self.parse_stmt(s) for s in body]
+        stmts: list[n.Node] = []
+        for node in body:
+            stmt = self.parse_stmt(node)
+            stmts.append(stmt)
+            if isinstance(stmt, n.ForRange | n.ForEach):
+                stmt.body[:0] = self.set_globals([stmt.target])  # each trip binds the target
+            elif isinstance(stmt, n.Assign | n.AugAssign):
+                stmts += self.set_globals([stmt.target])
+            elif isinstance(stmt, n.TupleAssign):
+                stmts += self.set_globals(stmt.targets)
+        return stmts
+
+    def set_globals(self, targets: list[n.Local]) -> list[n.Node]:
+        """Main's stores of the global names among `targets` (fresh nodes: no tree shares one)."""
+        return [
+            n.SetGlobal(
+                t.line, t.col, t.name, self.stores[t.name], n.Local(t.line, t.col, t.name, t.slot)
+            )
+            for t in targets
+            if t.name in self.stores
+        ]
 
     def parse_stmt(self, node: ast.stmt) -> n.Node:
         method = getattr(self, f"parse_{type(node).__name__}", None)
@@ -261,6 +320,7 @@ class FunctionParser:
             and isinstance(it.func, ast.Name)
             and it.func.id == "range"
             and "range" not in self.varnames
+            and "range" not in self.module_names
         )
         if node.orelse:
             raise self.fail(node, "'for ... else'")
@@ -301,6 +361,10 @@ class FunctionParser:
             raise self.fail(node, "'continue' outside a loop")
         return n.Continue(node.lineno, node.col_offset)
 
+    def parse_Global(self, node: ast.Global) -> n.Node:
+        what = "'global' statement (only the module's top-level code binds module-level names)"
+        raise self.fail(node, what)
+
     def parse_Pass(self, node: ast.Pass) -> n.Node:
         return n.Pass(node.lineno, node.col_offset)
 
@@ -315,7 +379,8 @@ class FunctionParser:
     def parse_Expr(self, node: ast.Expr) -> n.Node:
         call = node.value
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
-            if call.func.id == "print" and "print" not in self.varnames:
+            name = call.func.id
+            if name == "print" and name not in self.varnames and name not in self.module_names:
                 return self.parse_print(call)
         return n.ExprStmt(node.lineno, node.col_offset, self.parse_expr(node.value))
 
@@ -343,13 +408,17 @@ class FunctionParser:
             raise self.fail(node, f"{type(node.value).__name__} literal {node.value!r}")
         return n.Const(node.lineno, node.col_offset, node.value)
 
-    # atom ::= NAME   (a local or parameter)
+    # atom ::= NAME   (a local or parameter, else a module-level name)
     def parse_Name(self, node: ast.Name) -> n.Node:
         if node.id in self.varnames:
             return self.local(node)
         if node.id in self.module_functions or node.id in BUILTINS:
             raise self.fail(node, f"using function {node.id!r} as a value")
-        raise self.fail(node, f"global variable {node.id!r}")
+        if node.id in self.module_names:
+            read = n.Global(node.lineno, node.col_offset, node.id, -1)  # slot set by the module
+            self.global_reads.append(read)
+            return read
+        raise self.fail(node, f"global variable {node.id!r} (no top-level statement binds it)")
 
     # binop ::= expr ('+' | '-' | '*' | '//' | '%' | '**') expr
     def parse_BinOp(self, node: ast.BinOp) -> n.Node:
@@ -441,6 +510,8 @@ class FunctionParser:
             return self.parse_method_call(node)
         if not isinstance(func, ast.Name) or func.id in self.varnames:
             raise self.fail(node, "call of something other than a module function")
+        if func.id in self.module_names:
+            raise self.fail(node, f"call of {func.id!r}, a module-level variable")
         if func.id == "float" and func.id not in self.module_functions:
             folded = self.parse_float_of_str(node)
             if folded is not None:
@@ -532,22 +603,26 @@ def lower_module_tree(tree: ast.Module, filename: str, source: str = "") -> n.Mo
     check_module_bindings(tree, filename)
     defs = [s for s in tree.body if isinstance(s, ast.FunctionDef)]
     names = {d.name for d in defs}
+    rest = [s for s in tree.body if not isinstance(s, ast.FunctionDef)]
+    if rest and rest[0] is tree.body[0] and is_docstring(rest[0]):
+        rest = rest[1:]  # the module's docstring: CPython stores it in __doc__, prints nothing
+    bound = bound_names(rest)
+    reads: list[n.Global] = []
     functions = {}
     for d in defs:
         bad = [dec for dec in d.decorator_list if not is_jit_decorator(dec)]
         if bad:
             raise unsupported(filename, bad[0], "decorator other than @jit")
-        functions[d.name] = FunctionParser(filename, names).parse_FunctionDef(d)
-    rest = [s for s in tree.body if not isinstance(s, ast.FunctionDef)]
-    if rest and rest[0] is tree.body[0] and is_docstring(rest[0]):
-        rest = rest[1:]  # the module's docstring: CPython stores it in __doc__, prints nothing
+        parser = FunctionParser(filename, names, set(bound), reads)
+        functions[d.name] = parser.parse_FunctionDef(d)
+    module_globals = number_globals(reads, bound)
+    stores = {name: i for i, name in enumerate(module_globals)}
     main = None
     if rest:
-        at = rest[0]
-        main = FunctionParser(filename, names).parse_body_as_function(
-            at, n.MODULE_CODE_NAME, [], rest
+        main = FunctionParser(filename, names, stores=stores).parse_body_as_function(
+            rest[0], n.MODULE_CODE_NAME, [], rest
         )
-    return n.Module(functions, filename, main, source)
+    return n.Module(functions, filename, main, source, module_globals)
 
 
 def function_tree(fn: Callable) -> tuple[ast.FunctionDef, str]:
@@ -580,7 +655,7 @@ def parse_function(fn: Callable) -> n.Module:
         if f.__name__ in trees:
             continue
         fdef, filename = function_tree(f)
-        trees[f.__name__] = (fdef, filename)
+        trees[f.__name__] = (f, fdef, filename)
         for node in ast.walk(ast.Module(body=fdef.body, type_ignores=[])):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 if node.func.id in BUILTINS and node.func.id in f.__globals__:
@@ -591,6 +666,37 @@ def parse_function(fn: Callable) -> n.Module:
                     pending.append(callee)
     names = set(trees)
     functions = {}
-    for name, (fdef, filename) in trees.items():
-        functions[name] = FunctionParser(filename, names).parse_FunctionDef(fdef)
-    return n.Module(functions, trees[fn.__name__][1])
+    reads: list[n.Global] = []
+    for name, (f, fdef, filename) in trees.items():
+        module_names = python_globals(f, fdef, names)
+        if module_names and f.__globals__ is not fn.__globals__:
+            first = sorted(module_names)[0]
+            what = (
+                f"reading {first!r}, a module-level name of another module than {fn.__name__!r}'s"
+            )
+            raise unsupported(filename, fdef, what)
+        parser = FunctionParser(filename, names, module_names, reads)
+        functions[name] = parser.parse_FunctionDef(fdef)
+    order = list(dict.fromkeys(g.name for g in reads))  # first read first
+    module_globals = number_globals(reads, order)
+    return n.Module(functions, trees[fn.__name__][2], globals=module_globals)
+
+
+def python_globals(f: Callable, fdef: ast.FunctionDef, functions: set[str]) -> set[str]:
+    """The names `f` reads from its module's globals that are not functions: those bound
+    there to something else, or not bound yet (not a Python builtin either), which the call
+    finds missing (NameError) unless the module binds them first."""
+    local = {arg.arg for arg in fdef.args.args} | set(assigned_names(fdef.body))
+    found = set()
+    for node in ast.walk(ast.Module(body=fdef.body, type_ignores=[])):
+        if not isinstance(node, ast.Name) or not isinstance(node.ctx, ast.Load):
+            continue
+        name = node.id
+        if name in local or name in functions or name in BUILTINS:
+            continue
+        if name not in f.__globals__:
+            if not hasattr(builtins, name):
+                found.add(name)
+        elif not inspect.isfunction(unwrap(f.__globals__[name])):
+            found.add(name)
+    return found

@@ -154,6 +154,23 @@ def unbound_local(name: str) -> UnboundLocalError:
     )
 
 
+def name_error(name: str) -> NameError:
+    """CPython's error for reading a module-level name nothing has bound yet."""
+    return NameError(f"name {name!r} is not defined")
+
+
+def global_store(names: list[str]) -> list[object]:
+    """A module's global slots before its top-level code runs: every one unbound."""
+    return [UNBOUND] * len(names)
+
+
+def check_globals(names: list[str], values: list[object]) -> list[object]:
+    """`set_globals`' argument, checked: one value per module global name."""
+    if len(values) != len(names):
+        raise ValueError(f"set_globals takes {len(names)} values ({names}), got {len(values)}")
+    return list(values)
+
+
 _raised = threading.Lock()  # guards the two below
 _runs = 0  # tree-walk runs in progress, in any thread
 _user_limit = sys.getrecursionlimit()  # the limit before the first of them raised it

@@ -44,6 +44,7 @@ class TreeWalker:
     def __init__(self, module: n.Module) -> None:
         self.module = module
         self.calls = Calls()
+        self.globals = rt.global_store(module.globals)  # shared by threads, as a module's are
         # node class -> its bound exec_/eval_ method, looked up once instead of per visit
         self.handlers = {
             getattr(n, name.split("_", 1)[1]): getattr(self, name)
@@ -59,6 +60,11 @@ class TreeWalker:
             calls.limit = rt.recursion_limit()
         with rt.deep_python_stack(calls.limit, FRAMES_PER_CALL):
             return self.call(name, list(args), None)
+
+    def set_globals(self, values: list[object]) -> None:
+        """Set the module's globals from outside (`@jit`): values[i] for `Module.globals[i]`,
+        `rt.UNBOUND` for a name not bound."""
+        self.globals[:] = rt.check_globals(self.module.globals, values)
 
     def run_main(self) -> object:
         """Run the module's top-level statements, like `python prog.py`."""
@@ -107,6 +113,9 @@ class TreeWalker:
         item = self.eval(s.item, frame)
         xs = self.eval(s.value, frame)
         rt.store_subscript(item, xs, self.eval(s.index, frame))
+
+    def exec_SetGlobal(self, s: n.SetGlobal, frame: list) -> None:
+        self.globals[s.index] = self.eval(s.value, frame)
 
     def exec_If(self, s: n.If, frame: list) -> None:
         self.exec_block(s.body if self.eval(s.test, frame) else s.orelse, frame)
@@ -172,6 +181,12 @@ class TreeWalker:
         value = frame[e.slot]
         if value is rt.UNBOUND:
             raise rt.unbound_local(e.name)
+        return value
+
+    def eval_Global(self, e: n.Global, frame: list) -> object:
+        value = self.globals[e.index]
+        if value is rt.UNBOUND:
+            raise rt.name_error(e.name)
         return value
 
     def eval_BinOp(self, e: n.BinOp, frame: list) -> object:
