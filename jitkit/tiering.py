@@ -109,6 +109,11 @@ class AutoTier:
             self._ssa = SSATier(compile_ssa(self.codes), self.vm)
         return self._ssa
 
+    def set_globals(self, values: list[object]) -> None:
+        """The module's globals live in the VM, which runs every code that reads or stores
+        them (neither native tier compiles those this session)."""
+        self.vm.set_globals(values)
+
     def tier_of(self, name: str) -> str:
         if name in self.optimized:
             return "ssa"

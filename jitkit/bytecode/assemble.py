@@ -19,9 +19,10 @@ The form, one function after another:
 - An instruction line is `[line] [>>] [label:] OPNAME [index] [(value)]`. A line number
   holds until the next one; `>>` is decoration; a label is any `name:`.
 - Operands as the listing shows them: a constant `0 (None)` (the value is a Python literal),
-  a local `0 (n)`, a callee `0 (fib)`, a jump `6 (to L2)`, a count or stack depth `2`.
-  By hand the index may be left out (`LOAD_CONST (2)`, `JUMP (to L2)`): constants, locals
-  and callees then get the next free index in order of first use.
+  a local `0 (n)`, a callee `0 (fib)`, a module global `0 (LIMIT)`, a jump `6 (to L2)`, a
+  count or stack depth `2`. By hand the index may be left out (`LOAD_CONST (2)`, `JUMP (to
+  L2)`): constants, locals, callees and globals then get the next free index in order of
+  first use. The module's global names are gathered from all its functions' operands.
 - Blank lines and lines starting with `#` are skipped. (Listings printed with
   `show_offset=True` are for reading only.)
 Every local, constant and callee a function has must appear in its header or an operand
@@ -43,7 +44,7 @@ INSTRUCTION = re.compile(
     r"^\s*(?P<line>\d+)?\s*(?:>>)?\s*(?:(?P<label>[A-Za-z_]\w*):)?\s*"
     r"(?P<opname>[A-Z][A-Z_]*)(?:\s+(?P<index>-?\d+))?\s*(?:\((?P<value>.*)\))?\s*$"
 )
-POOLS = {"const": "consts", "local": "varnames", "name": "names"}
+POOLS = {"const": "consts", "local": "varnames", "name": "names", "global": "globals"}
 
 
 FLOAT_WORDS = {"inf", "-inf", "nan"}
@@ -71,7 +72,7 @@ class Pool:
         return index
 
     def items(self) -> list[object]:
-        missing = sorted(set(range(len(self.slots))) - set(self.slots))
+        missing = sorted(set(range(max(self.slots, default=-1) + 1)) - set(self.slots))
         if missing:
             raise ValueError(f"index {missing[0]} is never shown, so its value is unknown")
         return [self.slots[i] for i in range(len(self.slots))]
@@ -80,9 +81,9 @@ class Pool:
 class FunctionParser:
     """Reads one function's listing, line by line (`at` numbers lines in the whole text)."""
 
-    def __init__(self, name: str, params: list[str], filename: str) -> None:
+    def __init__(self, name: str, params: list[str], filename: str, globals: Pool) -> None:
         self.code = Code(name, len(params), [], filename=filename)
-        self.pools = {"const": Pool(), "local": Pool(params), "name": Pool()}
+        self.pools = {"const": Pool(), "local": Pool(params), "name": Pool(), "global": globals}
         self.labels: dict[str, int] = {}
         self.jumps: list[tuple[int, int, str, int | None]] = []  # (pc, at, label, index)
         self.line = 1
@@ -146,8 +147,8 @@ class FunctionParser:
             raise ValueError(f"{text!r} is not a name")  # hidden locals read `.range0.i`
         return text
 
-    def finish(self, check: bool) -> Code:
-        """Resolve labels, rebuild the tables, and verify (when `check`)."""
+    def finish(self) -> Code:
+        """Resolve labels and rebuild the tables."""
         for pc, at, label, index in self.jumps:
             if label not in self.labels:
                 raise VerifyError(f"line {at}: no label {label!r} in {self.code.name}")
@@ -155,19 +156,30 @@ class FunctionParser:
                 raise VerifyError(f"line {at}: {label} is instruction {self.labels[label]}")
             self.code.args[pc] = self.labels[label]
         for kind, attr in POOLS.items():
+            if kind == "global":
+                continue  # the module's, set when every function is read
             try:
                 setattr(self.code, attr, self.pools[kind].items())
             except ValueError as e:
                 raise VerifyError(f"{self.code.name}: {attr}: {e}") from None
         self.code.firstlineno = self.code.lines[0] if self.code.lines else 0
-        if check:
-            verify(self.code)
         return self.code
 
 
 def parse_functions(text: str, filename: str, check: bool) -> dict[str, Code]:
     """Each function of the text, each verified on its own when `check`."""
+    codes = parse_listing(text, filename)
+    if check:
+        for code in codes.values():
+            verify(code)
+    return codes
+
+
+def parse_listing(text: str, filename: str) -> dict[str, Code]:
+    """Each function of the text, its tables rebuilt from its operands; the module's global
+    names from every function's (one table, so a listing shows each function's own only)."""
     codes: dict[str, Code] = {}
+    globals = Pool()
     current: FunctionParser | None = None
     for at, raw in enumerate(text.splitlines(), 1):
         if not raw.strip() or raw.lstrip().startswith("#"):
@@ -175,9 +187,9 @@ def parse_functions(text: str, filename: str, check: bool) -> dict[str, Code]:
         header = HEADER.match(raw.strip())
         if header:
             if current is not None:
-                codes[current.code.name] = current.finish(check)
+                codes[current.code.name] = current.finish()
             params = [p.strip() for p in header["params"].split(",") if p.strip()]
-            current = FunctionParser(header["name"], params, filename)
+            current = FunctionParser(header["name"], params, filename, globals)
             if current.code.name in codes:
                 raise VerifyError(f"line {at}: function {current.code.name!r} defined twice")
         elif current is None:
@@ -186,7 +198,13 @@ def parse_functions(text: str, filename: str, check: bool) -> dict[str, Code]:
             current.parse_instruction(at, raw)
     if current is None:
         raise VerifyError("no 'Disassembly of NAME(PARAMS):' header: no function")
-    codes[current.code.name] = current.finish(check)
+    codes[current.code.name] = current.finish()
+    try:
+        names = globals.items()
+    except ValueError as e:
+        raise VerifyError(f"globals: {e}") from None
+    for code in codes.values():
+        code.globals = list(names)
     return codes
 
 

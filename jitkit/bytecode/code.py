@@ -1,7 +1,8 @@
 """The kit code object and its builder (notebook 03 interpreters).
 
 In: instructions emitted one by one by a compiler. Out: a `Code`: parallel lists of opcodes,
-operands and source lines (the line table), plus constants, local names and callee names.
+operands and source lines (the line table), plus constants, local names, callee names and the
+module's global names (the same list in every code of a module).
 Instructions are addressed by index, so every in-range jump target is an instruction.
 """
 
@@ -27,6 +28,7 @@ class Code:
     filename: str = "<string>"
     firstlineno: int = 0
     stacksize: int = 0  # filled in by the verifier
+    globals: list[str] = field(default_factory=list)  # the module's, `Module.globals`
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -42,8 +44,10 @@ class CodeBuilder:
         varnames: list[str],
         filename: str = "",
         firstlineno: int = 0,
+        globals: list[str] | None = None,
     ) -> None:
         self.code = Code(name, argcount, list(varnames), filename=filename, firstlineno=firstlineno)
+        self.code.globals = list(globals or [])
         self.line = firstlineno
         self.const_index: dict[tuple[str, str], int] = {}
 

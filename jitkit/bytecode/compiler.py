@@ -46,10 +46,12 @@ Lowerings = dict[str, Callable[["FunctionCompiler", n.Node], None]]
 class FunctionCompiler:
     """Lowers one kit Function into one Code, statement by statement."""
 
-    def __init__(self, fn: n.Function, lowerings: Lowerings | None = None) -> None:
+    def __init__(
+        self, fn: n.Function, lowerings: Lowerings | None = None, globals: list[str] | None = None
+    ) -> None:
         self.fn = fn
         self.lowerings = lowerings or {}
-        self.b = CodeBuilder(fn.name, len(fn.params), fn.varnames, fn.filename, fn.line)
+        self.b = CodeBuilder(fn.name, len(fn.params), fn.varnames, fn.filename, fn.line, globals)
         self.loops: list[tuple[int, list[int]]] = []  # (continue target, break jumps)
 
     def compile(self) -> Code:
@@ -91,6 +93,11 @@ class FunctionCompiler:
         self.b.line = s.line
         self.b.emit(BINARY_OPS[s.op])
         self.b.emit(Op.STORE_LOCAL, s.target.slot)
+
+    def lower_SetGlobal(self, s: n.SetGlobal) -> None:
+        self.lower(s.value)
+        self.b.line = s.line
+        self.b.emit(Op.STORE_GLOBAL, s.index)
 
     # CPython's order: the item, then the list, then the index
     def lower_StoreSubscript(self, s: n.StoreSubscript) -> None:
@@ -219,6 +226,9 @@ class FunctionCompiler:
     def lower_Local(self, e: n.Local) -> None:
         self.b.emit(Op.LOAD_LOCAL, e.slot)
 
+    def lower_Global(self, e: n.Global) -> None:
+        self.b.emit(Op.LOAD_GLOBAL, e.index)
+
     def lower_BinOp(self, e: n.BinOp) -> None:
         self.lower(e.left)
         self.lower(e.right)
@@ -311,16 +321,19 @@ class FunctionCompiler:
 
 
 @deep
-def compile_function(fn: n.Function, lowerings: Lowerings | None = None) -> Code:
-    """Why: one kit Function becomes one verified code object."""
-    code = FunctionCompiler(fn, lowerings).compile()
+def compile_function(
+    fn: n.Function, lowerings: Lowerings | None = None, globals: list[str] | None = None
+) -> Code:
+    """Why: one kit Function becomes one verified code object (`globals`: its module's)."""
+    code = FunctionCompiler(fn, lowerings, globals).compile()
     verify(code)
     return code
 
 
 def compile_module(module: n.Module, lowerings: Lowerings | None = None) -> dict[str, Code]:
     """Why: the VM runs a whole module; every function (and `<module>`) compiled and verified."""
-    codes = {name: compile_function(fn, lowerings) for name, fn in module.functions.items()}
+    names = module.globals
+    codes = {name: compile_function(fn, lowerings, names) for name, fn in module.functions.items()}
     if module.main is not None:
-        codes[n.MODULE_CODE_NAME] = compile_function(module.main, lowerings)
+        codes[n.MODULE_CODE_NAME] = compile_function(module.main, lowerings, names)
     return codes

@@ -42,6 +42,8 @@ def describe_operand(code: Code, op: Op, arg: int, labels: dict[int, str]) -> tu
         return code.varnames[arg], code.varnames[arg]
     if kind == "name":
         return code.names[arg], code.names[arg]
+    if kind == "global":
+        return code.globals[arg], code.globals[arg]
     if kind == "jump":
         return arg, f"to {labels.get(arg, arg)}"
     return arg, ""
@@ -100,6 +102,7 @@ def code_info(code: Code) -> str:
         ("Constants", code.consts),
         ("Variable names", code.varnames),
         ("Names", code.names),
+        *([("Global names", code.globals)] if code.globals else []),
     ):
         parts.append(f"{title}:")
         parts += [

@@ -10,13 +10,16 @@ iterators, keyword-name tuples); a model of the CPython stack tracks those "phan
 real values reach the kit stack. `for x in range(...)` becomes the same counter loop the AST
 compiler emits (RANGE_CHECK, RANGE_TEST, three private locals), and `for x in xs` the same
 index loop (CHECK_ITER, two private locals). Floats and lists translate; slices, other
-methods than `append` and attribute reads are refused.
+methods than `append` and attribute reads are refused. A function's LOAD_GLOBAL of a
+module-level name that is not a function becomes the kit's LOAD_GLOBAL, and the module code
+stores such a name (STORE_GLOBAL) right after each STORE_NAME of it, as the AST front end does.
 Imports only the standard library and jitkit's own stdlib-only modules.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import dis
 import inspect
 import os
@@ -59,8 +62,15 @@ def phantom(*parts: object) -> Phantom:
 class Translator:
     """Translates one CPython code object, instruction by instruction, into one kit Code."""
 
-    def __init__(self, co: types.CodeType, functions: set[str], module: bool = False) -> None:
+    def __init__(
+        self,
+        co: types.CodeType,
+        functions: set[str],
+        module: bool = False,
+        globals: list[str] | None = None,
+    ) -> None:
         self.co, self.functions, self.module = co, functions, module
+        self.globals = globals or []  # the module's global names (Code.globals)
         if (
             co.co_flags & BAD_FLAGS
             or co.co_kwonlyargcount
@@ -73,7 +83,9 @@ class Translator:
             )
         name = MODULE_CODE_NAME if module else co.co_name
         varnames = [] if module else list(co.co_varnames)
-        self.b = CodeBuilder(name, co.co_argcount, varnames, co.co_filename, co.co_firstlineno)
+        self.b = CodeBuilder(
+            name, co.co_argcount, varnames, co.co_filename, co.co_firstlineno, self.globals
+        )
         self.stack: list[object] = []
         self.states: dict[int, list] = {}  # CPython offset -> model stack on arrival
         self.kit_at: dict[int, int] = {}
@@ -217,9 +229,18 @@ class Translator:
         if name in self.functions:
             self.b.emit(Op.LOAD_FUNC, self.b.add_name(name))
             return REAL
+        if name in self.globals and not self.module:
+            if name in BUILTINS:
+                raise self.fail(ins, f"calling {name!r}, which the module rebinds")
+            self.b.emit(Op.LOAD_GLOBAL, self.globals.index(name))
+            return REAL
         if name in BUILTINS:
             return phantom("builtin", name)
         raise self.fail(ins, f"global variable {name!r}")
+
+    def op_STORE_GLOBAL(self, ins: dis.Instruction) -> None:
+        what = "'global' statement (only the module's top-level code binds module-level names)"
+        raise self.fail(ins, what)
 
     def op_LOAD_NAME(self, ins: dis.Instruction) -> None:
         if ins.argval in self.b.code.varnames:
@@ -232,8 +253,11 @@ class Translator:
         if isinstance(top, Phantom) and top[0] == "function":
             self.stack.pop()
             self.defined[ins.argval] = top[1]
-        else:
-            self.op_STORE_FAST(ins)
+            return
+        self.op_STORE_FAST(ins)
+        if ins.argval in self.globals:  # main's local, then the module's global
+            self.b.emit(Op.LOAD_LOCAL, self.b.add_local(ins.argval))
+            self.b.emit(Op.STORE_GLOBAL, self.globals.index(ins.argval))
 
     def op_MAKE_FUNCTION(self, ins: dis.Instruction) -> None:
         top = self.stack.pop() if self.stack else None
@@ -524,9 +548,25 @@ class Translator:
         self.patches.append((self.b.emit(Op.JUMP_IF_FALSE, -1), ins.argval))
 
 
-def translate_code(co: types.CodeType, functions: set[str]) -> Code:
+def translate_code(
+    co: types.CodeType, functions: set[str], globals: list[str] | None = None
+) -> Code:
     """Why: one CPython function's bytecode becomes one verified kit code object."""
-    return Translator(co, functions).translate()
+    return Translator(co, functions, globals=globals).translate()
+
+
+def global_reads(co: types.CodeType) -> list[str]:
+    """The names a function's LOAD_GLOBALs read, first read first."""
+    return list(
+        dict.fromkeys(ins.argval for ins in dis.get_instructions(co) if ins.opname == "LOAD_GLOBAL")
+    )
+
+
+def name_stores(co: types.CodeType) -> list[str]:
+    """The names module code binds (STORE_NAME), in code order."""
+    return list(
+        dict.fromkeys(ins.argval for ins in dis.get_instructions(co) if ins.opname == "STORE_NAME")
+    )
 
 
 def translate_function(fn: Callable) -> dict[str, Code]:
@@ -543,19 +583,45 @@ def translate_function(fn: Callable) -> dict[str, Code]:
             g = getattr(f.__globals__.get(name), "__wrapped__", f.__globals__.get(name))
             if inspect.isfunction(g) and name not in found and g.__name__ == name:
                 pending.append(g)
-    codes = {name: translate_code(f.__code__, set(found)) for name, f in found.items()}
+    reads = {name: global_reads(f.__code__) for name, f in found.items()}
+    names = [
+        name
+        for f in found.values()
+        for name in reads[f.__name__]
+        if name not in found and name not in BUILTINS and is_python_global(f, name)
+    ]
+    names = list(dict.fromkeys(names))
+    for f in found.values():
+        if f.__globals__ is not fn.__globals__ and set(reads[f.__name__]) & set(names):
+            raise UnsupportedError(
+                f"{f.__name__}: reading a module-level name of another module than "
+                f"{fn.__name__!r}'s is not supported"
+            )
+    codes = {name: translate_code(f.__code__, set(found), names) for name, f in found.items()}
     verify_module(codes)
     return codes
+
+
+def is_python_global(f: Callable, name: str) -> bool:
+    """As the AST front end's `python_globals`: bound in `f`'s module to something other than
+    a function, or not bound there and not a Python builtin (missing at call time)."""
+    if name not in f.__globals__:
+        return not hasattr(builtins, name)
+    return not inspect.isfunction(getattr(f.__globals__[name], "__wrapped__", f.__globals__[name]))
 
 
 def translate_module(source: str, filename: str = "<string>") -> dict[str, Code]:
     """Why: a whole program (defs plus top-level statements) through CPython's compiler."""
     check_module_bindings(ast.parse(source, filename), filename)  # as the AST front end does
-    top = Translator(compile(source, filename, "exec"), set(), module=True)
-    top.functions = {c.co_name for c in top.co.co_consts if isinstance(c, types.CodeType)}
+    module_code = compile(source, filename, "exec")
+    defs = [c for c in module_code.co_consts if isinstance(c, types.CodeType)]
+    read = {name for co in defs for name in global_reads(co)}
+    functions = {co.co_name for co in defs}
+    globals = [name for name in name_stores(module_code) if name in read and name not in functions]
+    top = Translator(module_code, functions, module=True, globals=globals)
     main = top.translate()
     names = set(top.defined)
-    codes = {name: translate_code(co, names) for name, co in top.defined.items()}
+    codes = {name: translate_code(co, names, globals) for name, co in top.defined.items()}
     codes[MODULE_CODE_NAME] = main
     verify_module(codes)
     return codes

@@ -6,8 +6,9 @@ later template JIT and SSA builder all read this table; nothing computes a stack
 code. `pops`/`pushes` are an int or a formula of the operand, "arg" or "arg+N".
 
 Operand kinds: none, const (index into `consts`), local (index into `varnames`), name
-(index into `names`, a module function), jump (instruction index), count (number of
-arguments), depth (a stack position, 1 = top).
+(index into `names`, a module function), global (index into `globals`, the module's global
+names), jump (instruction index), count (number of arguments), depth (a stack position,
+1 = top).
 
 Guard rule (for the JITs, written once here): an opcode flagged `deopt` may fail a guard in
 compiled code (int64 overflow, a non-int operand); its guard runs before any side effect of
@@ -83,6 +84,9 @@ TABLE = [
     ("CHECK_APPEND", "none", 1, 1, False, True, "xs -- xs; AttributeError unless a list"),
     ("LIST_APPEND", "none", 2, 1, False, False, "xs v -- None; xs.append(v)"),
     ("CHECK_ITER", "none", 1, 1, False, True, "xs -- xs; TypeError unless a list (for x in xs)"),
+    # module-level names (#16): read at call time; the module's top-level code stores them
+    ("LOAD_GLOBAL", "global", 0, 1, False, False, "push module global arg (NameError if unset)"),
+    ("STORE_GLOBAL", "global", 1, 0, False, False, "pop into module global arg"),
 ]
 
 Op = enum.IntEnum("Op", [row[0] for row in TABLE], start=0)

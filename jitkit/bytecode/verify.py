@@ -40,6 +40,7 @@ def check_operand(code: Code, pc: int) -> None:
         "const": len(code.consts),
         "local": len(code.varnames),
         "name": len(code.names),
+        "global": len(code.globals),
         "jump": len(code.ops),
     }
     kind = OPCODES[op].operand
@@ -139,9 +140,13 @@ def verify(code: Code, *, depths: Callable[[Code], list[int | None]] = stack_dep
 
 
 def verify_module(codes: dict[str, Code]) -> None:
-    """Verify every code object, and that every LOAD_FUNC names a function of the module."""
+    """Verify every code object, that every LOAD_FUNC names a function of the module, and
+    that every code has the module's one list of global names."""
+    names = next(iter(codes.values())).globals if codes else []
     for code in codes.values():
         verify(code)
+        if code.globals != names:
+            raise VerifyError(f"{code.name}: globals {code.globals} differ from {names}")
         for pc, op in enumerate(code.ops):
             if op == Op.LOAD_FUNC and code.names[code.args[pc]] not in codes:
                 raise fail(code, pc, f"no function {code.names[code.args[pc]]!r} in module")

@@ -146,6 +146,9 @@ def check(types: FunctionTypes, analysis: dict[str, FunctionTypes], skipped: dic
             continue
         op, arg = code.ops[pc], code.args[pc]
         where = f"{code.name}, line {code.lines[pc]}"
+        if op in (Op.LOAD_GLOBAL, Op.STORE_GLOBAL):
+            name = code.globals[arg]
+            raise NotCompilable(f"{where}: module-level name {name!r} stays interpreted")
         if op not in TEMPLATES or op == Op.LOAD_CONST and type(code.consts[arg]) is float:
             raise NotCompilable(f"{where}: {Op(op).name} of a float or list stays interpreted")
         if op == Op.LOAD_CONST and type(code.consts[arg]) is int:

@@ -115,6 +115,10 @@ class StackTier:
         self.last_deopt: list[DeoptFrame] = []  # the last native call's deopt, outermost first
         self._stack_depths: dict[int, list[int]] = {}
 
+    def set_globals(self, values: list[object]) -> None:
+        """The module's globals live in the VM: only code it runs reads or stores them."""
+        self.vm.set_globals(values)
+
     def tier_of(self, name: str) -> str:
         """ "stack" for a compiled function, "interp" for one the tier left to the VM."""
         return "stack" if name in self.entries else "interp"

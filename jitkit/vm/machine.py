@@ -38,7 +38,7 @@ from jitkit.lang.runtime import UNBOUND, power, range_check, range_test, store_s
  RANGE_CHECK, RANGE_TEST, JUMP, JUMP_BACKWARD, JUMP_IF_FALSE, JUMP_IF_TRUE,
  CALL, PRINT, RETURN,
  BINARY_TRUEDIV, UNARY_FLOAT, UNARY_INT, UNARY_LEN, BUILD_LIST, BINARY_SUBSCR, STORE_SUBSCR,
- CHECK_APPEND, LIST_APPEND, CHECK_ITER) = range(len(Op))  # fmt: skip
+ CHECK_APPEND, LIST_APPEND, CHECK_ITER, LOAD_GLOBAL, STORE_GLOBAL) = range(len(Op))  # fmt: skip
 assert all(globals()[op.name] == op for op in Op), "opcode table reordered: update this list"
 REPLACED = -1  # an opcode whose handler `VM(handlers=...)` replaced (an exercise writes some)
 
@@ -127,6 +127,9 @@ class VM:
     ) -> None:
         verify_module(codes)
         self.codes = codes
+        # the module's globals (every code has the one list of names): unbound until stored
+        self.global_names = next(iter(codes.values())).globals if codes else []
+        self.globals = rt.global_store(self.global_names)
         self.trace = trace
         self.profile = Profile()
         self.state = RunState()
@@ -155,6 +158,11 @@ class VM:
     def limit(self, limit: int) -> None:
         self.state.limit = limit
 
+    def set_globals(self, values: list[object]) -> None:
+        """Set the module's globals from outside (`@jit`): values[i] for `Code.globals[i]`,
+        `rt.UNBOUND` for a name not bound."""
+        self.globals[:] = rt.check_globals(self.global_names, values)  # in place: runs see it
+
     def call(self, name: str, *args: object) -> object:
         """Why: the public entry; runs `name(*args)` to completion on a fresh frame stack."""
         self.frames, self.limit = [], rt.recursion_limit()
@@ -167,7 +175,7 @@ class VM:
     def run(self) -> object:
         """The dispatch loop: one case per opcode, the busiest first; anything bigger than a
         few lines is a named method. Runs the top frame until the bottom one returns."""
-        frame, trace = self.frames[-1], self.trace
+        frame, trace, module_globals = self.frames[-1], self.trace, self.globals
         decoded, stack, local, pc, push, pop = frame.registers()
         try:
             while True:
@@ -294,6 +302,11 @@ class VM:
                     stack[-1] = stack[-1].append(item)  # None, the value of the call
                 elif op == CHECK_ITER:
                     rt.check_iterable(stack[-1])
+                elif op == LOAD_GLOBAL:
+                    value = module_globals[arg]
+                    push(value if value is not UNBOUND else self.undefined(arg))
+                elif op == STORE_GLOBAL:
+                    module_globals[arg] = pop()
                 elif op == REPLACED:
                     handler, arg = arg
                     pc = handler(stack, arg, pc)
@@ -339,6 +352,9 @@ class VM:
 
     def unbound(self, frame: Frame, slot: int) -> object:
         raise rt.unbound_local(frame.code.varnames[slot])
+
+    def undefined(self, index: int) -> object:
+        raise rt.name_error(self.global_names[index])
 
     def print_values(self, stack: list, argc: int) -> None:
         """PRINT: `argc` values, then sep and end, all popped."""

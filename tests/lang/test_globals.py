@@ -123,7 +123,7 @@ def test_set_globals_from_outside():
         ("X = 1\ndef g():\n    return X(2)\n", "call of 'X', a module-level variable"),
         ("print = 1\ndef g():\n    print(2)\n", "call of 'print', a module-level variable"),
         ("range = 1\ndef g():\n    for i in range(2):\n        pass\n", "call of 'range'"),
-        ("Z = 1\ndef g():\n    return Y\n", "global variable 'Y' (no top-level statement binds it)"),
+        ("Z = 1\ndef g():\n    return Y\n", "'Y' (no top-level statement binds it)"),
     ],
 )
 def test_refused_with_a_clear_error(source, what):

@@ -1,5 +1,5 @@
 """The program suite's files, and which engine runs which part of the subset: the one table the
-differential tests read (issue #17: floats and lists).
+differential tests read (issue #17: floats and lists; #16: module-level names, "globals").
 
 A program file names what it uses in a `# features: floats lists` line. For each engine a
 feature is NATIVE (compiled or interpreted by the engine itself), VM (the engine leaves the
@@ -13,18 +13,18 @@ from __future__ import annotations
 import re
 
 NATIVE, VM, REFUSED = "native", "vm", "refused"
-FEATURES = ("floats", "lists")
+FEATURES = ("floats", "lists", "globals")
 
 SUPPORT: dict[str, dict[str, str]] = {
-    "cpython": {"floats": NATIVE, "lists": NATIVE},
-    "treewalk": {"floats": NATIVE, "lists": NATIVE},
-    "vm-ast": {"floats": NATIVE, "lists": NATIVE},
-    "vm-dis": {"floats": NATIVE, "lists": NATIVE},
-    "stack": {"floats": VM, "lists": VM},
-    "ssa": {"floats": VM, "lists": VM},
-    "auto": {"floats": VM, "lists": VM},
-    "llvm": {"floats": NATIVE, "lists": NATIVE},
-    "hostc": {"floats": NATIVE, "lists": NATIVE},
+    "cpython": {"floats": NATIVE, "lists": NATIVE, "globals": NATIVE},
+    "treewalk": {"floats": NATIVE, "lists": NATIVE, "globals": NATIVE},
+    "vm-ast": {"floats": NATIVE, "lists": NATIVE, "globals": NATIVE},
+    "vm-dis": {"floats": NATIVE, "lists": NATIVE, "globals": NATIVE},
+    "stack": {"floats": VM, "lists": VM, "globals": VM},
+    "ssa": {"floats": VM, "lists": VM, "globals": VM},
+    "auto": {"floats": VM, "lists": VM, "globals": VM},
+    "llvm": {"floats": NATIVE, "lists": NATIVE, "globals": NATIVE},
+    "hostc": {"floats": NATIVE, "lists": NATIVE, "globals": NATIVE},
 }
 
 DECLARATION = re.compile(r"^# features:(.*)$", re.MULTILINE)
