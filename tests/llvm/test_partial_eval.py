@@ -287,3 +287,21 @@ def test_array_initializers_are_read():
     data = global_bytes("[3 x i64]", "[i64 0, i64 81, i64 -1]")
     assert data == b"".join(v.to_bytes(8, "little", signed=True) for v in (0, 81, -1))
     assert global_bytes("[2 x i8]", "[i8 7, i8 9]") == b"\x07\x09"
+
+
+def test_only_the_bodies_the_evaluator_runs_are_decoded():
+    """A body is decoded when the evaluator first runs it (#14 item 7: decoding every body of
+    a 2,000-locals program was most of the evaluator's time, though only the init runs)."""
+    from llvmlite import binding as llvm
+
+    from jitkit.llvm.partial_eval.evaluator import Evaluator
+    from jitkit.llvm.partial_eval.irtext import parse_module as read_ir
+
+    source = "def used(n):\n    return n + 1\n\n\ndef unused(n):\n    return n * 2\n\n\n"
+    program = compile_module(parse_module(source + "print(used(2))\n", "prog.py"), "libc")
+    mod = read_ir(str(llvm.parse_assembly(str(program.module))))  # LLVM's printed form
+    assert all(fn._blocks is None for fn in mod.functions.values())
+    Evaluator(mod, Options()).run(mod.functions['@"py.<module>"'], [], 0)
+    assert mod.functions["@py.used"]._blocks is not None
+    assert mod.functions["@py.unused"]._blocks is None
+    assert [i.op for i in mod.functions["@py.unused"].blocks[0].instrs][-1] == "cbr"

@@ -588,8 +588,8 @@ def touched_globals(mod: ModuleText) -> dict[str, set[str]]:
     """Each function's globals, its callees' included (what a runtime call may touch)."""
     direct: dict[str, set[str]] = {}
     calls: dict[str, set[str]] = {}
-    for name, fn in mod.functions.items():
-        refs = {m for i in all_instrs(fn) for m in re.findall(r'@(?:"[^"]*"|[-\w$.]+)', i.text)}
+    for name, fn in mod.functions.items():  # from the text: no body is decoded for this
+        refs = set(re.findall(r'@(?:"[^"]*"|[-\w$.]+)', "\n".join(fn.body)))
         direct[name] = {r for r in refs if r in mod.globals}
         calls[name] = {r for r in refs if r in mod.functions}
     result = {name: set(globals_) for name, globals_ in direct.items()}
