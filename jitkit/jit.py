@@ -24,6 +24,11 @@ code of the running tier, read from executable memory), `bytecode()` / `dis()` (
 prints stages as they are made: "ast", "bytecode", and once the tier compiles the function,
 the output of the methods "ir", "llvm_ir", "c_source" and "asm" (where the tier has them).
 
+Module-level names the function (or a function it calls) reads are read from `fn.__globals__`
+before each call and handed to the engine (`set_globals`), so a rebinding between two calls is
+seen as CPython sees it; a value no tier holds (a str, a dict, ...) runs the original Python
+function instead, exactly (docs/globals.md).
+
 `jitkit.tiers.TIERS` (what `python -m jitkit run` and the differential suites run) holds every
 tier but the default: those compile a program's source, and the default's tier 0 is CPython
 running the live function object, which a program's source does not give.
@@ -43,6 +48,7 @@ from jitkit.cpython_first import WARMING, CPythonFirst, Policy
 from jitkit.errors import JitkitError, UnsupportedError
 from jitkit.lang import nodes
 from jitkit.lang.parse import parse_function
+from jitkit.lang.runtime import UNBOUND
 from jitkit.lang.treewalk import TreeWalker
 from jitkit.machine_code import MachineCode, hostc_code, llvm_code, stack_code
 from jitkit.tiers import TIERS as FACTORIES
@@ -63,6 +69,7 @@ COMPILED = {  # dumps printed once the tier has compiled the function, by the me
 }
 BUILTIN_TIERS = ("stack", "ssa", "llvm", "hostc")  # engines with a builtin entry per function
 SHOWN = ("asm", "bytecode", "dis", "ir", "listing", "llvm_ir", "c_source", "running_tier")
+GLOBAL_TYPES = (int, bool, float, type(None), list)  # what a module-level name may hold here
 
 
 class InspectionError(JitkitError, LookupError):
@@ -105,6 +112,7 @@ class JitFunction:
         self._codes: dict[str, Code] | None = None
         self._vm: VM | None = None
         self._engine = None
+        self._global_names: list[str] | None = None
         self.cpython_first = (
             CPythonFirst(fn, lambda: self.engine, Policy(), self.show_compiled)
             if tier == DEFAULT
@@ -136,6 +144,26 @@ class JitFunction:
                 print(f"== bytecode of {self.__name__} ==")
                 print("\n\n".join(format_listing(c) for c in self._codes.values()))
         return self._codes
+
+    @property
+    def global_names(self) -> list[str]:
+        """The module-level names the function and its callees read (the engines' globals)."""
+        if self._global_names is None:
+            if self.tier in SOURCE_TIERS or self.frontend == "ast":
+                self._global_names = self.module.globals
+            else:
+                self._global_names = next(iter(self.codes.values())).globals
+        return self._global_names
+
+    def load_globals(self, engine) -> bool:
+        """Hand the engine the current values of the module-level names (missing: unbound);
+        False, and nothing handed, when one holds a type the kit's values do not include."""
+        scope = self.__wrapped__.__globals__
+        values = [scope.get(name, UNBOUND) for name in self.global_names]
+        if any(type(v) not in GLOBAL_TYPES for v in values if v is not UNBOUND):
+            return False
+        engine.set_globals(values)
+        return True
 
     @property
     def vm(self) -> VM:
@@ -288,11 +316,24 @@ class JitFunction:
         CPython's call of a builtin and the stub, not a trip through `engine.call`."""
         if self.cpython_first is not None:
             return self.cpython_first.function(*args)
+        names = self._global_names
+        if names is None:
+            names = self.global_names
         if self.tier == "treewalk":
-            return TreeWalker(self.module).run(self.__name__, list(args))
+            walker = TreeWalker(self.module)
+            if names and not self.load_globals(walker):
+                return self.__wrapped__(*args)
+            return walker.run(self.__name__, list(args))
         if self.tier == "interp":
-            return self.vm.call(self.__name__, *args)
+            vm = self._vm or self.vm
+            if names and not self.load_globals(vm):
+                return self.__wrapped__(*args)
+            return vm.call(self.__name__, *args)
         engine = self.engine
+        if names:  # read at every call: no builtin entry skips that
+            if not self.load_globals(engine):
+                return self.__wrapped__(*args)
+            return engine.call(self.__name__, *args)
         main = threading.current_thread() is threading.main_thread()
         if self.tier in BUILTIN_TIERS and main and type(self) is JitFunction:
             entry = engine.builtin(self.__name__)

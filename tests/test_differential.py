@@ -5,10 +5,11 @@ counter nothing else assigns, recursion always goes down a guarded parameter, fu
 only earlier functions or themselves) with nested loops, branches, calls, big and negative
 numbers and the odd division by zero; asked to, it also writes floats (NaN, infinities,
 -0.0, `/`, float(), int()) and lists (displays, `[x] * n`, indexing, stores, append, `for x in
-xs`, aliases). Every engine must print and return exactly what CPython does, or raise the same
-exception with the same message; an engine `tests/programs/__init__.py` marks as refusing a
-feature may instead raise UnsupportedError when it loads the program. Random bytecode must
-never crash the VM.
+xs`, aliases) and module-level names (functions read the top level's `g`, `h` and lists,
+before or after the top level binds them). Every engine must print and return exactly what
+CPython does, or raise the same exception with the same message; an engine
+`tests/programs/__init__.py` marks as refusing a feature may instead raise UnsupportedError
+when it loads the program. Random bytecode must never crash the VM.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from jitkit.bytecode.code import Code
 from jitkit.bytecode.opcodes import OPCODES, Op
 from jitkit.bytecode.verify import verify
 from jitkit.errors import UnsupportedError, VerifyError
+from jitkit.lang.nodes import features
+from jitkit.lang.parse import parse_module
 from jitkit.vm.machine import VM
 from tests.programs import refused
 from tests.programs.engines import ENGINES, capture, prepare, run
@@ -66,10 +69,13 @@ LISTS = ["xs", "ys"]  # the list variables of the program's top level
 class ProgramGenerator:
     """Builds one program's source text from a stream of choices."""
 
-    def __init__(self, c: Choices, floats: bool = False, lists: bool = False) -> None:
+    def __init__(
+        self, c: Choices, floats: bool = False, lists: bool = False, globals: bool = False
+    ) -> None:
         self.c = c
-        self.floats, self.lists = floats, lists
-        self.in_function = False  # the lists are top-level variables: functions see none
+        self.floats, self.lists, self.globals = floats, lists, globals
+        # the lists are top-level variables: functions see them only as module-level names
+        self.in_function = False
         self.lines: list[str] = []
         self.functions: list[tuple[str, int]] = []  # (name, arity) callable so far
         self.counter = 0
@@ -123,7 +129,9 @@ class ProgramGenerator:
         """An expression with floats or lists (only those the generator was asked for)."""
         kinds = ["/", "**", "float", "int"] if self.floats else []
         if self.lists:
-            kinds += ["display"] if self.in_function else ["len", "index", "index", "len"]
+            kinds += ["display"] if self.in_function else []
+            if not self.in_function or self.globals:
+                kinds += ["len", "index", "index", "len"]
         kind = self.c.choice(kinds)
         if kind == "/":
             return f"({e()} / {e()})"
@@ -245,8 +253,10 @@ class ProgramGenerator:
         params = ["n"] + [f"p{k}" for k in range(arity)]
         self.lines.append(f"def {name}({', '.join(params)}):")
         self.in_function = True
-        self.lines.append(f"    if n <= 0:\n        return {self.expr(params[1:], 1)}")
-        self.block(1, params[1:], 2, False, (name, arity))
+        module_names = ["g", "h"] if self.globals else []  # the top level's, never assigned here
+        base = self.expr(params[1:] + module_names, 1)
+        self.lines.append(f"    if n <= 0:\n        return {base}")
+        self.block(1, params[1:] + module_names, 2, False, (name, arity))
         names = ["n"] + params[1:]
         recursive = [f"{name}(n - 1{''.join(', ' + self.expr(names, 1) for _ in range(arity))})"]
         tail = self.expr(names, 2) if self.c.chance(50) else "0"
@@ -258,6 +268,9 @@ class ProgramGenerator:
         if self.lists:
             self.lines.append("xs = [1, 2, 3]")
             self.lines.append("ys = xs")
+        for name in ["g", "h"] if self.globals else []:  # bound now, or only at the end
+            if self.c.chance(60):
+                self.lines.append(f"{name} = {self.literal()}")
         for index in range(self.c.integer(0, 3)):
             self.function(index)
         guarded = [(name, arity) for name, arity in self.functions]
@@ -271,16 +284,18 @@ class ProgramGenerator:
             self.lines.append(f"print({name}({', '.join(args)}))")
         if self.lists:
             self.lines.append("print(xs, ys)")
+        if self.globals:  # the functions' module-level names are bound somewhere
+            self.lines.append("g, h = 0, 0")
         return "\n".join(self.lines) + "\n"
 
 
-def generate(c: Choices, floats: bool = False, lists: bool = False) -> str:
-    return ProgramGenerator(c, floats, lists).program()
+def generate(c: Choices, floats: bool = False, lists: bool = False, globals: bool = False) -> str:
+    return ProgramGenerator(c, floats, lists, globals).program()
 
 
 @st.composite
-def programs(draw, floats: bool = False, lists: bool = False) -> str:
-    return generate(Choices(data=draw(st.data())), floats, lists)
+def programs(draw, floats: bool = False, lists: bool = False, globals: bool = False) -> str:
+    return generate(Choices(data=draw(st.data())), floats, lists, globals)
 
 
 @SETTINGS
@@ -315,6 +330,22 @@ def test_float_programs_agree_with_cpython(source: str):
 @given(programs(floats=True, lists=True))
 def test_float_and_list_programs_agree_with_cpython(source: str):
     assert_engines_agree(source, {"floats", "lists"})
+
+
+@pytest.mark.parametrize("engine", ENGINES[1:])
+@SETTINGS
+@given(programs(lists=True, globals=True))
+def test_programs_with_module_level_names_agree_with_cpython(engine: str, source: str):
+    expected = run("cpython", source)
+    assert run(engine, source) == expected, f"{engine} disagrees on:\n{source}"
+
+
+def test_generator_writes_reads_of_module_level_names():
+    sources = [generate(Choices(rng=random.Random(seed)), False, True, True) for seed in range(40)]
+    reads = [s for s in sources if "globals" in features(parse_module(s))]
+    assert len(reads) >= 10
+    outcomes = {run("cpython", s)[1] for s in reads}
+    assert None in outcomes and any("NameError" in (o or "") for o in outcomes)
 
 
 def test_float_and_list_generator_makes_varied_programs():
@@ -374,6 +405,7 @@ def random_code(draw) -> Code:
     code = Code(
         "rand", 0, ["a", "b"], consts=consts, names=["rand"], ops=ops, args=args, lines=[1] * length
     )
+    code.globals = ["G"]  # LOAD_GLOBAL 0 before any STORE_GLOBAL 0: NameError
     return code
 
 
@@ -401,7 +433,7 @@ def test_random_bytecode_is_rejected_or_runs(code: Code):
         with tempfile.TemporaryFile("w+") as sink, contextlib.redirect_stdout(sink):
             vm.call("rand")
         assert Op.RETURN in code.ops  # it returned, so it had a RETURN to do it with
-    except (ArithmeticError, TypeError, ValueError, RecursionError, UnboundLocalError) as e:
+    except (ArithmeticError, TypeError, ValueError, RecursionError, NameError) as e:
         assert not isinstance(e, VerifyError)
     except OutOfTime:
         pass  # an endless loop: verified code need not terminate
