@@ -294,6 +294,8 @@ class CompiledModule:
             raise KeyError(f"no function {name!r} in this module")
         if self.lists:  # its lists are released after each call: `call` does that
             return functools.partial(self.call, name)
+        if name == n.MODULE_CODE_NAME and self.kit.globals:  # it binds them: `call` reads
+            return functools.partial(self.call, name)
         params = len(self.program.functions[name].params)
         if len(self._frames[-1]) < 2 * params:
             self._frames.append((ctypes.c_int64 * (2 * params))())  # the old ones stay in use

@@ -185,3 +185,11 @@ def test_partial_evaluation_makes_limit_a_constant_llvm_folds():
     assert "@LIMIT" not in after  # s + LIMIT: the overflow-checked add of an immediate
     assert re.search(r"@llvm\.sadd\.with\.overflow\.i64\(i64 %\S+, i64 1000\)", after)
     llvm.parse_assembly(result.text).verify()
+
+
+def test_the_top_level_code_through_its_builtin_entry_still_binds_the_globals():
+    """A function's re-run in the interpreter needs what the top-level code bound natively."""
+    module = compile_source("def f():\n    return A * A\n\n\nA = 2**40\n", "prog.py")
+    module.builtin("<module>")()
+    assert module.global_values == [2**40]
+    assert module.call("f") == 2**80  # overflows in machine code, re-runs with A
