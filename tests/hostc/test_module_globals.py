@@ -86,3 +86,10 @@ def test_a_rerun_of_the_top_level_code_starts_from_the_globals_before_it():
     out, error, module = in_process(source)  # the * overflows in C: the VM runs it all
     assert (out, error) == (f"{2**62}\n{2**64}\n", None)
     assert module.global_values == [2**64]
+
+
+def test_the_top_level_code_through_its_builtin_entry_still_binds_the_globals():
+    module = compile_source("def f():\n    return A * A\n\n\nA = 2**40\n", "prog.py")
+    module.builtin("<module>")()
+    assert module.global_values == [2**40]
+    assert module.call("f") == 2**80  # overflows in C, the VM re-runs it with A
