@@ -86,6 +86,8 @@ PROGRAMS = {
     "primes": PRIMES,
     "fib(25)": FIB.replace("fib(18))", "fib(25))"),  # more than the step budget
     "swap_gcd": (REPO / "tests/programs/swap_gcd.py").read_text(),
+    # module-level names computed by loops and calls: constants after evaluation
+    "globals": (REPO / "tests/programs/globals_computed.py").read_text(),
 }
 
 

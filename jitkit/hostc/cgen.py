@@ -202,13 +202,28 @@ class CGen:
     @deep
     def lower_module(self) -> CModule:
         indexes = {name: i for i, name in enumerate(self.functions)}
-        out = [prelude(self.overrides), "/* ---- the module's functions ---- */"]
+        out = [prelude(self.overrides), *self.module_globals()]
+        out += ["/* ---- the module's functions ---- */"]
         out += [self.signature(f) + ";" for f in self.functions.values()]
         for f in self.functions.values():
             out.append(self.lower_function(f))
         out.append(self.entry(indexes))
         params = {name: list(f.params) for name, f in self.functions.items()}
         return CModule("\n\n".join(out) + "\n", indexes, params)
+
+    def module_globals(self) -> list[str]:
+        """A C static per module-level name a function reads, unbound until the top-level
+        code (or Python, `HostModule.set_globals`) stores it, and the exported table of
+        their addresses Python finds them by (`jk_globals[i]` for `Module.globals[i]`)."""
+        if not self.kit.globals:
+            return []
+        names = [c_name("g", g) for g in self.kit.globals]
+        statics = "\n".join(f"static jk_val {c} = {{0, JK_UNBOUND}};" for c in names)
+        table = ", ".join(f"&{c}" for c in names)
+        return [
+            "/* ---- module-level names ---- */\n" + statics,
+            f"jk_val *const jk_globals[{len(names)}] = {{{table}}};",
+        ]
 
     def signature(self, f: n.Function) -> str:
         params = "".join(f", jk_val {c_name('v', p)}" for p in f.params)
@@ -238,6 +253,13 @@ class CGen:
             count = len(self.functions[name].params)
             args = "".join(f", args[{i}]" for i in range(count))
             cases.append(f"    case {index}: *out = {c_name('py', name)}(cx{args}); break;")
+        keep = []  # ... and the lists module-level names hold (HostModule.read_globals)
+        if self.kit.globals:
+            count = len(self.kit.globals)
+            keep = [
+                f"    for (int g = 0; g < {count}; g++)",
+                "        if (jk_globals[g]->t == JK_LIST) return JK_OK;",
+            ]
         return "\n".join(
             [
                 "/* The one exported entry: 0 when the call ended normally, else a status. */",
@@ -254,6 +276,7 @@ class CGen:
                 "    default: return JK_TYPE;",
                 "    }",
                 "    /* Python reads a list result, and copies lists it passed back */",
+                *keep,
                 "    if (out->t != JK_LIST && !cx->imported) jk_free_lists(cx);",
                 "    return JK_OK;",
                 "}",
@@ -394,6 +417,9 @@ class CGen:
     def lower_Pass(self, s: n.Pass) -> None:
         self.emit(";")
 
+    def lower_SetGlobal(self, s: n.SetGlobal) -> None:
+        self.emit(f"{c_name('g', s.name)} = {self.expr(s.value)};")
+
     def lower_Return(self, s: n.Return) -> None:
         self.comment(s)
         self.emit(f"return jk_leave(cx, {self.expr(s.value)});")
@@ -436,6 +462,11 @@ class CGen:
 
     def lower_Local(self, e: n.Local) -> str:
         return f"jk_load(cx, {self.local(e)})"
+
+    def lower_Global(self, e: n.Global) -> str:
+        """Unbound: the VM re-runs the call and raises CPython's NameError (or has the value,
+        one C cannot hold)."""
+        return f"jk_load(cx, {c_name('g', e.name)})"
 
     def lower_BinOp(self, e: n.BinOp) -> str:
         first, (a, b) = self.sequenced([e.left, e.right])

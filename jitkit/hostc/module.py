@@ -43,6 +43,7 @@ more than `HEAP_LIMIT` bytes of lists in one call go to the VM.
 from __future__ import annotations
 
 import ctypes
+import functools
 import re
 import resource
 import struct
@@ -65,10 +66,17 @@ from jitkit.hostc.runtime import (
     TAG_INT,
     TAG_LIST,
     TAG_NONE,
+    TAG_UNBOUND,
 )
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
-from jitkit.lang.runtime import arity_error, fits_machine_word, recursion_limit
+from jitkit.lang.runtime import (
+    UNBOUND,
+    arity_error,
+    check_globals,
+    fits_machine_word,
+    recursion_limit,
+)
 from jitkit.native.entry import (
     MAX_DEPTH,
     WORDS,
@@ -215,6 +223,7 @@ class HostModule:
         self.import_list.restype = ctypes.c_void_p
         self.bailouts: Counter[str] = Counter()  # status name -> calls re-run in the VM
         self._nesting = ctypes.c_int64(0)  # builtin entries' calls running (one at a time)
+        self.init_globals()
         self._entry_data = (ctypes.c_int64 * WORDS)(-1)
         for stage in dump:
             if stage not in DUMPS:
@@ -275,6 +284,8 @@ class HostModule:
         index = self.c_module.indexes.get(name)
         if index is None:
             raise KeyError(f"no function {name!r} in this module")
+        if name == n.MODULE_CODE_NAME and self.kit.globals:  # it binds them: `call` reads
+            return functools.partial(self.call, name)
         params = len(self.c_module.params[name])
         function = self.kit.functions.get(name)  # None: the module's top-level code
         flag = interrupt_flag()
@@ -351,7 +362,7 @@ class HostModule:
             raise arity_error(name, params, len(args))
         if not all(takes(a) for a in args):
             self.bailouts["arguments"] += 1
-            return self.vm.call(name, *args)
+            return self.vm_call(name, args)
         result = Value()
         flag = interrupt_flag()
         cx = Context(
@@ -367,13 +378,14 @@ class HostModule:
         if argv is None:  # a list past the byte budget
             self.take_output(cx)
             self.bailouts["memory"] += 1
-            return self.vm.call(name, *args)
+            return self.vm_call(name, args)
         flag.arm()
         try:
             status = self.run(ctypes.byref(cx), index, argv, ctypes.byref(result))
         except BaseException:
             # Ctrl-C: CPython raises KeyboardInterrupt as the C call returns. What C printed
             # so far is exactly what CPython would have printed by then: show it.
+            self.read_globals(name)
             show(self.take_output(cx))
             raise
         return self.after_run(name, args, status, cx, result, passed)
@@ -410,6 +422,9 @@ class HostModule:
         when the call returns normally: CPython would have changed them in place."""
         flag = interrupt_flag()
         value, changed = None, []
+        before = self.global_values  # what a re-run of the call starts from
+        if status in (OK, INTERRUPTED):
+            self.read_globals(name)  # what the top-level code bound, before lists are freed
         if status == OK:  # read out of C's lists before they are freed
             value = from_value(result, passed)
             changed = [(mine, read_list(address)) for address, mine in (passed or {}).items()]
@@ -423,13 +438,70 @@ class HostModule:
                 for mine, items in changed:
                     mine[:] = items
                 return value
-            return self.vm.call(name, *args)  # outside the handler: its error stands alone
+            return self.vm_call(name, args, before)  # outside the handler: its error alone
         if status == INTERRUPTED:  # SIGINT's Python handler has not raised (yet)
             show(output)
             flag.raise_pending()  # CPython's handler: KeyboardInterrupt, or the user's
             raise KeyboardInterrupt  # a handler that did not raise cannot resume C mid-call
         self.bailouts[STATUS.get(status, f"status {status}")] += 1
-        return self.vm.call(name, *args)
+        return self.vm_call(name, args, before)
+
+    def vm_call(self, name: str, args: tuple, before: list[object] | None = None) -> object:
+        """The call in the VM, from the module's globals as the C call started (`before`,
+        else now); what the VM's top-level code binds is this module's afterwards."""
+        if not self.kit.globals:
+            return self.vm.call(name, *args)
+        vm = self.vm
+        vm.set_globals(list(self.global_values if before is None else before))
+        try:
+            return vm.call(name, *args)
+        finally:
+            self.global_values = list(vm.globals)
+            self.write_globals()
+
+    # -- module-level names (cgen's `jk_globals`) ----------------------------------------
+
+    def init_globals(self) -> None:
+        """The C statics of the module-level names, through the exported table."""
+        count = len(self.kit.globals)
+        self.global_values: list[object] = [UNBOUND] * count
+        self.c_globals: list[Value] = []
+        if count:
+            table = (ctypes.c_void_p * count).in_dll(self.build.library, "jk_globals")
+            self.c_globals = [Value.from_address(address) for address in table]
+
+    def set_globals(self, values: list[object]) -> None:
+        """The module's globals from outside (`@jit`: the function's `__globals__`):
+        `values[i]` for `kit.globals[i]`, `jitkit.lang.runtime.UNBOUND` for not bound."""
+        self.global_values = check_globals(self.kit.globals, values)
+        self.write_globals()
+
+    def write_globals(self) -> None:
+        """`global_values` into the C statics. A value C does not hold between calls (a
+        list: C's lists live for one call; a big int) is written as unbound, so a read of
+        it bails out and the VM, which has the real value, runs the call."""
+        for slot, value in zip(self.c_globals, self.global_values, strict=True):
+            held = to_value(value) if value is not UNBOUND and scalar(value) else None
+            slot.v, slot.t = (held.v, held.t) if held else (0, TAG_UNBOUND)
+
+    def read_globals(self, name: str) -> None:
+        """After the top-level code ran in C: what it bound, into `global_values` (a list
+        copied out before the call's lists are freed, then held here only)."""
+        if name != n.MODULE_CODE_NAME or not self.c_globals:
+            return
+        lists: dict[int, list] = {}
+        values = list(self.global_values)  # a new list: a re-run starts from the old one
+        for i, slot in enumerate(self.c_globals):
+            if slot.t == TAG_UNBOUND:  # not bound in C: what was set stays
+                continue
+            if slot.t == TAG_LIST:
+                if slot.v not in lists:
+                    lists[slot.v] = read_list(slot.v)
+                values[i] = lists[slot.v]
+            else:
+                values[i] = from_value(slot)
+        self.global_values = values
+        self.write_globals()
 
 
 def show(output: bytes) -> None:

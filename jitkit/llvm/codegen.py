@@ -15,6 +15,7 @@ concern, and `CodeGen` puts the pieces together:
 - `statements`: assignments, `if`, loops, `break`/`continue`, `return`
 - `printing`: `print` with Python's formatting
 - `entries`: `jk_call.f` entries for Python, or `main`/`_start` for executables
+- `module_globals`: module-level names (`LIMIT = 1000`) as LLVM globals the init writes
 
 `handlers=` maps a node class to a function that lowers it instead (notebook 08's exercises
 replace one node type's lowering and still compile and run the whole module).
@@ -35,6 +36,7 @@ from jitkit.lang import nodes as n
 from jitkit.lang.parse import deep
 from jitkit.llvm.entries import EntryLowering
 from jitkit.llvm.lowering import FunctionState, Handler, Loop
+from jitkit.llvm.module_globals import GlobalLowering
 from jitkit.llvm.printing import PrintLowering
 from jitkit.llvm.runtime import I8, I64, Runtime, emit_runtime, stack_pointer
 from jitkit.llvm.statements import StatementLowering
@@ -48,7 +50,7 @@ __all__ = ["ERROR", "INT", "NONE", "CodeGen", "Loop", "Val", "compile_module", "
 RECURSION_MESSAGE = "maximum recursion depth exceeded"
 
 
-class CodeGen(StatementLowering, PrintLowering, EntryLowering):
+class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
     """Lowers a kit module: `lower_<Stmt>` for statements, `lower_<Expr>` for expressions."""
 
     def __init__(
@@ -80,6 +82,7 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering):
             self.llvm[name] = fn
         self.floats = makes_floats(kit)
         self.lists = makes_lists(kit)
+        self.declare_globals()
         self.b = ir.IRBuilder()
         self.print_value = self.emit_print_value()
         self.pow = self.emit_pow()

@@ -57,7 +57,7 @@ from typing import TextIO
 
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
-from jitkit.lang.runtime import fits_machine_word, recursion_limit
+from jitkit.lang.runtime import UNBOUND, check_globals, fits_machine_word, recursion_limit
 from jitkit.lang.treewalk import TreeWalker
 from jitkit.llvm.codegen import compile_module as lower_module
 from jitkit.llvm.codegen import makes_floats, makes_lists
@@ -65,8 +65,10 @@ from jitkit.llvm.emit import emit_assembly, emit_object, link_executable
 from jitkit.llvm.floats import float_bits
 from jitkit.llvm.jit import Engine
 from jitkit.llvm.lowering import Handler
+from jitkit.llvm.module_globals import global_symbols, name_error
 from jitkit.llvm.optimize import optimize
 from jitkit.llvm.values import BOOL, ERROR, FLOAT, INT, LIST, NONE, Program
+from jitkit.llvm.values import UNBOUND as UNBOUND_TAG
 from jitkit.llvm.verify import verify_ir
 from jitkit.native.entry import (
     MAX_DEPTH,
@@ -175,6 +177,7 @@ class CompiledModule:
         self._busy = ctypes.c_int64(0)
         self._entry_data = (ctypes.c_int64 * WORDS)(-1)
         self._frames: list[ctypes.Array] = [(ctypes.c_int64 * 2)()]
+        self.init_globals()
 
     @property
     def written(self) -> int:
@@ -233,19 +236,33 @@ class CompiledModule:
         self.set_global("jk_depth_limit", limit)
         self.set_global("jk_stack_floor", stack_floor())
         self.written = 0
+        before = self.global_values  # what a re-run of the call starts from
+        stores = name == n.MODULE_CODE_NAME and bool(self.kit.globals)
         interrupt_flag().arm()
         try:
             self.entries[name](frame)
-            return self.after_native(name, args, frame, limit)
+            if stores:
+                self.read_globals()
+            return self.after_native(name, args, frame, limit, before)
         except KeyboardInterrupt:  # CPython raised it as the call returned (the flag's poll)
+            if stores:
+                self.read_globals()
             self.flush()  # what ran before Ctrl-C did print
             raise
         finally:
             if self.lists:  # the call's lists, a list result already copied out
                 self.release()
 
-    def after_native(self, name: str, args: tuple, frame: ctypes.Array, limit: int) -> object:
-        """What the call gives once the machine code returned `frame` (tag and payload)."""
+    def after_native(
+        self,
+        name: str,
+        args: tuple,
+        frame: ctypes.Array,
+        limit: int,
+        before: list[object] | None = None,
+    ) -> object:
+        """What the call gives once the machine code returned `frame` (tag and payload);
+        a re-run in the interpreter starts from the globals as they were `before` it."""
         if frame[0] != ERROR:
             self.flush()
             return list_from(frame[1]) if frame[0] == LIST else from_tag(frame[0], frame[1])
@@ -253,7 +270,7 @@ class CompiledModule:
         if site.kind == "interrupt" or (site.kind in ENTRY_CHECKS and interrupt_flag().is_set):
             self.flush()  # what ran before Ctrl-C did print
             self.raise_interrupt()
-            return self.interpret(name, args, skip=self.written)  # a handler chose to go on
+            return self.interpret(name, args, self.written, before)  # a handler went on
         capped = site.kind == "recursion" and limit < recursion_limit()
         if site.kind in EXACT and not capped:
             self.flush()
@@ -261,8 +278,11 @@ class CompiledModule:
         if site.kind == "type" and "positional argument" in site.message:
             self.flush()
             raise TypeError(site.message)
+        if site.kind == "name" and self.unbound(site.message):
+            self.flush()
+            raise NameError(site.message)
         self.set_global("jk_buffer_used", 0)  # drop what the interpreter will print again
-        return self.interpret(name, args, skip=self.written)
+        return self.interpret(name, args, self.written, before)
 
     def builtin(self, name: str) -> Callable:
         """`name` as a builtin function (`jitkit.native.entry`): a machine-code stub that
@@ -273,6 +293,8 @@ class CompiledModule:
         if name not in self.entries:
             raise KeyError(f"no function {name!r} in this module")
         if self.lists:  # its lists are released after each call: `call` does that
+            return functools.partial(self.call, name)
+        if name == n.MODULE_CODE_NAME and self.kit.globals:  # it binds them: `call` reads
             return functools.partial(self.call, name)
         params = len(self.program.functions[name].params)
         if len(self._frames[-1]) < 2 * params:
@@ -343,10 +365,74 @@ class CompiledModule:
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             raise KeyboardInterrupt
 
-    def interpret(self, name: str, args: tuple[object, ...], skip: int) -> object:
-        """The exact slow path: the tree-walk interpreter, minus output already shown."""
-        with contextlib.redirect_stdout(SkipWriter(sys.stdout, skip)):
-            return TreeWalker(self.kit).run(name, list(args))
+    def interpret(
+        self, name: str, args: tuple[object, ...], skip: int, before: list[object] | None = None
+    ) -> object:
+        """The exact slow path: the tree-walk interpreter, minus output already shown. It
+        starts from the module's globals as the call did (`before`, else now), and what its
+        top-level code binds is this module's afterwards."""
+        walker = TreeWalker(self.kit)
+        if self.kit.globals:
+            walker.set_globals(list(self.global_values if before is None else before))
+        try:
+            with contextlib.redirect_stdout(SkipWriter(sys.stdout, skip)):
+                return walker.run(name, list(args))
+        finally:
+            if self.kit.globals:
+                self.global_values = list(walker.globals)
+                self.write_globals()
+
+    # -- module-level names (module_globals) ------------------------------------------------
+
+    def init_globals(self) -> None:
+        """Where each module-level name's tag and payload live; all start unbound."""
+        self.global_addresses = [
+            tuple(self.engine.global_address(s) for s in global_symbols(g))
+            for g in self.kit.globals
+        ]
+        self.global_values: list[object] = [UNBOUND] * len(self.kit.globals)
+        self.name_sites = {name_error(g): i for i, g in enumerate(self.kit.globals)}
+
+    def set_globals(self, values: list[object]) -> None:
+        """The module's globals from outside (`@jit`: the function's `__globals__`):
+        `values[i]` for `kit.globals[i]`, `jitkit.lang.runtime.UNBOUND` for not bound."""
+        self.global_values = check_globals(self.kit.globals, values)
+        self.write_globals()
+
+    def write_globals(self) -> None:
+        """`global_values` into the machine code's globals. A value compiled code cannot
+        hold (a big int, a list, a float in a module without floats) is written as unbound:
+        a read of it stops at its "name" site, and `unbound` sends the call to the
+        interpreter, which has the real value."""
+        for (tag_at, payload_at), value in zip(
+            self.global_addresses, self.global_values, strict=True
+        ):
+            native = value is not UNBOUND and self.takes(value)
+            ctypes.c_int8.from_address(tag_at).value = tag_of(value) if native else UNBOUND_TAG
+            ctypes.c_int64.from_address(payload_at).value = payload_of(value) if native else 0
+
+    def read_globals(self) -> None:
+        """What the top-level code bound in machine code, into `global_values` (lists
+        copied out before the call's memory is released, then held here only)."""
+        lists: dict[int, list] = {}
+        values = list(self.global_values)  # a new list: a re-run starts from the old one
+        for i, (tag_at, payload_at) in enumerate(self.global_addresses):
+            tag = ctypes.c_int8.from_address(tag_at).value
+            payload = ctypes.c_int64.from_address(payload_at).value
+            if tag == UNBOUND_TAG:  # not bound in machine code: what was set stays
+                continue
+            if tag == LIST:
+                if payload not in lists:
+                    lists[payload] = list_from(payload)
+                values[i] = lists[payload]
+            else:
+                values[i] = from_tag(tag, payload)
+        self.global_values = values
+        self.write_globals()
+
+    def unbound(self, message: str) -> bool:
+        """Is the name a "name" site reports really unbound (not a value held only here)?"""
+        return self.global_values[self.name_sites[message]] is UNBOUND
 
 
 @contextlib.contextmanager

@@ -32,6 +32,7 @@ KINDS = {
     "overflow": "OverflowError",
     "zerodiv": "ZeroDivisionError",
     "unbound": "UnboundLocalError",
+    "name": "NameError",  # a module-level name read before it is bound (module_globals)
     "type": "TypeError",
     "index": "IndexError",
     "attribute": "AttributeError",

@@ -225,6 +225,29 @@ def test_deep_call_design_1_gives_up_design_2_runs_it_at_start_up(tmp_path: Path
     assert with_pe == without == (cpython(DEEP, tmp_path), "", 0)
 
 
+FIRST_BLOCK_CHECK = """\
+def count(things):
+    n = 0
+    for _t in things:
+        n += 1
+    return n
+
+
+print(count([1, 2, 3]))
+print(count(5))
+"""
+
+
+def test_a_check_failing_in_the_first_block_resumes(tmp_path: Path):
+    """`for _t in 5` fails its type check in the init's first block: the evaluator stops
+    there on a runtime branch, and the error exit's phi takes its entry from `%entry` (it
+    gave up with "phi without an entry for" when the branch did not say where it was)."""
+    (with_pe, without, result) = run_both(FIRST_BLOCK_CHECK, tmp_path)
+    assert result.changed, result.stopped
+    assert with_pe == without
+    assert with_pe[0] == "3\n" and with_pe[1].endswith("'int' object is not iterable\n")
+
+
 def kit_programs() -> list[Path]:
     return sorted(p for p in PROGRAMS.glob("*.py") if not p.name.startswith(("_", "test_")))
 
@@ -239,6 +262,7 @@ def test_program_suite_same_with_and_without(path: Path, tmp_path: Path):
     assert with_pe == without
     if "# features:" in source:  # floats or lists (#17): giving up is right, failing is not
         assert "internal error" not in result.stopped, result.stopped
+        assert "phi without" not in result.stopped, result.stopped
         assert result.changed or result.stopped.startswith("gave up"), result.stopped
         return
     assert result.changed, result.stopped
@@ -263,3 +287,21 @@ def test_array_initializers_are_read():
     data = global_bytes("[3 x i64]", "[i64 0, i64 81, i64 -1]")
     assert data == b"".join(v.to_bytes(8, "little", signed=True) for v in (0, 81, -1))
     assert global_bytes("[2 x i8]", "[i8 7, i8 9]") == b"\x07\x09"
+
+
+def test_only_the_bodies_the_evaluator_runs_are_decoded():
+    """A body is decoded when the evaluator first runs it (#14 item 7: decoding every body of
+    a 2,000-locals program was most of the evaluator's time, though only the init runs)."""
+    from llvmlite import binding as llvm
+
+    from jitkit.llvm.partial_eval.evaluator import Evaluator
+    from jitkit.llvm.partial_eval.irtext import parse_module as read_ir
+
+    source = "def used(n):\n    return n + 1\n\n\ndef unused(n):\n    return n * 2\n\n\n"
+    program = compile_module(parse_module(source + "print(used(2))\n", "prog.py"), "libc")
+    mod = read_ir(str(llvm.parse_assembly(str(program.module))))  # LLVM's printed form
+    assert all(fn._blocks is None for fn in mod.functions.values())
+    Evaluator(mod, Options()).run(mod.functions['@"py.<module>"'], [], 0)
+    assert mod.functions["@py.used"]._blocks is not None
+    assert mod.functions["@py.unused"]._blocks is None
+    assert [i.op for i in mod.functions["@py.unused"].blocks[0].instrs][-1] == "cbr"

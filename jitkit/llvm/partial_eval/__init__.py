@@ -102,7 +102,8 @@ def partial_evaluate(
     finally:
         sys.setrecursionlimit(limit)
     out = str(ref)
-    new_fn = parse_module(out).functions[init]
+    new_mod = parse_module(out)
+    new_fn = new_mod.functions[init]
     result = PartialEvalResult(
         out,
         True,
@@ -117,7 +118,7 @@ def partial_evaluate(
     ]
     result.globals_constant = [
         name
-        for name, g in parse_module(out).globals.items()
+        for name, g in new_mod.globals.items()
         if name in mod.globals and g.kind == "constant" and mod.globals[name].kind == "global"
     ]
     return result

@@ -159,6 +159,7 @@ class Frame:
     fn: Function
     env: dict
     allocas: list[str] = field(default_factory=list)
+    block: str = ""  # the block running now: the predecessor its branch leaves
 
 
 class Evaluator:
@@ -415,6 +416,7 @@ class Evaluator:
                     raise Resume(
                         str(stop), env, [(block.name, pred)], f"br label %{block.name}"
                     ) from None
+                frame.block = block.name
                 phis = [i for i in block.instrs if i.op == "phi"]
                 if phis:
                     values = [self.incoming(i, env, pred) for i in phis]
@@ -470,7 +472,8 @@ class Evaluator:
             if depth:
                 raise Failure("branch on a runtime value")
             term = f"br i1 {cond.name}, label %{a[1]}, label %{a[2]}"
-            raise Resume("branch on a runtime value", env, [(a[1], ""), (a[2], "")], term)
+            here = frame.block  # the targets' phis name it (the residual's entry replaces it)
+            raise Resume("branch on a runtime value", env, [(a[1], here), (a[2], here)], term)
         elif op == "br":
             return ("br", a[0])
         elif op == "call":
@@ -585,8 +588,8 @@ def touched_globals(mod: ModuleText) -> dict[str, set[str]]:
     """Each function's globals, its callees' included (what a runtime call may touch)."""
     direct: dict[str, set[str]] = {}
     calls: dict[str, set[str]] = {}
-    for name, fn in mod.functions.items():
-        refs = {m for i in all_instrs(fn) for m in re.findall(r'@(?:"[^"]*"|[-\w$.]+)', i.text)}
+    for name, fn in mod.functions.items():  # from the text: no body is decoded for this
+        refs = set(re.findall(r'@(?:"[^"]*"|[-\w$.]+)', "\n".join(fn.body)))
         direct[name] = {r for r in refs if r in mod.globals}
         calls[name] = {r for r in refs if r in mod.functions}
     result = {name: set(globals_) for name, globals_ in direct.items()}

@@ -208,12 +208,30 @@ class Block:
 
 @dataclass
 class Function:
+    """A definition; its body is decoded the first time `blocks` or `index` is asked for
+    (the evaluator runs the init and what it calls: the other bodies are never decoded)."""
+
     name: str
     ret: str
     params: list[tuple[str, str]]  # (type, name)
     header: str  # the `define ... {` line
-    blocks: list[Block]
-    index: dict[str, Block] = field(default_factory=dict)
+    body: list[str]  # the lines between the header and the closing `}`
+    _blocks: list[Block] | None = field(default=None, repr=False)
+    _index: dict[str, Block] = field(default_factory=dict, repr=False)
+
+    @property
+    def blocks(self) -> list[Block]:
+        return self.decoded()[0]
+
+    @property
+    def index(self) -> dict[str, Block]:
+        return self.decoded()[1]
+
+    def decoded(self) -> tuple[list[Block], dict[str, Block]]:
+        if self._blocks is None:
+            self._blocks = decode_body(self.body)
+            self._index = {block.name: block for block in self._blocks}
+        return self._blocks, self._index
 
 
 @dataclass
@@ -278,10 +296,15 @@ def parse_function(lines: list[str]) -> Function:
     params = [(ty, strip_name(name.split()[-1]) if name else "") for ty, name in params]
     prefix = m[1]
     ret = prefix[prefix.index("{") :] if prefix.endswith("}") else prefix.split()[-1]
-    fn = Function(m[2], ret, params, lines[0], [])
+    return Function(m[2], ret, params, lines[0], lines[1:-1])
+
+
+def decode_body(lines: list[str]) -> list[Block]:
+    """A function's body lines -> its blocks of decoded instructions."""
+    blocks: list[Block] = []
     block: Block | None = None
     pending = ""
-    for raw in lines[1:-1]:
+    for raw in lines:
         line = strip_comment(raw)
         if not line.strip():
             continue
@@ -293,18 +316,16 @@ def parse_function(lines: list[str]) -> Function:
             continue
         if (m := LABEL.match(line)) and not line.startswith(" "):
             block = Block(strip_name("%" + m[1]))
-            fn.blocks.append(block)
-            fn.index[block.name] = block
+            blocks.append(block)
             continue
         if block is None:  # an unnamed first block
             block = Block("0")
-            fn.blocks.append(block)
-            fn.index["0"] = block
+            blocks.append(block)
         if line.strip().startswith("switch") and not line.rstrip().endswith("]"):
             pending = line.strip()
             continue
         block.instrs.append(decode(line.strip()))
-    return fn
+    return blocks
 
 
 def strip_comment(line: str) -> str:
