@@ -259,7 +259,10 @@ class TierEmitter(Emitter):
         return values
 
     def store_word(self, dst, x: Operand) -> None:
-        if isinstance(x, Reg) or imm32(x):
+        """A record word: an int, a bool, or a double's bits."""
+        if isinstance(x, float) or (isinstance(x, Reg) and x.kind == "xmm"):
+            self.move(dst, x)
+        elif isinstance(x, Reg) or imm32(x):
             self.a.mov(dst, x)
         else:
             self.a.mov(rax, x).mov(dst, rax)
@@ -422,3 +425,4 @@ class TierEmitter(Emitter):
             self.a.label(label).cmp(edx, DEOPT).je(unwind).jmp(self.epilogue)
         self.emit_cold()
         self.emit_stubs()
+        self.emit_constants()

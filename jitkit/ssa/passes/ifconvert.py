@@ -66,6 +66,8 @@ def _shape(
     if join_yes != join_no or (yes is None and no is None) or join_yes == head.label:
         return None
     join = blocks[join_yes]
+    if any(phi.type == "f64" for phi in join.phis):
+        return None  # no cmov for xmm registers: a double's branch stays a branch
     return (yes, no, join) if join.phis else None
 
 
