@@ -24,6 +24,7 @@ from jitkit.stackjit.templates import GUARDED, TEMPLATES, Site
 from jitkit.stackjit.types import (
     ALWAYS,
     BOOL,
+    FLOAT,
     INT,
     NONE,
     UNDEF,
@@ -57,6 +58,7 @@ from jitkit.x86 import (
 from jitkit.x86 import Code as MachineCode
 
 DEOPT = 1
+FLOATS = False  # the stack tier compiles float values (its SSE2 templates exist)
 # Runtime context, read through r15 (see runtime.Context)
 CTX_DEOPT_PTR, CTX_STACK_LIMIT, CTX_DEPTH, CTX_MAX_DEPTH = 0, 8, 16, 24
 CTX_PRINT, CTX_RESULT, CTX_FLAG, CTX_CALLS, CTX_STACK_FLOOR = 32, 40, 48, 56, 64
@@ -66,7 +68,8 @@ STACK_BUDGET = 2 << 20  # bytes of native stack compiled code may use below its 
 # take, and on a thread whose stack is shorter than the budget the entry lowers the cap.
 SMALL_FRAME_SHIFT = 7  # 128 bytes: NATIVE_DEPTH_CAP such frames fit in STACK_BUDGET
 SMALL_FRAME = 1 << SMALL_FRAME_SHIFT
-# Opcodes that compute on their operands as numbers: they only take ints and bools.
+# Opcodes that compute on their operands as numbers: they only take ints, bools and (with
+# the `floats` switch) floats; a set of types that mixes floats with others is refused.
 NUMERIC = set(ALWAYS) | {
     Op.BINARY_MIN,
     Op.BINARY_MAX,
@@ -74,6 +77,8 @@ NUMERIC = set(ALWAYS) | {
     Op.JUMP_IF_TRUE,
     Op.RANGE_CHECK,
 }
+FLOAT_OPCODES = {Op.BINARY_TRUEDIV, Op.UNARY_FLOAT, Op.UNARY_INT}  # results or takes floats
+INT_ONLY = {Op.BINARY_POW, Op.RANGE_CHECK, Op.RANGE_TEST}  # float operands: the VM runs them
 
 
 @dataclass
@@ -108,12 +113,15 @@ class CompiledModule:
     pending: dict[tuple[int, int], dict] = field(default_factory=dict)
 
 
-def compile_module(codes: dict[str, Code], templates: dict | None = None) -> CompiledModule:
+def compile_module(
+    codes: dict[str, Code], templates: dict | None = None, floats: bool | None = None
+) -> CompiledModule:
     """Compile every function that the tier can; leave the rest to the interpreter.
-    `templates` replaces some opcodes' templates (an exercise writes its own)."""
+    `templates` replaces some opcodes' templates (an exercise writes its own); `floats`
+    (default `FLOATS`) compiles functions with float values."""
     templates = {**TEMPLATES, **(templates or {})}
     analysis = analyse_module(codes)
-    skipped = skipped_functions(analysis)
+    skipped = skipped_functions(analysis, FLOATS if floats is None else floats)
     a = Assembler()
     prints: list[PrintSite] = []
     compiled = [name for name in codes if name not in skipped]
@@ -135,18 +143,30 @@ def frame_words(code: Code) -> int:
 # --- what the tier accepts ------------------------------------------------------------------
 
 
-def check(types: FunctionTypes, analysis: dict[str, FunctionTypes], skipped: dict) -> None:
-    """Raise NotCompilable unless every value that becomes visible has one known type."""
+def check(
+    types: FunctionTypes,
+    analysis: dict[str, FunctionTypes],
+    skipped: dict,
+    floats: bool = False,
+) -> None:
+    """Raise NotCompilable unless every value that becomes visible has one known type.
+    `floats`: accept float values (a tier that has float templates says so)."""
     code = types.code
+    visible = (INT, BOOL, NONE, FLOAT) if floats else (INT, BOOL, NONE)
     if types.returns:
-        if exact(types.returns, f"the return value of {code.name}()") not in (INT, BOOL, NONE):
+        if exact(types.returns, f"the return value of {code.name}()") not in visible:
             raise NotCompilable(f"{code.name}() returns {set(types.returns)}")
     for pc, state in enumerate(types.states):
         if state is None:
             continue
         op, arg = code.ops[pc], code.args[pc]
         where = f"{code.name}, line {code.lines[pc]}"
-        if op not in TEMPLATES or op == Op.LOAD_CONST and type(code.consts[arg]) is float:
+        if (
+            op not in TEMPLATES
+            and op not in FLOAT_OPCODES
+            or not floats
+            and (op in FLOAT_OPCODES or op == Op.LOAD_CONST and type(code.consts[arg]) is float)
+        ):
             raise NotCompilable(f"{where}: {Op(op).name} of a float or list stays interpreted")
         if op == Op.LOAD_CONST and type(code.consts[arg]) is int:
             if not -(2**63) <= code.consts[arg] < 2**63:
@@ -172,14 +192,16 @@ def check(types: FunctionTypes, analysis: dict[str, FunctionTypes], skipped: dic
         if op in NUMERIC:
             pops = stack_effect(op, arg)[0]
             for t in state.stack[len(state.stack) - pops :]:
-                if t - {INT, BOOL}:
+                if t - {INT, BOOL, FLOAT} or FLOAT in t and (t != {FLOAT} or not floats):
                     raise NotCompilable(f"{where}: {Op(op).name} of {set(t)}")
+                if FLOAT in t and op in INT_ONLY:
+                    raise NotCompilable(f"{where}: {Op(op).name} of a float stays interpreted")
 
 
 # --- emitting -----------------------------------------------------------------------------------
 
 
-def skipped_functions(analysis: dict[str, FunctionTypes]) -> dict[str, str]:
+def skipped_functions(analysis: dict[str, FunctionTypes], floats: bool = False) -> dict[str, str]:
     """The functions the tier leaves to the VM, with the reason; a function calling one of
     them is left there too (the SSA tier asks the same question, through here)."""
     skipped: dict[str, str] = {}
@@ -188,7 +210,7 @@ def skipped_functions(analysis: dict[str, FunctionTypes]) -> dict[str, str]:
         for name, types in analysis.items():
             if name not in skipped:
                 try:
-                    check(types, analysis, skipped)
+                    check(types, analysis, skipped, floats)
                 except NotCompilable as why:
                     skipped[name] = str(why)
         if len(skipped) == before:

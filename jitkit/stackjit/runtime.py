@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import mmap
+import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from jitkit.native.interrupts import interrupt_flag
 from jitkit.native.memory import ExecutableMemory
 from jitkit.native.stack import stack_floor
 from jitkit.stackjit.compiler import DEOPT, RECORD_HEADER, CompiledModule, frame_words
-from jitkit.stackjit.types import BOOL, INT, NONE, UNDEF, exact
+from jitkit.stackjit.types import BOOL, FLOAT, INT, NONE, UNDEF, exact
 from jitkit.vm.machine import VM, Frame
 
 INTERRUPTED = 2  # status: stopped for SIGINT where no deopt state was known (no record)
@@ -52,6 +53,16 @@ class DeoptFrame:
     pc: int
     locals: dict
     stack: list
+
+
+def double(word: int) -> float:
+    """The float whose IEEE 754 bits an int64 word holds (how compiled code keeps floats)."""
+    return struct.unpack("<d", struct.pack("<q", word))[0]
+
+
+def word(value: float) -> int:
+    """The int64 word holding a float's bits: `double`'s inverse."""
+    return struct.unpack("<q", struct.pack("<d", value))[0]
 
 
 class Context(ctypes.Structure):
@@ -197,7 +208,8 @@ class StackTier:
         what the code hands back (deopt, interrupt, a print that raised) is finished here.
         Made on the main thread it owns that thread's first context; elsewhere it always
         falls back. Calls that do not deopt leave `last_deopt` as it was."""
-        if name not in self.entries:  # left to the VM: nothing to enter
+        if name not in self.entries or self.compiled.functions[name].returns == FLOAT:
+            # left to the VM, or a float result the stub cannot box: the ctypes way
             return fallback if fallback is not None else functools.partial(self.call, name)
         info = self.compiled.functions[name]
         local, flag = self._local, interrupt_flag()
@@ -332,6 +344,8 @@ class StackTier:
             return word
         if kind == BOOL:
             return bool(word)
+        if kind == FLOAT:
+            return double(word)
         if kind == NONE:
             return None
         if kind[0] == "str":

@@ -4,27 +4,33 @@ Takes verified kit code objects; gives, per function, the types of locals and st
 before each instruction, and the function's return type. Compiled code keeps every value as
 an int64, so the type is only needed where a value becomes visible: `print(True)` is not
 `print(1)`, a function returning `n < 2` returns a bool, and a deopt hands the interpreter
-real Python objects. Types: "int", "bool", "none", "undef" (not yet assigned), ("str", s)
-and ("func", name); a slot's type is a set of them (a join of all paths).
+real Python objects. Types: "int", "bool", "float" (the word holds the double's bits),
+"none", "undef" (not yet assigned), ("str", s) and ("func", name); a slot's type is a set of
+them (a join of all paths). Numbers combine as Python promotes them: bool and int to int, any
+float operand to float, `/` and `float()` always float, `int()` always int.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import product
 
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.opcodes import OPCODES, TERMINATORS, Op, stack_effect
 
 Type = str | tuple
-INT, BOOL, NONE, UNDEF = "int", "bool", "none", "undef"
+INT, BOOL, FLOAT, NONE, UNDEF = "int", "bool", "float", "none", "undef"
 
+# Arithmetic: int on ints and bools, float when an operand is a float (Python's promotion).
+# An int ** int with a negative exponent is a float in Python: its template deopts there.
+ARITHMETIC = {Op.BINARY_ADD, Op.BINARY_SUB, Op.BINARY_MUL, Op.BINARY_FLOORDIV, Op.BINARY_MOD,
+              Op.BINARY_POW, Op.UNARY_NEG, Op.UNARY_POS, Op.UNARY_ABS}  # fmt: skip
 ALWAYS = {
-    **{op: INT for op in (Op.BINARY_ADD, Op.BINARY_SUB, Op.BINARY_MUL, Op.BINARY_FLOORDIV,
-                          Op.BINARY_MOD, Op.BINARY_POW, Op.UNARY_NEG, Op.UNARY_POS,
-                          Op.UNARY_ABS)},
+    **{op: INT for op in ARITHMETIC},
     **{op: BOOL for op in (Op.COMPARE_LT, Op.COMPARE_LE, Op.COMPARE_EQ, Op.COMPARE_NE,
                            Op.COMPARE_GT, Op.COMPARE_GE, Op.UNARY_NOT, Op.RANGE_TEST)},
+    Op.BINARY_TRUEDIV: FLOAT, Op.UNARY_FLOAT: FLOAT, Op.UNARY_INT: INT,
 }  # fmt: skip
 
 
@@ -228,10 +234,19 @@ def step(code: Code, pc: int, state: State, returns: dict[str, frozenset]) -> St
         stack = stack.pop(2).push(stack.peek(1) | stack.peek(2))
     elif op == Op.RANGE_CHECK:
         stack = stack.pop(3).push(*[frozenset({INT})] * 3)
+    elif op in ARITHMETIC:
+        operands = [stack.peek(k) for k in range(pops, 0, -1)]
+        stack = stack.pop(pops).push(arithmetic(op, operands))
     else:
         kind = frozenset({ALWAYS.get(op, ("value", Op(op).name))})  # new opcodes: refused later
         stack = stack.pop(pops).push(*([kind] * pushes if pushes else []))
     return State(local, stack)
+
+
+def arithmetic(op: Op, operands: list[frozenset]) -> frozenset:
+    """The result types of an arithmetic opcode: float if an operand is a float, else int
+    (an operand that is not a number, or not yet assigned, is refused by `check`)."""
+    return frozenset(FLOAT if FLOAT in kinds else INT for kinds in product(*operands))
 
 
 def type_of(value: object) -> Type:
@@ -240,11 +255,13 @@ def type_of(value: object) -> Type:
         return BOOL
     if isinstance(value, int):
         return INT
+    if isinstance(value, float):
+        return FLOAT
     if value is None:
         return NONE
     if isinstance(value, str):
         return ("str", value)
-    return ("value", type(value).__name__)  # a float: `check` leaves its function to the VM
+    return ("value", type(value).__name__)
 
 
 def exact(types: frozenset, what: str) -> Type:
