@@ -65,7 +65,9 @@ class DoubleSelection:
         if is_xmm(dst):
             if isinstance(src, int):
                 a.mov(r11, src).movq(dst, r11)
-            elif is_xmm(src) or isinstance(src, Mem):
+            elif is_xmm(src):
+                a.movapd(dst, src)  # movsd would merge into dst's old value: a dependency
+            elif isinstance(src, Mem):
                 a.movsd(dst, src)
             else:
                 a.movq(dst, src)  # bits arriving in a general register
