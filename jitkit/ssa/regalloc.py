@@ -75,16 +75,18 @@ class Allocation:
         return [r for r in CALLEE_SAVED if r in self.location.values()]
 
     def table(self, kind: str | None = None) -> str:
-        """One row per interval, in start order: temporary, range, call-crossing, class and
-        location (only the intervals of register class `kind` if given)."""
-        rows = [f"{'temp':<12}{'interval':<14}{'call':<6}{'class':<7}location"]
+        """One row per interval, in start order: temporary, range, call-crossing, location,
+        and the register class when there are doubles (only class `kind`'s rows if given)."""
+        classes = any(iv.kind != "gpr" for iv in self.intervals)
+        head = f"{'temp':<12}{'interval':<14}{'call':<6}"
+        rows = [head + (f"{'class':<7}location" if classes else "location")]
         for iv in self.intervals:
             if kind is not None and iv.kind != kind:
                 continue
             span = f"[{iv.start}, {iv.end}]"
             call = "yes" if iv.crosses_call else ""
-            where = self.location[iv.temp]
-            rows.append(f"{str(iv.temp):<12}{span:<14}{call:<6}{iv.kind:<7}{where}")
+            where = f"{iv.kind:<7}{self.location[iv.temp]}" if classes else self.location[iv.temp]
+            rows.append(f"{str(iv.temp):<12}{span:<14}{call:<6}{where}")
         return "\n".join(rows)
 
 

@@ -1,0 +1,171 @@
+"""Floats in the SSA tier, end to end: kit source -> SSA with f64 values -> xmm registers ->
+SSE2, in the stack tier's runtime. Each function must really run as SSA code (no fallback,
+no VM), print and return what CPython does, and deopt exactly where Python leaves doubles:
+x / 0.0, int(nan), int(inf), an int compared with a float when the int is no double."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from jitkit.bytecode.compiler import compile_module
+from jitkit.lang.parse import parse_module
+from jitkit.ssa.regalloc import XMM_REGISTERS, Slot
+from jitkit.ssa.tier import ssa_tier
+from tests.programs.engines import capture
+from tests.programs.engines import run as run_engine
+
+SOURCE = textwrap.dedent("""
+    def mandel(n):
+        inside = 0
+        for y in range(n):
+            ci = 2.0 * y / n - 1.0
+            for x in range(n):
+                cr = 2.0 * x / n - 1.5
+                zr, zi = 0.0, 0.0
+                i = 0
+                while i < 50 and zr * zr + zi * zi <= 4.0:
+                    zr, zi = zr * zr - zi * zi + cr, 2.0 * zr * zi + ci
+                    i += 1
+                if i == 50:
+                    inside += 1
+        return inside
+
+    def ratio(a, b):
+        return a / b
+
+    def trunc(a, b):
+        return int(a / b)
+
+    def above(a, b):
+        return a * 1.0 > b
+
+    def signs(n):
+        x = -0.0
+        for i in range(n):
+            x = x * -1.0
+        return x
+
+    def mix(n):
+        t = 0.0
+        for i in range(n):
+            t = t + abs(i - 3.5) - min(t, 1.5) + max(-t, 0.25)
+            if not t:
+                t = 0.5
+        print(t, float(n), -t, t >= 2, t != t)
+        return int(t * 1000.0)
+
+    def nan_is_true(n):
+        x = n * 0.0
+        y = x - x
+        return (1 if y else 2) + (10 if y == y else 20) + (100 if y < 1.0 else 200)
+
+    def spill(n):
+        a, b, c, d, e, f, g, h = 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0
+        i, j, k, l, m, o, p, q = 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0
+        for r in range(n):
+            a, b, c, d, e, f, g, h = b + 1.0, c, d, e, f, g, h, i
+            i, j, k, l, m, o, p, q = j, k, l, m, o, p, q, a * 0.5
+            print(r)
+        return int(a + b + c + d + e + f + g + h + i + j + k + l + m + o + p + q)
+""")
+NAMES = ["mandel", "ratio", "trunc", "above", "signs", "mix", "nan_is_true", "spill"]
+
+
+@pytest.fixture(scope="module")
+def tier():
+    engine = ssa_tier(compile_module(parse_module(SOURCE)), verify=True)
+    assert engine.compiled.fallbacks == {} and engine.compiled.skipped == {}
+    assert {engine.tier_of(name) for name in NAMES} == {"ssa"}
+    return engine
+
+
+def cpython(call: str) -> tuple[str, str | None]:
+    return run_engine("cpython", f"{SOURCE}\nprint({call})\n")
+
+
+@pytest.mark.parametrize(
+    "call, deopts",
+    [
+        ("mandel(0)", False),
+        ("mandel(1)", False),
+        ("mandel(24)", False),
+        ("ratio(7, 2)", False),
+        ("ratio(-1, 3)", False),
+        ("ratio(7, 0)", True),  # ZeroDivisionError, raised by the VM
+        ("ratio(2**53 + 1, 3)", True),  # not a double: the VM rounds the exact quotient once
+        ("ratio(-(2**63), 2**62)", False),
+        ("trunc(7, 2)", False),
+        ("trunc(-7, 2)", False),
+        ("trunc(2**62, 1)", False),
+        ("trunc(-(2**63), 1)", True),  # cvttsd2si's "no int" value: the VM checks it
+        ("above(2**53 + 1, 2**53)", False),  # the product rounds; 2**53 is a double
+        ("above(3, 2**53 + 1)", True),  # not a double: the VM compares exactly
+        ("above(3, 2)", False),
+        ("signs(0)", False),
+        ("signs(3)", False),
+        ("signs(4)", False),
+        ("mix(0)", False),
+        ("mix(9)", False),
+        ("nan_is_true(1)", False),
+        ("spill(5)", False),
+    ],
+)
+def test_floats_run_natively_as_cpython_does(tier, call, deopts):
+    name, args = call.split("(", 1)
+    values = eval(f"({args[:-1]},)")  # noqa: S307 - the literals above
+    out, error = capture(lambda: print(tier.call(name, *values)))
+    assert (out, error) == cpython(call)
+    assert bool(tier.last_deopt) == deopts, tier.last_deopt
+
+
+def test_nan_and_inf_reach_int_and_the_vm_raises(tier):
+    """int(x) of inf and NaN deopts; the VM raises CPython's errors (compared, not spelled)."""
+    for call in ("trunc(1, 0)", "ratio(0, 0)"):
+        out, error = capture(lambda c=call: print(tier.call(*_split(c))))
+        assert (out, error) == cpython(call)
+    src = "def f(n):\n    x = 1e308 * (n + 10.0)\n    return int(x - x)\n"  # int(nan)
+    engine = ssa_tier(compile_module(parse_module(src)), verify=True)
+    assert engine.tier_of("f") == "ssa"
+    assert capture(lambda: print(engine.call("f", 1))) == run_engine(
+        "cpython", src + "print(f(1))\n"
+    )
+    assert engine.last_deopt
+
+
+def _split(call: str) -> tuple:
+    name, args = call.split("(", 1)
+    return (name, *eval(f"({args[:-1]},)"))  # noqa: S307
+
+
+def test_doubles_get_xmm_registers_and_spill_across_calls(tier):
+    """The second register class: every f64 lives in xmm0-13 or a spill slot, never in a
+    general register; spill() keeps 16 doubles live and prints (a call) in its loop, so
+    those live across the print are spilled (System V saves no xmm register)."""
+    for name in NAMES:
+        fn, alloc = tier.compiled.optimized[name], tier.compiled.allocations[name]
+        doubles = {i.result for _, i in fn.instrs() if i.type == "f64"}
+        for t in doubles:
+            assert alloc.location[t] in XMM_REGISTERS or isinstance(alloc.location[t], Slot)
+        for t, where in alloc.location.items():
+            if t not in doubles:
+                assert where not in XMM_REGISTERS
+    spill = tier.compiled.allocations["spill"]
+    assert any(iv.kind == "xmm" and iv.crosses_call for iv in spill.intervals)
+    assert all(
+        isinstance(spill.location[iv.temp], Slot)
+        for iv in spill.intervals
+        if iv.kind == "xmm" and iv.crosses_call
+    )
+    assert "xmm" in spill.table("xmm") and "gpr" not in spill.table("xmm").split("\n", 1)[1]
+
+
+def test_mandel_inner_loop_is_sse2_without_a_bool(tier):
+    """The `i < 50 and |z|^2 <= 4` test is two compares and two branches (jump threading),
+    the arithmetic mulsd/addsd/subsd on xmm registers, and no checked add remains."""
+    listing = tier.listing("mandel")
+    for mnemonic in ("mulsd", "addsd", "subsd", "ucomisd", "cvtsi2sd", "divsd"):
+        assert mnemonic in listing
+    ir = tier.ir("mandel")
+    assert "=bool select" not in ir and "=bool phi" not in ir and "add_ovf %i." not in ir
