@@ -232,6 +232,8 @@ class Selector(DoubleSelection):
         if isinstance(c, Const):
             self.move(self.loc(i.result), self.loc(x if c.value else y))  # type: ignore[arg-type]
             return
+        if i.type == "f64":
+            raise UnsupportedError(f"${self.fn.name}: {i}: no cmov for xmm registers")
         dst = self.loc(i.result)  # type: ignore[arg-type]
         src, cond = self.loc(x), self.loc(c)
         if not isinstance(dst, Reg) or dst in (src, cond):

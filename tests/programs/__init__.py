@@ -21,7 +21,7 @@ SUPPORT: dict[str, dict[str, str]] = {
     "vm-ast": {"floats": NATIVE, "lists": NATIVE},
     "vm-dis": {"floats": NATIVE, "lists": NATIVE},
     "stack": {"floats": VM, "lists": VM},
-    "ssa": {"floats": VM, "lists": VM},
+    "ssa": {"floats": NATIVE, "lists": VM},
     "auto": {"floats": VM, "lists": VM},
     "llvm": {"floats": NATIVE, "lists": NATIVE},
     "hostc": {"floats": NATIVE, "lists": NATIVE},
