@@ -5,6 +5,7 @@ x / 0.0, int(nan), int(inf), an int compared with a float when the int is no dou
 
 from __future__ import annotations
 
+import random
 import textwrap
 
 import pytest
@@ -169,3 +170,67 @@ def test_mandel_inner_loop_is_sse2_without_a_bool(tier):
         assert mnemonic in listing
     ir = tier.ir("mandel")
     assert "=bool select" not in ir and "=bool phi" not in ir and "add_ovf %i." not in ir
+
+
+DOUBLE_LITERALS = ["0.0", "-0.0", "1.5", "2.0", "0.1", "3.0", "1e308", "-1e-310", "0.5",
+                   "float('inf')", "float('-inf')", "float('nan')"]  # fmt: skip
+
+
+class FloatFunctions:
+    """Random functions whose every local has one type (floats a, b, c; ints i, k, n), so the
+    SSA tier compiles them: + - * /, unary minus, abs, min, max, float(), int(), mixed int and
+    float operands, comparisons (NaN, infinities, -0.0, subnormals, overflow to inf, x / 0)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def double(self, depth: int = 0) -> str:
+        r = self.rng
+        if depth > 2 or r.random() < 0.3:
+            return r.choice(["a", "b", "c", r.choice(DOUBLE_LITERALS)])
+        kind = r.randrange(8)
+        x, y = self.double(depth + 1), self.double(depth + 1)
+        if kind < 4:
+            return f"({x} {'+-*/'[kind]} {y})"
+        if kind == 4:
+            return f"({self.integer()} {r.choice('+-*/')} {x})"  # int promoted
+        if kind == 5:
+            return f"{r.choice(['abs', '-'])}({x})"
+        if kind == 6:
+            return f"{r.choice(['min', 'max'])}({x}, {y})"
+        return f"float({self.integer()})"
+
+    def integer(self) -> str:
+        return self.rng.choice(["i", "k", "n", "1", "7", "-3"])
+
+    def condition(self) -> str:
+        r = self.rng
+        left = self.double(1) if r.random() < 0.8 else self.integer()
+        return f"{left} {r.choice(['<', '<=', '>', '>=', '==', '!='])} {self.double(1)}"
+
+    def function(self) -> str:
+        r = self.rng
+        lines = ["def f(n):", f"    a, b, c = {r.choice(DOUBLE_LITERALS)}, 1.0, -2.5", "    k = 0"]
+        lines.append("    for i in range(n):")
+        for _ in range(r.randrange(1, 4)):
+            lines.append(f"        {r.choice('abc')} = {self.double()}")
+            if r.random() < 0.5:
+                lines.append(f"        if {self.condition()}:")
+                lines.append(f"            {r.choice('abc')} = {self.double()}")
+            if r.random() < 0.3:
+                lines.append(f"        if {self.condition()} and {self.condition()}:")
+                lines.append("            k = k + 1")
+        if r.random() < 0.3:
+            lines.append(f"        k = k + int({self.rng.choice(['a', 'b', 'c'])} * 0.0)")
+        lines += ["    print(a, b, c, k, not a, a != a)", "    return a"]
+        return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_float_functions_run_natively_as_cpython_does(seed):
+    source = FloatFunctions(random.Random(seed)).function()
+    engine = ssa_tier(compile_module(parse_module(source)), verify=True)
+    assert engine.tier_of("f") == "ssa", (engine.compiled.fallbacks, source)
+    for n in (0, 1, 3):
+        got = capture(lambda n=n: print(engine.call("f", n)))
+        assert got == run_engine("cpython", f"{source}print(f({n}))\n"), source
