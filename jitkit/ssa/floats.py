@@ -9,8 +9,9 @@ Python's promotion: an int or bool operand of float arithmetic becomes a float (
 rounding to nearest, as `float(int)` does). Two things Python does exactly need a guard:
 comparing an int with a float, and `int / int` (one rounding of the exact quotient); both
 are what the doubles compute when each int is a double exactly, so the int goes through
-`itof_exact`, which deopts otherwise and lets the VM do it. Float `//`, `%` and `**` are not
-lowered (the function goes to the stack tier's templates or the VM).
+`itof_exact`, which deopts otherwise and lets the VM do it. Float `%` and `//` are `fmod`
+and `ffloordiv` (a call to libm's fmod, then Python's sign rules inline); float `**` is not
+lowered (the stack tier's type check leaves it to the VM).
 """
 
 from __future__ import annotations
@@ -95,11 +96,17 @@ class FloatLowerings:
                 del stack[-2:]
                 stack.append(self.emit(FLOAT_ARITHMETIC[op], [x, y], "f64"))  # type: ignore[attr-defined]
             return True
-        if op in (Op.BINARY_FLOORDIV, Op.BINARY_MOD, Op.BINARY_POW):
-            if self.is_f64(stack[-2]) or self.is_f64(stack[-1]):
-                name = self.code.name  # type: ignore[attr-defined]
-                raise UnsupportedError(f"{name}: float {Op(op).name} is not lowered to SSA")
-            return False
+        if op in (Op.BINARY_FLOORDIV, Op.BINARY_MOD):
+            if not (self.is_f64(stack[-2]) or self.is_f64(stack[-1])):
+                return False
+            deopt = self.checked_state(pc)
+            y, x = self.f64(stack.pop()), self.f64(stack.pop())
+            name = "fmod" if op == Op.BINARY_MOD else "ffloordiv"
+            stack.append(self.emit(name, [x, y], "f64", deopt))  # type: ignore[attr-defined]
+            return True
+        if op == Op.BINARY_POW and (self.is_f64(stack[-2]) or self.is_f64(stack[-1])):
+            name = self.code.name  # type: ignore[attr-defined]
+            raise UnsupportedError(f"{name}: float ** is not lowered to SSA")
         if op == Op.UNARY_FLOAT:
             stack.append(self.f64(stack.pop()))
             return True

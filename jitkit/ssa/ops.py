@@ -13,10 +13,11 @@ out with a guard first: a faulting instruction is never moved above its guard or
 
 Float semantics. Values of type `f64` are Python floats, which are IEEE 754 doubles, so the
 meaning here is SSE2's: `fadd`, `fsub`, `fmul` round to nearest and overflow to inf, and a
-comparison with a NaN is false (`fne` true). Where Python raises or leaves the double world
-the opcode deoptimizes: `fdiv` by zero (either sign), `ftoi` of inf, NaN or a value whose
-truncation is not an int64 above INT64_MIN, `itof_exact` of an int a double cannot hold
-exactly (Python compares an int and a float exactly, and divides two ints with one rounding).
+comparison with a NaN is false (`fne` true); `fmod` and `ffloordiv` are Python's float `%`
+and `//`. Where Python raises or leaves the double world the opcode deoptimizes: `fdiv`,
+`fmod` and `ffloordiv` by zero (either sign), `ftoi` of inf, NaN or a value whose truncation
+is not an int64 above INT64_MIN, `itof_exact` of an int a double cannot hold exactly
+(Python compares an int and a float exactly, and divides two ints with one rounding).
 """
 
 from __future__ import annotations
@@ -68,6 +69,15 @@ def _fdiv(a: float, b: float) -> float:
     if b == 0:
         raise Overflow(f"{a} / {b}")
     return a / b
+
+
+def _python_float(op: Callable[[float, float], float]) -> Callable[[float, float], float]:
+    def compute(a: float, b: float) -> float:
+        if b == 0:
+            raise Overflow(f"{a} {op.__name__} {b}")
+        return op(a, b)
+
+    return compute
 
 
 def _ftoi(a: float) -> int:
@@ -197,6 +207,10 @@ ROWS = [
     Op("fmul",    2, "f64",  "pure",   "a * b", lambda a, b: a * b, "f64", True),
     Op("fdiv",    2, "f64",  "deopt",  "a / b; deopt if b is 0.0 or -0.0 (ZeroDivisionError)",
        _fdiv, "f64"),
+    Op("fmod",    2, "f64",  "deopt",  "a % b as Python's float (sign of b); deopt if b is 0 "
+       "(calls libm's fmod)", _python_float(float.__mod__), "f64"),
+    Op("ffloordiv", 2, "f64", "deopt", "a // b as Python's float; deopt if b is 0 "
+       "(calls libm's fmod)", _python_float(float.__floordiv__), "f64"),
     Op("fneg",    1, "f64",  "pure",   "-a (flips the sign bit: -0.0 too)", lambda a: -a, "f64"),
     Op("fabs",    1, "f64",  "pure",   "abs(a) (clears the sign bit)", _fabs, "f64"),
     Op("itof",    1, "f64",  "pure",   "float(a), rounded to nearest", float),

@@ -33,7 +33,8 @@ REGISTERS = CALLEE_SAVED + CALLER_SAVED
 # registers come first, so values that do not live across a call leave rbx and r12 (which
 # cost a push and a pop) to those that do.
 TIER_REGISTERS = CALLER_SAVED + ("rbx", "r12")  # r13 may count the frames there
-CLOBBERS = ("call", "print")  # instructions that call out: caller-saved registers die there
+# instructions that call out (fmod, ffloordiv: libm's fmod): caller-saved registers die there
+CLOBBERS = ("call", "print", "fmod", "ffloordiv")
 # xmm14 and xmm15 stay free: code generation's scratch for doubles (constants, memory moves).
 XMM_REGISTERS = tuple(f"xmm{k}" for k in range(14))
 

@@ -16,14 +16,25 @@ NaN. `ucomisd a, b` sets ZF, PF and CF all to 1 when either is NaN, so `a > b` i
 
 from __future__ import annotations
 
+import ctypes
+
 from jitkit.ssa.ir import Const, Instr, Value, double_bits
-from jitkit.x86 import Mem, Reg, gpr, qword, r11, rax, xmm
+from jitkit.ssa.ops import wrap
+from jitkit.x86 import Mem, Reg, gpr, qword, r11, rax, rcx, rsp, xmm
 
 SCRATCH, SPARE = xmm(14), xmm(15)
 ARITHMETIC = {"fadd": "addsd", "fsub": "subsd", "fmul": "mulsd", "fdiv": "divsd"}
 # (swap the operands?, condition code) of `ucomisd a, b` for each ordered comparison
 ORDERED = {"fgt": (False, "a"), "fge": (False, "ae"), "flt": (True, "a"), "fle": (True, "ae")}
 SIGN = -(2**63)
+# |x| >= 2**52 (or inf, NaN): every such double is an integer. Compared as bits shifted left
+# once (the sign gone), which order like the magnitudes.
+INTEGRAL = wrap(double_bits(2.0**52) << 1)
+
+
+def fmod_address() -> int:
+    """libm's fmod (CPython links it: its own float % calls it)."""
+    return ctypes.cast(ctypes.CDLL(None).fmod, ctypes.c_void_p).value  # type: ignore[return-value]
 
 
 def is_xmm(x: object) -> bool:
@@ -136,6 +147,8 @@ class DoubleSelection:
             if op == "itof_exact":  # back to an int: a different int was rounded
                 a.cvttsd2si(r11, dst).cmp(r11, src).jne(self.stub(i))  # type: ignore[attr-defined]
             self.move(self.loc(i.result), dst)  # type: ignore[attr-defined]
+        elif op in ("fmod", "ffloordiv"):
+            self.emit_python_division(i)
         elif op == "ftoi":  # cvttsd2si gives INT64_MIN for NaN, inf and out of range
             dst = self.target(i)  # type: ignore[attr-defined]
             a.cvttsd2si(dst, self.xmm_operand(i.args[0]))
@@ -155,6 +168,50 @@ class DoubleSelection:
         nonzero = self.label("nonzero")  # type: ignore[attr-defined]
         a.xorpd(SCRATCH, SCRATCH).ucomisd(divisor, SCRATCH)
         a.jp(nonzero).je(self.stub(i)).label(nonzero)  # type: ignore[attr-defined]
+
+    def emit_python_division(self, i: Instr) -> None:
+        """Python's float `%` and `//` (CPython's float_rem and float_floor_div): libm's fmod,
+        then the sign rules inline. The call clobbers every xmm register, so the operands go
+        to the stack first (the allocator keeps nothing else live in a caller-saved one)."""
+        a, (x, y) = self.a, i.args  # type: ignore[attr-defined]
+        self.check_divisor(i, y)
+        zero = xmm(2)
+        a.sub(rsp, 16)
+        self.move(qword(rsp, 8), self.loc(x))  # type: ignore[attr-defined]
+        self.move(qword(rsp, 0), self.loc(y))  # type: ignore[attr-defined]
+        a.movsd(xmm(0), qword(rsp, 8)).movsd(xmm(1), qword(rsp, 0))
+        a.mov(rax, fmod_address()).call(rax)  # xmm0 = fmod(x, y), the sign of x
+        a.movsd(xmm(1), qword(rsp, 0)).xorpd(zero, zero)
+        done, adjusted = self.label("divided"), self.label("adjusted")  # type: ignore[attr-defined]
+        al, cl = gpr(rax.code, 8), gpr(rcx.code, 8)
+        if i.op == "fmod":
+            nonzero, signed_zero = self.label("mod"), self.label("zero")  # type: ignore[attr-defined]
+            a.ucomisd(xmm(0), zero).jp(nonzero).je(signed_zero).label(nonzero)
+            a.ucomisd(zero, xmm(0)).seta(al).ucomisd(zero, xmm(1)).seta(cl)
+            a.cmp(al, cl).je(done).addsd(xmm(0), xmm(1)).jmp(done)  # signs differ: mod += y
+            a.label(signed_zero)  # a zero remainder has the divisor's sign
+            a.mov(rax, qword(rsp, 0)).shr(rax, 63).shl(rax, 63).movq(xmm(0), rax)
+        else:
+            div, nonzero = xmm(4), self.label("div")  # type: ignore[attr-defined]
+            a.movsd(div, qword(rsp, 8)).subsd(div, xmm(0)).divsd(div, xmm(1))  # (x - mod) / y
+            a.ucomisd(xmm(0), zero).jp(nonzero).je(adjusted).label(nonzero)
+            a.ucomisd(zero, xmm(0)).seta(al).ucomisd(zero, xmm(1)).seta(cl)
+            a.cmp(al, cl).je(adjusted).subsd(div, self.constant(1.0))  # signs differ: div - 1
+            a.label(adjusted)
+            floor, big = self.label("floor"), self.label("integral")  # type: ignore[attr-defined]
+            a.ucomisd(div, zero).jp(floor).jne(floor)  # div == 0: the sign of x / y
+            a.mov(rax, qword(rsp, 8)).xor(rax, qword(rsp, 0)).shr(rax, 63).shl(rax, 63)
+            a.movq(xmm(0), rax).jmp(done)
+            a.label(floor).movq(rax, div).shl(rax, 1).mov(r11, INTEGRAL).cmp(rax, r11).jae(big)
+            rounded = self.label("rounded")  # type: ignore[attr-defined]
+            a.cvttsd2si(rax, div).xorpd(xmm(0), xmm(0)).cvtsi2sd(xmm(0), rax)
+            a.ucomisd(xmm(0), div).jbe(rounded).subsd(xmm(0), self.constant(1.0))  # floor
+            a.label(rounded).movapd(xmm(5), div).subsd(xmm(5), xmm(0))
+            a.ucomisd(xmm(5), self.constant(0.5)).jbe(done).addsd(xmm(0), self.constant(1.0))
+            a.jmp(done)
+            a.label(big).movapd(xmm(0), div)
+        a.label(done).add(rsp, 16)
+        self.move(self.loc(i.result), xmm(0))  # type: ignore[attr-defined]
 
     def emit_double_compare(self, i: Instr, fuse: bool) -> None:
         a, (x, y) = self.a, i.args  # type: ignore[attr-defined]

@@ -219,7 +219,8 @@ def emit_module(module: SSAModule, analysis: dict, depth_register: bool) -> Mach
     a = Assembler()
     module.prints.clear()
     callees = {ir_name(name): (name, name in module.allocations) for name in module.functions}
-    prints = any(i.op == "print" for fn in module.optimized.values() for _, i in fn.instrs())
+    calls_c = ("print", "fmod", "ffloordiv")  # the print callback, libm's fmod
+    prints = any(i.op in calls_c for fn in module.optimized.values() for _, i in fn.instrs())
     aligned = prints or len(module.optimized) < len(module.functions)  # templates print too
     for name, info in module.functions.items():
         if name in module.allocations:

@@ -5,6 +5,7 @@ x / 0.0, int(nan), int(inf), an int compared with a float when the int is no dou
 
 from __future__ import annotations
 
+import itertools
 import random
 import textwrap
 
@@ -234,3 +235,30 @@ def test_random_float_functions_run_natively_as_cpython_does(seed):
     for n in (0, 1, 3):
         got = capture(lambda n=n: print(engine.call("f", n)))
         assert got == run_engine("cpython", f"{source}print(f({n}))\n"), source
+
+
+SPECIAL = ["0.0", "-0.0", "1.5", "-1.5", "7.0", "-7.0", "3.0", "-3.0", "0.1", "1e308", "-1e308",
+           "5e-324", "1.1805916207174113e+21", "-9007199254740992.0", "float('inf')",
+           "float('-inf')", "float('nan')", "4503599627370495.5", "-2.5e-300"]  # fmt: skip
+DIVISIONS = "\n".join(
+    ["def pick(k):"]
+    + [f"    if k == {n}:\n        return {v}" for n, v in enumerate(SPECIAL)]
+    + ["    return 0.5", "", "def mod(j, k):", "    return pick(j) % pick(k)", "",
+       "def floordiv(j, k):", "    return pick(j) // pick(k)", ""]
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["mod", "floordiv"])
+def test_float_mod_and_floordiv_are_pythons(name):
+    """`%` and `//` on doubles: libm's fmod, then CPython's sign rules in SSE2, on every pair
+    of special values (signed zeros, infinities, NaN, the largest and smallest doubles); a
+    zero divisor deopts and the VM raises."""
+    engine = ssa_tier(compile_module(parse_module(DIVISIONS)), verify=True)
+    assert {engine.tier_of(n) for n in ("pick", name)} == {"ssa"}
+    namespace: dict = {}
+    exec(DIVISIONS, namespace)  # noqa: S102 - CPython's answers
+    for j, k in itertools.product(range(len(SPECIAL)), repeat=2):
+        want = capture(lambda j=j, k=k: print(repr(namespace[name](j, k))))
+        got = capture(lambda j=j, k=k: print(repr(engine.call(name, j, k))))
+        assert got == want, (SPECIAL[j], name, SPECIAL[k])
+        assert bool(engine.last_deopt) == (float(eval(SPECIAL[k])) == 0)  # noqa: S307

@@ -58,7 +58,9 @@ function i64 $every(i64 %a, i64 %b, bool %p) {
     %fsub =f64 fsub %fadd, d_-0.0
     %fmul =f64 fmul %fsub, d_1e+16
     %fdiv =f64 fdiv %fmul, %itof_exact deopt 16 locals(%a, %b) stack(%fmul, %itof_exact)
-    %fneg =f64 fneg %fdiv
+    %fmod =f64 fmod %fdiv, d_-2.5 deopt 16 locals(%a, %b) stack(%fdiv, d_-2.5)
+    %ffloordiv =f64 ffloordiv %fmod, %itof deopt 16 locals(%a, %b) stack(%fmod, %itof)
+    %fneg =f64 fneg %ffloordiv
     %fabs =f64 fabs %fneg
     %ftoi =i64 ftoi %fabs deopt 17 locals(%a, %b) stack()
     %feq =bool feq %fabs, d_inf
