@@ -262,3 +262,35 @@ def test_float_mod_and_floordiv_are_pythons(name):
         got = capture(lambda j=j, k=k: print(repr(engine.call(name, j, k))))
         assert got == want, (SPECIAL[j], name, SPECIAL[k])
         assert bool(engine.last_deopt) == (float(eval(SPECIAL[k])) == 0)  # noqa: S307
+
+
+NESTED = textwrap.dedent("""
+    def inv(k):
+        return 1.0 / k
+
+    def outer(n):
+        acc = 0.5
+        s = -0.0
+        for i in range(n):
+            s = s + inv(n - i - 3) * acc
+            acc = acc * 1.5
+            print(i, s, acc)
+        return s
+
+    def rec(n):
+        if n <= 0:
+            return 0.25
+        return rec(n - 1) * 2.0 + n
+""")
+
+
+def test_a_callee_deopts_under_a_caller_holding_doubles():
+    """inv(0) deopts under outer, whose doubles (spilled across the call) go into its record
+    as bits: both frames resume in the VM, which raises ZeroDivisionError after the prints."""
+    engine = ssa_tier(compile_module(parse_module(NESTED)), verify=True)
+    assert set(engine.compiled.tiers.values()) == {"ssa"}
+    for call, frames in [("outer(2)", []), ("outer(5)", ["outer", "inv"]), ("rec(10)", [])]:
+        name, arg = call[:-1].split("(")
+        got = capture(lambda name=name, arg=arg: print(engine.call(name, int(arg))))
+        assert got == run_engine("cpython", f"{NESTED}print({call})\n")
+        assert [f.function for f in engine.last_deopt] == frames
