@@ -126,7 +126,8 @@ class DoubleSelection:
                 x, y = y, x  # commutative: compute in y's register
             if op == "fdiv":
                 self.check_divisor(i, y)
-            dst = self.double_target(Instr(op, [x, y], i.result, i.type, deopt=i.deopt))
+            # fdiv's deopt stub runs before the division: its state may be overwritten here
+            dst = self.double_target(Instr(op, [x, y], i.result, i.type))
             self.move(dst, self.loc(x))  # type: ignore[attr-defined]
             a.emit(ARITHMETIC[op], dst, self.xmm_operand(y))
             self.move(self.loc(i.result), dst)  # type: ignore[attr-defined]
