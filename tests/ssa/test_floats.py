@@ -294,3 +294,25 @@ def test_a_callee_deopts_under_a_caller_holding_doubles():
         got = capture(lambda name=name, arg=arg: print(engine.call(name, int(arg))))
         assert got == run_engine("cpython", f"{NESTED}print({call})\n")
         assert [f.function for f in engine.last_deopt] == frames
+
+
+def test_a_float_function_ssa_refuses_goes_to_the_vm_with_its_callers():
+    """`n / 2` deopts with a frame holding int-or-None: SSA refuses the function, and while
+    the stack tier has no float templates it and its callers run in the VM, exactly."""
+    source = textwrap.dedent("""
+        def h(n):
+            y = None
+            if n > 0:
+                y = 1
+            return n / 2
+
+        def caller(n):
+            return h(n) + 1.0
+
+        def fine(n):
+            return n + 1
+    """)
+    engine = ssa_tier(compile_module(parse_module(source)), verify=True)
+    assert engine.compiled.tiers == {"fine": "ssa"}
+    assert set(engine.compiled.skipped) == {"h", "caller"}
+    assert (engine.call("h", 3), engine.call("caller", 3), engine.call("fine", 3)) == (1.5, 2.5, 4)
