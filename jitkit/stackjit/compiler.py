@@ -20,6 +20,7 @@ from jitkit.bytecode.opcodes import OPCODES, Op, stack_effect
 from jitkit.bytecode.verify import stack_depths
 from jitkit.stackjit.cache import SAVED_REGISTERS, OperandCache, register_plan
 from jitkit.stackjit.fast import CACHED, FUSED
+from jitkit.stackjit.floats import FLOAT_CACHED, FLOAT_FUSED, float_guarded, float_site
 from jitkit.stackjit.templates import GUARDED, TEMPLATES, Site
 from jitkit.stackjit.types import (
     ALWAYS,
@@ -58,7 +59,7 @@ from jitkit.x86 import (
 from jitkit.x86 import Code as MachineCode
 
 DEOPT = 1
-FLOATS = False  # the stack tier compiles float values (its SSE2 templates exist)
+FLOATS = True  # the stack tier compiles float values (its SSE2 templates exist)
 # Runtime context, read through r15 (see runtime.Context)
 CTX_DEOPT_PTR, CTX_STACK_LIMIT, CTX_DEPTH, CTX_MAX_DEPTH = 0, 8, 16, 24
 CTX_PRINT, CTX_RESULT, CTX_FLAG, CTX_CALLS, CTX_STACK_FLOOR = 32, 40, 48, 56, 64
@@ -78,7 +79,7 @@ NUMERIC = set(ALWAYS) | {
     Op.RANGE_CHECK,
 }
 FLOAT_OPCODES = {Op.BINARY_TRUEDIV, Op.UNARY_FLOAT, Op.UNARY_INT}  # results or takes floats
-INT_ONLY = {Op.BINARY_POW, Op.RANGE_CHECK, Op.RANGE_TEST}  # float operands: the VM runs them
+INT_ONLY = {Op.RANGE_CHECK, Op.RANGE_TEST}  # float operands: the VM runs them
 
 
 @dataclass
@@ -90,6 +91,7 @@ class FunctionInfo:
     types: FunctionTypes
     returns: str
     entry: str  # label of the entry Python calls
+    params: tuple = ()  # the kind of each parameter: "int", or "float" (`analyse_module`)
 
 
 @dataclass
@@ -120,8 +122,9 @@ def compile_module(
     `templates` replaces some opcodes' templates (an exercise writes its own); `floats`
     (default `FLOATS`) compiles functions with float values."""
     templates = {**TEMPLATES, **(templates or {})}
-    analysis = analyse_module(codes)
-    skipped = skipped_functions(analysis, FLOATS if floats is None else floats)
+    floats = FLOATS if floats is None else floats
+    analysis = analyse_module(codes, float_params=floats)
+    skipped = skipped_functions(analysis, floats)
     a = Assembler()
     prints: list[PrintSite] = []
     compiled = [name for name in codes if name not in skipped]
@@ -182,10 +185,12 @@ def check(
                 raise NotCompilable(f"{where}: calls {callee[1]}(), which stays interpreted")
             if analysis[callee[1]].code.argcount != arg:
                 raise NotCompilable(f"{where}: {callee[1]}() called with {arg} arguments")
-            for t in state.stack[len(state.stack) - arg :]:
-                if exact(t, f"{where}: an argument") != INT:
+            callee_params = analysis[callee[1]].states[0].locals[:arg]
+            for t, param in zip(state.stack[len(state.stack) - arg :], callee_params, strict=True):
+                if exact(t, f"{where}: an argument") != INT and (not floats or t != param):
                     raise NotCompilable(f"{where}: passes a {set(t)} where ints are compiled")
-        if op in GUARDED or pc == 0:
+        kinds = operand_kinds(op, arg, state)
+        if op in GUARDED or pc == 0 or float_guarded(op, kinds):
             for t in {*state.locals, *state.stack.kinds}:  # distinct sets: few, however deep
                 if UNDEF not in t:
                     exact(t, f"{where}: a value the interpreter may need")
@@ -196,6 +201,18 @@ def check(
                     raise NotCompilable(f"{where}: {Op(op).name} of {set(t)}")
                 if FLOAT in t and op in INT_ONLY:
                     raise NotCompilable(f"{where}: {Op(op).name} of a float stays interpreted")
+            if op in (Op.BINARY_MIN, Op.BINARY_MAX) and len(set(kinds)) > 1:
+                raise NotCompilable(f"{where}: {Op(op).name} of an int and a float")
+
+
+def operand_kinds(op: Op, arg: int, state) -> tuple:
+    """The number kind of each operand an instruction pops, deepest first ("float" for a
+    float, else "int"): what its float template needs to know."""
+    pops = stack_effect(op, arg)[0] if op in NUMERIC else 0
+    return tuple(
+        FLOAT if FLOAT in t else INT
+        for t in (state.stack[len(state.stack) - pops :] if pops else [])
+    )
 
 
 # --- emitting -----------------------------------------------------------------------------------
@@ -225,7 +242,9 @@ def function_infos(
     for index, name in enumerate(compiled):
         types = analysis[name]
         returns = exact(types.returns, f"the return value of {name}()") if types.returns else NONE
-        infos[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python")
+        params = tuple(FLOAT if FLOAT in t else INT for t in types.states[0].locals)
+        params = params[: codes[name].argcount]
+        infos[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python", params)
     return infos
 
 
@@ -300,6 +319,21 @@ def emit_function(
             prints.append(PrintSite(name, pc, [exact(t, "print") for t in state.stack[-arg - 2 :]]))
         kit = templates[op] is TEMPLATES[op]
         after = pc + 1 if pc + 1 < len(code.ops) else None
+        site.kinds = operand_kinds(op, arg, state)
+        if float_site(op, site.kinds, code.consts, arg):  # the kit's SSE2 templates
+            if (
+                op in FLOAT_FUSED
+                and after is not None
+                and after not in targets
+                and code.ops[after] in (Op.JUMP_IF_FALSE, Op.JUMP_IF_TRUE)
+            ):
+                FLOAT_FUSED[op](cache, site, code.ops[after], code.args[after])
+                fused = True
+            else:
+                FLOAT_CACHED[op](cache, site)
+            if op in GUARDED or float_guarded(op, site.kinds):
+                guarded[pc] = depths[pc]
+            continue
         if (
             kit
             and op in FUSED

@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import mmap
-import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from jitkit.native.interrupts import interrupt_flag
 from jitkit.native.memory import ExecutableMemory
 from jitkit.native.stack import stack_floor
 from jitkit.stackjit.compiler import DEOPT, RECORD_HEADER, CompiledModule, frame_words
-from jitkit.stackjit.types import BOOL, FLOAT, INT, NONE, UNDEF, exact
+from jitkit.stackjit.types import BOOL, FLOAT, INT, NONE, UNDEF, double, exact, word
 from jitkit.vm.machine import VM, Frame
 
 INTERRUPTED = 2  # status: stopped for SIGINT where no deopt state was known (no record)
@@ -53,16 +52,6 @@ class DeoptFrame:
     pc: int
     locals: dict
     stack: list
-
-
-def double(word: int) -> float:
-    """The float whose IEEE 754 bits an int64 word holds (how compiled code keeps floats)."""
-    return struct.unpack("<d", struct.pack("<q", word))[0]
-
-
-def word(value: float) -> int:
-    """The int64 word holding a float's bits: `double`'s inverse."""
-    return struct.unpack("<q", struct.pack("<d", value))[0]
 
 
 class Context(ctypes.Structure):
@@ -138,10 +127,12 @@ class StackTier:
     def accepts(self, name: str, args: tuple) -> bool:
         """Whether `name(*args)` can enter machine code: compiled, as many arguments as it
         has parameters (else the VM raises CPython's TypeError), and int64 arguments."""
-        return (
-            name in self.entries
-            and len(args) == self.compiled.functions[name].code.argcount
-            and all(type(x) is int and INT64_MIN <= x <= INT64_MAX for x in args)
+        if name not in self.entries:
+            return False
+        params = self.compiled.functions[name].params or (INT,) * len(args)
+        return len(args) == self.compiled.functions[name].code.argcount and all(
+            type(x) is float if kind == FLOAT else type(x) is int and INT64_MIN <= x <= INT64_MAX
+            for x, kind in zip(args, params, strict=True)
         )
 
     def call(self, name: str, *args: object, depth: int = 0) -> object:
@@ -160,7 +151,8 @@ class StackTier:
         nest one VM run inside another."""
         entry = self.entries[name]
         self.last_deopt = []
-        argv = (ctypes.c_int64 * max(1, len(args)))(*reversed(args))  # arg k at argv0 - 8k
+        words = [word(x) if type(x) is float else x for x in reversed(args)]
+        argv = (ctypes.c_int64 * max(1, len(args)))(*words)  # arg k at argv0 - 8k
         first = ctypes.addressof(argv) + 8 * (len(args) - 1)
         flag = interrupt_flag()
         flag.arm()
@@ -208,10 +200,10 @@ class StackTier:
         what the code hands back (deopt, interrupt, a print that raised) is finished here.
         Made on the main thread it owns that thread's first context; elsewhere it always
         falls back. Calls that do not deopt leave `last_deopt` as it was."""
-        if name not in self.entries or self.compiled.functions[name].returns == FLOAT:
-            # left to the VM, or a float result the stub cannot box: the ctypes way
+        info = self.compiled.functions[name] if name in self.entries else None
+        if info is None or FLOAT in (info.returns, *info.params):
+            # left to the VM, or floats the stub cannot unbox or box: the ctypes way
             return fallback if fallback is not None else functools.partial(self.call, name)
-        info = self.compiled.functions[name]
         local, flag = self._local, interrupt_flag()
         ctx, buffer = self._context(0)
         owner = current_thread_state() if local.main else 0

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jitkit.bytecode.opcodes import Op
+from jitkit.stackjit.types import word
 from jitkit.x86 import Assembler, Mem, al, eax, edx, qword, r14, r15, rax, rbp, rcx, rdi, rdx, rsi
 from jitkit.x86 import byte as byte_ptr
 
@@ -31,6 +32,7 @@ class Site:
     nlocals: int
     consts: list
     constant: int | None = None  # the top of the stack, when a LOAD_CONST just pushed it
+    kinds: tuple = ()  # float templates: "int", "bool" or "float" per operand, deepest first
     callee: str | None = None  # CALL: the function called (known from the types)
     print_site: int = 0  # PRINT: index of this print in the runtime's table
 
@@ -78,6 +80,8 @@ def template(*ops: Op, guarded: bool = False) -> Callable[[Template], Template]:
 @template(Op.LOAD_CONST)
 def emit_load_const(s: Site) -> None:
     value = s.consts[s.arg]
+    if isinstance(value, float):  # a float is its IEEE 754 bits
+        value = word(value)
     if isinstance(value, int):  # bools are 0 and 1; strings and None live in the types only
         s.a.mov(rax, int(value)).mov(s.slot(s.depth), rax)
 

@@ -12,6 +12,7 @@ float operand to float, `/` and `float()` always float, `int()` always int.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import product
@@ -160,22 +161,48 @@ class FunctionTypes:
     returns: frozenset
 
 
-def analyse_module(codes: dict[str, Code]) -> dict[str, FunctionTypes]:
+ROUNDS = 50  # float parameters that have not settled by then: every parameter an int
+
+
+def analyse_module(codes: dict[str, Code], float_params: bool = False) -> dict[str, FunctionTypes]:
     """Every function's types. Return types feed calls, so iterate until nothing changes
-    (recursion starts from "returns nothing yet" and grows)."""
+    (recursion starts from "returns nothing yet" and grows). Parameters are ints, or with
+    `float_params` floats where every call in the module passes a float there."""
     returns = {name: frozenset() for name in codes}
-    while True:
-        result = {name: analyse(code, returns) for name, code in codes.items()}
+    params: dict[str, tuple] = {name: () for name in codes}
+    for _ in range(ROUNDS if float_params else 10**9):
+        result = {name: analyse(code, returns, params[name]) for name, code in codes.items()}
         new = {name: ft.returns for name, ft in result.items()}
-        if new == returns:
+        floats = float_parameters(codes, result) if float_params else params
+        if new == returns and floats == params:
             return result
-        returns = new
+        if floats != params:  # return types found under other parameters: start again
+            new = {name: frozenset() for name in codes}
+        returns, params = new, floats
+    return analyse_module(codes)
 
 
-def analyse(code: Code, returns: dict[str, frozenset]) -> FunctionTypes:
-    """Abstract interpretation of one function over the type sets, to a fixed point."""
+def float_parameters(codes: dict[str, Code], result: dict[str, FunctionTypes]) -> dict:
+    """Per function, the positions of the parameters that every call site passes a float."""
+    passed: dict[str, list] = {name: [set() for _ in range(codes[name].argcount)] for name in codes}
+    for types in result.values():
+        for pc, state in enumerate(types.states):
+            if state is None or types.code.ops[pc] != Op.CALL:
+                continue
+            argc = types.code.args[pc]
+            for kind in state.stack.peek(argc + 1):
+                if isinstance(kind, tuple) and kind[0] == "func" and kind[1] in codes:
+                    if codes[kind[1]].argcount == argc:
+                        for k in range(argc):
+                            passed[kind[1]][k] |= state.stack.peek(argc - k)
+    return {name: tuple(k for k, t in enumerate(ts) if t == {FLOAT}) for name, ts in passed.items()}
+
+
+def analyse(code: Code, returns: dict[str, frozenset], floats: tuple = ()) -> FunctionTypes:
+    """Abstract interpretation of one function over the type sets, to a fixed point;
+    parameters are ints but those at the positions `floats`."""
     n = len(code.ops)
-    params = [frozenset({INT})] * code.argcount
+    params = [frozenset({FLOAT if k in floats else INT}) for k in range(code.argcount)]
     undef = [frozenset({UNDEF})] * (len(code.varnames) - code.argcount)
     states: list[State | None] = [None] * n
     states[0] = State(params + undef, EMPTY)
@@ -262,6 +289,16 @@ def type_of(value: object) -> Type:
     if isinstance(value, str):
         return ("str", value)
     return ("value", type(value).__name__)
+
+
+def double(word: int) -> float:
+    """The float whose IEEE 754 bits an int64 word holds (how compiled code keeps floats)."""
+    return struct.unpack("<d", struct.pack("<q", word))[0]
+
+
+def word(value: float) -> int:
+    """The int64 word holding a float's bits: `double`'s inverse."""
+    return struct.unpack("<q", struct.pack("<d", value))[0]
 
 
 def exact(types: frozenset, what: str) -> Type:

@@ -3,7 +3,10 @@
 Random straight-line and loop programs within the chapter's opcode subset (constants, locals,
 `+ - *`, the six comparisons feeding `if`/`while`, jumps, return) run through the chapter's
 JIT and through CPython; arguments near and beyond the int64 limits make the overflow guards
-fire, so the deopt into the kit's VM is exercised too.
+fire, so the deopt into the kit's VM is exercised too. Step 12's floats: random programs
+with float locals, float constants (inf too) and ints promoted where they meet a float give
+CPython's floats bit for bit (repr: -0.0, inf, nan), and a deopt hands float locals back as
+floats.
 """
 
 from __future__ import annotations
@@ -165,6 +168,105 @@ def test_a_deopt_state_is_the_frame_before_the_instruction(ch):
     )
 
 
+# --- floats (step 12) ----------------------------------------------------------------------------
+
+FLOAT_CONSTANTS = ["0.5", "1.5", "3.0", "0.0", "0.1", "1e300", "1e-300", 'float("inf")']
+
+
+class FloatGenerator(Generator):
+    """Programs whose locals x and y are floats and i, j ints (each keeps its kind, as the
+    chapter's `kinds` requires), with ints promoted where they meet a float in + - *."""
+
+    def float_expr(self, floats: list[str], ints: list[str], depth: int) -> str:
+        rng = self.rng
+        if depth == 0 or rng.random() < 0.3:
+            return (
+                rng.choice(floats) if floats and rng.random() < 0.6 else rng.choice(FLOAT_CONSTANTS)
+            )
+        left = self.float_expr(floats, ints, depth - 1)
+        right = (
+            self.float_expr(floats, ints, depth - 1)
+            if rng.random() < 0.5
+            else self.expr(ints, depth - 1)
+        )
+        if rng.random() < 0.5:
+            left, right = right, left
+        return f"({left} {rng.choice('+-*')} {right})"
+
+    def float_block(self, ints: list[str], indent: int, loops: int) -> list[str]:
+        rng, pad, lines = self.rng, "    " * indent, []
+        floats = ["x", "y"]
+        for _ in range(rng.randint(1, 3)):
+            kind = rng.random()
+            if kind < 0.45:
+                lines.append(f"{pad}{rng.choice(floats)} = {self.float_expr(floats, ints, 2)}")
+            elif kind < 0.6:
+                lines.append(f"{pad}{rng.choice(['i', 'j'])} = {self.expr(ints, 2)}")
+            elif kind < 0.8:
+                lines.append(f"{pad}if {self.condition(ints)}:")
+                lines += self.float_block(ints, indent + 1, loops)
+            elif loops < 2:
+                k = f"k{self.counters}"
+                self.counters += 1
+                lines += [f"{pad}{k} = 0", f"{pad}while {k} < {rng.randint(0, 4)}:"]
+                lines += self.float_block(ints + [k], indent + 1, loops + 1)
+                lines.append(f"{pad}    {k} = {k} + 1")
+            else:
+                lines.append(f"{pad}x = {self.float_expr(['x', 'y'], ints, 1)}")
+        return lines
+
+    def program(self) -> str:
+        ints = ["a", "b", "c", "i", "j"]
+        lines = ["def f(a, b, c):", "    i = a", "    j = b"]
+        lines += [f"    {v} = {self.float_expr([], ['a', 'b', 'c'], 1)}" for v in ("x", "y")]
+        lines += self.float_block(ints, 1, 0)
+        lines.append(f"    return {self.float_expr(['x', 'y'], ints, 2)}")
+        return "\n".join(lines) + "\n"
+
+
+def test_random_float_programs_agree_with_cpython_bit_for_bit(ch):
+    rng = random.Random(2026_12_17)
+    runs = deopts = 0
+    for _ in range(120):
+        source = FloatGenerator(rng).program()
+        f = ch.jit(source, "f")
+        for _ in range(5):
+            args = arguments(rng)
+            got, want = f(*args), cpython(source, "f", *args)
+            assert type(got) is type(want) and repr(got) == repr(want), f"f{args} of\n{source}"
+            runs += 1
+            deopts += f.last_deopt is not None
+    assert runs - deopts > 200 and deopts > 20, (runs, deopts)
+
+
+def test_ints_meeting_a_float_round_as_python_promotes_them(ch):
+    source = "def f(a):\n    x = 0.5\n    return (x + a) * a - a\n"
+    f = ch.jit(source, "f")
+    for a in EDGES + [2**53 + 1, -(2**53) - 1, 2**63 - 513, 2**63 - 511]:
+        assert repr(f(a)) == repr(cpython(source, "f", a)) and f.last_deopt is None, a
+
+
+def test_a_deopt_hands_float_locals_back_as_floats(ch):
+    source = "def f(a, b):\n    x = 1.5 * a\n    c = a * b\n    return x + c\n"
+    f = ch.jit(source, "f")
+    assert f(2**40, 2**40) == cpython(source, "f", 2**40, 2**40)
+    assert f.last_deopt.locals["x"] == 1.5 * 2**40 and type(f.last_deopt.locals["x"]) is float
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "x = 0.5 * a\n    if x < 1:\n        return a\n    return 0",  # a float compare
+        "x = 0\n    if a > 0:\n        x = 0.5\n    return x",  # int or float by path
+        "if a > 0:\n        return 0.5\n    return a",  # returns an int or a float
+        "return 1.5 // a",  # no float template
+    ],
+)
+def test_refuses_what_the_float_templates_cannot_do(ch, body):
+    with pytest.raises(UnsupportedError):
+        ch.jit(f"def f(a):\n    {body}\n", "f")
+
+
 # --- what the chapter's JIT refuses --------------------------------------------------------------
 
 
@@ -173,7 +275,7 @@ def test_a_deopt_state_is_the_frame_before_the_instruction(ch):
     [
         "return a % 2",  # no template
         "return a < 1",  # a comparison's bool as a value
-        "x = True\n    return a",  # not an int64 constant
+        "x = True\n    return a",  # not an int64 constant (nor a float)
         "return a + 2**64",  # not an int64 constant
         "if a > 0:\n        y = 1\n    return y",  # maybe unassigned
         "while a > 0:\n        a = a - 1\n        y = a\n    return y",  # unassigned after 0 trips

@@ -20,7 +20,7 @@ SUPPORT: dict[str, dict[str, str]] = {
     "treewalk": {"floats": NATIVE, "lists": NATIVE},
     "vm-ast": {"floats": NATIVE, "lists": NATIVE},
     "vm-dis": {"floats": NATIVE, "lists": NATIVE},
-    "stack": {"floats": VM, "lists": VM},
+    "stack": {"floats": NATIVE, "lists": VM},
     "ssa": {"floats": NATIVE, "lists": VM},
     "auto": {"floats": VM, "lists": VM},
     "llvm": {"floats": NATIVE, "lists": NATIVE},
