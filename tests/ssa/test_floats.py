@@ -318,3 +318,25 @@ def test_a_float_function_ssa_refuses_goes_to_the_vm_with_its_callers():
     if not stack_compiler.FLOATS:  # else the stack tier's float templates take h
         assert set(engine.compiled.skipped) == {"h", "caller"}
     assert (engine.call("h", 3), engine.call("caller", 3), engine.call("fine", 3)) == (1.5, 2.5, 4)
+
+
+def test_ssa_code_calls_template_code_returning_a_float():
+    """Float `**` is not lowered to SSA: with the stack tier's float templates its function
+    runs as template code, and SSA code calls it and gets the double's bits back in rax."""
+    source = textwrap.dedent("""
+        def p(n):
+            x = n * 0.5
+            return x ** 1.5
+
+        def user(n):
+            t = 0.0
+            for i in range(n):
+                t = t + p(i) / 2.0
+                print(t)
+            return t
+    """)
+    engine = ssa_tier(compile_module(parse_module(source)), verify=True)
+    if stack_compiler.FLOATS:  # else both run in the VM (a caller of VM code stays there)
+        assert (engine.tier_of("user"), engine.tier_of("p")) == ("ssa", "stack")
+    got = capture(lambda: print(engine.call("user", 4)))
+    assert got == run_engine("cpython", f"{source}print(user(4))\n")
