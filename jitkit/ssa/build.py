@@ -45,6 +45,7 @@ from jitkit.bytecode.opcodes import OPCODES, TERMINATORS, Op, stack_effect
 from jitkit.bytecode.verify import stack_depths
 from jitkit.errors import UnsupportedError
 from jitkit.ssa.braun import Var, Variables
+from jitkit.ssa.floats import FloatLowerings
 from jitkit.ssa.ir import Block, Const, Deopt, Function, Global, Instr, Temp, Value
 from jitkit.ssa.lower import MultiBlockLowerings, ir_type
 from jitkit.ssa.text import format
@@ -83,7 +84,7 @@ def ir_name(name: str) -> str:
     return name if re.match(r"[A-Za-z_]", name) else f"v{name}"
 
 
-class _Builder(MultiBlockLowerings, Variables):
+class _Builder(FloatLowerings, MultiBlockLowerings, Variables):
     """Builds one function: blocks in bytecode order, variables by Braun et al."""
 
     def __init__(self, code: Code, types: FunctionTypes, analysis: dict[str, FunctionTypes]):
@@ -119,10 +120,12 @@ class _Builder(MultiBlockLowerings, Variables):
         return t
 
     def truth(self, v: Value) -> Value:
-        """Python's truth of an int or bool, as a bool."""
+        """Python's truth of an int, bool or float (a NaN is true), as a bool."""
         v = self.resolve(v)
         if isinstance(v, Const):
             return Const(int(v.value != 0))
+        if self.type_of(v) == "f64":
+            return self.emit("fne", [v, Const(0.0)], "bool")
         return v if self.type_of(v) == "bool" else self.emit("ne", [v, Const(0)], "bool")
 
     # --- blocks, and what Braun et al.'s construction asks of the builder --------------------
@@ -144,7 +147,17 @@ class _Builder(MultiBlockLowerings, Variables):
         return ir_name(self.code.varnames[k]) if kind == "local" else f"s{k}"
 
     def operand(self, value: Value, type_: str, pred: str) -> Value:
-        """A bool reaching an i64 phi is zero-extended at the end of its block."""
+        """A bool reaching an i64 phi is zero-extended at the end of its block; an f64 phi
+        takes doubles (the 0 standing for a local not assigned yet becomes 0.0)."""
+        if type_ == "f64":
+            value = self.resolve(value)
+            if isinstance(value, Const):
+                return Const(float(value.value))
+            if self.type_of(value) != "f64":
+                raise UnsupportedError(f"{self.code.name}: an int where the types say float")
+            return value
+        if self.type_of(value) == "f64":
+            raise UnsupportedError(f"{self.code.name}: a float where the types say {type_}")
         if type_ == "i64":
             return self.i64(value, self.block(pred))
         if self.type_of(value) == "i64":
@@ -240,7 +253,10 @@ class _Builder(MultiBlockLowerings, Variables):
         stack = self.stack
         if op == Op.LOAD_CONST:
             value = self.code.consts[arg]
-            stack.append(Const(int(value) if isinstance(value, int) else 0))
+            if isinstance(value, float):
+                stack.append(Const(value))
+            else:
+                stack.append(Const(int(value) if isinstance(value, int) else 0))
         elif op == Op.LOAD_LOCAL:
             stack.append(self.read(("local", arg), self.current.label))  # type: ignore[union-attr]
         elif op == Op.STORE_LOCAL:
@@ -253,6 +269,8 @@ class _Builder(MultiBlockLowerings, Variables):
             stack.append(stack[-max(arg, 1) if op == Op.COPY else -1])
         elif op == Op.SWAP:
             stack[-1], stack[-arg] = stack[-arg], stack[-1]
+        elif self.lower_float(pc, op):
+            pass
         elif op in CHECKED:
             deopt = self.state(pc)
             b, a = self.i64(stack.pop()), self.i64(stack.pop())
@@ -298,6 +316,8 @@ class _Builder(MultiBlockLowerings, Variables):
         elif op == Op.RETURN:
             value = stack.pop()
             value = self.i64(value) if self.fn.ret == "i64" else self.resolve(value)
+            if self.fn.ret == "f64" and isinstance(value, Const):
+                value = Const(float(value.value))
             self.current.term = Instr("ret", [value])  # type: ignore[union-attr]
             self.current = None
         else:
@@ -335,7 +355,7 @@ def build_function(
     if "bytecode" in dump:
         print(f"--- bytecode ---\n{dis(code)}")
     try:
-        check(types, analysis, {})
+        check(types, analysis, {}, floats=True)
     except NotCompilable as why:
         text = str(why)
         raise UnsupportedError(

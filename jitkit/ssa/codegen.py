@@ -5,11 +5,12 @@ so a loop's body falls through, emits each instruction through `jitkit.ssa.selec
 allocated locations, comparisons fused into the branch after them), and makes each edge's
 phi moves one parallel copy (cycles broken through a scratch register).
 
-`generate` is the System V flavour on its own: arguments in rdi, rsi, rdx, rcx, r8, r9, the
-result in rax, callee-saved registers preserved, and no runtime, so it refuses deopt, `print`
-and calls to other functions, and a division that ranges cannot prove safe (a zero divisor
-would kill the kernel with SIGFPE). `jitkit.ssa.deopt` adds the runtime of notebook 05:
-deopt stubs, calls between compiled functions, printing, recursion and interrupt checks.
+`generate` is the System V flavour on its own: arguments in rdi, rsi, rdx, rcx, r8, r9 (doubles
+in xmm0 to xmm7), the result in rax (a double in xmm0), callee-saved registers preserved,
+and no runtime, so it refuses deopt, `print` and calls to other functions, and a division
+that ranges cannot prove safe (a zero divisor would kill the kernel with SIGFPE).
+`jitkit.ssa.deopt` adds the runtime of notebook 05: deopt stubs, calls between compiled
+functions, printing, recursion and interrupt checks.
 """
 
 from __future__ import annotations
@@ -21,9 +22,19 @@ from jitkit.ssa.ops import I64_MIN
 from jitkit.ssa.ranges import ranges
 from jitkit.ssa.regalloc import Allocation
 from jitkit.ssa.select import NEGATED, Operand, Selector
-from jitkit.x86 import REGISTERS, Assembler, Code, qword, rax, rbp, rsp
+from jitkit.x86 import REGISTERS, Assembler, Code, qword, rax, rbp, rsp, xmm0
 
 ARGUMENTS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+XMM_ARGUMENTS = tuple(f"xmm{k}" for k in range(8))
+
+
+def argument_registers(fn: Function, types: list[str]) -> list[str]:
+    """System V: the k-th integer argument in ARGUMENTS[k], the k-th double in xmm k."""
+    ints, doubles = iter(ARGUMENTS), iter(XMM_ARGUMENTS)
+    try:
+        return [next(doubles if t == "f64" else ints) for t in types]
+    except StopIteration:
+        raise UnsupportedError(f"${fn.name}: arguments past the registers") from None
 
 
 class Emitter(Selector):
@@ -68,14 +79,11 @@ class Emitter(Selector):
         if callee.name != self.fn.name:
             raise UnsupportedError(f"${self.fn.name}: {i}: only calls to itself are linked")
         args = i.args[1:]
-        if len(args) > len(ARGUMENTS):
-            raise UnsupportedError(f"${self.fn.name}: more than 6 arguments")
-        self.parallel_move(
-            [(REGISTERS[r], self.loc(v)) for r, v in zip(ARGUMENTS, args, strict=False)]
-        )
+        where = argument_registers(self.fn, [t for t, _ in self.fn.params])
+        self.parallel_move([(REGISTERS[r], self.loc(v)) for r, v in zip(where, args, strict=True)])
         self.a.call(self.entry_label())
         if i.result is not None:
-            self.move(self.loc(i.result), rax)
+            self.move(self.loc(i.result), xmm0 if i.type == "f64" else rax)
 
     # --- control flow -------------------------------------------------------------------------
 
@@ -184,15 +192,13 @@ class Emitter(Selector):
         if frame := self.frame_size():
             a.sub(rsp, frame)
         params = [p for _, p in self.fn.params]
-        if len(params) > len(ARGUMENTS):
-            raise UnsupportedError(f"${self.fn.name}: more than 6 arguments")
-        self.parallel_move(
-            [(self.loc(p), REGISTERS[r]) for r, p in zip(ARGUMENTS, params, strict=False)]
-        )
+        where = argument_registers(self.fn, [t for t, _ in self.fn.params])
+        moves = [(self.loc(p), REGISTERS[r]) for r, p in zip(where, params, strict=True)]
+        self.parallel_move(moves)
 
     def emit_return(self, v: Value) -> None:
         a = self.a
-        self.move(rax, self.loc(v))
+        self.move(xmm0 if self.fn.ret == "f64" else rax, self.loc(v))
         a.lea(rsp, qword(rbp, -8 * len(self.saved)))
         for r in reversed(self.saved):
             a.pop(REGISTERS[r])
@@ -243,4 +249,5 @@ def generate(fn: Function, alloc: Allocation) -> Code:
     emitter = Emitter(fn, alloc, Assembler(), f"${fn.name}")
     emitter.emit_prologue()
     emitter.emit_blocks()
+    emitter.emit_constants()
     return emitter.a.assemble()

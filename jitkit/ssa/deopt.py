@@ -41,7 +41,7 @@ from jitkit.stackjit.compiler import (
     frame_words,
 )
 from jitkit.stackjit.runtime import INTERRUPTED
-from jitkit.stackjit.types import BOOL, INT, UNDEF, FunctionTypes, exact
+from jitkit.stackjit.types import BOOL, FLOAT, INT, UNDEF, FunctionTypes, exact
 from jitkit.x86 import (
     REGISTERS,
     Assembler,
@@ -66,8 +66,9 @@ FAST_ARGUMENTS = ("rsi", "rdi", "r8", "r9", "r10")
 # Frames active, when every function of the block keeps the count in a register (a memory
 # counter costs a read-modify-write on every call and return); never allocated.
 DEPTH = r13
-# The static types whose words a record holds (the rest are rebuilt from the types alone).
-NUMBERS = (frozenset({INT}), frozenset({BOOL}))
+# The static types whose words a record holds (the rest are rebuilt from the types alone);
+# a float's word is its double's bits.
+NUMBERS = (frozenset({INT}), frozenset({BOOL}), frozenset({FLOAT}))
 
 
 @dataclass
@@ -245,7 +246,8 @@ class TierEmitter(Emitter):
             a.mov(edx, DEOPT).jmp(self.epilogue)
 
     def record_values(self, s: Stub) -> dict[int, Value]:
-        """Record word -> value, for the words of stub `s` the runtime reads (ints, bools)."""
+        """Record word -> value, for the words of stub `s` the runtime reads (ints, bools,
+        floats)."""
         state = self.types.states[s.state_pc]
         numbers = {t for t in {*state.locals, *state.stack} if t in NUMBERS}
         values: dict[int, Value] = {}
@@ -259,7 +261,10 @@ class TierEmitter(Emitter):
         return values
 
     def store_word(self, dst, x: Operand) -> None:
-        if isinstance(x, Reg) or imm32(x):
+        """A record word: an int, a bool, or a double's bits."""
+        if isinstance(x, float) or (isinstance(x, Reg) and x.kind == "xmm"):
+            self.move(dst, x)
+        elif isinstance(x, Reg) or imm32(x):
             self.a.mov(dst, x)
         else:
             self.a.mov(rax, x).mov(dst, rax)
@@ -422,3 +427,4 @@ class TierEmitter(Emitter):
             self.a.label(label).cmp(edx, DEOPT).je(unwind).jmp(self.epilogue)
         self.emit_cold()
         self.emit_stubs()
+        self.emit_constants()

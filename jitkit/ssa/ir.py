@@ -1,14 +1,16 @@
 """The SSA IR's data types: functions, blocks, instructions, values (notebook 07).
 
 Takes nothing; gives the classes the parser builds, the passes rewrite and the printer
-writes. Values carry QBE's sigils: `Temp("x")` prints `%x`, `Global("f")` prints `$f`, and a
-`Const` is a plain integer. A block is a label, its phis, its instructions and exactly one
-terminator. An instruction that may deoptimize carries a `Deopt`: the bytecode offset to
-resume at, and the values of the interpreter's locals and operand stack there.
+writes. Values carry QBE's sigils: `Temp("x")` prints `%x`, `Global("f")` prints `$f`, a
+`Const` is a plain integer, or a double written QBE's way (`d_1.5`, `d_-0.0`, `d_nan`).
+A block is a label, its phis, its instructions and exactly one terminator. An instruction
+that may deoptimize carries a `Deopt`: the bytecode offset to resume at, and the values of
+the interpreter's locals and operand stack there.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -23,14 +25,36 @@ class Temp:
         return f"%{self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Const:
-    """An integer constant (a bool is 0 or 1)."""
+    """An integer constant (a bool is 0 or 1) or a double. Equal means the same type and the
+    same bits: 1.0 is not 1, -0.0 is not 0.0, and a NaN is itself (passes compare operands
+    by `==`, so Python's float equality would merge values that differ)."""
 
-    value: int
+    value: int | float
+
+    def key(self) -> tuple[type, int]:
+        v = self.value
+        return (float, double_bits(v)) if isinstance(v, float) else (int, v)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Const) and self.key() == other.key()
+
+    def __hash__(self) -> int:
+        return hash(self.key())
 
     def __str__(self) -> str:
-        return str(self.value)
+        return f"d_{self.value!r}" if isinstance(self.value, float) else str(self.value)
+
+
+def double_bits(x: float) -> int:
+    """The IEEE 754 bits of a double, as the signed int64 a register word holds."""
+    return struct.unpack("<q", struct.pack("<d", x))[0]
+
+
+def bits_double(word: int) -> float:
+    """The double whose bits are the int64 `word` (the inverse of `double_bits`)."""
+    return struct.unpack("<d", struct.pack("<q", word))[0]
 
 
 @dataclass(frozen=True)

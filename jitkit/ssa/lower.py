@@ -13,11 +13,14 @@ from __future__ import annotations
 from jitkit.bytecode.opcodes import Op
 from jitkit.errors import UnsupportedError
 from jitkit.ssa.ir import Block, Const, Deopt, Instr, Value
-from jitkit.stackjit.types import BOOL
+from jitkit.stackjit.types import BOOL, FLOAT, UNDEF
 
 
 def ir_type(types: frozenset) -> str:
-    """The IR type of a slot: bool when it only ever holds bools, else i64."""
+    """The IR type of a slot: bool when it only ever holds bools, f64 when floats (or nothing
+    yet: a local assigned in a loop), else i64."""
+    if FLOAT in types and types <= {FLOAT, UNDEF}:
+        return "f64"
     return "bool" if types == {BOOL} else "i64"
 
 
@@ -71,6 +74,15 @@ class MultiBlockLowerings:
         the first of equal values). Two bools give a bool, anything else an int."""
         b, a = self.resolve(self.stack.pop()), self.resolve(self.stack.pop())
         both = ir_type(self.states[pc + 1].stack[-1])  # type: ignore[union-attr]
+        if both == "f64" or self.is_f64(a) or self.is_f64(b):  # type: ignore[attr-defined]
+            if not (both == "f64" and self.is_f64(a) and self.is_f64(b)):  # type: ignore[attr-defined]
+                raise UnsupportedError(f"{self.code.name}: min/max of an int and a float")
+            cmp = "flt" if op == Op.BINARY_MIN else "fgt"
+            better = self.emit(cmp, [b, a], "bool")
+            take_b, take_a = self.branch(pc, better, "second", "first")
+            name = "min" if op == Op.BINARY_MIN else "max"
+            self.join(pc, name, [(take_b, b), (take_a, a)], both)
+            return
         if both == "i64":
             a, b = self.i64(a), self.i64(b)
         elif "i64" in (self.type_of(a), self.type_of(b)):

@@ -10,10 +10,19 @@ Python result and *deoptimize* when it is not an int64 (or does not exist: a zer
 compiled code never computes a wrong Python answer. `div` and `mod` floor like Python's `//`
 and `%`; they *fault* on a zero divisor or an overflowing quotient, which well-formed IR rules
 out with a guard first: a faulting instruction is never moved above its guard or removed.
+
+Float semantics. Values of type `f64` are Python floats, which are IEEE 754 doubles, so the
+meaning here is SSE2's: `fadd`, `fsub`, `fmul` round to nearest and overflow to inf, and a
+comparison with a NaN is false (`fne` true); `fmod` and `ffloordiv` are Python's float `%`
+and `//`. Where Python raises or leaves the double world the opcode deoptimizes: `fdiv`,
+`fmod` and `ffloordiv` by zero (either sign), `ftoi` of inf, NaN or a value whose truncation
+is not an int64 above INT64_MIN, `itof_exact` of an int a double cannot hold exactly
+(Python compares an int and a float exactly, and divides two ints with one rounding).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,6 +65,37 @@ def _floor_mod(a: int, b: int, error: type[ArithmeticError]) -> int:
     return a % b
 
 
+def _fdiv(a: float, b: float) -> float:
+    if b == 0:
+        raise Overflow(f"{a} / {b}")
+    return a / b
+
+
+def _python_float(op: Callable[[float, float], float]) -> Callable[[float, float], float]:
+    def compute(a: float, b: float) -> float:
+        if b == 0:
+            raise Overflow(f"{a} {op.__name__} {b}")
+        return op(a, b)
+
+    return compute
+
+
+def _ftoi(a: float) -> int:
+    if math.isinf(a) or math.isnan(a) or not I64_MIN < int(a) <= I64_MAX:
+        raise Overflow(f"int({a})")
+    return int(a)
+
+
+def _itof_exact(a: int) -> float:
+    if int(float(a)) != a:
+        raise Overflow(f"float({a}) is inexact")
+    return float(a)
+
+
+def _fabs(a: float) -> float:
+    return math.copysign(a, 1.0)
+
+
 def _narrow_div(a: int, b: int, op: Callable[[int], int]) -> int:
     if not (0 <= a < 2**32 and 0 < b < 2**32):
         raise Fault(f"32-bit divide of {a} by {b}")
@@ -79,7 +119,7 @@ class Op:
     result: str | None
     kind: str
     doc: str
-    fn: Callable[..., int] | None = None
+    fn: Callable[..., int | float] | None = None
     operand: str = "i64"
     commutative: bool = False
 
@@ -161,6 +201,31 @@ ROWS = [
     Op("le",      2, "bool", "pure",   "a <= b", lambda a, b: int(a <= b)),
     Op("gt",      2, "bool", "pure",   "a > b", lambda a, b: int(a > b)),
     Op("ge",      2, "bool", "pure",   "a >= b", lambda a, b: int(a >= b)),
+    # doubles: IEEE arithmetic as SSE2 does it (no reassociation: a + b + c is two roundings)
+    Op("fadd",    2, "f64",  "pure",   "a + b", lambda a, b: a + b, "f64", True),
+    Op("fsub",    2, "f64",  "pure",   "a - b", lambda a, b: a - b, "f64"),
+    Op("fmul",    2, "f64",  "pure",   "a * b", lambda a, b: a * b, "f64", True),
+    Op("fdiv",    2, "f64",  "deopt",  "a / b; deopt if b is 0.0 or -0.0 (ZeroDivisionError)",
+       _fdiv, "f64"),
+    Op("fmod",    2, "f64",  "deopt",  "a % b as Python's float (sign of b); deopt if b is 0 "
+       "(calls libm's fmod)", _python_float(float.__mod__), "f64"),
+    Op("ffloordiv", 2, "f64", "deopt", "a // b as Python's float; deopt if b is 0 "
+       "(calls libm's fmod)", _python_float(float.__floordiv__), "f64"),
+    Op("fneg",    1, "f64",  "pure",   "-a (flips the sign bit: -0.0 too)", lambda a: -a, "f64"),
+    Op("fabs",    1, "f64",  "pure",   "abs(a) (clears the sign bit)", _fabs, "f64"),
+    Op("itof",    1, "f64",  "pure",   "float(a), rounded to nearest", float),
+    Op("itof_exact", 1, "f64", "deopt", "float(a); deopt unless the double is exactly a",
+       _itof_exact),
+    Op("ftoi",    1, "i64",  "deopt",  "int(a) (truncates); deopt on inf, NaN or past int64",
+       _ftoi, "f64"),
+    Op("feq",     2, "bool", "pure",   "a == b (false if either is NaN)",
+       lambda a, b: int(a == b), "f64", True),
+    Op("fne",     2, "bool", "pure",   "a != b (true if either is NaN)",
+       lambda a, b: int(a != b), "f64", True),
+    Op("flt",     2, "bool", "pure",   "a < b", lambda a, b: int(a < b), "f64"),
+    Op("fle",     2, "bool", "pure",   "a <= b", lambda a, b: int(a <= b), "f64"),
+    Op("fgt",     2, "bool", "pure",   "a > b", lambda a, b: int(a > b), "f64"),
+    Op("fge",     2, "bool", "pure",   "a >= b", lambda a, b: int(a >= b), "f64"),
     # moving values
     Op("copy",    1, "any",  "pure",   "a, under a new name", lambda a: a, "arg"),
     Op("zext",    1, "i64",  "pure",   "a bool as an i64 (0 or 1)", lambda a: a, "bool"),
@@ -186,9 +251,10 @@ ROWS = [
 OPS: dict[str, Op] = {row.name: row for row in ROWS}
 COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge"}
 SWAPPED = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
+FLOAT_COMPARISONS = {"feq": "eq", "fne": "ne", "flt": "lt", "fle": "le", "fgt": "gt", "fge": "ge"}
 
 
-def evaluate(op: str, args: list[int]) -> int:
+def evaluate(op: str, args: list) -> int | float:
     """The value of a computing opcode; raises `Fault` or `Overflow` where the table says."""
     fn = OPS[op].fn
     if fn is None:

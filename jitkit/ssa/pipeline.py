@@ -24,6 +24,7 @@ from jitkit.ssa.passes.gvn import number_values
 from jitkit.ssa.passes.ifconvert import convert_ifs
 from jitkit.ssa.passes.licm import hoist_invariants
 from jitkit.ssa.passes.strength import reduce_strength
+from jitkit.ssa.passes.thread import thread_jumps
 from jitkit.ssa.regalloc import REGISTERS, allocate_registers
 from jitkit.ssa.text import format
 from jitkit.ssa.verify import verify as check
@@ -36,6 +37,7 @@ DEFAULT: tuple[tuple[str, Pass], ...] = (
     ("fold", fold),  # constants, constant branches, unreachable code
     ("copy", propagate_copies),  # copies and one-value phis
     ("cfg", simplify_cfg),  # empty blocks, straight lines into one block
+    ("thread", thread_jumps),  # `a and b` tested once: each edge goes where its value says
     ("gvn", number_values),  # repeated computations
     ("guards", remove_guards),  # overflow checks that ranges prove cannot fail
     ("strength", reduce_strength),  # division by constants -> multiply and shift

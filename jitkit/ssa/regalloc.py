@@ -11,6 +11,11 @@ operands the same register when it is free; when no register is free it spills t
 interval that ends last. System V: an interval live across a `call` or `print` only gets
 callee-saved registers, since the callee may overwrite the others (a call's deopt state is
 read after it returns, so it lives across it). `Allocation.table()` prints it all.
+
+Two register classes. An `f64` temporary lives in an xmm register, everything else in a
+general one: the scan runs once per class over that class's intervals, and the two share
+the spill slots. System V saves no xmm register across a call, so a double live across one
+is spilled (or rematerialized: a constant is never allocated).
 """
 
 from __future__ import annotations
@@ -28,7 +33,10 @@ REGISTERS = CALLEE_SAVED + CALLER_SAVED
 # registers come first, so values that do not live across a call leave rbx and r12 (which
 # cost a push and a pop) to those that do.
 TIER_REGISTERS = CALLER_SAVED + ("rbx", "r12")  # r13 may count the frames there
-CLOBBERS = ("call", "print")  # instructions that call out: caller-saved registers die there
+# instructions that call out (fmod, ffloordiv: libm's fmod): caller-saved registers die there
+CLOBBERS = ("call", "print", "fmod", "ffloordiv")
+# xmm14 and xmm15 stay free: code generation's scratch for doubles (constants, memory moves).
+XMM_REGISTERS = tuple(f"xmm{k}" for k in range(14))
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,7 @@ class Interval:
     start: int
     end: int
     crosses_call: bool = False
+    kind: str = "gpr"  # the register class: "gpr", or "xmm" for an f64
 
 
 @dataclass
@@ -66,13 +75,19 @@ class Allocation:
     def used_callee_saved(self) -> list[str]:
         return [r for r in CALLEE_SAVED if r in self.location.values()]
 
-    def table(self) -> str:
-        """One row per interval, in start order: temporary, range, call-crossing, location."""
-        rows = [f"{'temp':<12}{'interval':<14}{'call':<6}location"]
+    def table(self, kind: str | None = None) -> str:
+        """One row per interval, in start order: temporary, range, call-crossing, location,
+        and the register class when there are doubles (only class `kind`'s rows if given)."""
+        classes = any(iv.kind != "gpr" for iv in self.intervals)
+        head = f"{'temp':<12}{'interval':<14}{'call':<6}"
+        rows = [head + (f"{'class':<7}location" if classes else "location")]
         for iv in self.intervals:
+            if kind is not None and iv.kind != kind:
+                continue
             span = f"[{iv.start}, {iv.end}]"
             call = "yes" if iv.crosses_call else ""
-            rows.append(f"{str(iv.temp):<12}{span:<14}{call:<6}{self.location[iv.temp]}")
+            where = f"{iv.kind:<7}{self.location[iv.temp]}" if classes else self.location[iv.temp]
+            rows.append(f"{str(iv.temp):<12}{span:<14}{call:<6}{where}")
         return "\n".join(rows)
 
 
@@ -115,17 +130,25 @@ def intervals(fn: Function) -> tuple[list[tuple[str, int]], list[Interval]]:
                         extend(v, at + 1)
             if i.result is not None:  # a phi is written on the edges into its block
                 extend(i.result, first if i.op == "phi" else at + 1)
-    out = [Interval(t, s, e, any(s < c < e for c in calls)) for t, (s, e) in span.items()]
+    doubles = {p for t, p in fn.params if t == "f64"}
+    doubles |= {i.result for _, i in fn.instrs() if i.type == "f64" and i.result is not None}
+    out = [
+        Interval(t, s, e, any(s < c < e for c in calls), "xmm" if t in doubles else "gpr")
+        for t, (s, e) in span.items()
+    ]
     out.sort(key=lambda iv: (iv.start, iv.end, iv.temp.name))
     return order, out
 
 
-def allocate_registers(fn: Function, registers: tuple[str, ...] = REGISTERS) -> Allocation:
-    """Linear scan over the intervals; spill the one that ends last when registers run out."""
+def allocate_registers(
+    fn: Function,
+    registers: tuple[str, ...] = REGISTERS,
+    xmm: tuple[str, ...] = XMM_REGISTERS,
+) -> Allocation:
+    """Linear scan over each register class's intervals (general `registers`, `xmm` for
+    doubles); spill the one that ends last when a class runs out."""
     order, ivs = intervals(fn)
     alloc = Allocation(order, ivs)
-    active: list[Interval] = []
-    free = list(registers)
     # a phi and its operands like one register: then the edge's move is no move at all
     hints: dict[Temp, list[Temp]] = {}
     for b in fn.blocks:
@@ -134,13 +157,28 @@ def allocate_registers(fn: Function, registers: tuple[str, ...] = REGISTERS) -> 
                 if isinstance(v, Temp):
                     hints.setdefault(v, []).append(phi.result)  # type: ignore[arg-type]
                     hints.setdefault(phi.result, []).append(v)  # type: ignore[arg-type]
+    _scan(alloc, [iv for iv in ivs if iv.kind == "gpr"], registers, CALLEE_SAVED, hints)
+    _scan(alloc, [iv for iv in ivs if iv.kind == "xmm"], xmm, (), hints)
+    return alloc
+
+
+def _scan(
+    alloc: Allocation,
+    ivs: list[Interval],
+    registers: tuple[str, ...],
+    callee_saved: tuple[str, ...],
+    hints: dict[Temp, list[Temp]],
+) -> None:
+    """Poletto and Sarkar's scan over one class; `callee_saved` may hold values across calls."""
+    active: list[Interval] = []
+    free = list(registers)
     for iv in ivs:
         # 1. expire intervals that ended before this one starts
         for old in [a for a in active if a.end < iv.start]:
             active.remove(old)
             free.append(alloc.location[old.temp])  # type: ignore[arg-type]
         # 2. a register this interval may use (callee-saved only if it spans a call)
-        usable = [r for r in free if r in CALLEE_SAVED or not iv.crosses_call]
+        usable = [r for r in free if r in callee_saved or not iv.crosses_call]
         if usable:
             liked = [alloc.location.get(t) for t in hints.get(iv.temp, ())]
             reg = next((r for r in liked if r in usable), min(usable, key=registers.index))
@@ -151,7 +189,7 @@ def allocate_registers(fn: Function, registers: tuple[str, ...] = REGISTERS) -> 
         # 3. none: spill whichever of it and the active intervals (that could give it
         #    their register) ends last
         victims = [
-            a for a in active if alloc.location[a.temp] in CALLEE_SAVED or not iv.crosses_call
+            a for a in active if alloc.location[a.temp] in callee_saved or not iv.crosses_call
         ]
         victim = max(victims, key=lambda a: a.end, default=None)
         if victim is not None and victim.end > iv.end:
@@ -162,4 +200,3 @@ def allocate_registers(fn: Function, registers: tuple[str, ...] = REGISTERS) -> 
         else:
             alloc.location[iv.temp] = Slot(alloc.slots)
         alloc.slots += 1
-    return alloc

@@ -14,6 +14,7 @@ from jitkit.errors import UnsupportedError
 from jitkit.ssa.ir import Const, Function, Global, Instr, Temp, Value
 from jitkit.ssa.ops import OPS
 from jitkit.ssa.regalloc import Allocation, Slot
+from jitkit.ssa.sse import ORDERED, DoubleSelection
 from jitkit.x86 import REGISTERS, Assembler, Mem, gpr, qword, r11, rax, rbp, rcx, rdx
 from jitkit.x86.operands import Reg
 
@@ -24,16 +25,19 @@ UNDO = {"add_ovf": "sub", "sub_ovf": "add"}  # the inverse of a checked op that 
 SHIFTS = {"shl": "shl", "sar": "sar", "shr": "shr"}
 CONDITION = {"eq": "e", "ne": "ne", "lt": "l", "le": "le", "gt": "g", "ge": "ge"}
 NEGATED = {"e": "ne", "ne": "e", "l": "ge", "ge": "l", "le": "g", "g": "le"}
+NEGATED.update({"a": "be", "be": "a", "ae": "b", "b": "ae"})  # after ucomisd (doubles)
+DOUBLE = {name for name, op in OPS.items() if op.result == "f64" or op.operand == "f64"}
 SWAPPED = {"e": "e", "ne": "ne", "l": "g", "g": "l", "le": "ge", "ge": "le"}
-Operand = Reg | Mem | int
+Operand = Reg | Mem | int | float
 
 
 def imm32(x: object) -> bool:
     return isinstance(x, int) and -(2**31) <= x < 2**31
 
 
-class Selector:
-    """One function's instructions; `prefix` makes its labels unique in a shared assembler."""
+class Selector(DoubleSelection):
+    """One function's instructions; `prefix` makes its labels unique in a shared assembler.
+    Doubles are `DoubleSelection`'s (SSE2)."""
 
     def __init__(self, fn: Function, alloc: Allocation, a: Assembler, prefix: str) -> None:
         self.fn, self.alloc, self.a, self.prefix = fn, alloc, a, prefix
@@ -54,7 +58,7 @@ class Selector:
         return qword(rbp, -8 * (len(self.saved) + 1 + index))
 
     def loc(self, v: Value) -> Operand:
-        """A value's operand: a register, a stack slot, or an int."""
+        """A value's operand: a register, a stack slot, an int or a double."""
         if isinstance(v, Const):
             return v.value
         if isinstance(v, Global):
@@ -72,7 +76,9 @@ class Selector:
 
     def move(self, dst: Operand, src: Operand) -> None:
         a = self.a
-        if dst == src:
+        if dst == src and type(dst) is type(src):
+            return
+        if self.move_double(dst, src):
             return
         if isinstance(dst, Reg) and src == 0:
             a.xor(gpr(dst.code, 32), gpr(dst.code, 32))
@@ -95,7 +101,7 @@ class Selector:
     def fusable(self, i: Instr, following: Instr | None) -> bool:
         """A comparison whose only use is the branch or guard right after it."""
         return (
-            i.op in CONDITION
+            (i.op in CONDITION or i.op in ORDERED)
             and following is not None
             and following.op in ("br", "guard", "select")
             and following.args[0] == i.result
@@ -123,7 +129,9 @@ class Selector:
     # instr ::= one case per opcode family
     def emit_instr(self, i: Instr, following: Instr | None) -> None:
         op = i.op
-        if op == "select":
+        if op in DOUBLE and op not in ("copy", "phi", "select", "call", "print", "ret"):
+            self.emit_double(i, fuse=self.fusable(i, following))
+        elif op == "select":
             self.emit_select(i)
         elif op in CHECKED_IF:
             self.emit_checked_if(i)
@@ -224,6 +232,8 @@ class Selector:
         if isinstance(c, Const):
             self.move(self.loc(i.result), self.loc(x if c.value else y))  # type: ignore[arg-type]
             return
+        if i.type == "f64":
+            raise UnsupportedError(f"${self.fn.name}: {i}: no cmov for xmm registers")
         dst = self.loc(i.result)  # type: ignore[arg-type]
         src, cond = self.loc(x), self.loc(c)
         if not isinstance(dst, Reg) or dst in (src, cond):

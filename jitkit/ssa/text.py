@@ -16,7 +16,8 @@ Takes a `Function` or its text; gives the other. The two are exact inverses on f
         ret %s
     }
 
-Phis read `%s =i64 phi @entry 0, @loop %s2`. `#` starts a comment. Every block ends in an
+Phis read `%s =i64 phi @entry 0, @loop %s2`. A double constant is `d_` and its repr
+(`d_0.5`, `d_-0.0`, `d_1e+16`, `d_inf`, `d_nan`). `#` starts a comment. Every block ends in an
 explicit `jmp`, `br` or `ret` (no fall-through), so block order never changes meaning.
 A malformed line raises `VerifyError` naming its line number.
 """
@@ -181,8 +182,13 @@ class _Parser:
     def parse_values(self, text: str) -> list[Value]:
         return [self.parse_value(p) for p in self.split(text)]
 
-    # value ::= '%'name | '$'name | integer
+    # value ::= '%'name | '$'name | integer | 'd_'double
     def parse_value(self, text: str) -> Value:
+        if text.startswith("d_"):
+            try:
+                return Const(float(text[2:]))
+            except ValueError:
+                raise self.error(f"bad double {text!r}") from None
         if re.fullmatch(rf"%{NAME}", text):
             return Temp(text[1:])
         if re.fullmatch(rf"\${NAME}", text):

@@ -26,11 +26,13 @@ from jitkit.ssa.ir import Function
 from jitkit.ssa.pipeline import DEFAULT, Pass
 from jitkit.ssa.regalloc import TIER_REGISTERS, Allocation, allocate_registers
 from jitkit.ssa.text import format
-from jitkit.ssa.verify import verify as check
+from jitkit.ssa.verify import verify as verify_ir
+from jitkit.stackjit import compiler as stack_compiler
 from jitkit.stackjit.compiler import (
     RECORD_HEADER,
     CompiledModule,
     PrintSite,
+    check,
     emit_python_entry,
     frame_words,
     function_infos,
@@ -41,7 +43,7 @@ from jitkit.stackjit.compiler import (
 )
 from jitkit.stackjit.runtime import StackTier
 from jitkit.stackjit.templates import GUARDED, TEMPLATES
-from jitkit.stackjit.types import FunctionTypes, NotCompilable, analyse_module
+from jitkit.stackjit.types import FLOAT, FunctionTypes, NotCompilable, analyse_module
 from jitkit.vm.machine import VM
 from jitkit.x86 import Assembler
 from jitkit.x86 import Code as MachineCode
@@ -76,11 +78,11 @@ def optimize(
     """Run the passes in place; gives the IR text before them and after each."""
     texts = [("input", format(fn))] if keep_ir else []
     if verify:
-        check(fn)
+        verify_ir(fn)
     for name, run in passes:
         run(fn)
         if verify:
-            check(fn)
+            verify_ir(fn)
         if keep_ir:
             texts.append((name, format(fn)))
     return texts
@@ -138,7 +140,7 @@ def compile_module(
     """Compile every function the stack tier accepts, through SSA where possible."""
     passes = tuple(passes)
     analysis = analyse_module(codes)
-    skipped = skipped_functions(analysis)  # the stack tier's decision, exactly
+    skipped = skipped_functions(analysis, floats=True)  # the stack tier's check, with floats
     compiled = [name for name in codes if name not in skipped]
     functions = function_infos(codes, analysis, compiled)
     module = SSAModule(None, functions, skipped, [])  # type: ignore[arg-type]
@@ -163,6 +165,7 @@ def compile_module(
             module.optimized[name] = fn
         except (JitkitError, NotCompilable) as why_not:
             module.fallbacks[name] = str(why_not)
+    leave_floats_to_vm(module, analysis)
     # 2. machine code: SSA where it can be generated, templates for the rest
     while True:
         depth_register = not module.fallbacks  # r13 counts frames only if no template does
@@ -172,9 +175,43 @@ def compile_module(
         except Fallback as refused:
             module.fallbacks[refused.name] = refused.why
             del module.allocations[refused.name], module.optimized[refused.name]
+            leave_floats_to_vm(module, analysis)
+    compiled = list(module.functions)
     module.tiers = {n: "stack" if n in module.fallbacks else "ssa" for n in compiled}
     module.record_words = max((RECORD_HEADER + frame_words(codes[n]) for n in compiled), default=0)
     return module
+
+
+def uses_floats(types: FunctionTypes) -> bool:
+    """Does a float appear anywhere in the function (a value, a constant, the result)?"""
+    if FLOAT in types.returns or any(type(c) is float for c in types.code.consts):
+        return True
+    states = [s for s in types.states if s is not None]
+    return any(FLOAT in t for s in states for t in (*s.locals, *s.stack))
+
+
+def leave_floats_to_vm(module: SSAModule, analysis: dict[str, FunctionTypes]) -> None:
+    """A function with floats that SSA refused has no templates to fall back on (unless the
+    stack tier compiles floats): the VM runs it, and so every function that calls it."""
+    if stack_compiler.FLOATS:
+        return
+    for name in [n for n in module.fallbacks if uses_floats(analysis[n])]:
+        module.skipped[name] = module.fallbacks.pop(name)
+    changed = True
+    while changed:
+        changed = False
+        for name in list(module.functions):
+            try:
+                if name in module.skipped:
+                    raise NotCompilable(module.skipped[name])
+                check(analysis[name], analysis, module.skipped, floats=True)
+            except NotCompilable as why:
+                module.skipped.setdefault(name, str(why))
+                module.functions.pop(name)
+                module.fallbacks.pop(name, None)
+                module.allocations.pop(name, None)
+                module.optimized.pop(name, None)
+                changed = True
 
 
 def emit_module(module: SSAModule, analysis: dict, depth_register: bool) -> MachineCode:
@@ -182,7 +219,8 @@ def emit_module(module: SSAModule, analysis: dict, depth_register: bool) -> Mach
     a = Assembler()
     module.prints.clear()
     callees = {ir_name(name): (name, name in module.allocations) for name in module.functions}
-    prints = any(i.op == "print" for fn in module.optimized.values() for _, i in fn.instrs())
+    calls_c = ("print", "fmod", "ffloordiv")  # the print callback, libm's fmod
+    prints = any(i.op in calls_c for fn in module.optimized.values() for _, i in fn.instrs())
     aligned = prints or len(module.optimized) < len(module.functions)  # templates print too
     for name, info in module.functions.items():
         if name in module.allocations:

@@ -118,6 +118,10 @@ def _check_types(fn: Function, b: Block, i: Instr, types: dict[Temp, str]) -> No
             return types[v]
         if isinstance(v, Global):
             raise _fail(b, i, f"{v} can only be called")
+        if isinstance(v.value, float):
+            return "f64"  # a double constant is a double wherever it is used
+        if want == "f64":
+            raise _fail(b, i, f"{v} is an integer; a double operand is written d_{v}.0")
         if want == "bool" and v.value not in (0, 1):
             raise _fail(b, i, f"{v} is not a bool")
         if not fits(v.value):
@@ -144,7 +148,7 @@ def _check_types(fn: Function, b: Block, i: Instr, types: dict[Temp, str]) -> No
             t = type_of(a, want)
             if want is not None and t != want:
                 raise _fail(b, i, f"{a} has type {t}, {i.op} wants {want}")
-    if op.result in ("i64", "bool") and i.type != op.result:
+    if op.result in ("i64", "bool", "f64") and i.type != op.result:
         raise _fail(b, i, f"{i.op} gives {op.result}")
     if op.result == "arg" and i.type != want:
         raise _fail(b, i, f"{i.op} gives the type of its operands")

@@ -200,6 +200,7 @@ def _rows() -> list[tuple[str, str, str]]:
     add(("cvtsi2sd", "xmm, r/m64", "F2 REX.W 0F 2A /r"))
     add(("cvttsd2si", "r64, xmm/m64", "F2 REX.W 0F 2C /r"))
     add(("xorpd", "xmm, xmm/m128", "66 0F 57 /r"))
+    add(("movapd", "xmm, xmm/m128", "66 0F 28 /r"))  # a whole-register copy: no merge
     return rows
 
 

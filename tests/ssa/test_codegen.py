@@ -4,6 +4,8 @@ registers survive; functions it cannot compile safely are refused, never crashed
 from __future__ import annotations
 
 import ctypes
+import itertools
+import math
 import random
 
 import pytest
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 from jitkit.errors import UnsupportedError
 from jitkit.ssa.codegen import generate
 from jitkit.ssa.interp import OutOfFuel, run
-from jitkit.ssa.ir import Function
+from jitkit.ssa.ir import Const, Function
 from jitkit.ssa.ops import OPS, evaluate
 from jitkit.ssa.pipeline import compile
 from jitkit.ssa.regalloc import allocate_registers
@@ -157,6 +159,9 @@ def test_every_opcode_compiles_or_is_refused(op):
     row = OPS[op]
     if row.fn is None or row.operand in ("bool", "cond"):
         return  # phi, call, print, guard, terminators: above; select, _ovf_if: test_ifconvert
+    if "f64" in (row.operand, row.result):
+        check_double_opcode(op)
+        return
     t = "bool" if row.result == "bool" else "i64"
     operands = ", ".join(["%x", "%y"][: row.arity])
     deopt = " deopt 0 locals() stack()" if row.deopt else ""
@@ -172,6 +177,36 @@ def test_every_opcode_compiles_or_is_refused(op):
     for x in [-(2**63), -5, -1, 0, 1, 3, 64, 2**63 - 1]:
         for y in [-(2**63), -3, 0, 1, 5, 63, 65, 2**63 - 1]:
             assert f(x, y) == evaluate(op, [x, y][: row.arity]), (op, x, y)
+
+
+DOUBLES = [0.0, -0.0, 1.0, -2.5, 0.1, 1e308, -1e-310, math.inf, -math.inf, math.nan, 2.0**63]
+INTS = [-(2**63), -(2**53) - 1, -5, 0, 1, 2**53 + 1, 2**63 - 1]
+
+
+def check_double_opcode(op: str) -> None:
+    """One opcode on doubles, natively (SSE2) against `evaluate` (Python's floats), bit for
+    bit: NaN, infinities, -0.0, a subnormal; one that deopts is refused without a runtime."""
+    row = OPS[op]
+    arg = row.operand if row.operand in ("i64", "f64") else "f64"
+    params = ", ".join(f"{arg} %{n}" for n in "xy"[: row.arity])
+    deopt = " deopt 0 locals() stack()" if row.deopt else ""
+    operands = ", ".join(["%x", "%y"][: row.arity])
+    fn = parse(
+        f"function {row.result} $f({params}) {{\n@s\n    %r ={row.result} {op} {operands}{deopt}\n"
+        f"    ret %r\n}}\n"
+    )
+    alloc = allocate_registers(fn)
+    try:
+        code = generate(fn, alloc)
+    except UnsupportedError:
+        assert row.deopt, op
+        return
+    ctype = {"f64": ctypes.c_double, "i64": ctypes.c_int64, "bool": ctypes.c_int64}
+    f = native.NativeFunction(code, ctype[row.result], [ctype[arg]] * row.arity)
+    samples = DOUBLES if arg == "f64" else INTS
+    for args in itertools.product(samples, repeat=row.arity):
+        got, want = f(*args), evaluate(op, list(args))
+        assert Const(got) == Const(want), (op, args, got, want)
 
 
 @pytest.mark.parametrize(

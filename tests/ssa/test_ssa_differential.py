@@ -22,11 +22,11 @@ from jitkit.lang import runtime as rt
 from jitkit.lang.parse import parse_module
 from jitkit.ssa.build import build_module, ir_name
 from jitkit.ssa.interp import Outcome, run
-from jitkit.ssa.ir import Function
+from jitkit.ssa.ir import Function, double_bits
 from jitkit.ssa.pipeline import DEFAULT, PASSES, compile
 from jitkit.ssa.text import format, parse
+from jitkit.ssa.tier import compile_module as compile_ssa_module
 from jitkit.stackjit import CompiledModule, StackTier
-from jitkit.stackjit import compile_module as compile_stack_module
 from jitkit.stackjit.types import exact
 from jitkit.vm.machine import VM, Frame
 from tests.programs import features
@@ -62,6 +62,12 @@ class Int64Programs(ProgramGenerator):
 @st.composite
 def int64_programs(draw) -> str:
     return Int64Programs(Choices(data=draw(st.data()))).program()
+
+
+def word(value: int | float) -> int:
+    """The int64 word compiled code keeps for a value the IR interpreter holds (a double's
+    bits for a float)."""
+    return double_bits(value) if isinstance(value, float) else value
 
 
 class BridgeVM(VM):
@@ -118,7 +124,7 @@ class BridgeVM(VM):
             self.show(shown)
         if out.deopt is None:
             info = self.tier.compiled.functions[name]
-            return self.tier.to_python(out.value, frozenset({info.returns}))
+            return self.tier.to_python(word(out.value), frozenset({info.returns}))
         self.deopts += 1
         return self.tier.resume(self.records(out), depth)
 
@@ -130,6 +136,7 @@ class BridgeVM(VM):
         for n, (fn_name, offset, local, stack) in enumerate(out.frames):
             info = self.tier.compiled.functions[self.names[fn_name]]
             words = list(local) + [0] * (len(info.code.varnames) - len(local)) + list(stack)
+            words = [word(w) for w in words]
             innermost = n == len(out.frames) - 1
             records.append((info, offset, len(stack), offset if innermost else offset - 1, words))
         return records[::-1]
@@ -139,7 +146,9 @@ class BridgeVM(VM):
         fn_name, pc, words = shown
         types = self.tier.compiled.functions[self.names[fn_name]].types.states[pc]
         kinds = [exact(t, "printed") for t in types.stack[len(types.stack) - len(words) :]]
-        values = [self.tier.to_python(w, frozenset({k})) for w, k in zip(words, kinds, strict=True)]
+        values = [
+            self.tier.to_python(word(w), frozenset({k})) for w, k in zip(words, kinds, strict=True)
+        ]
         rt.print_values(values[:-2], values[-2], values[-1])
 
 
@@ -149,9 +158,12 @@ class Program:
 
     def __init__(self, source: str) -> None:
         self.codes = compile_module(parse_module(source, "prog.py"))
-        self.stack = compile_stack_module(self.codes)
+        # the stack tier's runtime and function table, with floats as the SSA tier takes them
+        self.stack = compile_ssa_module(self.codes, keep_ir=False)
         self.functions = {
-            name: fn for name, fn in build_module(self.codes).items() if isinstance(fn, Function)
+            name: fn
+            for name, fn in build_module(self.codes).items()
+            if isinstance(fn, Function) and name in self.stack.functions
         }
 
     def optimized(self, passes) -> dict[str, Function]:

@@ -51,9 +51,8 @@ def test_program_files_compile_to_ssa_code():
     source = kernel_source()
     tier = ssa_tier(compile_module(parse_module(source)), verify=True)
     assert tier.compiled.fallbacks == {}
-    assert {tier.tier_of(n) for n in ("fib", "sum_loop", "gcd", "collatz", "count_primes")} == {
-        "ssa"
-    }
+    kernels = ("fib", "sum_loop", "gcd", "collatz", "count_primes", "mandel")  # mandel: floats
+    assert {tier.tier_of(n) for n in kernels} == {"ssa"}
 
 
 def assert_ir_round_trips(engine) -> None:

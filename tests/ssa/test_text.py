@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jitkit.errors import VerifyError
+from jitkit.ssa.ir import Const
 from jitkit.ssa.ops import OPS
 from jitkit.ssa.text import format, parse
 from jitkit.ssa.verify import verify
@@ -51,6 +52,23 @@ function i64 $every(i64 %a, i64 %b, bool %p) {
     print %copy
     print 12, %zext, %p, 0, 0
     %call =i64 call $every(%a, %b, %xor) deopt 14 locals(%a, %b) stack(0)
+    %itof =f64 itof %a
+    %itof_exact =f64 itof_exact %b deopt 15 locals(%a, %b) stack()
+    %fadd =f64 fadd %itof, d_0.5
+    %fsub =f64 fsub %fadd, d_-0.0
+    %fmul =f64 fmul %fsub, d_1e+16
+    %fdiv =f64 fdiv %fmul, %itof_exact deopt 16 locals(%a, %b) stack(%fmul, %itof_exact)
+    %fmod =f64 fmod %fdiv, d_-2.5 deopt 16 locals(%a, %b) stack(%fdiv, d_-2.5)
+    %ffloordiv =f64 ffloordiv %fmod, %itof deopt 16 locals(%a, %b) stack(%fmod, %itof)
+    %fneg =f64 fneg %ffloordiv
+    %fabs =f64 fabs %fneg
+    %ftoi =i64 ftoi %fabs deopt 17 locals(%a, %b) stack()
+    %feq =bool feq %fabs, d_inf
+    %fne =bool fne %fabs, d_nan
+    %flt =bool flt %fabs, d_-inf
+    %fle =bool fle %fabs, d_1.5e-07
+    %fgt =bool fgt %fabs, %fneg
+    %fge =bool fge %fabs, d_0.0
     br %eq, @yes, @no
 @yes
     jmp @join
@@ -92,3 +110,18 @@ def test_comments_and_blank_lines_are_ignored():
 def test_parse_errors_name_the_line(text, line, words):
     with pytest.raises(VerifyError, match=f"line {line}: .*{words}"):
         parse(text)
+
+
+def test_double_constants_keep_their_bits():
+    """`d_` constants: -0.0 is not 0.0, 1.0 is not 1, NaN round-trips; a bad one names its line."""
+    text = "function f64 $f() {\n@a\n    %x =f64 fadd d_-0.0, d_nan\n    ret %x\n}\n"
+    fn = parse(text)
+    assert format(fn) == text
+    x, y = fn.blocks[0].body[0].args
+    zero = parse(text.replace("d_-0.0", "d_0.0")).blocks[0].body[0].args[0]
+    assert str(x) == "d_-0.0" and x != zero and x == Const(-0.0) and y == Const(float("nan"))
+    assert Const(1.0) != Const(1) and hash(Const(-0.0)) != hash(zero)
+    with pytest.raises(VerifyError, match="line 3: bad double"):
+        parse(text.replace("d_nan", "d_x1"))
+    with pytest.raises(VerifyError, match="is an integer"):
+        verify(parse(text.replace("d_nan", "1")))

@@ -3,7 +3,8 @@
 Takes a `Function`; replaces every temporary proven constant by its value, deletes the
 instructions that computed it, turns branches on constants into jumps and deletes the blocks
 no executable edge reaches. An instruction that would fault or deoptimize on its constant
-operands is left alone: folding it away would change what the program does.
+operands is left alone: folding it away would change what the program does. Doubles fold
+with Python's float arithmetic, which is IEEE's, one operation at a time (no reassociation).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def _propagate(fn: Function) -> tuple[dict[Temp, object], set[tuple[str, str]]]:
             return
         else:
             new = _evaluate(i, [lookup(a) for a in i.args])
-        if new is not None and values.get(i.result) != new:
+        if new is not None and not _same(values.get(i.result), new):
             values[i.result] = new
             ssa.extend(users.get(i.result, []))  # type: ignore[arg-type]
 
@@ -124,10 +125,18 @@ def _meet(items) -> object:
     for v in items:
         if v is None:
             continue
-        if v is BOTTOM or (out is not None and out != v):
+        if v is BOTTOM or (out is not None and not _same(out, v)):
             return BOTTOM
         out = v
     return out
+
+
+def _same(a: object, b: object) -> bool:
+    """Lattice equality; constants compare as IR constants do (by type and bits: 0.0 is not
+    -0.0, 1.0 is not 1, and a NaN is the same NaN), so a NaN reaches a fixed point."""
+    if a is None or b is None or a is BOTTOM or b is BOTTOM:
+        return a is b
+    return Const(a) == Const(b)  # type: ignore[arg-type]
 
 
 def _evaluate(i: Instr, args: list[object]) -> object:

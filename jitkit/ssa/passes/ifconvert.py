@@ -6,7 +6,8 @@ itself or a short block that only the branch enters, that computes (pure opcodes
 join's phis become `select %c, ...` (a `cmov`): no branch left to mispredict. A checked op
 from an arm becomes its `_ovf_if` form, predicated on the arm's condition: it deopts with its
 own state only where the arm would have run, so the code stays exact; elsewhere its wrapped
-value is dropped by the select. Nothing that faults, calls, prints or polls moves.
+value is dropped by the select. Nothing that faults, calls, prints or polls moves, and no
+arithmetic on doubles (nor a join of doubles: there is no cmov for xmm registers).
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def _arm(
 
 
 def _movable(i: Instr) -> bool:
+    """Pure or speculable, and not on doubles: an SSE2 operation has a latency of several
+    cycles, more than the branch it would save (`while i < 50 and x * x <= 4.0`)."""
+    if i.type == "f64" or OPS[i.op].operand == "f64":
+        return False
     return OPS[i.op].pure and i.op != "phi" or i.op in SPECULATED
 
 
@@ -66,6 +71,8 @@ def _shape(
     if join_yes != join_no or (yes is None and no is None) or join_yes == head.label:
         return None
     join = blocks[join_yes]
+    if any(phi.type == "f64" for phi in join.phis):
+        return None  # no cmov for xmm registers: a double's branch stays a branch
     return (yes, no, join) if join.phis else None
 
 
