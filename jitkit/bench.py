@@ -48,6 +48,8 @@ SIZES = {
     "gcd_sum": 20_000,
     "collatz": 6_000,
     "count_primes": 30_000,
+    "mandel": 50,  # small: the stack and SSA tiers run floats and lists in the VM (~60x CPython)
+    "sieve": 50_000,
 }
 SLOW = {"treewalk": 0.1, "interp": 0.2}  # interpreters run a smaller size, scaled back (see below)
 
@@ -157,16 +159,22 @@ def measure_compile(row: Row, source: str, tiers: list[str], repeat: int) -> Non
 
 
 def work_size(kernel: str, size: int, fraction: float) -> int:
+    """The size at which `kernel` does about `fraction` of its work at `size`."""
     if fraction == 1.0:
         return size
     if kernel == "fib":
         return max(2, size - round(math.log(1 / fraction, 1.618)))
+    if kernel == "mandel":
+        return max(2, round(size * math.sqrt(fraction)))
     return max(2, int(size * fraction))
 
 
 def work(kernel: str, size: int) -> float:
-    """Relative amount of work: calls for fib, iterations of the outer loop otherwise."""
-    return 1.618**size if kernel == "fib" else size
+    """Relative amount of work: calls for fib, grid points for mandel (n x n), iterations
+    of the outer loop otherwise."""
+    if kernel == "fib":
+        return 1.618**size
+    return size * size if kernel == "mandel" else size
 
 
 def geomean(values: list[float]) -> float:
@@ -239,7 +247,7 @@ def available_tiers() -> list[str]:
 # ---- Every tier and the peers, interleaved, in CPU time (notebook 10, benchmarks/every_tier.py)
 
 ANCHOR = {"fib": 30, "sum_loop": 12_000_000, "gcd_sum": 2_000, "collatz": 200_000,
-          "count_primes": 300_000}  # fmt: skip
+          "count_primes": 300_000, "mandel": 300, "sieve": 3_000_000}  # fmt: skip
 DECORATOR = "cpython-first"  # the bare @jitkit.jit, timed once it has settled
 # A peer Python (PyPy, or one with numba) runs this in a child process: kernels on request,
 # each answer with the child's own CPU time, so it joins the same interleaved rounds.

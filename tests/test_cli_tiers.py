@@ -50,7 +50,7 @@ def test_bench_prints_ratios_as_json():
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert [k["kernel"] for k in report["kernels"]] == [
-        "fib", "sum_loop", "gcd_sum", "collatz", "count_primes"]  # fmt: skip
+        "fib", "sum_loop", "gcd_sum", "collatz", "count_primes", "mandel", "sieve"]  # fmt: skip
     assert set(report["geomean_vs_gcc"]) == {"cpython", "gcc -O2", "stack"}
     assert report["geomean_vs_gcc"]["gcc -O2"] == pytest.approx(1.0)
     gcd_sum = report["kernels"][2]

@@ -1,6 +1,6 @@
 # The benchmark kernels, in the kit's Python subset: every tier runs exactly this source.
-# Each kernel takes one size argument (jitkit.bench.SIZES); kernels.c holds the same
-# functions in C for gcc -O2.
+# Each kernel takes one size argument (jitkit.bench.SIZES) and gives an int; kernels.c holds
+# the same functions in C for gcc -O2.
 
 
 def fib(n):
@@ -55,5 +55,38 @@ def count_primes(n):
                 break
             d += 1
         if prime:
+            count += 1
+    return count
+
+
+def mandel(n):
+    inside = 0
+    for y in range(n):
+        ci = 2.0 * y / n - 1.0
+        for x in range(n):
+            cr = 2.0 * x / n - 1.5
+            zr, zi = 0.0, 0.0
+            i = 0
+            while i < 50 and zr * zr + zi * zi <= 4.0:
+                zr, zi = zr * zr - zi * zi + cr, 2.0 * zr * zi + ci
+                i += 1
+            if i == 50:
+                inside += 1
+    return inside
+
+
+def sieve(n):
+    flags = [True] * (n + 1)
+    flags[0] = False
+    flags[1] = False
+    i = 2
+    while i * i <= n:
+        if flags[i]:
+            for j in range(i * i, n + 1, i):
+                flags[j] = False
+        i += 1
+    count = 0
+    for f in flags:
+        if f:
             count += 1
     return count
