@@ -74,7 +74,8 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering):
             self.functions[n.MODULE_CODE_NAME] = kit.main
         self.llvm: dict[str, ir.Function] = {}
         for name, f in self.functions.items():
-            ftype = ir.FunctionType(VALUE, [I8, I64] * len(f.params))
+            depth = [I64] if name != n.MODULE_CODE_NAME else []  # the module code is depth 1
+            ftype = ir.FunctionType(VALUE, depth + [I8, I64] * len(f.params))
             fn = ir.Function(self.module, ftype, f"py.{name}")
             fn.linkage = "internal"
             self.llvm[name] = fn
@@ -92,19 +93,25 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering):
         return Program(self.module, self.sites, self.functions, self.kit.filename, self.target)
 
     def lower_function(self, kit_fn: n.Function, fn: ir.Function) -> None:
-        """The frame: a tag/payload slot per local, the arguments stored, the depth check."""
+        """The frame: a tag/payload slot per local, the arguments stored, the depth check.
+        A function's call depth is its first argument (the caller's plus one), not a global
+        counted up and down: nothing to undo on return, so LLVM sees a call followed by
+        plain code (a global's store after each call kept it from turning recursion into
+        loops); the module code is depth 1."""
         self.f = FunctionState(kit_fn, fn)
         self.b = b = ir.IRBuilder(fn.append_basic_block("entry"))
+        has_depth = len(fn.args) > 2 * len(kit_fn.params)
+        args = fn.args[1:] if has_depth else fn.args
+        self.f.depth = fn.args[0] if has_depth else const(I64, 1)
         self.f.slots = [
             (b.alloca(I8, name=f"{v}.tag"), b.alloca(I64, name=v)) for v in kit_fn.varnames
         ]
         for i, slot in enumerate(self.f.slots):
             if i < len(kit_fn.params):
-                self.store(slot, Val(fn.args[2 * i], fn.args[2 * i + 1]))
+                self.store(slot, Val(args[2 * i], args[2 * i + 1]))
             else:
                 self.store(slot, lval(UNBOUND, 0))
-        depth = b.add(b.load(self.rt.depth), const(I64, 1))
-        b.store(depth, self.rt.depth)
+        depth = self.f.depth
         within_depth = ok = b.icmp_signed("<=", depth, b.load(self.rt.depth_limit))
         checks_stack = self.rt.stack_limit is not None and makes_calls(kit_fn.body)
         if checks_stack:

@@ -110,7 +110,9 @@ class ExpressionLowering(ArithmeticLowering):
         if len(args) != len(callee.params):
             self.fail("type", str(rt.arity_error(e.func, callee.params, len(args))), e)
             return lval(NONE, 0)
-        pair = self.b.call(self.llvm[e.func], [x for v in args for x in (v.tag, v.payload)])
+        depth = self.b.add(self.f.depth, const(I64, 1), flags=["nuw", "nsw"])  # <= the limit
+        tagged = [x for v in args for x in (v.tag, v.payload)]
+        pair = self.b.call(self.llvm[e.func], [depth, *tagged])
         tag = self.b.extract_value(pair, 0)
         failed, cont = self.block("call.failed"), self.block("call.ok")
         self.b.cbranch(self.b.icmp_unsigned("==", tag, const(I8, ERROR)), failed, cont)

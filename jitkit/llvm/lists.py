@@ -194,14 +194,31 @@ class ListLowering(FloatLowering):
             self.guard(self.b.icmp_unsigned("!=", v.tag, const(I8, tag)), kind, message, node)
 
     def index(self, xs: ir.Value, index: Val, message: str, node: n.Node) -> ir.Value:
-        """An int index counted from the end when negative, checked against the length."""
+        """An int index counted from the end when negative, checked against the length. One
+        unsigned compare admits 0 <= i < len; only an index outside that takes the second
+        path (-len <= i < 0 counts from the end, anything else is the IndexError site), so a
+        loop over non-negative indices pays one compare per access and no normalisation."""
         b = self.b
         self.check_type(index, BAD_INDEX, node)
         length = self.get(xs, LENGTH)
         i = index.payload
-        i = b.select(b.icmp_signed("<", i, const(I64, 0)), b.add(i, length), i)
-        self.guard(b.icmp_unsigned("<", i, length), "index", message, node)  # also i < 0
-        return i
+        inside, from_end = self.block("index.in"), self.block("index.end")
+        done = self.block("index")
+        b.cbranch(b.icmp_unsigned("<", i, length), inside, from_end)
+        b.position_at_end(from_end)
+        counted = b.add(i, length)  # no overflow: len <= MAX_LENGTH
+        negative = b.icmp_signed("<", i, const(I64, 0))
+        self.guard(b.and_(negative, b.icmp_signed(">=", counted, const(I64, 0))), "index",
+                   message, node)  # fmt: skip
+        end_block = b.block
+        b.branch(done)
+        b.position_at_end(inside)
+        b.branch(done)
+        b.position_at_end(done)
+        at = b.phi(I64, "index")
+        at.add_incoming(i, inside)
+        at.add_incoming(counted, end_block)
+        return at
 
     def element(self, xs: ir.Value, i: ir.Value) -> ir.Value:
         return self.load_element(self.elements(xs), i)
@@ -237,7 +254,11 @@ class ListLowering(FloatLowering):
         self.check_type(container, NO_ITEM_ASSIGNMENT, s)
         xs = self.struct(container)
         i = self.index(xs, index, STORE_RANGE, s)
-        self.check_kind(xs, item, s)
+        # a list with an element has a kind (only `append` gives an EMPTY list one), so after
+        # the bounds check one compare suffices: no store to the header in a loop of stores
+        # (LLVM then keeps `len`, `kind` and `data` in registers across the loop)
+        same = self.b.icmp_unsigned("==", self.get(xs, KIND), self.element_kind(item, s))
+        self.guard(same, "unsupported", MIXED, s)
         self.store_element(self.elements(xs), i, item.payload)
 
     def lower_Append(self, e: n.Append) -> Val:
