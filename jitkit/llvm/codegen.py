@@ -36,10 +36,22 @@ from jitkit.lang.parse import deep
 from jitkit.llvm.entries import EntryLowering
 from jitkit.llvm.lowering import FunctionState, Handler, Loop
 from jitkit.llvm.printing import PrintLowering
-from jitkit.llvm.runtime import I8, I64, Runtime, emit_runtime, stack_pointer
+from jitkit.llvm.runtime import I1, I8, I64, Runtime, emit_runtime, stack_pointer
 from jitkit.llvm.statements import StatementLowering
 from jitkit.llvm.target import new_module
-from jitkit.llvm.values import ERROR, INT, NONE, UNBOUND, VALUE, Program, Site, Val, const, lval
+from jitkit.llvm.values import (
+    BOOL,
+    ERROR,
+    INT,
+    NONE,
+    UNBOUND,
+    VALUE,
+    Program,
+    Site,
+    Val,
+    const,
+    lval,
+)
 
 # notebook 08 and its exercises import these from here (the rest from values and lowering)
 __all__ = ["ERROR", "INT", "NONE", "CodeGen", "Loop", "Val", "compile_module", "const"]
@@ -74,8 +86,8 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering):
             self.functions[n.MODULE_CODE_NAME] = kit.main
         self.llvm: dict[str, ir.Function] = {}
         for name, f in self.functions.items():
-            depth = [I64] if name != n.MODULE_CODE_NAME else []  # the module code is depth 1
-            ftype = ir.FunctionType(VALUE, depth + [I8, I64] * len(f.params))
+            left = [I64] if name != n.MODULE_CODE_NAME else []  # (the module code: depth 1)
+            ftype = ir.FunctionType(VALUE, left + [I8, I64] * len(f.params))
             fn = ir.Function(self.module, ftype, f"py.{name}")
             fn.linkage = "internal"
             self.llvm[name] = fn
@@ -94,15 +106,17 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering):
 
     def lower_function(self, kit_fn: n.Function, fn: ir.Function) -> None:
         """The frame: a tag/payload slot per local, the arguments stored, the depth check.
-        A function's call depth is its first argument (the caller's plus one), not a global
-        counted up and down: nothing to undo on return, so LLVM sees a call followed by
-        plain code (a global's store after each call kept it from turning recursion into
-        loops); the module code is depth 1."""
+        How many more calls deep this call may go (the recursion limit minus its depth) is
+        its first argument, one less than its caller's, not a global counted up and down:
+        nothing to undo on return (a store after each call kept LLVM from turning recursion
+        into a loop) and nothing to load (the check is a compare with 0); the module code
+        is depth 1."""
         self.f = FunctionState(kit_fn, fn)
         self.b = b = ir.IRBuilder(fn.append_basic_block("entry"))
-        has_depth = len(fn.args) > 2 * len(kit_fn.params)
-        args = fn.args[1:] if has_depth else fn.args
-        self.f.depth = fn.args[0] if has_depth else const(I64, 1)
+        has_left = len(fn.args) > 2 * len(kit_fn.params)
+        args = fn.args[1:] if has_left else fn.args
+        limit = b.load(self.rt.depth_limit)
+        self.f.left = fn.args[0] if has_left else b.sub(limit, const(I64, 1))
         self.f.slots = [
             (b.alloca(I8, name=f"{v}.tag"), b.alloca(I64, name=v)) for v in kit_fn.varnames
         ]
@@ -111,9 +125,17 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering):
                 self.store(slot, Val(args[2 * i], args[2 * i + 1]))
             else:
                 self.store(slot, lval(UNBOUND, 0))
-        depth = self.f.depth
-        within_depth = ok = b.icmp_signed("<=", depth, b.load(self.rt.depth_limit))
         checks_stack = self.rt.stack_limit is not None and makes_calls(kit_fn.body)
+        if self.target == "inprocess" and any(tail_sum(r, kit_fn) for r in returns(kit_fn.body)):
+            self.f.sum = (b.alloca(I64, name="sum"), b.alloca(I1, name="summing"), b.alloca(I64))
+            b.store(const(I64, 0), self.f.sum[0])
+            b.store(const(I1, 0), self.f.sum[1])
+            b.store(self.f.left, self.f.sum[2])
+            self.f.start = self.block("start")
+            b.branch(self.f.start)
+            b.position_at_end(self.f.start)
+            self.f.left = b.load(self.f.sum[2], name="left")
+        within_depth = ok = b.icmp_signed(">=", self.f.left, const(I64, 0))
         if checks_stack:
             # in process: stop short of the thread's stack end. A leaf (it calls no kit
             # function) adds one frame below a caller that passed the check, which the
@@ -128,8 +150,63 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering):
             ok = b.and_(ok, self.interrupt_quiet())
         self.entry_guard(ok, within_depth if checks_stack else None, kit_fn)
         self.lower_block(kit_fn.body)
-        if not b.block.is_terminated:
-            self.ret(ir.Constant(VALUE, [NONE, 0]))
+        if not self.b.block.is_terminated:
+            self.ret(self.returned(lval(NONE, 0), kit_fn))
+
+    # A self-recursive `return x + f(args)` runs as a loop (in process): x joins a running
+    # sum, the arguments become the parameters, every other local is unbound again, the
+    # depth goes one up and the entry checks run again, as a call's would; a `return v`
+    # then gives sum + v. Python's order of evaluation and of side effects is unchanged
+    # (x, then the arguments, then the "call"); only the additions are regrouped, which
+    # for ints gives the same number unless a partial sum leaves int64, and then (or when
+    # x or v is not an int or bool) the call re-runs in the interpreter, exactly. LLVM's
+    # own tail-recursion pass cannot do this through the overflow check, so fib(n - 1) +
+    # fib(n - 2) made two calls per call, where gcc makes one.
+    def lower_Return(self, s: n.Return) -> None:
+        if self.f.sum is None:
+            return super().lower_Return(s)
+        if not tail_sum(s, self.f.kit):
+            self.ret(self.returned(self.expr(s.value), s))
+        else:
+            assert isinstance(s.value, n.BinOp) and isinstance(s.value.right, n.Call)
+            x = self.expr(s.value.left)
+            args = [self.expr(a) for a in s.value.right.args]
+            self.store_sum(self.add_to_sum(x, s))
+            unbound = [lval(UNBOUND, 0)] * (len(self.f.slots) - len(args))
+            for slot, value in zip(self.f.slots, args + unbound, strict=True):
+                self.store(slot, value)
+            self.b.store(self.b.sub(self.f.left, const(I64, 1)), self.f.sum[2])
+            self.b.branch(self.f.start)
+        self.b.position_at_end(self.block("after.return"))
+
+    def add_to_sum(self, v: Val, node: n.Node) -> Val:
+        """sum + v (v alone while no sum is running), or an "unsupported" site when v is not
+        an int or bool and an "overflow" site past int64: the interpreter re-runs the call."""
+        b = self.b
+        total, summing, _ = self.f.sum
+        message = "a recursive sum of other values than ints runs in the interpreter"
+        self.guard(b.icmp_unsigned("<=", v.tag, const(I8, BOOL)), "unsupported", message, node)
+
+        def added() -> Val:
+            pair = b.sadd_with_overflow(b.load(total), v.payload)
+            self.overflow_guard(b.extract_value(pair, 1), "+", node)
+            return Val(const(I8, INT), b.extract_value(pair, 0))
+
+        return self.split(b.load(summing), added, lambda: v)
+
+    def store_sum(self, v: Val) -> None:
+        total, summing, _ = self.f.sum
+        self.b.store(v.payload, total)
+        self.b.store(const(I1, 1), summing)
+
+    def returned(self, v: Val, node: n.Node) -> ir.Value:
+        """The {tag, payload} a `return v` gives back: sum + v while a sum runs."""
+        b = self.b
+        if self.f.sum is not None:
+            summing = b.load(self.f.sum[1])
+            v = self.split(summing, lambda: self.add_to_sum(v, node), lambda: v)
+        return b.insert_value(b.insert_value(ir.Constant(VALUE, ir.Undefined), v.tag, 0),
+                              v.payload, 1)  # fmt: skip
 
     def entry_guard(self, ok: ir.Value, within_depth: ir.Value | None, kit_fn: n.Function) -> None:
         """The entry checks' exit; when the stack was checked too (`within_depth` given) the
@@ -147,6 +224,33 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering):
         site = b.select(within_depth, short, deep)
         self.ret(b.insert_value(ir.Constant(VALUE, [ERROR, 0]), site, 1))
         b.position_at_end(cont)
+
+
+def tail_sum(node: n.Node, kit_fn: n.Function) -> bool:
+    """Is this `return x + f(args)` inside f itself (with as many arguments as f takes)?"""
+    if not isinstance(node, n.Return) or not isinstance(node.value, n.BinOp):
+        return False
+    value = node.value
+    return (
+        value.op == "+"
+        and isinstance(value.right, n.Call)
+        and value.right.func == kit_fn.name
+        and len(value.right.args) == len(kit_fn.params)
+    )
+
+
+def returns(body: list[n.Node]) -> list[n.Return]:
+    """Every return statement in this code."""
+    found, todo = [], list(body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, n.Return):
+            found.append(node)
+        if isinstance(node, list):
+            todo.extend(node)
+        elif isinstance(node, n.Node):
+            todo.extend(v for v in vars(node).values() if isinstance(v, (list, n.Node)))
+    return found
 
 
 def makes_calls(body: list[n.Node]) -> bool:

@@ -42,7 +42,9 @@ class FunctionState:
     slots: list[tuple[ir.Value, ir.Value]] = field(default_factory=list)
     loops: list[Loop] = field(default_factory=list)
     failed: ir.PhiInstr | None = None  # the site number in the one error exit, once made
-    depth: ir.Value | None = None  # i64: this call's depth (1 for the module code)
+    left: ir.Value | None = None  # i64: how many calls deeper this call may go
+    sum: tuple[ir.Value, ir.Value, ir.Value] | None = None  # running sum, summing?, left
+    start: ir.Block | None = None  # where a self-recursive `return x + f(...)` loops to
 
 
 class VolatileLoad(ir.LoadInstr):
