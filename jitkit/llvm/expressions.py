@@ -49,6 +49,7 @@ class ExpressionLowering(ArithmeticLowering):
 
     def lower_Local(self, e: n.Local) -> Val:
         v = self.load(self.f.slots[e.slot])
+        v.kind = self.f.list_kinds.get(e.slot)
         if e.slot < len(self.f.kit.params):
             return v  # a parameter is bound from the start (the subset has no `del`)
         self.guard(

@@ -43,6 +43,8 @@ class FunctionState:
     loops: list[Loop] = field(default_factory=list)
     failed: ir.PhiInstr | None = None  # the site number in the one error exit, once made
     left: ir.Value | None = None  # i64: how many calls deeper this call may go
+    list_kinds: dict[int, int] = field(default_factory=dict)  # slot -> element kind
+    bounded: set[int] = field(default_factory=set)  # ids of `v += k` that cannot overflow
     sum: tuple[ir.Value, ir.Value, ir.Value] | None = None  # running sum, summing?, left
     start: ir.Block | None = None  # where a self-recursive `return x + f(...)` loops to
 

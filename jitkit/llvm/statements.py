@@ -16,6 +16,12 @@ from jitkit.llvm.lowering import Loop
 from jitkit.llvm.runtime import I8, I64
 from jitkit.llvm.values import INT, VALUE, Val, const
 
+POLL_EVERY = 1 << 12  # rounds of a counted loop between two polls of the interrupt flag
+
+
+def is_one(step: ir.Value) -> bool:
+    return isinstance(step, ir.Constant) and step.constant == 1
+
 
 class StatementLowering(ExpressionLowering):
     """`lower_<Stmt>` for every statement but `print` (in `printing`)."""
@@ -90,6 +96,24 @@ class StatementLowering(ExpressionLowering):
             b.icmp_signed("<", c, stop),
             b.icmp_signed(">", c, stop),
         )
+        if self.interrupt_address is not None and is_one(step):
+            # polled once per POLL_EVERY rounds, not on every back-edge: the rounds run in
+            # chunks up to `limit`, and only the way from one chunk to the next polls
+            chunk, limit = self.block("for.chunk"), self.temp()[1]
+            b.cbranch(more, chunk, done)
+            b.position_at_end(chunk)
+            c = b.load(counter)
+            room = b.icmp_unsigned(">", b.sub(stop, c), const(I64, POLL_EVERY))
+            b.store(b.select(room, b.add(c, const(I64, POLL_EVERY)), stop), limit)
+            b.branch(body)
+            b.position_at_end(step_block)
+            following = b.add(b.load(counter), step, flags=["nsw"])  # < stop: no overflow
+            b.store(following, counter)
+            b.cbranch(b.icmp_signed("<", following, b.load(limit)), body, self.back_edge(test, s))
+            b.position_at_end(body)
+            self.store(self.f.slots[s.target.slot], Val(const(I8, INT), b.load(counter)))
+            self.loop_body(s.body, body, Loop(step_block, done))
+            return
         b.cbranch(more, body, done)
         b.position_at_end(step_block)
         self.step_counter(counter, stop, step, test, body, done)

@@ -82,6 +82,7 @@ class Val:
 
     tag: ir.Value
     payload: ir.Value
+    kind: int | None = None  # a list whose element kind is known when compiling (its tag)
 
 
 def const(typ: ir.Type, value: int) -> ir.Constant:

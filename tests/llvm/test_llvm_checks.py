@@ -62,6 +62,52 @@ def tree(n):
         return n
     return tree(n - 1) + tree(n - 2)
 
+def count_from(start, n):
+    flags = [True] * n
+    count = start
+    for f in flags:
+        if f:
+            count += 1
+    return count
+
+def count_nested(n):
+    count = 0
+    for f in [True] * n:
+        for j in range(3):
+            count += 3074457345618258602
+    return count
+
+def bool_list_takes_an_int(n):
+    flags = [True] * n
+    flags[0] = 5
+    return flags
+
+def empty_bool_list_append(n):
+    flags = [True] * n
+    flags.append(3)
+    return flags
+
+def half_sums(n):
+    if n == 0:
+        return 0.5
+    return 1.5 + half_sums(n - 1)
+
+def none_sum(n):
+    if n == 0:
+        return None
+    return 1 + none_sum(n - 1)
+
+def bool_base(n):
+    if n == 0:
+        return True
+    return 1 + bool_base(n - 1)
+
+def loud(n):
+    print(n)
+    if n == 0:
+        return 9223372036854775000
+    return 100 + loud(n - 1)
+
 def doubling(n):
     if n == 0:
         return 4611686018427387904
@@ -164,3 +210,35 @@ def test_a_sum_of_two_recursive_calls_still_overflows_into_the_interpreter(compi
     assert compiled.call("doubling", 0) == 2**62
     same(compiled, python, "doubling", 1)  # 2**63: past int64, the interpreter's big int
     same(compiled, python, "doubling", 5)
+
+
+# `count += 1` in a `for f in flags` loop started at a small constant has no overflow check
+# (the list bounds the rounds); started near INT64_MAX, or adding in a nested loop, it keeps it
+def test_a_counter_the_facts_do_not_bound_still_overflows_into_the_interpreter(compiled, python):
+    same(compiled, python, "count_from", 0, 7)
+    same(compiled, python, "count_from", INT64_MAX - 3, 7)  # 2**63 + 3: a big int
+    same(compiled, python, "count_nested", 2)  # past int64 on the second element
+
+
+# `[True] * n` is a bool list for every n (its kind is a constant in the compiled loops):
+# another kind stored or appended still leaves the call to the interpreter
+def test_a_list_of_known_kind_still_refuses_another_kind(compiled, python):
+    same(compiled, python, "bool_list_takes_an_int", 3)
+    same(compiled, python, "empty_bool_list_append", 0)
+    same(compiled, python, "empty_bool_list_append", 2)
+
+
+# `return x + f(...)` runs as a loop with a running sum: not-ints, bools and output in order
+@pytest.mark.parametrize("name", ["half_sums", "none_sum", "bool_base"])
+@pytest.mark.parametrize("n", [0, 1, 5])
+def test_a_recursive_sum_of_other_values_is_still_pythons(compiled, python, name, n):
+    same(compiled, python, name, n)
+
+
+def test_a_recursive_sum_that_overflows_prints_each_line_once(compiled, python, capsys):
+    for n in (5, 12):  # 5: the sum fits in int64; 12: it does not, the interpreter re-runs
+        result = compiled.call("loud", n)
+        mine = capsys.readouterr().out
+        expected = python["loud"](n)
+        assert (result, mine) == (expected, capsys.readouterr().out)
+        assert mine.count("\n") == n + 1 and (expected > INT64_MAX) == (n == 12)
