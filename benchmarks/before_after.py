@@ -47,7 +47,8 @@ print(json.dumps(out))
 def child(root: str, tier: str, calls: int, small: bool) -> dict[str, dict[str, float]]:
     env = {**os.environ, "PYTHONPATH": root}
     args = [sys.executable, "-c", CHILD, tier, str(calls), "1" if small else "0"]
-    done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    # run in the tree: `python -c` puts the working directory first on sys.path
+    done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=root, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{root}: {done.stderr}")
     return json.loads(done.stdout)
