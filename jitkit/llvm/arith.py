@@ -21,6 +21,11 @@ from jitkit.llvm.runtime import function as new_function
 from jitkit.llvm.values import INT, NONE, Val, const
 
 ARITH = {"+": "sadd_with_overflow", "-": "ssub_with_overflow", "*": "smul_with_overflow"}
+NSW = {
+    "+": lambda b, x, y: b.add(x, y, flags=["nsw"]),
+    "-": lambda b, x, y: b.sub(x, y, flags=["nsw"]),
+    "*": lambda b, x, y: b.mul(x, y, flags=["nsw"]),
+}
 SIGNED = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
 
 
@@ -62,7 +67,10 @@ class ArithmeticLowering(ListLowering):
         if op in ARITH:
             pair = getattr(b, ARITH[op])(a, c)
             self.overflow_guard(b.extract_value(pair, 1), op, node)
-            return Val(const(I8, INT), b.extract_value(pair, 0))
+            # past the guard the result is the same operation with `nsw`, a fact LLVM uses
+            # where the intrinsic's result says nothing: i * i >= 0 (so `% 7` needs no sign
+            # fix-up), i + 1 > i (induction variables, trip counts)
+            return Val(const(I8, INT), NSW[op](b, a, c))
         if op == "**" and self.floats:  # a negative exponent: CPython's float power
             negative = b.icmp_signed("<", c, const(I64, 0))
             return self.split(
@@ -129,7 +137,7 @@ class ArithmeticLowering(ListLowering):
             return Val(const(I8, INT), x)
         pair = self.b.ssub_with_overflow(const(I64, 0), x)
         self.overflow_guard(self.b.extract_value(pair, 1), "-", e)
-        return Val(const(I8, INT), self.b.extract_value(pair, 0))
+        return Val(const(I8, INT), self.b.sub(const(I64, 0), x, flags=["nsw"]))
 
     def compare(self, op: str, left: Val, right: Val, node: n.Node) -> ir.Value:
         """One comparison as an i1; == and != also accept None (equal only to None)."""

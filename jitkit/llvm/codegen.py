@@ -11,6 +11,8 @@ concern, and `CodeGen` puts the pieces together:
 - `arith`: `+ - * ** // %` with overflow intrinsics and Python's flooring, comparisons
 - `floats`: floats (tag FLOAT) and mixed arithmetic with CPython's formulas, `float()`/`int()`
 - `lists`: lists as a runtime struct (one element kind each), bounds checks, `len`, `for x in xs`
+- `facts`: what the source proves before LLVM sees the checks (recursive sums, list kinds,
+  bounded counters)
 - `expressions`: constants, locals, calls, `and`/`or`, chained comparisons, builtins
 - `statements`: assignments, `if`, loops, `break`/`continue`, `return`
 - `printing`: `print` with Python's formatting
@@ -35,13 +37,26 @@ from llvmlite import ir
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import deep
 from jitkit.llvm.entries import EntryLowering
+from jitkit.llvm.facts import bounded_counts, list_kinds, returns, tail_sum
 from jitkit.llvm.lowering import FunctionState, Handler, Loop
 from jitkit.llvm.module_globals import GlobalLowering
 from jitkit.llvm.printing import PrintLowering
-from jitkit.llvm.runtime import I8, I64, Runtime, emit_runtime, stack_pointer
+from jitkit.llvm.runtime import I1, I8, I64, Runtime, emit_runtime, stack_pointer
 from jitkit.llvm.statements import StatementLowering
 from jitkit.llvm.target import new_module
-from jitkit.llvm.values import ERROR, INT, NONE, UNBOUND, VALUE, Program, Site, Val, const, lval
+from jitkit.llvm.values import (
+    BOOL,
+    ERROR,
+    INT,
+    NONE,
+    UNBOUND,
+    VALUE,
+    Program,
+    Site,
+    Val,
+    const,
+    lval,
+)
 
 # notebook 08 and its exercises import these from here (the rest from values and lowering)
 __all__ = ["ERROR", "INT", "NONE", "CodeGen", "Loop", "Val", "compile_module", "const"]
@@ -76,7 +91,8 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
             self.functions[n.MODULE_CODE_NAME] = kit.main
         self.llvm: dict[str, ir.Function] = {}
         for name, f in self.functions.items():
-            ftype = ir.FunctionType(VALUE, [I8, I64] * len(f.params))
+            left = [I64] if name != n.MODULE_CODE_NAME else []  # (the module code: depth 1)
+            ftype = ir.FunctionType(VALUE, left + [I8, I64] * len(f.params))
             fn = ir.Function(self.module, ftype, f"py.{name}")
             fn.linkage = "internal"
             self.llvm[name] = fn
@@ -95,21 +111,38 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
         return Program(self.module, self.sites, self.functions, self.kit.filename, self.target)
 
     def lower_function(self, kit_fn: n.Function, fn: ir.Function) -> None:
-        """The frame: a tag/payload slot per local, the arguments stored, the depth check."""
-        self.f = FunctionState(kit_fn, fn)
+        """The frame: a tag/payload slot per local, the arguments stored, the depth check.
+        How many more calls deep this call may go (the recursion limit minus its depth) is
+        its first argument, one less than its caller's, not a global counted up and down:
+        nothing to undo on return (a store after each call kept LLVM from turning recursion
+        into a loop) and nothing to load (the check is a compare with 0); the module code
+        is depth 1."""
+        self.f = FunctionState(kit_fn, fn, list_kinds=list_kinds(kit_fn))
+        self.f.bounded = bounded_counts(kit_fn.body)
         self.b = b = ir.IRBuilder(fn.append_basic_block("entry"))
+        has_left = len(fn.args) > 2 * len(kit_fn.params)
+        args = fn.args[1:] if has_left else fn.args
+        limit = b.load(self.rt.depth_limit)
+        self.f.left = fn.args[0] if has_left else b.sub(limit, const(I64, 1))
         self.f.slots = [
             (b.alloca(I8, name=f"{v}.tag"), b.alloca(I64, name=v)) for v in kit_fn.varnames
         ]
         for i, slot in enumerate(self.f.slots):
             if i < len(kit_fn.params):
-                self.store(slot, Val(fn.args[2 * i], fn.args[2 * i + 1]))
+                self.store(slot, Val(args[2 * i], args[2 * i + 1]))
             else:
                 self.store(slot, lval(UNBOUND, 0))
-        depth = b.add(b.load(self.rt.depth), const(I64, 1))
-        b.store(depth, self.rt.depth)
-        within_depth = ok = b.icmp_signed("<=", depth, b.load(self.rt.depth_limit))
         checks_stack = self.rt.stack_limit is not None and makes_calls(kit_fn.body)
+        if self.target == "inprocess" and any(tail_sum(r, kit_fn) for r in returns(kit_fn.body)):
+            self.f.sum = (b.alloca(I64, name="sum"), b.alloca(I1, name="summing"), b.alloca(I64))
+            b.store(const(I64, 0), self.f.sum[0])
+            b.store(const(I1, 0), self.f.sum[1])
+            b.store(self.f.left, self.f.sum[2])
+            self.f.start = self.block("start")
+            b.branch(self.f.start)
+            b.position_at_end(self.f.start)
+            self.f.left = b.load(self.f.sum[2], name="left")
+        within_depth = ok = b.icmp_signed(">=", self.f.left, const(I64, 0))
         if checks_stack:
             # in process: stop short of the thread's stack end. A leaf (it calls no kit
             # function) adds one frame below a caller that passed the check, which the
@@ -124,8 +157,72 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
             ok = b.and_(ok, self.interrupt_quiet())
         self.entry_guard(ok, within_depth if checks_stack else None, kit_fn)
         self.lower_block(kit_fn.body)
-        if not b.block.is_terminated:
-            self.ret(ir.Constant(VALUE, [NONE, 0]))
+        if not self.b.block.is_terminated:
+            self.ret(self.returned(lval(NONE, 0), kit_fn))
+
+    # A self-recursive `return x + f(args)` runs as a loop (in process): x joins a running
+    # sum, the arguments become the parameters, every other local is unbound again, the
+    # depth goes one up and the entry checks run again, as a call's would; a `return v`
+    # then gives sum + v. Python's order of evaluation and of side effects is unchanged
+    # (x, then the arguments, then the "call"); only the additions are regrouped, which
+    # for ints gives the same number unless a partial sum leaves int64, and then (or when
+    # x or v is not an int or bool) the call re-runs in the interpreter, exactly. LLVM's
+    # own tail-recursion pass cannot do this through the overflow check, so fib(n - 1) +
+    # fib(n - 2) made two calls per call, where gcc makes one.
+    def lower_Return(self, s: n.Return) -> None:
+        if self.f.sum is None:
+            return super().lower_Return(s)
+        if not tail_sum(s, self.f.kit):
+            self.ret(self.returned(self.expr(s.value), s))
+        else:
+            assert isinstance(s.value, n.BinOp) and isinstance(s.value.right, n.Call)
+            x = self.expr(s.value.left)
+            args = [self.expr(a) for a in s.value.right.args]
+            self.store_sum(self.add_to_sum(x, s))
+            unbound = [lval(UNBOUND, 0)] * (len(self.f.slots) - len(args))
+            for slot, value in zip(self.f.slots, args + unbound, strict=True):
+                self.store(slot, value)
+            self.b.store(self.b.sub(self.f.left, const(I64, 1)), self.f.sum[2])
+            self.b.branch(self.f.start)
+        self.b.position_at_end(self.block("after.return"))
+
+    def lower_AugAssign(self, s: n.AugAssign) -> None:
+        """`v += k` where `bounded_counts` proved v stays in int64: no overflow check."""
+        if id(s) not in self.f.bounded:
+            return super().lower_AugAssign(s)
+        assert isinstance(s.value, n.Const)
+        x = self.number(self.lower_Local(s.target), "+=", s)
+        total = self.b.add(x, const(I64, s.value.value), flags=["nsw"])
+        self.store(self.f.slots[s.target.slot], Val(const(I8, INT), total))
+
+    def add_to_sum(self, v: Val, node: n.Node) -> Val:
+        """sum + v (v alone while no sum is running), or an "unsupported" site when v is not
+        an int or bool and an "overflow" site past int64: the interpreter re-runs the call."""
+        b = self.b
+        total, summing, _ = self.f.sum
+        message = "a recursive sum of other values than ints runs in the interpreter"
+        self.guard(b.icmp_unsigned("<=", v.tag, const(I8, BOOL)), "unsupported", message, node)
+
+        def added() -> Val:
+            pair = b.sadd_with_overflow(b.load(total), v.payload)
+            self.overflow_guard(b.extract_value(pair, 1), "+", node)
+            return Val(const(I8, INT), b.extract_value(pair, 0))
+
+        return self.split(b.load(summing), added, lambda: v)
+
+    def store_sum(self, v: Val) -> None:
+        total, summing, _ = self.f.sum
+        self.b.store(v.payload, total)
+        self.b.store(const(I1, 1), summing)
+
+    def returned(self, v: Val, node: n.Node) -> ir.Value:
+        """The {tag, payload} a `return v` gives back: sum + v while a sum runs."""
+        b = self.b
+        if self.f.sum is not None:
+            summing = b.load(self.f.sum[1])
+            v = self.split(summing, lambda: self.add_to_sum(v, node), lambda: v)
+        return b.insert_value(b.insert_value(ir.Constant(VALUE, ir.Undefined), v.tag, 0),
+                              v.payload, 1)  # fmt: skip
 
     def entry_guard(self, ok: ir.Value, within_depth: ir.Value | None, kit_fn: n.Function) -> None:
         """The entry checks' exit; when the stack was checked too (`within_depth` given) the

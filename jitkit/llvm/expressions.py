@@ -49,6 +49,9 @@ class ExpressionLowering(ArithmeticLowering):
 
     def lower_Local(self, e: n.Local) -> Val:
         v = self.load(self.f.slots[e.slot])
+        v.kind = self.f.list_kinds.get(e.slot)
+        if e.slot < len(self.f.kit.params):
+            return v  # a parameter is bound from the start (the subset has no `del`)
         self.guard(
             self.b.icmp_unsigned("!=", v.tag, const(I8, UNBOUND)),
             "unbound",
@@ -110,7 +113,9 @@ class ExpressionLowering(ArithmeticLowering):
         if len(args) != len(callee.params):
             self.fail("type", str(rt.arity_error(e.func, callee.params, len(args))), e)
             return lval(NONE, 0)
-        pair = self.b.call(self.llvm[e.func], [x for v in args for x in (v.tag, v.payload)])
+        left = self.b.sub(self.f.left, const(I64, 1), flags=["nsw"])  # this call's left >= 0
+        tagged = [x for v in args for x in (v.tag, v.payload)]
+        pair = self.b.call(self.llvm[e.func], [left, *tagged])
         tag = self.b.extract_value(pair, 0)
         failed, cont = self.block("call.failed"), self.block("call.ok")
         self.b.cbranch(self.b.icmp_unsigned("==", tag, const(I8, ERROR)), failed, cont)

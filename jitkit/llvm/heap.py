@@ -46,6 +46,9 @@ def emit_heap(module: ir.Module, target: str) -> tuple[ir.Function, ir.Function]
     size = global_var(module, I64, "jk_heap_size", 0)
 
     alloc, b = function(module, "jk_alloc", BYTES, [I64])
+    # fresh memory, as malloc's: LLVM may then keep a list's header in registers across
+    # stores into its elements (a `[True] * n` list's kind and width become constants)
+    alloc.return_value.add_attribute("noalias")
     want = b.and_(b.add(alloc.args[0], c64(15)), c64(-16))
     full = b.icmp_unsigned(">", b.add(b.load(used), want), b.load(size))
     with b.if_then(b.or_(b.icmp_unsigned("==", b.load(chunk), c64(0)), full)):

@@ -33,6 +33,7 @@ LENGTH, CAPACITY, KIND, NARROW, DATA = 0, 1, 2, 3, 4
 MAX_LENGTH = 1 << 40  # beyond this `[x] * n` is left to the interpreter (MemoryError there)
 SAMPLES = {INT: 1, BOOL: True, NONE: None, FLOAT: 1.0}  # a Python value of each scalar tag
 MIXED = "a list holds one kind of element in compiled code (int, bool or float)"
+POLL_EVERY = 1 << 12  # elements of a `for x in xs` loop between two interrupt polls
 
 
 def store(xs: object, index: object) -> None:
@@ -105,9 +106,16 @@ class ListLowering(FloatLowering):
     def put(self, xs: ir.Value, index: int, value: ir.Value) -> None:
         self.tagged(self.b.store(value, self.field(xs, index)), "header")
 
-    def elements(self, xs: ir.Value) -> Elements:
+    def elements(self, xs: ir.Value, kind: int | None = None) -> Elements:
+        """Where the elements are; a list of a known kind has a known width (no branch)."""
+        if kind is not None:
+            return Elements(self.get(xs, DATA), const(ir.IntType(1), int(kind == BOOL)))
         narrow = self.b.icmp_unsigned("!=", self.get(xs, NARROW), const(I64, 0))
         return Elements(self.get(xs, DATA), narrow)
+
+    def kind_of(self, xs: ir.Value, known: int | None) -> ir.Value:
+        """The list's element kind as an i64: a constant when known when compiling."""
+        return const(I64, known) if known is not None else self.get(xs, KIND)
 
     def load_element(self, at: Elements, i: ir.Value) -> ir.Value:
         """Element i as an i64 payload (a byte zero-extended)."""
@@ -194,17 +202,34 @@ class ListLowering(FloatLowering):
             self.guard(self.b.icmp_unsigned("!=", v.tag, const(I8, tag)), kind, message, node)
 
     def index(self, xs: ir.Value, index: Val, message: str, node: n.Node) -> ir.Value:
-        """An int index counted from the end when negative, checked against the length."""
+        """An int index counted from the end when negative, checked against the length. One
+        unsigned compare admits 0 <= i < len; only an index outside that takes the second
+        path (-len <= i < 0 counts from the end, anything else is the IndexError site), so a
+        loop over non-negative indices pays one compare per access and no normalisation."""
         b = self.b
         self.check_type(index, BAD_INDEX, node)
         length = self.get(xs, LENGTH)
         i = index.payload
-        i = b.select(b.icmp_signed("<", i, const(I64, 0)), b.add(i, length), i)
-        self.guard(b.icmp_unsigned("<", i, length), "index", message, node)  # also i < 0
-        return i
+        inside, from_end = self.block("index.in"), self.block("index.end")
+        done = self.block("index")
+        b.cbranch(b.icmp_unsigned("<", i, length), inside, from_end)
+        b.position_at_end(from_end)
+        counted = b.add(i, length)  # no overflow: len <= MAX_LENGTH
+        negative = b.icmp_signed("<", i, const(I64, 0))
+        self.guard(b.and_(negative, b.icmp_signed(">=", counted, const(I64, 0))), "index",
+                   message, node)  # fmt: skip
+        end_block = b.block
+        b.branch(done)
+        b.position_at_end(inside)
+        b.branch(done)
+        b.position_at_end(done)
+        at = b.phi(I64, "index")
+        at.add_incoming(i, inside)
+        at.add_incoming(counted, end_block)
+        return at
 
-    def element(self, xs: ir.Value, i: ir.Value) -> ir.Value:
-        return self.load_element(self.elements(xs), i)
+    def element(self, xs: ir.Value, i: ir.Value, kind: int | None = None) -> ir.Value:
+        return self.load_element(self.elements(xs, kind), i)
 
     # ---------------------------------------------------------------- nodes
     def lower_ListDisplay(self, e: n.ListDisplay) -> Val:
@@ -228,7 +253,8 @@ class ListLowering(FloatLowering):
         self.check_type(container, NOT_SUBSCRIPTABLE, e)
         xs = self.struct(container)
         i = self.index(xs, index, READ_RANGE, e)
-        return Val(self.b.trunc(self.get(xs, KIND), I8), self.element(xs, i))
+        kind = self.kind_of(xs, container.kind)
+        return Val(self.b.trunc(kind, I8), self.element(xs, i, container.kind))
 
     def lower_StoreSubscript(self, s: n.StoreSubscript) -> None:
         item = self.expr(s.item)  # CPython's order: the item, the list, the index
@@ -237,8 +263,13 @@ class ListLowering(FloatLowering):
         self.check_type(container, NO_ITEM_ASSIGNMENT, s)
         xs = self.struct(container)
         i = self.index(xs, index, STORE_RANGE, s)
-        self.check_kind(xs, item, s)
-        self.store_element(self.elements(xs), i, item.payload)
+        # a list with an element has a kind (only `append` gives an EMPTY list one), so after
+        # the bounds check one compare suffices: no store to the header in a loop of stores
+        # (LLVM then keeps `len`, `kind` and `data` in registers across the loop)
+        kind = self.kind_of(xs, container.kind)
+        self.guard(self.b.icmp_unsigned("==", kind, self.element_kind(item, s)), "unsupported",
+                   MIXED, s)  # fmt: skip
+        self.store_element(self.elements(xs, container.kind), i, item.payload)
 
     def lower_Append(self, e: n.Append) -> Val:
         container = self.expr(e.value)
@@ -304,9 +335,11 @@ class ListLowering(FloatLowering):
         total = b.mul(length, count)
         self.guard(b.icmp_unsigned("<=", total, const(I64, MAX_LENGTH)), "unsupported",
                    "a list this long runs in the interpreter", node)  # fmt: skip
-        kind = b.select(b.icmp_signed(">", total, const(I64, 0)), self.get(xs, KIND),
-                        const(I64, EMPTY))  # fmt: skip
-        result = self.new_list(total, total, kind, node)
+        # the source's kind even when the result is empty: `[True] * n` is a bool list for
+        # every n, so where the source is a display the kind and the element width are
+        # constants LLVM folds into every loop over the result (`[True] * 0` then takes
+        # only bools; an append of another kind re-runs in the interpreter, as mixing does)
+        result = self.new_list(total, total, self.get(xs, KIND), node)
         data, old = self.elements(self.struct(result)), self.elements(xs)
         single = b.icmp_signed("==", length, const(I64, 1))
         with b.if_else(single) as (one, many):
@@ -341,13 +374,41 @@ class ListLowering(FloatLowering):
         b.position_at_end(test)
         xs = self.struct(self.load(list_slot))
         i = b.load(index_slot[1])
-        b.cbranch(b.icmp_signed("<", i, self.get(xs, LENGTH)), body, done)  # re-read each trip
+        length = self.get(xs, LENGTH)
+        more = b.icmp_signed("<", i, length)  # re-read each trip
+        if self.interrupt_address is None:
+            b.cbranch(more, body, done)
+            loop = Loop(test, done)
+        else:
+            # polled once per POLL_EVERY elements: rounds run in chunks up to `limit`, the
+            # length when the chunk began (a list never shrinks: no pop, del or in-place
+            # `*=` in the subset, so every index under it is in bounds); at the end of a
+            # chunk the flag is polled and the length read again (an append in the body)
+            chunk, next_block, limit = (
+                self.block("each.chunk"),
+                self.block("each.next"),
+                self.temp()[1],
+            )
+            b.cbranch(more, chunk, done)
+            b.position_at_end(chunk)
+            room = b.icmp_unsigned(">", b.sub(length, i), const(I64, POLL_EVERY))
+            b.store(b.select(room, b.add(i, const(I64, POLL_EVERY)), length), limit)
+            b.branch(body)
+            b.position_at_end(next_block)
+            inside = b.icmp_signed("<", b.load(index_slot[1]), b.load(limit))
+            b.cbranch(inside, body, self.back_edge(test, s))
+            loop = Loop(next_block, done)
         b.position_at_end(body)
-        element = Val(b.trunc(self.get(xs, KIND), I8), self.element(xs, i))
-        b.store(b.add(i, const(I64, 1)), index_slot[1])
+        xs = self.struct(self.load(list_slot))
+        i = b.load(index_slot[1])
+        kind = self.kind_of(xs, iterable.kind)
+        element = Val(b.trunc(kind, I8), self.element(xs, i, iterable.kind))
+        b.store(b.add(i, const(I64, 1), flags=["nsw"]), index_slot[1])
         self.store(self.f.slots[s.target.slot], element)
         here = b.block  # (the element's load made blocks of its own)
-        self.loop_body(s.body, here, Loop(self.back_edge(test, s), done))
+        if self.interrupt_address is None:
+            loop = Loop(self.back_edge(test, s), done)
+        self.loop_body(s.body, here, loop)
 
     def list_truth(self, v: Val) -> ir.Value:
         """A list is true when it has elements."""

@@ -42,6 +42,11 @@ class FunctionState:
     slots: list[tuple[ir.Value, ir.Value]] = field(default_factory=list)
     loops: list[Loop] = field(default_factory=list)
     failed: ir.PhiInstr | None = None  # the site number in the one error exit, once made
+    left: ir.Value | None = None  # i64: how many calls deeper this call may go
+    list_kinds: dict[int, int] = field(default_factory=dict)  # slot -> element kind
+    bounded: set[int] = field(default_factory=set)  # ids of `v += k` that cannot overflow
+    sum: tuple[ir.Value, ir.Value, ir.Value] | None = None  # running sum, summing?, left
+    start: ir.Block | None = None  # where a self-recursive `return x + f(...)` loops to
 
 
 class VolatileLoad(ir.LoadInstr):
@@ -99,10 +104,8 @@ class Lowering:
         return len(self.sites) - 1
 
     def ret(self, value: ir.Value) -> None:
-        """Leave the function: one call level less, then return the {tag, payload} pair."""
-        b = self.b
-        b.store(b.sub(b.load(self.rt.depth), const(I64, 1)), self.rt.depth)
-        b.ret(value)
+        """Leave the function: return the {tag, payload} pair (the depth is an argument)."""
+        self.b.ret(value)
 
     def fail(self, kind: str, message: str, node: n.Node) -> None:
         """Return ERROR(site) from here; later code goes to a fresh, unreachable block."""
@@ -123,7 +126,6 @@ class Lowering:
         if self.f.failed is None:
             b = ir.IRBuilder(self.f.fn.append_basic_block("fail"))
             self.f.failed = b.phi(I64, "site")
-            b.store(b.sub(b.load(self.rt.depth), const(I64, 1)), self.rt.depth)
             b.ret(b.insert_value(ir.Constant(VALUE, [ERROR, 0]), self.f.failed, 1))
         return self.f.failed
 

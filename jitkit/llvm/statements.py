@@ -16,6 +16,12 @@ from jitkit.llvm.lowering import Loop
 from jitkit.llvm.runtime import I8, I64
 from jitkit.llvm.values import INT, VALUE, Val, const
 
+POLL_EVERY = 1 << 12  # rounds of a counted loop between two polls of the interrupt flag
+
+
+def is_one(step: ir.Value) -> bool:
+    return isinstance(step, ir.Constant) and step.constant == 1
+
 
 class StatementLowering(ExpressionLowering):
     """`lower_<Stmt>` for every statement but `print` (in `printing`)."""
@@ -90,15 +96,52 @@ class StatementLowering(ExpressionLowering):
             b.icmp_signed("<", c, stop),
             b.icmp_signed(">", c, stop),
         )
+        if self.interrupt_address is not None and is_one(step):
+            # polled once per POLL_EVERY rounds, not on every back-edge: the rounds run in
+            # chunks up to `limit`, and only the way from one chunk to the next polls
+            chunk, limit = self.block("for.chunk"), self.temp()[1]
+            b.cbranch(more, chunk, done)
+            b.position_at_end(chunk)
+            c = b.load(counter)
+            room = b.icmp_unsigned(">", b.sub(stop, c), const(I64, POLL_EVERY))
+            b.store(b.select(room, b.add(c, const(I64, POLL_EVERY)), stop), limit)
+            b.branch(body)
+            b.position_at_end(step_block)
+            following = b.add(b.load(counter), step, flags=["nsw"])  # < stop: no overflow
+            b.store(following, counter)
+            b.cbranch(b.icmp_signed("<", following, b.load(limit)), body, self.back_edge(test, s))
+            b.position_at_end(body)
+            self.store(self.f.slots[s.target.slot], Val(const(I8, INT), b.load(counter)))
+            self.loop_body(s.body, body, Loop(step_block, done))
+            return
         b.cbranch(more, body, done)
         b.position_at_end(step_block)
-        # past INT64_MAX (or MIN) is past `stop` too: overflow just ends the loop
-        pair = b.sadd_with_overflow(b.load(counter), step)
-        b.store(b.extract_value(pair, 0), counter)
-        b.cbranch(b.extract_value(pair, 1), done, test)
+        self.step_counter(counter, stop, step, test, body, done)
         b.position_at_end(body)
-        self.store(self.f.slots[s.target.slot], Val(const(I8, INT), c))
+        self.store(self.f.slots[s.target.slot], Val(const(I8, INT), b.load(counter)))
         self.loop_body(s.body, body, Loop(self.back_edge(step_block, s), done))
+
+    def step_counter(
+        self, counter: ir.Value, stop: ir.Value, step: ir.Value, test: ir.Block,
+        body: ir.Block, done: ir.Block,
+    ) -> None:  # fmt: skip
+        """The counter's next value, with no overflow check LLVM must keep: the body ran, so
+        the counter is inside the range. A step of 1 (or -1) cannot pass INT64_MAX (MIN)
+        before `stop`; any other step ends the loop when the distance left to `stop` (exact
+        as an unsigned number) is no more than the step's size, else the next value is
+        inside the range too and the body runs again without a second test."""
+        b = self.b
+        c = b.load(counter)
+        if isinstance(step, ir.Constant) and step.constant in (1, -1):
+            b.store(b.add(c, step, flags=["nsw"]), counter)
+            b.branch(test)
+            return
+        positive = b.icmp_signed(">", step, const(I64, 0))
+        distance = b.select(positive, b.sub(stop, c), b.sub(c, stop))
+        size = b.select(positive, step, b.sub(const(I64, 0), step))
+        past = b.icmp_unsigned("<=", distance, size)
+        b.store(b.add(c, step, flags=["nsw"]), counter)  # poison only when past: never read
+        b.cbranch(past, done, body)
 
     def lower_Break(self, s: n.Break) -> None:
         self.b.branch(self.f.loops[-1].exit)

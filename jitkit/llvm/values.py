@@ -6,7 +6,8 @@ the error sites and the `Program` the code generator gives back.
 Values are dynamically typed, so each kit value is two LLVM values: a tag (i8: INT, BOOL,
 NONE, FLOAT, LIST) and a 64-bit payload (a float's IEEE bits, a list's address); LLVM's
 SROA and instcombine fold the tags away wherever the types are known. A kit function `f` becomes
-`{i8, i64} @"py.f"(i8, i64, ...)`.
+`{i8, i64} @"py.f"(i64 left, i8, i64, ...)`, `left` the calls it may still make
+before the recursion limit (the module code: no `left`).
 
 Every place that can fail (overflow, division by zero, unbound local, bad operand types, range
 step 0, too deep recursion, too little native stack left, an interrupt, ...) is an error
@@ -82,6 +83,7 @@ class Val:
 
     tag: ir.Value
     payload: ir.Value
+    kind: int | None = None  # a list whose element kind is known when compiling (its tag)
 
 
 def const(typ: ir.Type, value: int) -> ir.Constant:
