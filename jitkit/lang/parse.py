@@ -675,11 +675,24 @@ def parse_function(fn: Callable) -> n.Module:
                 f"reading {first!r}, a module-level name of another module than {fn.__name__!r}'s"
             )
             raise unsupported(filename, fdef, what)
-        parser = FunctionParser(filename, names, module_names, reads)
+        # a module function read but never called is still a function: using it as a value
+        # is refused as such, as for a module's source, not as an unbound global
+        bound = names | python_functions(f, fdef)
+        parser = FunctionParser(filename, bound, module_names, reads)
         functions[name] = parser.parse_FunctionDef(fdef)
     order = list(dict.fromkeys(g.name for g in reads))  # first read first
     module_globals = number_globals(reads, order)
     return n.Module(functions, trees[fn.__name__][2], globals=module_globals)
+
+
+def python_functions(f: Callable, fdef: ast.FunctionDef) -> set[str]:
+    """The names `f` reads that its module binds to a Python function (called or not)."""
+    scope = f.__globals__
+    return {
+        node.id
+        for node in ast.walk(ast.Module(body=fdef.body, type_ignores=[]))
+        if isinstance(node, ast.Name) and inspect.isfunction(unwrap(scope.get(node.id)))
+    }
 
 
 def python_globals(f: Callable, fdef: ast.FunctionDef, functions: set[str]) -> set[str]:
