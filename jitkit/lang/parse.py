@@ -675,10 +675,7 @@ def parse_function(fn: Callable) -> n.Module:
                 f"reading {first!r}, a module-level name of another module than {fn.__name__!r}'s"
             )
             raise unsupported(filename, fdef, what)
-        # a module function read but never called is still a function: using it as a value
-        # is refused as such, as for a module's source, not as an unbound global
-        bound = names | python_functions(f, fdef)
-        parser = FunctionParser(filename, bound, module_names, reads)
+        parser = FunctionParser(filename, names | python_functions(f, fdef), module_names, reads)
         functions[name] = parser.parse_FunctionDef(fdef)
     order = list(dict.fromkeys(g.name for g in reads))  # first read first
     module_globals = number_globals(reads, order)
@@ -686,7 +683,7 @@ def parse_function(fn: Callable) -> n.Module:
 
 
 def python_functions(f: Callable, fdef: ast.FunctionDef) -> set[str]:
-    """The names `f` reads that its module binds to a Python function (called or not)."""
+    """Names `f` reads that its module binds to a function (as a value: refused as such)."""
     scope = f.__globals__
     return {
         node.id
