@@ -149,7 +149,12 @@ def test_a_4000_deep_operand_stack_compiles_in_memory_near_linear():
     arguments: linear grows 4x, the tuple-per-state walk grew 16x (4.2 -> 64.8 MB)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-c", MEASURE], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-c", MEASURE],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
     peaks = {int(k): v for k, v in json.loads(done.stdout).items()}
