@@ -15,6 +15,7 @@ template can; every SSA instruction carrying deopt state comes from a flagged op
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
 import io
 import subprocess
@@ -28,7 +29,7 @@ from jitkit.bytecode.assemble import parse_module as assemble
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.compiler import compile_module
 from jitkit.bytecode.disasm import dis
-from jitkit.bytecode.opcodes import OPCODES, Op
+from jitkit.bytecode.opcodes import OPCODES, Op, stack_effect
 from jitkit.lang.parse import parse_module
 from jitkit.stackjit import fast, templates
 from jitkit.stackjit.cache import OperandCache
@@ -248,28 +249,72 @@ def reaches_deopt(code) -> bool:
     return any(s.startswith("f.deopt.") or s.endswith(".unwind") for s in symbols)
 
 
-def plain_deopts(op: Op) -> bool:
-    """Whether the template can deopt for some operand (constants matter: x // 8 is a shift)."""
-    constants = (None, 0, 1, -1, 2, 3, 8)
-    return any(
-        reaches_deopt(templates.template_code(op, operand(op), 3, constant))
-        for constant in constants
-    )
+CONSTANTS = (None, 0, 1, -1, 2, 3, 8)  # the top of the stack, when known: x // 8 is a shift
+# With float templates a site says its operands' kinds ("int", "bool", "float", deepest
+# first); the table's column is what a template may do whatever kind each operand has, and
+# a guard only where an int meets a float (a compare) is that tier's per-site extra.
+KINDED = "kinds" in {f.name for f in dataclasses.fields(templates.Site)}
+try:  # the float templates, where the stack tier has them
+    from jitkit.stackjit import floats
+except ImportError:
+    floats = None
 
 
-def cached_deopts(op: Op) -> bool:
+def emitter(op: Op, s: templates.Site, cached: bool):
+    """The template the compiler picks for the site: a float form where `float_site` says."""
+    kinds = getattr(s, "kinds", ())
+    if floats is not None and floats.float_site(op, kinds, s.consts, s.arg):
+        return (floats.FLOAT_CACHED if cached else floats.FLOAT_TEMPLATES).get(op)
+    return (fast.CACHED if cached else templates.TEMPLATES).get(op)
+
+
+def kind_choices(op: Op, mixed: bool = False) -> list[dict]:
+    """Site keywords for each operand-kind case: all ints, all floats (or int meets float)."""
+    if not KINDED:
+        return [{}] if not mixed else []
+    n = stack_effect(op, operand(op))[0]
+    if mixed:
+        return [{"kinds": ("int", "float")}, {"kinds": ("float", "int")}] if n == 2 else []
+    return [{"kinds": (kind,) * n} for kind in ("int", "float")]
+
+
+def site(a: Assembler, op: Op, constant: int | None, kinds: dict) -> templates.Site:
+    consts = [7 if constant is None else constant]
+    return templates.Site(a, "f", 0, op, operand(op), 3, 1, consts, constant, **kinds)
+
+
+def plain_deopts(op: Op, mixed: bool = False) -> bool:
+    """Whether the template (operands in their slots) can deopt, for some constant."""
+    found = False
+    for kinds in kind_choices(op, mixed):
+        for constant in CONSTANTS:
+            a = Assembler()
+            s = site(a, op, constant, kinds)
+            s.callee = "g"
+            emit = emitter(op, s, cached=False)
+            if emit is not None:
+                emit(s)
+                found |= reaches_deopt(a.assemble(externals=True))
+    return found
+
+
+def cached_deopts(op: Op, mixed: bool = False) -> bool:
     """The same for the operand-cache template of `op` (operands in registers, immediates)."""
     found = False
-    for constant in (None, 0, 1, -1, 2, 3, 8):
-        a = Assembler()
-        cache_ = OperandCache(a, 1)
-        cache_.depth = 3
-        site = templates.Site(a, "f", 0, op, operand(op), 3, 1, [constant or 7], constant, "g")
-        if constant is not None:
-            cache_.pending[2] = ("imm", constant)
-        fast.CACHED[op](cache_, site)
-        cache_.flush()
-        found |= reaches_deopt(a.assemble(externals=True))
+    for kinds in kind_choices(op, mixed):
+        for constant in CONSTANTS:
+            a = Assembler()
+            cache_ = OperandCache(a, 1)
+            cache_.depth = 3
+            s = site(a, op, constant, kinds)
+            s.callee = "g"
+            if constant is not None:
+                cache_.pending[2] = ("imm", constant)
+            emit = emitter(op, s, cached=True)
+            if emit is not None:
+                emit(cache_, s)
+                cache_.flush()
+                found |= reaches_deopt(a.assemble(externals=True))
     return found
 
 
@@ -277,10 +322,22 @@ def cached_deopts(op: Op) -> bool:
 def test_a_template_deopts_exactly_when_the_table_says(op):
     flagged = OPCODES[op].deopt
     assert plain_deopts(op) == flagged, f"{op.name}: table deopt={flagged}"
+    assert cached_deopts(op) <= flagged, f"{op.name}: operand-cache template, table deopt=False"
     if op in fast.CACHED:
-        assert cached_deopts(op) == flagged, (
-            f"{op.name}: operand-cache template, table deopt={flagged}"
-        )
+        assert cached_deopts(op) == flagged, f"{op.name}: operand-cache template, table deopt=True"
+
+
+@pytest.mark.skipif(not KINDED, reason="no float templates: every operand is an int64")
+@pytest.mark.parametrize("op", sorted(templates.TEMPLATES), ids=lambda op: Op(op).name)
+def test_where_an_int_meets_a_float_the_tier_knows_the_extra_guard(op):
+    from jitkit.stackjit.floats import float_guarded
+
+    for kinds in kind_choices(op, mixed=True):
+        extra = OPCODES[op].deopt or float_guarded(op, kinds["kinds"])
+        assert plain_deopts(op, mixed=True) <= extra, op.name
+        assert cached_deopts(op, mixed=True) <= extra, op.name
+    if op in (Op.COMPARE_LT, Op.COMPARE_EQ):  # the extra guard is there, and the check sees it
+        assert plain_deopts(op, mixed=True) and cached_deopts(op, mixed=True)
 
 
 def test_the_stack_tiers_guarded_set_is_the_table():
