@@ -15,9 +15,10 @@ code may hand its frame to the interpreter: a guard fails (int64 overflow, a zer
 range(..., 0)), the loop's back edge sees Ctrl-C (JUMP_BACKWARD), or the callee deopted
 (CALL). The guard runs before any side effect of the instruction, so resuming in the
 interpreter at that instruction repeats nothing. For an opcode no native tier compiles yet,
-the flag says whether its compiled form would need a guard (it can raise). The stack tier's
-`GUARDED` is this column; `tests/test_opcode_completeness.py` checks it against the
-templates and the SSA builder.
+the flag says whether its compiled form would need a guard (it can raise). The flag holds
+whatever the operands' kinds; a guard a tier adds at some sites only, for some kinds (an int
+compared with a float), is that tier's own. The stack tier's `GUARDED` is this column;
+`tests/test_opcode_completeness.py` checks it against the templates and the SSA builder.
 Only JUMP_BACKWARD jumps backwards; every other jump goes forward. The VM counts
 JUMP_BACKWARD executions per loop (the hot-loop counter).
 """
