@@ -298,7 +298,7 @@ class JitFunction:
     def interpreted_story(self, running: str) -> str:
         """Why a function has no machine code: its tier interprets, or left it to the VM."""
         why = "no machine code of its own (see bytecode(), or pick a compiling tier)"
-        if self.tier != running:  # the engine's compiled module says why, where it has one
+        if self.info.mixed:  # the engine left it in the VM: its compiled module says why
             compiled = getattr(self.engine, "compiled", None)
             skipped = compiled.skipped if compiled is not None else {}
             why = f"the {self.tier} tier left it there ({skipped.get(self.__name__, 'not hot')})"
