@@ -40,6 +40,7 @@ import functools
 import inspect
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.compiler import compile_module
@@ -56,19 +57,86 @@ from jitkit.vm.machine import VM, Profile
 
 DEFAULT = "cpython-first"
 TIERS = (*FACTORIES, DEFAULT)  # `python -m jitkit run` knows all but the default
-SOURCE_TIERS = ("treewalk", "llvm", "hostc")  # they compile the kit AST: they need source
+
+
+def auto_code(engine, name: str, running: str) -> MachineCode:
+    """Tier "auto" runs a function in its SSA module once promoted there, else in templates."""
+    return stack_code(engine.ssa if running == "ssa" else engine.native, name, running)
+
+
+@dataclass(frozen=True)
+class Tier:
+    """What `JitFunction` needs to know of one tier, said once: what it reads, what runs a
+    call, what it can show. Nothing else in this module tells tiers apart by name."""
+
+    name: str
+    runs: str = "engine"  # what runs a call: "walker" (tree-walker), "vm" (kit VM), "engine"
+    reads_source: bool = False  # compiles the kit AST, so it needs the function's source
+    factory: str = ""  # the `jitkit.tiers` factory that builds its engine (default: its name)
+    mixed: bool = False  # the engine may leave functions in the VM: ask its `tier_of`
+    shows: tuple[str, ...] = ()  # inspection methods with something to show, in that order
+    dumps: tuple[str, ...] = ()  # `dump=` stages printed once the engine has compiled
+    machine_code: Callable[..., MachineCode] | None = None  # (engine, name, running tier)
+    ssa_view: Callable | None = None  # the engine's SSA module, when it is not the engine
+    builtin_entry: bool = False  # the engine gives each function a builtin entry
+    cpython_first: bool = False  # CPython runs the function until it is hot
+
+    @property
+    def engine_factory(self) -> str:
+        return self.factory or self.name
+
+
+def _stack_code(engine, name: str, running: str) -> MachineCode:
+    return stack_code(engine, name, running)
+
+
+def _llvm_code(engine, name: str, running: str) -> MachineCode:
+    return llvm_code(engine, name)
+
+
+def _hostc_code(engine, name: str, running: str) -> MachineCode:
+    return hostc_code(engine, name)
+
+
+NATIVE = {"mixed": True, "builtin_entry": True, "machine_code": _stack_code}
+TIER_INFO = {
+    "treewalk": Tier("treewalk", runs="walker", reads_source=True),
+    "interp": Tier("interp", runs="vm", shows=("bytecode",)),
+    "stack": Tier("stack", shows=("asm", "bytecode"), dumps=("asm",), **NATIVE),
+    "ssa": Tier("ssa", shows=("asm", "bytecode", "ir"), dumps=("ir", "asm"), **NATIVE),
+    "auto": Tier(
+        "auto", mixed=True, shows=("asm", "bytecode", "ir"), machine_code=auto_code,
+        ssa_view=lambda engine: engine.ssa,
+    ),
+    "llvm": Tier(
+        "llvm", reads_source=True, shows=("llvm_ir", "asm"), dumps=("llvm_ir", "asm"),
+        machine_code=_llvm_code, builtin_entry=True,
+    ),
+    "hostc": Tier(
+        "hostc", reads_source=True, shows=("c_source", "asm", "bytecode"),
+        dumps=("c_source", "asm"), machine_code=_hostc_code, builtin_entry=True,
+    ),
+    DEFAULT: Tier(
+        DEFAULT, factory="ssa", mixed=True, shows=("asm", "bytecode", "ir"), dumps=("ir", "asm"),
+        machine_code=_stack_code, cpython_first=True,
+    ),
+}  # fmt: skip
+SOURCE_TIERS = tuple(t for t in TIERS if TIER_INFO[t].reads_source)  # they need source
 BYTECODE_TIERS = tuple(t for t in TIERS if t not in SOURCE_TIERS)
-SSA_TIERS = ("ssa", "auto", DEFAULT)
 FRONTENDS = ("ast", "dis")
 DUMPS = ("ast", "bytecode", "ir", "llvm_ir", "c_source", "asm")
 COMPILED = {  # dumps printed once the tier has compiled the function, by the method's name
-    "ir": ("ssa", DEFAULT),
-    "llvm_ir": ("llvm",),
-    "c_source": ("hostc",),
-    "asm": ("stack", "ssa", "llvm", "hostc", DEFAULT),
+    name: tuple(t for t in TIERS if name in TIER_INFO[t].dumps)
+    for name in ("ir", "llvm_ir", "c_source", "asm")
 }
-BUILTIN_TIERS = ("stack", "ssa", "llvm", "hostc")  # engines with a builtin entry per function
 SHOWN = ("asm", "bytecode", "dis", "ir", "listing", "llvm_ir", "c_source", "running_tier")
+
+
+def showing(method: str) -> list[str]:
+    """The tiers whose `method` ("ir", "llvm_ir", ...) has something to show."""
+    return [t for t in TIERS if method in TIER_INFO[t].shows]
+
+
 GLOBAL_TYPES = (int, bool, float, type(None), list)  # what a module-level name may hold here
 
 
@@ -98,10 +166,11 @@ class JitFunction:
         check_options(tier, frontend, dump)
         functools.update_wrapper(self, fn)
         self.tier, self.dump, self.trace = tier, set(dump), trace
+        self.info = info = TIER_INFO[tier]
         if frontend is None:
-            frontend = "dis" if tier not in SOURCE_TIERS and not has_source(fn) else "ast"
-        if (frontend == "ast" or tier in SOURCE_TIERS) and not has_source(fn):
-            uses = "frontend='dis'" if tier not in SOURCE_TIERS else ", ".join(BYTECODE_TIERS)
+            frontend = "dis" if not info.reads_source and not has_source(fn) else "ast"
+        if (frontend == "ast" or info.reads_source) and not has_source(fn):
+            uses = "frontend='dis'" if not info.reads_source else ", ".join(BYTECODE_TIERS)
             raise UnsupportedError(
                 f"{fn.__name__}() has no source to read (defined in `python -c`, `exec` or the "
                 f"plain REPL?): tier {tier!r} compiles Python source; use {uses}, which start "
@@ -115,7 +184,7 @@ class JitFunction:
         self._global_names: list[str] | None = None
         self.cpython_first = (
             CPythonFirst(fn, lambda: self.engine, Policy(), self.show_compiled)
-            if tier == DEFAULT
+            if info.cpython_first
             else None
         )
 
@@ -149,7 +218,7 @@ class JitFunction:
     def global_names(self) -> list[str]:
         """The module-level names the function and its callees read (the engines' globals)."""
         if self._global_names is None:
-            if self.tier in SOURCE_TIERS or self.frontend == "ast":
+            if self.info.reads_source or self.frontend == "ast":
                 self._global_names = self.module.globals
             else:
                 self._global_names = next(iter(self.codes.values())).globals
@@ -175,7 +244,7 @@ class JitFunction:
     def profile(self) -> Profile:
         """Calls per function and back edges per loop, summed over every call so far: the VM
         this function runs in (for a compiled tier, the VM its deopts finish in)."""
-        if self.tier in ("stack", "ssa", "auto", DEFAULT):
+        if self.info.mixed:
             return self.engine.vm.profile
         return self.vm.profile
 
@@ -185,10 +254,10 @@ class JitFunction:
         host-C module), built by the factory `python -m jitkit run` uses; the default tier
         compiles with the SSA tier's."""
         if self._engine is None:
-            factory = FACTORIES["ssa" if self.tier == DEFAULT else self.tier]
-            module = self.module if self.tier in SOURCE_TIERS else None
+            factory = FACTORIES[self.info.engine_factory]
+            module = self.module if self.info.reads_source else None
             self._engine = factory(module, self.codes).engine  # type: ignore[arg-type]
-            if self.tier != DEFAULT:  # the default shows them when it runs the code
+            if not self.info.cpython_first:  # the default shows them when it runs the code
                 self.show_compiled()
         return self._engine
 
@@ -207,7 +276,7 @@ class JitFunction:
         default "cpython" until it is hot (and for good if it stays there)."""
         if self.cpython_first is not None and self.cpython_first.tier is None:
             return "cpython"
-        if self.tier in ("auto", "ssa", "stack", DEFAULT):  # "interp" where left to the VM
+        if self.info.mixed:  # "interp" where left to the VM
             return self.engine.tier_of(self.__name__)
         return self.tier
 
@@ -216,18 +285,11 @@ class JitFunction:
     def asm(self) -> MachineCode:
         """The machine code the next call runs, read from executable memory."""
         running = self.running_tier()
-        if running == "interp" or self.tier == "treewalk":
+        if running == "interp" or self.info.machine_code is None:
             raise InspectionError(self.interpreted_story(running))
         if running == "cpython":
             raise InspectionError(self.cpython_story())
-        if self.tier == "llvm":
-            return llvm_code(self.engine, self.__name__)
-        if self.tier == "hostc":
-            return hostc_code(self.engine, self.__name__)
-        engine = self.engine
-        if self.tier == "auto":
-            engine = engine.ssa if running == "ssa" else engine.native
-        return stack_code(engine, self.__name__, running)
+        return self.info.machine_code(self.engine, self.__name__, running)
 
     def listing(self) -> str:
         """`asm()` as text."""
@@ -236,8 +298,9 @@ class JitFunction:
     def interpreted_story(self, running: str) -> str:
         """Why a function has no machine code: its tier interprets, or left it to the VM."""
         why = "no machine code of its own (see bytecode(), or pick a compiling tier)"
-        if self.tier != running:
-            skipped = self.engine.compiled.skipped if self.tier != "auto" else {}
+        if self.info.mixed:  # the engine left it in the VM: its compiled module says why
+            compiled = getattr(self.engine, "compiled", None)
+            skipped = compiled.skipped if compiled is not None else {}
             why = f"the {self.tier} tier left it there ({skipped.get(self.__name__, 'not hot')})"
         return f"{self.__name__}() runs in the kit's {running} tier: {why}"
 
@@ -255,10 +318,11 @@ class JitFunction:
     def bytecode(self) -> str:
         """The kit bytecode listing of this function and those it calls, as `dis` shows it:
         what the VM runs, and what the compiled bytecode tiers compile and deopt into."""
-        if self.tier in ("treewalk", "llvm"):
+        if "bytecode" not in self.info.shows:
+            shown = " and ".join(f"{m}()" for m in self.info.shows) or "nothing else"
             raise InspectionError(
                 f"tier {self.tier!r} runs the kit AST, not kit bytecode; {self.tier!r} tier "
-                "shows " + ("nothing else" if self.tier == "treewalk" else "llvm_ir() and asm()")
+                f"shows {shown}"
             )
         return "\n\n".join(format_listing(c) for c in self.codes.values())
 
@@ -270,19 +334,19 @@ class JitFunction:
     def ssa(self):
         """The module on the SSA tier (`jitkit.ssa.tier.SSATier`) for "ssa", the one "auto"
         promotes to, or the default's once compiled."""
-        if self.tier == "auto":
-            return self.engine.ssa  # compiled for looking at, if not promoted yet
-        running = self.running_tier() if self.tier in SSA_TIERS else ""
+        info = self.info
+        if "ir" not in info.shows:
+            raise InspectionError(
+                f"tier {self.tier!r} has no SSA IR (tiers with SSA: {', '.join(showing('ir'))})"
+                + "".join(f"; see {m}()" for m in ("llvm_ir", "c_source") if m in info.shows)
+            )
+        if info.ssa_view is not None:
+            return info.ssa_view(self.engine)  # compiled for looking at, if not promoted yet
+        running = self.running_tier()
         if running in ("ssa", "stack"):
             return self.engine  # ir() says why a function got templates
-        if running:
-            raise InspectionError(
-                self.cpython_story() if running == "cpython" else self.interpreted_story(running)
-            )
         raise InspectionError(
-            f"tier {self.tier!r} has no SSA IR (tiers with SSA: {', '.join(SSA_TIERS)})"
-            + ("; see llvm_ir()" if self.tier == "llvm" else "")
-            + ("; see c_source()" if self.tier == "hostc" else "")
+            self.cpython_story() if running == "cpython" else self.interpreted_story(running)
         )
 
     @property
@@ -299,14 +363,16 @@ class JitFunction:
 
     def llvm_ir(self) -> str:
         """The optimized LLVM IR module MCJIT compiled (tier "llvm" only)."""
-        if self.tier != "llvm":
-            raise InspectionError(f"tier {self.tier!r} makes no LLVM IR; tier 'llvm' does")
+        if "llvm_ir" not in self.info.shows:
+            does = ", ".join(map(repr, showing("llvm_ir")))
+            raise InspectionError(f"tier {self.tier!r} makes no LLVM IR; tier {does} does")
         return self.engine.engine.ir
 
     def c_source(self) -> str:
         """The C the host compiler compiled for this function (tier "hostc" only)."""
-        if self.tier != "hostc":
-            raise InspectionError(f"tier {self.tier!r} makes no C; tier 'hostc' does")
+        if "c_source" not in self.info.shows:
+            does = ", ".join(map(repr, showing("c_source")))
+            raise InspectionError(f"tier {self.tier!r} makes no C; tier {does} does")
         return self.engine.function_c(self.__name__)
 
     def __call__(self, *args: object) -> object:
@@ -319,12 +385,13 @@ class JitFunction:
         names = self._global_names
         if names is None:
             names = self.global_names
-        if self.tier == "treewalk":
+        runs = self.info.runs
+        if runs == "walker":
             walker = TreeWalker(self.module)
             if names and not self.load_globals(walker):
                 return self.__wrapped__(*args)
             return walker.run(self.__name__, list(args))
-        if self.tier == "interp":
+        if runs == "vm":
             vm = self._vm or self.vm
             if names and not self.load_globals(vm):
                 return self.__wrapped__(*args)
@@ -335,7 +402,7 @@ class JitFunction:
                 return self.__wrapped__(*args)
             return engine.call(self.__name__, *args)
         main = threading.current_thread() is threading.main_thread()
-        if self.tier in BUILTIN_TIERS and main and type(self) is JitFunction:
+        if self.info.builtin_entry and main and type(self) is JitFunction:
             entry = engine.builtin(self.__name__)
             self.__class__ = type("JitFunction", (JitFunction,), {"__call__": entry})
         return engine.call(self.__name__, *args)
@@ -386,7 +453,7 @@ def jit(
 
     def decorate(f: Callable) -> JitFunction | Callable:
         jf = JitFunction(f, tier, frontend, dump, trace)
-        return cpython_first(jf) if tier == DEFAULT else jf
+        return cpython_first(jf) if jf.info.cpython_first else jf
 
     return decorate if fn is None else decorate(fn)
 

@@ -220,6 +220,8 @@ class Translator:
 
     def op_LOAD_GLOBAL(self, ins: dis.Instruction) -> None:
         null = [phantom("null")] if ins.arg & 1 else []
+        if ins.argval in self.functions and not null:  # no NULL: not the callee of a call
+            raise self.fail(ins, f"using function {ins.argval!r} as a value")
         after = sys.version_info >= (3, 13)
         self.stack += (
             ([] if after else null) + [self.load_global(ins, ins.argval)] + (null if after else [])

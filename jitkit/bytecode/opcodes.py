@@ -10,9 +10,15 @@ Operand kinds: none, const (index into `consts`), local (index into `varnames`),
 names), jump (instruction index), count (number of arguments), depth (a stack position,
 1 = top).
 
-Guard rule (for the JITs, written once here): an opcode flagged `deopt` may fail a guard in
-compiled code (int64 overflow, a non-int operand); its guard runs before any side effect of
-the instruction, so resuming in the interpreter at that instruction repeats nothing.
+Guard rule (for the JITs, written once here): an opcode flagged `deopt` is one whose compiled
+code may hand its frame to the interpreter: a guard fails (int64 overflow, a zero divisor,
+range(..., 0)), the loop's back edge sees Ctrl-C (JUMP_BACKWARD), or the callee deopted
+(CALL). The guard runs before any side effect of the instruction, so resuming in the
+interpreter at that instruction repeats nothing. For an opcode no native tier compiles yet,
+the flag says whether its compiled form would need a guard (it can raise). The flag holds
+whatever the operands' kinds; a guard a tier adds at some sites only, for some kinds (an int
+compared with a float), is that tier's own. The stack tier's `GUARDED` is this column;
+`tests/test_opcode_completeness.py` checks it against the templates and the SSA builder.
 Only JUMP_BACKWARD jumps backwards; every other jump goes forward. The VM counts
 JUMP_BACKWARD executions per loop (the hot-loop counter).
 """
@@ -52,30 +58,30 @@ TABLE = [
     ("BINARY_FLOORDIV", "none", 2, 1, False, True, "a b -- a // b (floors; ZeroDivisionError)"),
     ("BINARY_MOD", "none", 2, 1, False, True, "a b -- a % b (sign of b; ZeroDivisionError)"),
     ("BINARY_POW", "none", 2, 1, False, True, "a b -- a ** b (b >= 0)"),
-    ("BINARY_MIN", "none", 2, 1, False, True, "a b -- min(a, b)"),
-    ("BINARY_MAX", "none", 2, 1, False, True, "a b -- max(a, b)"),
+    ("BINARY_MIN", "none", 2, 1, False, False, "a b -- min(a, b)"),
+    ("BINARY_MAX", "none", 2, 1, False, False, "a b -- max(a, b)"),
     ("UNARY_NEG", "none", 1, 1, False, True, "a -- -a"),
-    ("UNARY_POS", "none", 1, 1, False, True, "a -- +a"),
+    ("UNARY_POS", "none", 1, 1, False, False, "a -- +a"),
     ("UNARY_NOT", "none", 1, 1, False, False, "a -- not a (a bool)"),
     ("UNARY_ABS", "none", 1, 1, False, True, "a -- abs(a)"),
-    ("COMPARE_LT", "none", 2, 1, False, True, "a b -- a < b"),
-    ("COMPARE_LE", "none", 2, 1, False, True, "a b -- a <= b"),
-    ("COMPARE_EQ", "none", 2, 1, False, True, "a b -- a == b"),
-    ("COMPARE_NE", "none", 2, 1, False, True, "a b -- a != b"),
-    ("COMPARE_GT", "none", 2, 1, False, True, "a b -- a > b"),
-    ("COMPARE_GE", "none", 2, 1, False, True, "a b -- a >= b"),
-    ("RANGE_CHECK", "none", 3, 3, False, False, "start stop step -- ints; ValueError if step 0"),
-    ("RANGE_TEST", "none", 3, 1, False, True, "i stop step -- does the range loop go on?"),
+    ("COMPARE_LT", "none", 2, 1, False, False, "a b -- a < b"),
+    ("COMPARE_LE", "none", 2, 1, False, False, "a b -- a <= b"),
+    ("COMPARE_EQ", "none", 2, 1, False, False, "a b -- a == b"),
+    ("COMPARE_NE", "none", 2, 1, False, False, "a b -- a != b"),
+    ("COMPARE_GT", "none", 2, 1, False, False, "a b -- a > b"),
+    ("COMPARE_GE", "none", 2, 1, False, False, "a b -- a >= b"),
+    ("RANGE_CHECK", "none", 3, 3, False, True, "start stop step -- ints; ValueError if step 0"),
+    ("RANGE_TEST", "none", 3, 1, False, False, "i stop step -- does the range loop go on?"),
     ("JUMP", "jump", 0, 0, True, False, "jump forward to arg"),
-    ("JUMP_BACKWARD", "jump", 0, 0, True, False, "jump back to arg (a loop; counted)"),
-    ("JUMP_IF_FALSE", "jump", 1, 0, True, True, "pop; jump forward to arg if falsy"),
-    ("JUMP_IF_TRUE", "jump", 1, 0, True, True, "pop; jump forward to arg if truthy"),
-    ("CALL", "count", "arg+1", 1, False, False, "f a1..an -- f(a1..an)"),
+    ("JUMP_BACKWARD", "jump", 0, 0, True, True, "jump back to arg (a loop; counted)"),
+    ("JUMP_IF_FALSE", "jump", 1, 0, True, False, "pop; jump forward to arg if falsy"),
+    ("JUMP_IF_TRUE", "jump", 1, 0, True, False, "pop; jump forward to arg if truthy"),
+    ("CALL", "count", "arg+1", 1, False, True, "f a1..an -- f(a1..an)"),
     ("PRINT", "count", "arg+2", 0, False, False, "a1..an sep end -- ; print(a1..an)"),
     ("RETURN", "none", 1, 0, False, False, "return the top to the caller"),
     # floats and lists (issue #17): Python's own semantics; a native tier guards the kinds
     ("BINARY_TRUEDIV", "none", 2, 1, False, True, "a b -- a / b (a float; ZeroDivisionError)"),
-    ("UNARY_FLOAT", "none", 1, 1, False, True, "a -- float(a) (OverflowError for huge ints)"),
+    ("UNARY_FLOAT", "none", 1, 1, False, False, "a -- float(a) (OverflowError for huge ints)"),
     ("UNARY_INT", "none", 1, 1, False, True, "a -- int(a) (truncates; inf, nan raise)"),
     ("UNARY_LEN", "none", 1, 1, False, True, "xs -- len(xs)"),
     ("BUILD_LIST", "count", "arg", 1, False, False, "a1..an -- [a1, .., an]"),
@@ -85,7 +91,7 @@ TABLE = [
     ("LIST_APPEND", "none", 2, 1, False, False, "xs v -- None; xs.append(v)"),
     ("CHECK_ITER", "none", 1, 1, False, True, "xs -- xs; TypeError unless a list (for x in xs)"),
     # module-level names (#16): read at call time; the module's top-level code stores them
-    ("LOAD_GLOBAL", "global", 0, 1, False, False, "push module global arg (NameError if unset)"),
+    ("LOAD_GLOBAL", "global", 0, 1, False, True, "push module global arg (NameError if unset)"),
     ("STORE_GLOBAL", "global", 1, 0, False, False, "pop into module global arg"),
 ]
 

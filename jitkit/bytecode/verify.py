@@ -85,37 +85,43 @@ def stack_depths(code: Code) -> list[int | None]:
 
 
 def check_callees(code: Code) -> None:
-    """Rule 6, by abstract interpretation of the stack as a tuple of "is a function" flags
-    (run after rules 4 and 5, so depths are consistent and nothing underflows)."""
-    seen: dict[int, tuple[bool, ...]] = {}
-    work: list[tuple[int, tuple[bool, ...]]] = [(0, ())]
+    """Rule 6, by abstract interpretation of the stack (run after rules 4 and 5, so depths
+    are consistent and nothing underflows). A state is the depth and the positions that hold
+    a function value: only LOAD_FUNC makes one and CALL consumes it, so that tuple is as
+    long as calls are nested, and the walk stays linear in the operand stack's depth."""
+    seen: dict[int, tuple[int, tuple[int, ...]]] = {}
+    work: list[tuple[int, int, tuple[int, ...]]] = [(0, 0, ())]
     while work:
-        pc, stack = work.pop()
+        pc, depth, funcs = work.pop()
         if pc in seen:
-            if seen[pc] != stack:
+            if seen[pc] != (depth, funcs):
                 raise fail(code, pc, "a function value here on one path and not on another")
             continue
-        seen[pc] = stack
+        seen[pc] = (depth, funcs)
         op, arg = code.ops[pc], code.args[pc]
-        items = list(stack)
+        pops, pushes = stack_effect(op, arg)
         if op == Op.LOAD_FUNC:
-            items.append(True)
+            funcs += (depth,)
         elif op == Op.DUP or op == Op.COPY:
-            items.append(items[-(arg if op == Op.COPY else 1)])
+            if depth - (arg if op == Op.COPY else 1) in funcs:
+                funcs += (depth,)
         elif op == Op.SWAP:
-            items[-1], items[-arg] = items[-arg], items[-1]
+            top, other = depth - 1, depth - arg
+            if (top in funcs) != (other in funcs):
+                moved = {top: other, other: top}
+                funcs = tuple(sorted(moved.get(p, p) for p in funcs))
         else:
-            pops, pushes = stack_effect(op, arg)
-            taken = items[len(items) - pops :]
-            del items[len(items) - pops :]
+            bottom = depth - pops
+            taken = [p for p in funcs if p >= bottom]
             if op == Op.CALL:
-                if not taken[0]:
+                if bottom not in taken:
                     raise fail(code, pc, "CALL of something that is not a function")
-                taken = taken[1:]
-            if any(taken):
+                taken.remove(bottom)
+            if taken:
                 raise fail(code, pc, "a function value used as an operand")
-            items += [False] * pushes
-        work.extend((s, tuple(items)) for s in successors(code, pc))
+            funcs = tuple(p for p in funcs if p < bottom)
+        after = depth - pops + pushes
+        work.extend((s, after, funcs) for s in successors(code, pc))
 
 
 def verify(code: Code, *, depths: Callable[[Code], list[int | None]] = stack_depths) -> None:

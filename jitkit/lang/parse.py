@@ -675,11 +675,21 @@ def parse_function(fn: Callable) -> n.Module:
                 f"reading {first!r}, a module-level name of another module than {fn.__name__!r}'s"
             )
             raise unsupported(filename, fdef, what)
-        parser = FunctionParser(filename, names, module_names, reads)
+        parser = FunctionParser(filename, names | python_functions(f, fdef), module_names, reads)
         functions[name] = parser.parse_FunctionDef(fdef)
     order = list(dict.fromkeys(g.name for g in reads))  # first read first
     module_globals = number_globals(reads, order)
     return n.Module(functions, trees[fn.__name__][2], globals=module_globals)
+
+
+def python_functions(f: Callable, fdef: ast.FunctionDef) -> set[str]:
+    """Names `f` reads that its module binds to a function (as a value: refused as such)."""
+    scope = f.__globals__
+    return {
+        node.id
+        for node in ast.walk(ast.Module(body=fdef.body, type_ignores=[]))
+        if isinstance(node, ast.Name) and inspect.isfunction(unwrap(scope.get(node.id)))
+    }
 
 
 def python_globals(f: Callable, fdef: ast.FunctionDef, functions: set[str]) -> set[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from jitkit.bytecode.opcodes import Op
+from jitkit.bytecode.opcodes import OPCODES, Op
 from jitkit.stackjit.types import word
 from jitkit.x86 import Assembler, Mem, al, eax, edx, qword, r14, r15, rax, rbp, rcx, rdi, rdx, rsi
 from jitkit.x86 import byte as byte_ptr
@@ -60,15 +60,16 @@ class Site:
 
 Template = Callable[[Site], None]
 TEMPLATES: dict[Op, Template] = {}
-GUARDED: set[Op] = set()  # opcodes whose template may jump to the deopt stub
+# opcodes whose template may jump to the deopt stub: the table's `deopt` column, the one truth
+GUARDED: frozenset[Op] = frozenset(op for op, info in OPCODES.items() if info.deopt)
 
 
 def template(*ops: Op, guarded: bool = False) -> Callable[[Template], Template]:
     def register(fn: Template) -> Template:
         for op in ops:
+            if guarded != (op in GUARDED):  # a template's claim must agree with the table
+                raise AssertionError(f"{op.name}: guarded={guarded}, the opcode table says not")
             TEMPLATES[op] = fn
-            if guarded:
-                GUARDED.add(op)
         return fn
 
     return register
