@@ -101,7 +101,8 @@ def format_text(listing: list[Row], base: int = 0) -> str:
     return "\n".join(lines)
 
 
-STYLE = "font-family: monospace; text-align: left; padding: 0 1em 0 0"  # a cell of the kit's HTML tables
+# a cell of the kit's HTML tables
+STYLE = "font-family: monospace; text-align: left; padding: 0 1em 0 0"
 
 
 def format_html(listing: list[Row], base: int = 0) -> str:
