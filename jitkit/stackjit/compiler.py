@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.opcodes import OPCODES, Op, stack_effect
-from jitkit.bytecode.verify import stack_depths
 from jitkit.stackjit.cache import SAVED_REGISTERS, OperandCache, register_plan
 from jitkit.stackjit.fast import CACHED, FUSED
 from jitkit.stackjit.floats import (
@@ -276,7 +275,6 @@ def emit_function(
     code = types.code
     nlocals = len(code.varnames)
     words = nlocals + code.stacksize
-    depths = stack_depths(code)
     targets = {arg for op, arg in zip(code.ops, code.args, strict=True) if OPCODES[op].jump}
     replaced = any(templates[op] is not TEMPLATES[op] for op in set(code.ops))
     registers, counter = register_plan(code, replaced)
@@ -315,14 +313,14 @@ def emit_function(
         if state is None or fused:
             fused = False
             continue
-        cache.depth = depths[pc]
-        site = Site(a, name, pc, op, arg, depths[pc], nlocals, code.consts)
+        depth = cache.depth = len(state.stack)  # the verifier's depth: the analysis mirrors it
+        site = Site(a, name, pc, op, arg, depth, nlocals, code.consts)
         if pc and code.ops[pc - 1] == Op.LOAD_CONST and pc not in targets:
             value = code.consts[code.args[pc - 1]]
             site.constant = value if type(value) is int else None
         if op == Op.CALL:
             site.callee = exact(state.stack[-arg - 1], "callee")[1]
-            unwinds[pc] = depths[pc] - arg - 1
+            unwinds[pc] = depth - arg - 1
         if op == Op.PRINT:
             site.print_site = len(prints)
             prints.append(PrintSite(name, pc, [exact(t, "print") for t in state.stack[-arg - 2 :]]))
@@ -344,7 +342,7 @@ def emit_function(
             else:
                 FLOAT_CACHED[op](cache, site)
             if op in GUARDED or float_guarded(op, site.kinds):
-                guarded[pc] = depths[pc]
+                guarded[pc] = depth
             continue
         if (
             kit
@@ -366,7 +364,7 @@ def emit_function(
                 a.mov(rax, qword(r15, CTX_CALLS)).add(qword(rax, 8 * index), 1)
             templates[op](site)
         if op in GUARDED and op != Op.CALL:
-            guarded[pc] = depths[pc]
+            guarded[pc] = depth
     # 3. epilogue
     a.label(f"{name}.epilogue").sub(r13 if depth_register else qword(r15, CTX_DEPTH), 1)
     if counter is not None:
