@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from jitkit.bytecode.code import Code
-from jitkit.bytecode.opcodes import OPCODES, Op, stack_effect
+from jitkit.bytecode.opcodes import OPCODES, Op
 from jitkit.stackjit.cache import SAVED_REGISTERS, OperandCache, register_plan
 from jitkit.stackjit.fast import CACHED, FUSED
 from jitkit.stackjit.floats import (
@@ -83,6 +83,9 @@ NUMERIC = set(ALWAYS) | {
     Op.JUMP_IF_TRUE,
     Op.RANGE_CHECK,
 }
+# what each of those pops (fixed counts: none of them depends on its operand)
+NUMERIC_POPS = {op: OPCODES[op].pops for op in NUMERIC}
+assert all(type(pops) is int for pops in NUMERIC_POPS.values()), NUMERIC_POPS
 FLOAT_OPCODES = {Op.BINARY_TRUEDIV, Op.UNARY_FLOAT, Op.UNARY_INT}  # results or takes floats
 INT_ONLY = {Op.RANGE_CHECK, Op.RANGE_TEST}  # float operands: the VM runs them
 
@@ -164,11 +167,12 @@ def check(
     if types.returns:
         if exact(types.returns, f"the return value of {code.name}()") not in visible:
             raise NotCompilable(f"{code.name}() returns {set(types.returns)}")
+    seen: set[tuple[int, int]] = set()  # (locals, stack kinds) already found exact, by id
     for pc, state in enumerate(types.states):
         if state is None:
             continue
         op, arg = code.ops[pc], code.args[pc]
-        where = f"{code.name}, line {code.lines[pc]}"
+        where = Where(code, pc)
         if op in (Op.LOAD_GLOBAL, Op.STORE_GLOBAL):
             name = code.globals[arg]
             raise NotCompilable(f"{where}: module-level name {name!r} stays interpreted")
@@ -199,11 +203,16 @@ def check(
                     raise NotCompilable(f"{where}: passes a {set(t)} where ints are compiled")
         kinds = operand_kinds(op, arg, state)
         if op in GUARDED or pc == 0 or float_guarded(op, kinds):
-            for t in {*state.locals, *state.stack.kinds}:  # distinct sets: few, however deep
-                if UNDEF not in t:
-                    exact(t, f"{where}: a value the interpreter may need")
+            # states share their locals list and stack kinds while no store or new type
+            # comes between them: each distinct pair is checked once
+            key = (id(state.locals), id(state.stack.kinds))
+            if key not in seen:
+                for t in {*state.locals, *state.stack.kinds}:  # distinct sets: few, however deep
+                    if UNDEF not in t:
+                        exact(t, f"{where}: a value the interpreter may need")
+                seen.add(key)
         if op in NUMERIC:
-            pops = stack_effect(op, arg)[0]
+            pops = NUMERIC_POPS[op]
             for t in state.stack[len(state.stack) - pops :]:
                 if t - {INT, BOOL, FLOAT} or FLOAT in t and (t != {FLOAT} or not floats):
                     raise NotCompilable(f"{where}: {Op(op).name} of {set(t)}")
@@ -213,14 +222,26 @@ def check(
                 raise NotCompilable(f"{where}: {Op(op).name} of an int and a float")
 
 
+class Where:
+    """ "function, line N" for a message, made only when a message is (`check` visits every
+    instruction and almost always accepts it)."""
+
+    __slots__ = ("code", "pc")
+
+    def __init__(self, code: Code, pc: int) -> None:
+        self.code, self.pc = code, pc
+
+    def __str__(self) -> str:
+        return f"{self.code.name}, line {self.code.lines[self.pc]}"
+
+
 def operand_kinds(op: Op, arg: int, state) -> tuple:
     """The number kind of each operand an instruction pops, deepest first ("float" for a
     float, else "int"): what its float template needs to know."""
-    pops = stack_effect(op, arg)[0] if op in NUMERIC else 0
-    return tuple(
-        FLOAT if FLOAT in t else INT
-        for t in (state.stack[len(state.stack) - pops :] if pops else [])
-    )
+    pops = NUMERIC_POPS.get(op)
+    if not pops:
+        return ()
+    return tuple(FLOAT if FLOAT in t else INT for t in state.stack[len(state.stack) - pops :])
 
 
 # --- emitting -----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ INT, BOOL, FLOAT, NONE, UNDEF = "int", "bool", "float", "none", "undef"
 # An int ** int with a negative exponent is a float in Python: its template deopts there.
 ARITHMETIC = {Op.BINARY_ADD, Op.BINARY_SUB, Op.BINARY_MUL, Op.BINARY_FLOORDIV, Op.BINARY_MOD,
               Op.BINARY_POW, Op.UNARY_NEG, Op.UNARY_POS, Op.UNARY_ABS}  # fmt: skip
+UNARY = {op for op in ARITHMETIC if stack_effect(op, 0)[0] == 1}  # one operand
 ALWAYS = {
     **{op: INT for op in ARITHMETIC},
     **{op: BOOL for op in (Op.COMPARE_LT, Op.COMPARE_LE, Op.COMPARE_EQ, Op.COMPARE_NE,
@@ -77,7 +78,11 @@ class Stack(Sequence):
         if isinstance(i, slice):
             start, stop, step = i.indices(self.size)
             if stop == self.size and step == 1 and self.size - start <= 64:
-                return [self.peek(k) for k in range(self.size - start, 0, -1)]
+                tops, node = [], self
+                for _ in range(self.size - start):
+                    tops.append(node.top)
+                    node = node.below
+                return tops[::-1]
             return list(self.items()[i])
         if i < 0:
             i += self.size
@@ -170,8 +175,17 @@ def analyse_module(codes: dict[str, Code], float_params: bool = False) -> dict[s
     `float_params` floats where every call in the module passes a float there."""
     returns = {name: frozenset() for name in codes}
     params: dict[str, tuple] = {name: () for name in codes}
+    # a function's analysis reads only its parameters and its callees' return types: when
+    # neither changed since the last round, the last round's analysis stands
+    callees = {name: [c for c in set(code.names) if c in codes] for name, code in codes.items()}
+    done: dict[str, tuple] = {}  # name -> (the inputs, the analysis made from them)
     for _ in range(ROUNDS if float_params else 10**9):
-        result = {name: analyse(code, returns, params[name]) for name, code in codes.items()}
+        result = {}
+        for name, code in codes.items():
+            inputs = (params[name], [returns[c] for c in callees[name]])
+            if name not in done or done[name][0] != inputs:
+                done[name] = (inputs, analyse(code, returns, params[name]))
+            result[name] = done[name][1]
         new = {name: ft.returns for name, ft in result.items()}
         floats = float_parameters(codes, result) if float_params else params
         if new == returns and floats == params:
@@ -234,7 +248,6 @@ def step(code: Code, pc: int, state: State, returns: dict[str, frozenset]) -> St
     # only a store changes the locals: the other states share one list (no copy per
     # instruction, which made a function with many locals quadratic); stacks share too
     local, stack = state.locals, state.stack
-    pops, pushes = stack_effect(op, arg)
     if op == Op.LOAD_CONST:
         stack = stack.push(frozenset({type_of(code.consts[arg])}))
     elif op == Op.LOAD_LOCAL:
@@ -262,9 +275,13 @@ def step(code: Code, pc: int, state: State, returns: dict[str, frozenset]) -> St
     elif op == Op.RANGE_CHECK:
         stack = stack.pop(3).push(*[frozenset({INT})] * 3)
     elif op in ARITHMETIC:
-        operands = [stack.peek(k) for k in range(pops, 0, -1)]
-        stack = stack.pop(pops).push(arithmetic(op, operands))
+        if op in UNARY:
+            operands = [stack.top]
+        else:
+            operands = [stack.below.top, stack.top]
+        stack = stack.pop(len(operands)).push(arithmetic(op, operands))
     else:
+        pops, pushes = stack_effect(op, arg)
         kind = frozenset({ALWAYS.get(op, ("value", Op(op).name))})  # new opcodes: refused later
         stack = stack.pop(pops).push(*([kind] * pushes if pushes else []))
     return State(local, stack)
