@@ -86,6 +86,12 @@ NUMERIC = set(ALWAYS) | {
 # what each of those pops (fixed counts: none of them depends on its operand)
 NUMERIC_POPS = {op: OPCODES[op].pops for op in NUMERIC}
 assert all(type(pops) is int for pops in NUMERIC_POPS.values()), NUMERIC_POPS
+# Opcodes the per-instruction loops test, as plain globals: `Op.X` looks the member up
+# through the Enum class each time (~0.2 µs), once per instruction per test.
+BINARY_MAX, BINARY_MIN, CALL = Op.BINARY_MAX, Op.BINARY_MIN, Op.CALL
+JUMP_BACKWARD, JUMP_IF_FALSE, JUMP_IF_TRUE = Op.JUMP_BACKWARD, Op.JUMP_IF_FALSE, Op.JUMP_IF_TRUE
+LOAD_CONST, LOAD_GLOBAL, LOAD_LOCAL = Op.LOAD_CONST, Op.LOAD_GLOBAL, Op.LOAD_LOCAL
+PRINT, STORE_GLOBAL = Op.PRINT, Op.STORE_GLOBAL
 FLOAT_OPCODES = {Op.BINARY_TRUEDIV, Op.UNARY_FLOAT, Op.UNARY_INT}  # results or takes floats
 INT_ONLY = {Op.RANGE_CHECK, Op.RANGE_TEST}  # float operands: the VM runs them
 
@@ -173,25 +179,25 @@ def check(
             continue
         op, arg = code.ops[pc], code.args[pc]
         where = Where(code, pc)
-        if op in (Op.LOAD_GLOBAL, Op.STORE_GLOBAL):
+        if op in (LOAD_GLOBAL, STORE_GLOBAL):
             name = code.globals[arg]
             raise NotCompilable(f"{where}: module-level name {name!r} stays interpreted")
         if (
             op not in TEMPLATES
             and op not in FLOAT_OPCODES
             or not floats
-            and (op in FLOAT_OPCODES or op == Op.LOAD_CONST and type(code.consts[arg]) is float)
+            and (op in FLOAT_OPCODES or op == LOAD_CONST and type(code.consts[arg]) is float)
         ):
             raise NotCompilable(f"{where}: {Op(op).name} of a float or list stays interpreted")
-        if op == Op.LOAD_CONST and type(code.consts[arg]) is int:
+        if op == LOAD_CONST and type(code.consts[arg]) is int:
             if not -(2**63) <= code.consts[arg] < 2**63:
                 raise NotCompilable(f"{where}: the constant {code.consts[arg]} needs > 64 bits")
-        if op == Op.LOAD_LOCAL and UNDEF in state.locals[arg]:
+        if op == LOAD_LOCAL and UNDEF in state.locals[arg]:
             raise NotCompilable(f"{where}: {code.varnames[arg]!r} may be read before assignment")
-        if op == Op.PRINT:
+        if op == PRINT:
             for t in state.stack[len(state.stack) - arg - 2 :]:
                 exact(t, f"{where}: a printed value")
-        if op == Op.CALL:
+        if op == CALL:
             callee = exact(state.stack[-arg - 1], f"{where}: the callee")
             if callee[1] in skipped or callee[1] not in analysis:
                 raise NotCompilable(f"{where}: calls {callee[1]}(), which stays interpreted")
@@ -218,7 +224,7 @@ def check(
                     raise NotCompilable(f"{where}: {Op(op).name} of {set(t)}")
                 if FLOAT in t and op in INT_ONLY:
                     raise NotCompilable(f"{where}: {Op(op).name} of a float stays interpreted")
-            if op in (Op.BINARY_MIN, Op.BINARY_MAX) and len(set(kinds)) > 1:
+            if op in (BINARY_MIN, BINARY_MAX) and len(set(kinds)) > 1:
                 raise NotCompilable(f"{where}: {Op(op).name} of an int and a float")
 
 
@@ -241,7 +247,11 @@ def operand_kinds(op: Op, arg: int, state) -> tuple:
     pops = NUMERIC_POPS.get(op)
     if not pops:
         return ()
-    return tuple(FLOAT if FLOAT in t else INT for t in state.stack[len(state.stack) - pops :])
+    kinds, node = [], state.stack
+    for _ in range(pops):  # the top `pops` sets, from the top down
+        kinds.append(FLOAT if FLOAT in node.top else INT)
+        node = node.below
+    return tuple(reversed(kinds))
 
 
 # --- emitting -----------------------------------------------------------------------------------
@@ -336,13 +346,13 @@ def emit_function(
             continue
         depth = cache.depth = len(state.stack)  # the verifier's depth: the analysis mirrors it
         site = Site(a, name, pc, op, arg, depth, nlocals, code.consts)
-        if pc and code.ops[pc - 1] == Op.LOAD_CONST and pc not in targets:
+        if pc and code.ops[pc - 1] == LOAD_CONST and pc not in targets:
             value = code.consts[code.args[pc - 1]]
             site.constant = value if type(value) is int else None
-        if op == Op.CALL:
+        if op == CALL:
             site.callee = exact(state.stack[-arg - 1], "callee")[1]
             unwinds[pc] = depth - arg - 1
-        if op == Op.PRINT:
+        if op == PRINT:
             site.print_site = len(prints)
             prints.append(PrintSite(name, pc, [exact(t, "print") for t in state.stack[-arg - 2 :]]))
         kit = templates[op] is TEMPLATES[op]
@@ -356,7 +366,7 @@ def emit_function(
                 op in FLOAT_FUSED
                 and after is not None
                 and after not in targets
-                and code.ops[after] in (Op.JUMP_IF_FALSE, Op.JUMP_IF_TRUE)
+                and code.ops[after] in (JUMP_IF_FALSE, JUMP_IF_TRUE)
             ):
                 FLOAT_FUSED[op](cache, site, code.ops[after], code.args[after])
                 fused = True
@@ -370,7 +380,7 @@ def emit_function(
             and op in FUSED
             and after is not None
             and after not in targets
-            and code.ops[after] in (Op.JUMP_IF_FALSE, Op.JUMP_IF_TRUE)
+            and code.ops[after] in (JUMP_IF_FALSE, JUMP_IF_TRUE)
             and templates[code.ops[after]] is TEMPLATES[code.ops[after]]
         ):
             FUSED[op](cache, site, code.ops[after], code.args[after])
@@ -379,12 +389,12 @@ def emit_function(
             CACHED[op](cache, site)
         else:
             cache.flush()
-            if op == Op.JUMP_BACKWARD and counter is not None:  # a loop trip: hotter too
+            if op == JUMP_BACKWARD and counter is not None:  # a loop trip: hotter too
                 a.add(counter, 1)
-            elif op == Op.JUMP_BACKWARD:
+            elif op == JUMP_BACKWARD:
                 a.mov(rax, qword(r15, CTX_CALLS)).add(qword(rax, 8 * index), 1)
             templates[op](site)
-        if op in GUARDED and op != Op.CALL:
+        if op in GUARDED and op != CALL:
             guarded[pc] = depth
     # 3. epilogue
     a.label(f"{name}.epilogue").sub(r13 if depth_register else qword(r15, CTX_DEPTH), 1)
