@@ -196,16 +196,16 @@ def check(
             raise NotCompilable(f"{where}: {code.varnames[arg]!r} may be read before assignment")
         if op == PRINT:
             for t in state.stack[len(state.stack) - arg - 2 :]:
-                exact(t, f"{where}: a printed value")
+                exact_at(t, where, "a printed value")
         if op == CALL:
-            callee = exact(state.stack[-arg - 1], f"{where}: the callee")
+            callee = exact_at(state.stack[-arg - 1], where, "the callee")
             if callee[1] in skipped or callee[1] not in analysis:
                 raise NotCompilable(f"{where}: calls {callee[1]}(), which stays interpreted")
             if analysis[callee[1]].code.argcount != arg:
                 raise NotCompilable(f"{where}: {callee[1]}() called with {arg} arguments")
             callee_params = analysis[callee[1]].states[0].locals[:arg]
             for t, param in zip(state.stack[len(state.stack) - arg :], callee_params, strict=True):
-                if exact(t, f"{where}: an argument") != INT and (not floats or t != param):
+                if exact_at(t, where, "an argument") != INT and (not floats or t != param):
                     raise NotCompilable(f"{where}: passes a {set(t)} where ints are compiled")
         kinds = operand_kinds(op, arg, state)
         if op in GUARDED or pc == 0 or float_guarded(op, kinds):
@@ -215,7 +215,7 @@ def check(
             if key not in seen:
                 for t in {*state.locals, *state.stack.kinds}:  # distinct sets: few, however deep
                     if UNDEF not in t:
-                        exact(t, f"{where}: a value the interpreter may need")
+                        exact_at(t, where, "a value the interpreter may need")
                 seen.add(key)
         if op in NUMERIC:
             pops = NUMERIC_POPS[op]
@@ -239,6 +239,13 @@ class Where:
 
     def __str__(self) -> str:
         return f"{self.code.name}, line {self.code.lines[self.pc]}"
+
+
+def exact_at(types: frozenset, where: Where, what: str) -> object:
+    """`exact`, with the message formatted only when the value has no one type."""
+    if len(types) == 1:
+        return next(iter(types))
+    return exact(types, f"{where}: {what}")
 
 
 def operand_kinds(op: Op, arg: int, state) -> tuple:

@@ -152,11 +152,14 @@ class State:
     stack: Stack
 
     def join(self, other: State) -> State:
-        """Slot by slot union; `self` itself when nothing grows (the fixed point's test)."""
+        """Slot by slot union; `self` itself when nothing grows (the fixed point's test:
+        `analyse` asks `is`, so an equal state is never a new one)."""
         if self.locals is other.locals or self.locals == other.locals:
             local = self.locals
         else:
             local = [a | b for a, b in zip(self.locals, other.locals, strict=True)]
+            if local == self.locals:
+                local = self.locals
         stack = self.stack.join(other.stack)
         if stack is self.stack and local is self.locals:
             return self
@@ -227,22 +230,23 @@ def analyse(code: Code, returns: dict[str, frozenset], floats: tuple = ()) -> Fu
     states: list[State | None] = [None] * n
     states[0] = State(params + undef, EMPTY)
     returned: frozenset = frozenset()
+    # where control goes after each instruction (fall-through first, then the jump target)
+    successors = [
+        ([] if op in TERMINATORS else [pc + 1]) + ([arg] if OPCODES[op].jump else [])
+        for pc, (op, arg) in enumerate(zip(code.ops, code.args, strict=True))
+    ]
     work = [0]
     while work:
         pc = work.pop()
         after = step(code, pc, states[pc], returns)
-        op, arg = code.ops[pc], code.args[pc]
-        if op == RETURN:
-            returned |= states[pc].stack[-1]
-        targets = [] if op in TERMINATORS else [pc + 1]
-        if OPCODES[op].jump:
-            targets.append(arg)
-        for target in targets:
+        if code.ops[pc] == RETURN:
+            returned |= states[pc].stack.top
+        for target in successors[pc]:
             if target >= n:
                 continue
             old = states[target]
             new = after if old is None else old.join(after)
-            if new != old:
+            if new is not old:  # `join` gives the old state itself when nothing grew
                 states[target] = new
                 work.append(target)
     return FunctionTypes(code, states, returned)
