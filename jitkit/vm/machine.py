@@ -151,7 +151,7 @@ class VM:
         self.trace = trace
         self.profile = Profile()
         self.state = RunState()
-        handlers = handlers or {}
+        handlers = dict(handlers or {})  # as given now: a code decodes on its first run
         # id(code) -> its decoded instructions: what a Frame of that code runs
         self.plain_ops = PerCode(codes, lambda code: decode(code, codes, handlers))
         # id(code) -> {loop header: its key in profile.loops}: counting a trip builds no key
