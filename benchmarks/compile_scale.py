@@ -93,7 +93,8 @@ CLIFFS = {
 
 CHILD = textwrap.dedent(
     """
-    import contextlib, io, json, resource, sys, time
+    import contextlib, io, json, os, resource, sys, time
+    sys.path.insert(0, os.environ["PYTHONPATH"].split(os.pathsep)[0])  # ROOT before -c's cwd
     from jitkit.tiers import load
     source, tier, repeat, run = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
     source = open(source).read()

@@ -72,7 +72,7 @@ def load_interp(module: nodes.Module, codes: dict[str, Code]) -> Program:
 def load_stack(module: nodes.Module, codes: dict[str, Code]) -> Program:
     from jitkit.stackjit import stack_tier
 
-    tier = stack_tier(codes)
+    tier = stack_tier(codes, verified=True)  # `compile_module` verified every function
     return Program("stack", through_entries(tier), tier)
 
 

@@ -7,9 +7,12 @@ from jitkit.stackjit.runtime import StackTier
 from jitkit.vm.machine import VM
 
 
-def stack_tier(codes: dict[str, Code], vm: VM | None = None, templates=None) -> StackTier:
-    """Verify (the VM does, before anything is emitted), compile, and load a module."""
-    vm = vm if vm is not None else VM(codes)
+def stack_tier(
+    codes: dict[str, Code], vm: VM | None = None, templates=None, *, verified: bool = False
+) -> StackTier:
+    """Verify (the VM does, before anything is emitted, unless `verified` says the codes
+    already were: see `VM`), compile, and load a module."""
+    vm = vm if vm is not None else VM(codes, verified=verified)
     return StackTier(compile_module(codes, templates), vm)
 
 

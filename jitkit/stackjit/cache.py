@@ -113,6 +113,7 @@ def store(a, dest: Mem | Reg, e: Entry, cache: OperandCache) -> None:
 
 # --- locals in registers ------------------------------------------------------------------------
 
+JUMP_BACKWARD, LOCALS = Op.JUMP_BACKWARD, (Op.LOAD_LOCAL, Op.STORE_LOCAL)  # looked up once
 LEAF_REGISTERS = (r8, r9, r10, rdi)  # caller-saved: only where nothing calls out
 SAVED_REGISTERS = (rbx, r12)  # callee-saved: kept across calls, saved by the prologue
 
@@ -126,18 +127,18 @@ def register_plan(code: Code, replaced: bool) -> tuple[dict[int, Reg], Reg | Non
     n = len(code.ops)
     nesting = [0] * (n + 1)
     for pc, (op, arg) in enumerate(zip(code.ops, code.args, strict=True)):
-        if op == Op.JUMP_BACKWARD:  # the loop is arg .. pc
+        if op == JUMP_BACKWARD:  # the loop is arg .. pc
             nesting[arg] += 1
             nesting[pc + 1] -= 1
     if replaced or not any(nesting):
         return {}, None
-    calls = any(op in (Op.CALL, Op.PRINT) for op in code.ops)
+    calls = Op.CALL in code.ops or Op.PRINT in code.ops
     pool = list(SAVED_REGISTERS if calls else LEAF_REGISTERS + SAVED_REGISTERS)
     weights: dict[int, int] = {}
     level = 0
     for pc, (op, arg) in enumerate(zip(code.ops, code.args, strict=True)):
         level += nesting[pc]
-        if level and op in (Op.LOAD_LOCAL, Op.STORE_LOCAL):
+        if level and op in LOCALS:
             weights[arg] = weights.get(arg, 0) + 8 ** min(level, 6)
     counter = pool.pop(0)
     hottest = sorted(weights, key=lambda i: -weights[i])[: len(pool)]

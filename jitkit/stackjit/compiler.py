@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from jitkit.bytecode.code import Code
-from jitkit.bytecode.opcodes import OPCODES, Op, stack_effect
-from jitkit.bytecode.verify import stack_depths
+from jitkit.bytecode.opcodes import OPCODES, Op
 from jitkit.stackjit.cache import SAVED_REGISTERS, OperandCache, register_plan
 from jitkit.stackjit.fast import CACHED, FUSED
 from jitkit.stackjit.floats import (
@@ -84,6 +83,15 @@ NUMERIC = set(ALWAYS) | {
     Op.JUMP_IF_TRUE,
     Op.RANGE_CHECK,
 }
+# what each of those pops (fixed counts: none of them depends on its operand)
+NUMERIC_POPS = {op: OPCODES[op].pops for op in NUMERIC}
+assert all(type(pops) is int for pops in NUMERIC_POPS.values()), NUMERIC_POPS
+# Opcodes the per-instruction loops test, as plain globals: `Op.X` looks the member up
+# through the Enum class each time (~0.2 µs), once per instruction per test.
+BINARY_MAX, BINARY_MIN, CALL = Op.BINARY_MAX, Op.BINARY_MIN, Op.CALL
+JUMP_BACKWARD, JUMP_IF_FALSE, JUMP_IF_TRUE = Op.JUMP_BACKWARD, Op.JUMP_IF_FALSE, Op.JUMP_IF_TRUE
+LOAD_CONST, LOAD_GLOBAL, LOAD_LOCAL = Op.LOAD_CONST, Op.LOAD_GLOBAL, Op.LOAD_LOCAL
+PRINT, STORE_GLOBAL = Op.PRINT, Op.STORE_GLOBAL
 FLOAT_OPCODES = {Op.BINARY_TRUEDIV, Op.UNARY_FLOAT, Op.UNARY_INT}  # results or takes floats
 INT_ONLY = {Op.RANGE_CHECK, Op.RANGE_TEST}  # float operands: the VM runs them
 
@@ -165,63 +173,92 @@ def check(
     if types.returns:
         if exact(types.returns, f"the return value of {code.name}()") not in visible:
             raise NotCompilable(f"{code.name}() returns {set(types.returns)}")
+    seen: set[tuple[int, int]] = set()  # (locals, stack kinds) already found exact, by id
     for pc, state in enumerate(types.states):
         if state is None:
             continue
         op, arg = code.ops[pc], code.args[pc]
-        where = f"{code.name}, line {code.lines[pc]}"
-        if op in (Op.LOAD_GLOBAL, Op.STORE_GLOBAL):
+        where = Where(code, pc)
+        if op in (LOAD_GLOBAL, STORE_GLOBAL):
             name = code.globals[arg]
             raise NotCompilable(f"{where}: module-level name {name!r} stays interpreted")
         if (
             op not in TEMPLATES
             and op not in FLOAT_OPCODES
             or not floats
-            and (op in FLOAT_OPCODES or op == Op.LOAD_CONST and type(code.consts[arg]) is float)
+            and (op in FLOAT_OPCODES or op == LOAD_CONST and type(code.consts[arg]) is float)
         ):
             raise NotCompilable(f"{where}: {Op(op).name} of a float or list stays interpreted")
-        if op == Op.LOAD_CONST and type(code.consts[arg]) is int:
+        if op == LOAD_CONST and type(code.consts[arg]) is int:
             if not -(2**63) <= code.consts[arg] < 2**63:
                 raise NotCompilable(f"{where}: the constant {code.consts[arg]} needs > 64 bits")
-        if op == Op.LOAD_LOCAL and UNDEF in state.locals[arg]:
+        if op == LOAD_LOCAL and UNDEF in state.locals[arg]:
             raise NotCompilable(f"{where}: {code.varnames[arg]!r} may be read before assignment")
-        if op == Op.PRINT:
+        if op == PRINT:
             for t in state.stack[len(state.stack) - arg - 2 :]:
-                exact(t, f"{where}: a printed value")
-        if op == Op.CALL:
-            callee = exact(state.stack[-arg - 1], f"{where}: the callee")
+                exact_at(t, where, "a printed value")
+        if op == CALL:
+            callee = exact_at(state.stack[-arg - 1], where, "the callee")
             if callee[1] in skipped or callee[1] not in analysis:
                 raise NotCompilable(f"{where}: calls {callee[1]}(), which stays interpreted")
             if analysis[callee[1]].code.argcount != arg:
                 raise NotCompilable(f"{where}: {callee[1]}() called with {arg} arguments")
             callee_params = analysis[callee[1]].states[0].locals[:arg]
             for t, param in zip(state.stack[len(state.stack) - arg :], callee_params, strict=True):
-                if exact(t, f"{where}: an argument") != INT and (not floats or t != param):
+                if exact_at(t, where, "an argument") != INT and (not floats or t != param):
                     raise NotCompilable(f"{where}: passes a {set(t)} where ints are compiled")
         kinds = operand_kinds(op, arg, state)
         if op in GUARDED or pc == 0 or float_guarded(op, kinds):
-            for t in {*state.locals, *state.stack.kinds}:  # distinct sets: few, however deep
-                if UNDEF not in t:
-                    exact(t, f"{where}: a value the interpreter may need")
+            # states share their locals list and stack kinds while no store or new type
+            # comes between them: each distinct pair is checked once
+            key = (id(state.locals), id(state.stack.kinds))
+            if key not in seen:
+                for t in {*state.locals, *state.stack.kinds}:  # distinct sets: few, however deep
+                    if UNDEF not in t:
+                        exact_at(t, where, "a value the interpreter may need")
+                seen.add(key)
         if op in NUMERIC:
-            pops = stack_effect(op, arg)[0]
+            pops = NUMERIC_POPS[op]
             for t in state.stack[len(state.stack) - pops :]:
                 if t - {INT, BOOL, FLOAT} or FLOAT in t and (t != {FLOAT} or not floats):
                     raise NotCompilable(f"{where}: {Op(op).name} of {set(t)}")
                 if FLOAT in t and op in INT_ONLY:
                     raise NotCompilable(f"{where}: {Op(op).name} of a float stays interpreted")
-            if op in (Op.BINARY_MIN, Op.BINARY_MAX) and len(set(kinds)) > 1:
+            if op in (BINARY_MIN, BINARY_MAX) and len(set(kinds)) > 1:
                 raise NotCompilable(f"{where}: {Op(op).name} of an int and a float")
+
+
+class Where:
+    """ "function, line N" for a message, made only when a message is (`check` visits every
+    instruction and almost always accepts it)."""
+
+    __slots__ = ("code", "pc")
+
+    def __init__(self, code: Code, pc: int) -> None:
+        self.code, self.pc = code, pc
+
+    def __str__(self) -> str:
+        return f"{self.code.name}, line {self.code.lines[self.pc]}"
+
+
+def exact_at(types: frozenset, where: Where, what: str) -> object:
+    """`exact`, with the message formatted only when the value has no one type."""
+    if len(types) == 1:
+        return next(iter(types))
+    return exact(types, f"{where}: {what}")
 
 
 def operand_kinds(op: Op, arg: int, state) -> tuple:
     """The number kind of each operand an instruction pops, deepest first ("float" for a
     float, else "int"): what its float template needs to know."""
-    pops = stack_effect(op, arg)[0] if op in NUMERIC else 0
-    return tuple(
-        FLOAT if FLOAT in t else INT
-        for t in (state.stack[len(state.stack) - pops :] if pops else [])
-    )
+    pops = NUMERIC_POPS.get(op)
+    if not pops:
+        return ()
+    kinds, node = [], state.stack
+    for _ in range(pops):  # the top `pops` sets, from the top down
+        kinds.append(FLOAT if FLOAT in node.top else INT)
+        node = node.below
+    return tuple(reversed(kinds))
 
 
 # --- emitting -----------------------------------------------------------------------------------
@@ -276,7 +313,6 @@ def emit_function(
     code = types.code
     nlocals = len(code.varnames)
     words = nlocals + code.stacksize
-    depths = stack_depths(code)
     targets = {arg for op, arg in zip(code.ops, code.args, strict=True) if OPCODES[op].jump}
     replaced = any(templates[op] is not TEMPLATES[op] for op in set(code.ops))
     registers, counter = register_plan(code, replaced)
@@ -315,15 +351,15 @@ def emit_function(
         if state is None or fused:
             fused = False
             continue
-        cache.depth = depths[pc]
-        site = Site(a, name, pc, op, arg, depths[pc], nlocals, code.consts)
-        if pc and code.ops[pc - 1] == Op.LOAD_CONST and pc not in targets:
+        depth = cache.depth = len(state.stack)  # the verifier's depth: the analysis mirrors it
+        site = Site(a, name, pc, op, arg, depth, nlocals, code.consts)
+        if pc and code.ops[pc - 1] == LOAD_CONST and pc not in targets:
             value = code.consts[code.args[pc - 1]]
             site.constant = value if type(value) is int else None
-        if op == Op.CALL:
+        if op == CALL:
             site.callee = exact(state.stack[-arg - 1], "callee")[1]
-            unwinds[pc] = depths[pc] - arg - 1
-        if op == Op.PRINT:
+            unwinds[pc] = depth - arg - 1
+        if op == PRINT:
             site.print_site = len(prints)
             prints.append(PrintSite(name, pc, [exact(t, "print") for t in state.stack[-arg - 2 :]]))
         kit = templates[op] is TEMPLATES[op]
@@ -337,21 +373,21 @@ def emit_function(
                 op in FLOAT_FUSED
                 and after is not None
                 and after not in targets
-                and code.ops[after] in (Op.JUMP_IF_FALSE, Op.JUMP_IF_TRUE)
+                and code.ops[after] in (JUMP_IF_FALSE, JUMP_IF_TRUE)
             ):
                 FLOAT_FUSED[op](cache, site, code.ops[after], code.args[after])
                 fused = True
             else:
                 FLOAT_CACHED[op](cache, site)
             if op in GUARDED or float_guarded(op, site.kinds):
-                guarded[pc] = depths[pc]
+                guarded[pc] = depth
             continue
         if (
             kit
             and op in FUSED
             and after is not None
             and after not in targets
-            and code.ops[after] in (Op.JUMP_IF_FALSE, Op.JUMP_IF_TRUE)
+            and code.ops[after] in (JUMP_IF_FALSE, JUMP_IF_TRUE)
             and templates[code.ops[after]] is TEMPLATES[code.ops[after]]
         ):
             FUSED[op](cache, site, code.ops[after], code.args[after])
@@ -360,13 +396,13 @@ def emit_function(
             CACHED[op](cache, site)
         else:
             cache.flush()
-            if op == Op.JUMP_BACKWARD and counter is not None:  # a loop trip: hotter too
+            if op == JUMP_BACKWARD and counter is not None:  # a loop trip: hotter too
                 a.add(counter, 1)
-            elif op == Op.JUMP_BACKWARD:
+            elif op == JUMP_BACKWARD:
                 a.mov(rax, qword(r15, CTX_CALLS)).add(qword(rax, 8 * index), 1)
             templates[op](site)
-        if op in GUARDED and op != Op.CALL:
-            guarded[pc] = depths[pc]
+        if op in GUARDED and op != CALL:
+            guarded[pc] = depth
     # 3. epilogue
     a.label(f"{name}.epilogue").sub(r13 if depth_register else qword(r15, CTX_DEPTH), 1)
     if counter is not None:

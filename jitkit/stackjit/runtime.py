@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jitkit.bytecode.opcodes import Op
-from jitkit.bytecode.verify import stack_depths
 from jitkit.lang import runtime as rt
 from jitkit.lang.runtime import INT64_MAX, INT64_MIN
 from jitkit.native.entry import (
@@ -113,7 +112,6 @@ class StackTier:
         self._entry_data = (ctypes.c_int64 * WORDS)(-1)  # what builtin entries' stubs read
         self._argv_words: list[ctypes.Array] = [(ctypes.c_int64 * 1)()]
         self.last_deopt: list[DeoptFrame] = []  # the last native call's deopt, outermost first
-        self._stack_depths: dict[int, list[int]] = {}
 
     def set_globals(self, values: list[object]) -> None:
         """The module's globals live in the VM: only code it runs reads or stores them."""
@@ -276,17 +274,12 @@ class StackTier:
             index, resume, depth, state_pc = (ctypes.c_int64 * 4).from_address(at)
             info = self.by_index[index]
             if depth < 0:  # a guard's stub: the depth before the instruction it checked
-                depth = self._depths(info.code)[state_pc]
+                depth = len(info.types.states[state_pc].stack)
             words = frame_words(info.code)
             values = list((ctypes.c_int64 * words).from_address(at + 8 * RECORD_HEADER))
             out.append((info, resume, depth, state_pc, values))
             at += 8 * (RECORD_HEADER + words)
         return out
-
-    def _depths(self, code) -> list[int]:
-        if id(code) not in self._stack_depths:
-            self._stack_depths[id(code)] = stack_depths(code)
-        return self._stack_depths[id(code)]
 
     def frames(self, records: list[tuple], depth: int = 0) -> list[Frame]:
         """The compiled frames as VM frames, outermost first. Past the recursion limit (the

@@ -8,10 +8,11 @@ Frames live on an explicit stack, so deep kit recursion raises RecursionError at
 `sys.getrecursionlimit()` without touching the C stack.
 
 Speed comes from doing work once, before the loop, instead of once per instruction (the
-habits of clox's `run()`): each code object is decoded up front into (opcode, operand) pairs
-of plain ints with constants and callees already looked up; the loop keeps the running
-frame's instructions, stack and locals in local variables; and one if-chain tests the
-opcodes that run most (loads, stores, branches) first.
+habits of clox's `run()`): each code object is decoded, on its first run, into (opcode,
+operand) pairs of plain ints with constants and callees already looked up; the loop keeps
+the running frame's instructions, stack and locals in local variables; and one if-chain
+tests the opcodes that run most (loads, stores, branches) first. A code the VM never runs
+(a tier above compiled it) is never decoded.
 """
 
 from __future__ import annotations
@@ -70,6 +71,20 @@ def loop_keys(code: Code) -> dict[int, tuple[str, int, int]]:
     return {pc: (code.name, pc, code.lines[pc]) for pc in sorted(headers)}
 
 
+class PerCode(dict):
+    """id(code) -> what `make(code)` gives for it, made on the first lookup: a module whose
+    functions all run as machine code never pays for the VM's form of them."""
+
+    def __init__(self, codes: dict[str, Code], make: Callable[[Code], object]) -> None:
+        super().__init__()
+        self.by_id = {id(code): code for code in codes.values()}
+        self.make = make
+
+    def __missing__(self, key: int) -> object:
+        value = self[key] = self.make(self.by_id[key])
+        return value
+
+
 @dataclass
 class Profile:
     """Counters a run leaves behind: calls per function, back edges per loop header."""
@@ -116,7 +131,8 @@ class RunState(threading.local):
 class VM:
     """A stack VM for kit bytecode: verify once, then `call(name, *args)` any function
     (from any thread). `handlers` replaces the loop's case of some opcodes with functions
-    (see `Handler`)."""
+    (see `Handler`). `verified=True`: the caller vouches that `verify_module(codes)` passes
+    (the bytecode compiler's `compile_module` verifies what it makes), so it is not run twice."""
 
     def __init__(
         self,
@@ -124,8 +140,10 @@ class VM:
         *,
         trace: bool = False,
         handlers: dict[Op, Handler] | None = None,
+        verified: bool = False,
     ) -> None:
-        verify_module(codes)
+        if not verified:
+            verify_module(codes)
         self.codes = codes
         # the module's globals (every code has the one list of names): unbound until stored
         self.global_names = next(iter(codes.values())).globals if codes else []
@@ -133,11 +151,12 @@ class VM:
         self.trace = trace
         self.profile = Profile()
         self.state = RunState()
-        self.listings = {name: instructions(code) for name, code in codes.items()}
+        handlers = dict(handlers or {})  # as given now: a code decodes on its first run
         # id(code) -> its decoded instructions: what a Frame of that code runs
-        self.plain_ops = {id(c): decode(c, codes, handlers or {}) for c in codes.values()}
+        self.plain_ops = PerCode(codes, lambda code: decode(code, codes, handlers))
         # id(code) -> {loop header: its key in profile.loops}: counting a trip builds no key
-        self.loop_keys = {id(c): loop_keys(c) for c in codes.values()}
+        self.loop_keys = PerCode(codes, loop_keys)
+        self.listings = PerCode(codes, instructions)  # id(code) -> its lines, for `trace`
 
     @property
     def frames(self) -> list[Frame]:
@@ -371,7 +390,7 @@ class VM:
     def trace_instruction(self, frame: Frame, pc: int) -> None:
         """trace=True: the stack, then the instruction, through the one listing formatter."""
         print(f"{'':>12}[{', '.join(map(repr, frame.stack))}]")
-        print(f"{frame.code.name:>10}  {format_instruction(self.listings[frame.code.name][pc])}")
+        print(f"{frame.code.name:>10}  {format_instruction(self.listings[id(frame.code)][pc])}")
 
     def annotate(self, error: Exception) -> None:
         """Attach the kit call stack with source lines (innermost last, at most 5 frames)."""

@@ -22,7 +22,7 @@ SUPPORT: dict[str, dict[str, str]] = {
     "vm-dis": {"floats": NATIVE, "lists": NATIVE, "globals": NATIVE},
     "stack": {"floats": NATIVE, "lists": VM, "globals": VM},
     "ssa": {"floats": NATIVE, "lists": VM, "globals": VM},
-    "auto": {"floats": VM, "lists": VM, "globals": VM},
+    "auto": {"floats": NATIVE, "lists": VM, "globals": VM},
     "llvm": {"floats": NATIVE, "lists": NATIVE, "globals": NATIVE},
     "hostc": {"floats": NATIVE, "lists": NATIVE, "globals": NATIVE},
 }
