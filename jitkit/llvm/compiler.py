@@ -55,6 +55,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
+from llvmlite import ir
+
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
 from jitkit.lang.runtime import fits_machine_word, recursion_limit
@@ -85,6 +87,14 @@ from jitkit.native.stack import stack_floor
 # gcd_sum 1.87 vs 2.01, collatz 0.85 vs 0.89), compiling takes less, and llvmlite's
 # pipeline leaks half as much per module (62 KB, not 125: `jitkit.llvm.optimize`).
 TIER_OPT_LEVEL = 1
+# Above this many IR instructions in one function the tier compiles at O0 instead (LLVM's O0
+# pipeline, fast instruction selection and register allocation). Why, measured
+# (benchmarks/compile_scale.py; /proc time, load ~7): O1 grows ~2.1x per doubling up to ~19k
+# instructions (an 800-line function, 0.8 s) and faster past it (1,600 lines 2.1 s; 2,000
+# locals 8 s: SROA and InstCombine over thousands of allocas each stored twice), while O0
+# stays ~2x per doubling (1,600 lines 0.93 s, 2,000 locals 0.92 s, 5,000 statements 3.8 s).
+# The kernels are a few hundred instructions: they keep O1.
+HUGE_FUNCTION = 20_000
 MAX_NATIVE_DEPTH = 20_000  # kit calls in process before we hand over to the interpreter
 EXACT = {
     "zerodiv": ZeroDivisionError,
@@ -127,7 +137,7 @@ class CompiledModule:
     def __init__(
         self,
         kit: n.Module,
-        opt_level: int = TIER_OPT_LEVEL,
+        opt_level: int | None = None,
         passes: str | Iterable[str] | None = None,
         dump: Iterable[str] = (),
         interrupt_poll: bool = True,
@@ -147,6 +157,9 @@ class CompiledModule:
                 )
             if "ir" in dump:
                 banner("LLVM IR", str(self.program))
+            if opt_level is None:
+                opt_level = tier_opt_level(self.program.module)
+            self.opt_level = opt_level
             self.engine = Engine(self.program.module, opt_level, passes)
             if "opt" in dump:
                 banner(
@@ -371,6 +384,16 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def tier_opt_level(module: ir.Module) -> int:
+    """The tier's optimization level for a module: O1, or O0 if one of its functions is
+    huge (`HUGE_FUNCTION`: LLVM's O1 is superlinear there, O0 is not)."""
+    largest = max(
+        (sum(len(block.instructions) for block in f.blocks) for f in module.functions),
+        default=0,
+    )
+    return 0 if largest > HUGE_FUNCTION else TIER_OPT_LEVEL
+
+
 def may_run_long(function: n.Node | None) -> bool:
     """Whether a kit function has a loop or a call (or cannot be looked at): its builtin
     entry then releases the GIL and checks the SIGINT handler."""
@@ -404,7 +427,7 @@ def from_tag(tag: int, payload: int) -> object:
 def compile_source(
     source: str,
     filename: str = "<string>",
-    opt_level: int = TIER_OPT_LEVEL,
+    opt_level: int | None = None,
     passes: str | Iterable[str] | None = None,
     dump: Iterable[str] = (),
     handlers: Mapping[type[n.Node], Handler] | None = None,
@@ -414,7 +437,7 @@ def compile_source(
     return CompiledModule(kit, opt_level, passes, dump, handlers=handlers)
 
 
-def run_source(source: str, filename: str = "<string>", opt_level: int = TIER_OPT_LEVEL) -> None:
+def run_source(source: str, filename: str = "<string>", opt_level: int | None = None) -> None:
     """Compile and run a program's top-level code in process, like `python prog.py`."""
     compile_source(source, filename, opt_level).run_main()
 
@@ -428,17 +451,21 @@ def native_ir(source: str, filename: str, opt_level: int = 2, libc: bool = True)
 def build(
     source_path: str | Path,
     output: str | Path,
-    opt_level: int = 2,
+    opt_level: int | None = None,
     libc: bool = True,
     emit_llvm: bool = False,
     partial_eval: bool = True,
 ) -> Path:
     """`python -m jitkit build`: a program -> an executable (or its IR with emit_llvm).
-    `partial_eval` runs the top-level code at compile time first (notebook 09)."""
+    `partial_eval` runs the top-level code at compile time first (notebook 09). The level
+    is O2 unless given, or O0 for a module with a huge function (`tier_opt_level`: O2 took
+    2.7 s of the 2,000-local build, O0 0.2 s)."""
     source = Path(source_path).read_text()
     with collector_paused():
         program = lower_module(parse_module(source, str(source_path)), "libc" if libc else "nolibc")
         module = str(program.module)
+    if opt_level is None:
+        opt_level = 2 if tier_opt_level(program.module) else 0
     if partial_eval:
         from jitkit.llvm.partial_eval import partial_evaluate
 

@@ -10,7 +10,7 @@ from `ffi.ObjectRef` (a no-op) before `NewPassManager`'s real one, so every pipe
 stayed allocated: ~29 KB per module for O1's pipeline unrun, ~62 KB run (O2 ~125 KB). We
 free it ourselves once it ran (`release`); what is left is the pass builder's instrumentation
 callbacks (`LLVMPY_CreatePassBuilder` news them, nothing deletes them), ~1 KB per module
-(measured: tests/llvm/test_leak.py, benchmarks/llvm_compile.py --leak). One pass builder shared
+(measured with compile-and-drop, as tests/llvm/test_leak.py does). One pass builder shared
 by every module would keep even that, but each run registers one more callback into it that
 every later pass calls (compiling got slower with each module: 25 -> 47 ms on average over
 1,000), so each module gets its own.
