@@ -226,7 +226,8 @@ def parser(prog: str = "python -m jitkit") -> argparse.ArgumentParser:
     p = command("build", help="compile a program to an x86-64 executable (LLVM)")
     p.add_argument("source", type=existing_file, metavar="PROG.py")
     p.add_argument("-o", "--output", type=Path, required=True)
-    p.add_argument("-O", dest="opt_level", type=int, choices=range(4), default=2, metavar="0-3")
+    p.add_argument("-O", dest="opt_level", type=int, choices=range(4), default=None,
+                   metavar="0-3", help="default: 2, or 0 for a huge function")  # fmt: skip
     p.add_argument("--no-libc", dest="libc", action="store_false", help="runtime-free binary")
     p.add_argument("--emit-llvm", action="store_true", help="write LLVM IR instead")
     p.add_argument("--no-partial-eval", dest="partial_eval", action="store_false",

@@ -55,6 +55,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
+from llvmlite import ir
+
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
 from jitkit.lang.runtime import UNBOUND, check_globals, fits_machine_word, recursion_limit
@@ -87,6 +89,14 @@ from jitkit.native.stack import stack_floor
 # gcd_sum 1.87 vs 2.01, collatz 0.85 vs 0.89), compiling takes less, and llvmlite's
 # pipeline leaks half as much per module (62 KB, not 125: `jitkit.llvm.optimize`).
 TIER_OPT_LEVEL = 1
+# Above this many IR instructions in one function the tier compiles at O0 instead (LLVM's O0
+# pipeline, fast instruction selection and register allocation). Why, measured
+# (benchmarks/compile_scale.py; /proc time, load ~7): O1 grows ~2.1x per doubling up to ~19k
+# instructions (an 800-line function, 0.8 s) and faster past it (1,600 lines 2.1 s; 2,000
+# locals 8 s: SROA and InstCombine over thousands of allocas each stored twice), while O0
+# stays ~2x per doubling (1,600 lines 0.93 s, 2,000 locals 0.92 s, 5,000 statements 3.8 s).
+# The kernels are a few hundred instructions: they keep O1.
+HUGE_FUNCTION = 20_000
 MAX_NATIVE_DEPTH = 20_000  # kit calls in process before we hand over to the interpreter
 EXACT = {
     "zerodiv": ZeroDivisionError,
@@ -129,7 +139,7 @@ class CompiledModule:
     def __init__(
         self,
         kit: n.Module,
-        opt_level: int = TIER_OPT_LEVEL,
+        opt_level: int | None = None,
         passes: str | Iterable[str] | None = None,
         dump: Iterable[str] = (),
         interrupt_poll: bool = True,
@@ -149,6 +159,9 @@ class CompiledModule:
                 )
             if "ir" in dump:
                 banner("LLVM IR", str(self.program))
+            if opt_level is None:
+                opt_level = tier_opt_level(self.program.module)
+            self.opt_level = opt_level
             self.engine = Engine(self.program.module, opt_level, passes)
             if "opt" in dump:
                 banner(
@@ -157,7 +170,8 @@ class CompiledModule:
                 )
         if "asm" in dump:
             banner("x86-64", emit_assembly(self.engine.ir, opt_level, passes=[]))
-        self.sink = SINK(self.on_output)  # kept alive: compiled code calls it
+        self._written = ctypes.c_int64(0)  # a word: a builtin entry's stub resets it
+        self.sink = output_sink(self._written)  # kept alive: compiled code calls it
         self.set_global("jk_sink_pointer", ctypes.cast(self.sink, ctypes.c_void_p).value or 0)
         self.flush = ctypes.CFUNCTYPE(None)(self.engine.address("jk_flush"))
         if self.lists:
@@ -168,8 +182,6 @@ class CompiledModule:
             )
             for name in self.program.functions
         }
-        self.decoder = codecs.getincrementaldecoder("utf-8")()
-        self._written = ctypes.c_int64(0)  # a word: a builtin entry's stub resets it
         # The depth counter, output buffer and stack limit are globals of the module: one
         # native call at a time (ctypes lets other threads run while one is in C). `_busy`
         # is 1 while one runs, from `call` or from a builtin entry (`builtin`).
@@ -190,12 +202,6 @@ class CompiledModule:
 
     def set_global(self, name: str, value: int) -> None:
         ctypes.c_int64.from_address(self.engine.global_address(name)).value = value
-
-    def on_output(self, fd: int, pointer: int, count: int) -> None:
-        """The compiled code's sink: UTF-8 bytes -> sys.stdout (counted, for replays)."""
-        text = self.decoder.decode(ctypes.string_at(pointer, count))
-        sys.stdout.write(text)
-        self.written += len(text)
 
     def run_main(self) -> object:
         """Run the module's top-level statements, like `python prog.py`."""
@@ -435,6 +441,21 @@ class CompiledModule:
         return self.global_values[self.name_sites[message]] is UNBOUND
 
 
+def output_sink(written: ctypes.c_int64) -> ctypes._CFuncPtr:
+    """The compiled code's sink: UTF-8 bytes -> sys.stdout, counted in `written` (for
+    replays). Why a closure and not a method: a callback bound to its `CompiledModule` made a
+    cycle, so each dropped module (and its MCJIT code) waited for the cyclic collector; the
+    engines piling up in between grew RSS by ~8 KB per compile-and-drop (measured, 1,000)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+
+    def on_output(fd: int, pointer: int, count: int) -> None:
+        text = decoder.decode(ctypes.string_at(pointer, count))
+        sys.stdout.write(text)
+        written.value += len(text)
+
+    return SINK(on_output)
+
+
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """Why: building a module's IR makes objects that all live until the compile ends; CPython's
@@ -447,6 +468,16 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def tier_opt_level(module: ir.Module) -> int:
+    """The tier's optimization level for a module: O1, or O0 if one of its functions is
+    huge (`HUGE_FUNCTION`: LLVM's O1 is superlinear there, O0 is not)."""
+    largest = max(
+        (sum(len(block.instructions) for block in f.blocks) for f in module.functions),
+        default=0,
+    )
+    return 0 if largest > HUGE_FUNCTION else TIER_OPT_LEVEL
 
 
 def may_run_long(function: n.Node | None) -> bool:
@@ -482,7 +513,7 @@ def from_tag(tag: int, payload: int) -> object:
 def compile_source(
     source: str,
     filename: str = "<string>",
-    opt_level: int = TIER_OPT_LEVEL,
+    opt_level: int | None = None,
     passes: str | Iterable[str] | None = None,
     dump: Iterable[str] = (),
     handlers: Mapping[type[n.Node], Handler] | None = None,
@@ -492,7 +523,7 @@ def compile_source(
     return CompiledModule(kit, opt_level, passes, dump, handlers=handlers)
 
 
-def run_source(source: str, filename: str = "<string>", opt_level: int = TIER_OPT_LEVEL) -> None:
+def run_source(source: str, filename: str = "<string>", opt_level: int | None = None) -> None:
     """Compile and run a program's top-level code in process, like `python prog.py`."""
     compile_source(source, filename, opt_level).run_main()
 
@@ -506,17 +537,21 @@ def native_ir(source: str, filename: str, opt_level: int = 2, libc: bool = True)
 def build(
     source_path: str | Path,
     output: str | Path,
-    opt_level: int = 2,
+    opt_level: int | None = None,
     libc: bool = True,
     emit_llvm: bool = False,
     partial_eval: bool = True,
 ) -> Path:
     """`python -m jitkit build`: a program -> an executable (or its IR with emit_llvm).
-    `partial_eval` runs the top-level code at compile time first (notebook 09)."""
+    `partial_eval` runs the top-level code at compile time first (notebook 09). The level
+    is O2 unless given, or O0 for a module with a huge function (`tier_opt_level`: O2 took
+    2.7 s of the 2,000-local build, O0 0.2 s)."""
     source = Path(source_path).read_text()
     with collector_paused():
         program = lower_module(parse_module(source, str(source_path)), "libc" if libc else "nolibc")
         module = str(program.module)
+    if opt_level is None:
+        opt_level = 2 if tier_opt_level(program.module) else 0
     if partial_eval:
         from jitkit.llvm.partial_eval import partial_evaluate
 
