@@ -24,24 +24,24 @@ from dataclasses import dataclass
 from jitkit.bytecode.code import Code as KitCode
 from jitkit.bytecode.opcodes import Op
 from jitkit.errors import UnsupportedError
-from jitkit.ssa.codegen import Emitter
-from jitkit.ssa.ir import Const, Deopt, Function, Global, Instr, Value
-from jitkit.ssa.regalloc import Allocation
-from jitkit.ssa.select import Operand, imm32
-from jitkit.stackjit.compiler import (
+from jitkit.jitrt.layout import (
     CTX_DEOPT_PTR,
     CTX_DEPTH,
     CTX_MAX_DEPTH,
     CTX_PRINT,
     CTX_STACK_LIMIT,
     DEOPT,
+    INTERRUPTED,
     RECORD_HEADER,
     SMALL_FRAME,
-    PrintSite,
     frame_words,
 )
-from jitkit.stackjit.runtime import INTERRUPTED
-from jitkit.stackjit.types import BOOL, FLOAT, INT, UNDEF, FunctionTypes, exact
+from jitkit.jitrt.module import PrintSite
+from jitkit.jitrt.types import BOOL, FLOAT, INT, UNDEF, FunctionTypes, exact
+from jitkit.ssa.codegen import Emitter
+from jitkit.ssa.ir import Const, Deopt, Function, Global, Instr, Value
+from jitkit.ssa.regalloc import Allocation
+from jitkit.ssa.select import Operand, imm32
 from jitkit.x86 import (
     REGISTERS,
     Assembler,

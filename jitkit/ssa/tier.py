@@ -20,6 +20,11 @@ from dataclasses import dataclass, field
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.opcodes import Op
 from jitkit.errors import JitkitError
+from jitkit.jitrt.entry import emit_python_entry
+from jitkit.jitrt.layout import RECORD_HEADER, frame_words
+from jitkit.jitrt.module import CompiledModule, PrintSite
+from jitkit.jitrt.runtime import StackTier
+from jitkit.jitrt.types import FLOAT, FunctionTypes, NotCompilable, analyse_module
 from jitkit.ssa.build import ir_name
 from jitkit.ssa.deopt import TierEmitter
 from jitkit.ssa.ir import Function
@@ -28,22 +33,11 @@ from jitkit.ssa.regalloc import TIER_REGISTERS, Allocation, allocate_registers
 from jitkit.ssa.text import format
 from jitkit.ssa.verify import verify as verify_ir
 from jitkit.stackjit import compiler as stack_compiler
-from jitkit.stackjit.compiler import (
-    RECORD_HEADER,
-    CompiledModule,
-    PrintSite,
-    check,
-    emit_python_entry,
-    frame_words,
-    function_infos,
-    skipped_functions,
-)
+from jitkit.stackjit.compiler import check, function_infos, skipped_functions
 from jitkit.stackjit.compiler import (
     emit_function as emit_template_function,
 )
-from jitkit.stackjit.runtime import StackTier
 from jitkit.stackjit.templates import GUARDED, TEMPLATES
-from jitkit.stackjit.types import FLOAT, FunctionTypes, NotCompilable, analyse_module
 from jitkit.vm.machine import VM
 from jitkit.x86 import Assembler
 from jitkit.x86 import Code as MachineCode

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jitkit.bytecode.opcodes import OPCODES, Op
-from jitkit.stackjit.types import word
+from jitkit.jitrt.types import word
 from jitkit.x86 import Assembler, Mem, al, eax, edx, qword, r14, r15, rax, rbp, rcx, rdi, rdx, rsi
 from jitkit.x86 import byte as byte_ptr
 

@@ -1,4 +1,5 @@
-"""Running stack-tier code: entry from Python, prints, and deopt back into the VM (notebook 05).
+"""Running native-tier code: entry from Python, prints, and deopt back into the VM (notebooks
+05 and 07).
 
 Takes a `CompiledModule` and the module's VM; gives `StackTier.call(name, *args)`, which runs
 the compiled function when its arguments are int64s and otherwise the VM. When compiled
@@ -19,6 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jitkit.bytecode.opcodes import Op
+from jitkit.jitrt.layout import (
+    DEOPT,
+    INTERRUPTED,
+    NATIVE_DEPTH_CAP,
+    RECORD_HEADER,
+    Context,
+    frame_words,
+)
+from jitkit.jitrt.module import CompiledModule
+from jitkit.jitrt.types import BOOL, FLOAT, INT, NONE, UNDEF, double, exact, word
 from jitkit.lang import runtime as rt
 from jitkit.lang.runtime import INT64_MAX, INT64_MIN
 from jitkit.native.entry import (
@@ -33,12 +44,8 @@ from jitkit.native.entry import (
 from jitkit.native.interrupts import interrupt_flag
 from jitkit.native.memory import ExecutableMemory
 from jitkit.native.stack import stack_floor
-from jitkit.stackjit.compiler import DEOPT, RECORD_HEADER, CompiledModule, frame_words
-from jitkit.stackjit.types import BOOL, FLOAT, INT, NONE, UNDEF, double, exact, word
 from jitkit.vm.machine import VM, Frame
 
-INTERRUPTED = 2  # status: stopped for SIGINT where no deopt state was known (no record)
-NATIVE_DEPTH_CAP = 10_000  # deeper recursion continues in the VM (heap frames)
 PRINT = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_void_p)
 ENTRY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)
 
@@ -51,22 +58,6 @@ class DeoptFrame:
     pc: int
     locals: dict
     stack: list
-
-
-class Context(ctypes.Structure):
-    """Read by compiled code through r15; offsets match compiler.CTX_*."""
-
-    _fields_ = [
-        ("deopt_ptr", ctypes.c_void_p),  # +0  next free word of the deopt buffer
-        ("stack_limit", ctypes.c_void_p),  # +8  rsp must stay above this
-        ("depth", ctypes.c_int64),  # +16 compiled frames now active
-        ("max_depth", ctypes.c_int64),  # +24 deopt (to the VM) beyond this depth
-        ("print", ctypes.c_void_p),  # +32 void print(int64 site, int64 *values)
-        ("result", ctypes.c_int64),  # +40 the return value
-        ("flag", ctypes.c_void_p),  # +48 the interrupt flag byte
-        ("calls", ctypes.c_void_p),  # +56 int64 per function index: entries and loop trips
-        ("stack_floor", ctypes.c_void_p),  # +64 the thread's lowest usable stack address
-    ]
 
 
 class _Calls(threading.local):
