@@ -2,12 +2,15 @@
 
 The context struct is read by compiled code through r15; its offsets (`CTX_*`) come from the
 ctypes `Context` below, so the code and the runtime cannot disagree. A deopt record is a
-header (`RECORD_*` word indices) followed by the frame: locals, then the operand stack.
+header (`RECORD_FIELDS`, at the word indices `RECORD_WORD`) followed by the frame: locals,
+then the operand stack (`frame_word`).
 """
 
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 
 from jitkit.bytecode.code import Code
 
@@ -48,15 +51,44 @@ CTX_FLAG = Context.flag.offset
 CTX_CALLS = Context.calls.offset
 CTX_STACK_FLOOR = Context.stack_floor.offset
 
-# A deopt record's header, in words; the frame's words follow it.
+# A deopt record: these header words, then the frame's words (locals, then the operand
+# stack). Both tiers' stubs write it through `RECORD_WORD` and `frame_word`; `read_record`
+# is its one reader.
 RECORD_FIELDS = (
     "function",  # the function's index (`FunctionInfo.index`)
     "resume",  # the pc the VM resumes at
     "depth",  # operand-stack depth there; -1: a guard's, the depth before the pc it checked
     "state_pc",  # the pc whose types describe the frame's words
 )
-RECORD_FUNCTION, RECORD_RESUME, RECORD_DEPTH, RECORD_STATE_PC = range(len(RECORD_FIELDS))
+RECORD_WORD = {name: k for k, name in enumerate(RECORD_FIELDS)}
 RECORD_HEADER = len(RECORD_FIELDS)
+
+
+@dataclass(frozen=True)
+class RecordHeader:
+    """A deopt record's header as the runtime reads it."""
+
+    function: int
+    resume: int
+    depth: int
+    state_pc: int
+
+
+assert tuple(f.name for f in fields(RecordHeader)) == RECORD_FIELDS
+
+
+def frame_word(slot: int) -> int:
+    """The record word of frame slot `slot` (local i is slot i, operand j is nlocals + j)."""
+    return RECORD_HEADER + slot
+
+
+def read_record(address: int, words_of: Callable[[int], int]) -> tuple[RecordHeader, list, int]:
+    """The record at `address`: its header, its frame words (`words_of(function index)` of
+    them) and the address of the next record."""
+    header = RecordHeader(*(ctypes.c_int64 * RECORD_HEADER).from_address(address))
+    words = words_of(header.function)
+    values = list((ctypes.c_int64 * words).from_address(address + 8 * frame_word(0)))
+    return header, values, address + 8 * frame_word(words)
 
 
 def frame_words(code: Code) -> int:
@@ -67,4 +99,4 @@ def frame_words(code: Code) -> int:
 
 def record_words(code: Code) -> int:
     """Words of one deopt record of `code`'s frame."""
-    return RECORD_HEADER + frame_words(code)
+    return frame_word(frame_words(code))

@@ -24,9 +24,9 @@ from jitkit.jitrt.layout import (
     DEOPT,
     INTERRUPTED,
     NATIVE_DEPTH_CAP,
-    RECORD_HEADER,
     Context,
     frame_words,
+    read_record,
 )
 from jitkit.jitrt.module import CompiledModule
 from jitkit.jitrt.types import BOOL, FLOAT, INT, NONE, UNDEF, double, exact, word
@@ -259,17 +259,17 @@ class StackTier:
 
     def records(self, ctx: Context, buffer: ctypes.Array) -> list[tuple]:
         """The deopt records, innermost frame first: (info, resume pc, depth, state pc, words)."""
-        base, end = ctypes.addressof(buffer), ctx.deopt_ptr
-        out, at = [], base
+
+        def words_of(index: int) -> int:
+            return frame_words(self.by_index[index].code)
+
+        out, at, end = [], ctypes.addressof(buffer), ctx.deopt_ptr
         while at < end:
-            index, resume, depth, state_pc = (ctypes.c_int64 * 4).from_address(at)
-            info = self.by_index[index]
+            header, values, at = read_record(at, words_of)
+            info, depth = self.by_index[header.function], header.depth
             if depth < 0:  # a guard's stub: the depth before the instruction it checked
-                depth = len(info.types.states[state_pc].stack)
-            words = frame_words(info.code)
-            values = list((ctypes.c_int64 * words).from_address(at + 8 * RECORD_HEADER))
-            out.append((info, resume, depth, state_pc, values))
-            at += 8 * (RECORD_HEADER + words)
+                depth = len(info.types.states[header.state_pc].stack)
+            out.append((info, header.resume, depth, header.state_pc, values))
         return out
 
     def frames(self, records: list[tuple], depth: int = 0) -> list[Frame]:

@@ -1,8 +1,8 @@
 """The SSA tier: a module's kit bytecode -> SSA -> passes -> linear scan -> one block of
-x86-64 that the stack tier's runtime runs (notebook 07).
+x86-64 that the native tier runtime runs (`jitkit.jitrt`, notebook 07).
 
-Takes a module's code objects; gives a `CompiledModule` of the same shape
-`jitkit.stackjit.compiler` makes (so `StackTier` enters it, prints for it and turns its
+Takes a module's code objects; gives a `CompiledModule` (`jitkit.jitrt.module`) as
+`jitkit.stackjit.compiler` makes one (so `StackTier` enters it, prints for it and turns its
 deopt records into VM frames unchanged) plus, per function, where it runs and the IR after
 each pass. Which functions are compiled at all is the stack tier's decision (it needs one
 static type per visible value; the rest stay in the VM, reason in `skipped`). Each of those
@@ -21,7 +21,7 @@ from jitkit.bytecode.code import Code
 from jitkit.bytecode.opcodes import Op
 from jitkit.errors import JitkitError
 from jitkit.jitrt.entry import emit_python_entry
-from jitkit.jitrt.layout import RECORD_HEADER, frame_words
+from jitkit.jitrt.layout import frame_words, record_words
 from jitkit.jitrt.module import CompiledModule, PrintSite
 from jitkit.jitrt.runtime import StackTier
 from jitkit.jitrt.types import FLOAT, FunctionTypes, NotCompilable, analyse_module
@@ -172,7 +172,7 @@ def compile_module(
             leave_floats_to_vm(module, analysis)
     compiled = list(module.functions)
     module.tiers = {n: "stack" if n in module.fallbacks else "ssa" for n in compiled}
-    module.record_words = max((RECORD_HEADER + frame_words(codes[n]) for n in compiled), default=0)
+    module.record_words = max((record_words(codes[n]) for n in compiled), default=0)
     return module
 
 

@@ -23,9 +23,10 @@ from jitkit.jitrt.layout import (
     CTX_MAX_DEPTH,
     CTX_STACK_LIMIT,
     DEOPT,
-    RECORD_HEADER,
+    RECORD_WORD,
     SMALL_FRAME,
-    frame_words,
+    frame_word,
+    record_words,
 )
 from jitkit.jitrt.module import CompiledModule, FunctionInfo, PrintSite
 from jitkit.jitrt.types import (
@@ -111,7 +112,7 @@ def compile_module(
         emit_function(a, name, info.index, info.types, analysis, prints, templates, True, pending)
     for name in compiled:
         emit_python_entry(a, name, depth_register=True)
-    record = max((RECORD_HEADER + frame_words(codes[n]) for n in compiled), default=0)
+    record = max((record_words(codes[n]) for n in compiled), default=0)
     return CompiledModule(a.assemble(), functions, skipped, prints, record, pending)
 
 
@@ -391,14 +392,15 @@ def emit_function(
     for i, reg in registers.items():  # locals kept in registers go to their frame slots
         a.mov(qword(rbp, -8 * (i + 1)), reg)
     a.mov(rdi, qword(r15, CTX_DEOPT_PTR))
-    a.mov(qword(rdi, 0), index).mov(qword(rdi, 8), rsi).mov(qword(rdi, 16), rdx)
-    a.mov(qword(rdi, 24), rax)
+    header = {"function": index, "resume": rsi, "depth": rdx, "state_pc": rax}
+    for field, value in header.items():
+        a.mov(qword(rdi, 8 * RECORD_WORD[field]), value)
     if words <= 8:
         for i in range(words):
-            a.mov(rax, qword(rbp, -8 * (i + 1))).mov(qword(rdi, 8 * (RECORD_HEADER + i)), rax)
+            a.mov(rax, qword(rbp, -8 * (i + 1))).mov(qword(rdi, 8 * frame_word(i)), rax)
     else:  # a loop: the stub's size does not grow with the frame
-        a.mov(ecx, words).lea(rsi, qword(rbp, -8)).add(rdi, 8 * RECORD_HEADER)
+        a.mov(ecx, words).lea(rsi, qword(rbp, -8)).add(rdi, 8 * frame_word(0))
         a.label(f"{name}.deopt.copy").mov(rax, qword(rsi)).mov(qword(rdi), rax)
         a.sub(rsi, 8).add(rdi, 8).dec(ecx).jnz(f"{name}.deopt.copy")
-    a.add(qword(r15, CTX_DEOPT_PTR), 8 * (RECORD_HEADER + words))
+    a.add(qword(r15, CTX_DEOPT_PTR), 8 * frame_word(words))
     a.mov(edx, DEOPT).jmp(f"{name}.epilogue")
