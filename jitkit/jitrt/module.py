@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from jitkit.bytecode.code import Code
-from jitkit.jitrt.types import FunctionTypes
+from jitkit.jitrt.types import FLOAT, INT, NONE, FunctionTypes, exact
 from jitkit.x86 import Code as MachineCode
 
 
@@ -41,3 +41,17 @@ class CompiledModule:
     # (function index, pc) -> {slot: ("imm", value) | ("local", i)}: stack values a guard's
     # deopt stub leaves to the runtime (the operand cache had not written them yet)
     pending: dict[tuple[int, int], dict] = field(default_factory=dict)
+
+
+def function_infos(
+    codes: dict[str, Code], analysis: dict[str, FunctionTypes], compiled: list[str]
+) -> dict[str, FunctionInfo]:
+    """What the runtime needs per compiled function; its index is its place in `compiled`."""
+    infos = {}
+    for index, name in enumerate(compiled):
+        types = analysis[name]
+        returns = exact(types.returns, f"the return value of {name}()") if types.returns else NONE
+        params = tuple(FLOAT if FLOAT in t else INT for t in types.states[0].locals)
+        params = params[: codes[name].argcount]
+        infos[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python", params)
+    return infos

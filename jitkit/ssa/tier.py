@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from jitkit.bytecode.code import Code
-from jitkit.bytecode.opcodes import Op
+from jitkit.bytecode.opcodes import OPCODES, Op
 from jitkit.errors import JitkitError
 from jitkit.jitrt.entry import emit_python_entry
 from jitkit.jitrt.layout import frame_words, record_words
-from jitkit.jitrt.module import CompiledModule, PrintSite
+from jitkit.jitrt.module import CompiledModule, PrintSite, function_infos
 from jitkit.jitrt.runtime import StackTier
 from jitkit.jitrt.types import FLOAT, FunctionTypes, NotCompilable, analyse_module
 from jitkit.ssa.build import ir_name
@@ -33,11 +33,11 @@ from jitkit.ssa.regalloc import TIER_REGISTERS, Allocation, allocate_registers
 from jitkit.ssa.text import format
 from jitkit.ssa.verify import verify as verify_ir
 from jitkit.stackjit import compiler as stack_compiler
-from jitkit.stackjit.compiler import check, function_infos, skipped_functions
+from jitkit.stackjit.compiler import check, skipped_functions
 from jitkit.stackjit.compiler import (
     emit_function as emit_template_function,
 )
-from jitkit.stackjit.templates import GUARDED, TEMPLATES
+from jitkit.stackjit.templates import TEMPLATES
 from jitkit.vm.machine import VM
 from jitkit.x86 import Assembler
 from jitkit.x86 import Code as MachineCode
@@ -92,7 +92,7 @@ DEOPT_WORDS = 100_000
 def deopt_words(code: Code) -> int:
     """An upper bound on the deopt-state words `build` writes for `code`: one frame per
     instruction that may deopt (guards, calls, loop back edges) and one at entry."""
-    points = 1 + sum(op in GUARDED or op in (Op.CALL, Op.JUMP_BACKWARD) for op in code.ops)
+    points = 1 + sum(OPCODES[op].deopt or op in (Op.CALL, Op.JUMP_BACKWARD) for op in code.ops)
     return points * frame_words(code)
 
 

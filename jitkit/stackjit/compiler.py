@@ -28,7 +28,7 @@ from jitkit.jitrt.layout import (
     frame_word,
     record_words,
 )
-from jitkit.jitrt.module import CompiledModule, FunctionInfo, PrintSite
+from jitkit.jitrt.module import CompiledModule, PrintSite, function_infos
 from jitkit.jitrt.types import (
     ALWAYS,
     BOOL,
@@ -237,20 +237,6 @@ def skipped_functions(analysis: dict[str, FunctionTypes], floats: bool = False) 
                     skipped[name] = str(why)
         if len(skipped) == before:
             return skipped
-
-
-def function_infos(
-    codes: dict[str, Code], analysis: dict[str, FunctionTypes], compiled: list[str]
-) -> dict[str, FunctionInfo]:
-    """What the runtime needs per compiled function; its index is its place in `compiled`."""
-    infos = {}
-    for index, name in enumerate(compiled):
-        types = analysis[name]
-        returns = exact(types.returns, f"the return value of {name}()") if types.returns else NONE
-        params = tuple(FLOAT if FLOAT in t else INT for t in types.states[0].locals)
-        params = params[: codes[name].argcount]
-        infos[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python", params)
-    return infos
 
 
 def emit_function(
