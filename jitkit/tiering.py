@@ -17,8 +17,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from jitkit.bytecode.code import Code
+from jitkit.jitrt.runtime import StackTier
 from jitkit.lang import runtime as rt
-from jitkit.stackjit import StackTier, compile_module
+from jitkit.stackjit import compile_module
 from jitkit.vm.machine import VM, Frame
 
 

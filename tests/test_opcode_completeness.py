@@ -30,11 +30,11 @@ from jitkit.bytecode.code import Code
 from jitkit.bytecode.compiler import compile_module
 from jitkit.bytecode.disasm import dis
 from jitkit.bytecode.opcodes import OPCODES, Op, stack_effect
+from jitkit.jitrt.types import analyse_module
 from jitkit.lang.parse import parse_module
 from jitkit.stackjit import fast, templates
 from jitkit.stackjit.cache import OperandCache
 from jitkit.stackjit.compiler import skipped_functions
-from jitkit.stackjit.types import analyse_module
 from jitkit.x86 import Assembler
 
 # Together these compile to every opcode of the table (checked below).

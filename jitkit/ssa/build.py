@@ -44,13 +44,7 @@ from jitkit.bytecode.disasm import dis
 from jitkit.bytecode.opcodes import OPCODES, TERMINATORS, Op, stack_effect
 from jitkit.bytecode.verify import stack_depths
 from jitkit.errors import UnsupportedError
-from jitkit.ssa.braun import Var, Variables
-from jitkit.ssa.floats import FloatLowerings
-from jitkit.ssa.ir import Block, Const, Deopt, Function, Global, Instr, Temp, Value
-from jitkit.ssa.lower import MultiBlockLowerings, ir_type
-from jitkit.ssa.text import format
-from jitkit.stackjit.compiler import check
-from jitkit.stackjit.types import (
+from jitkit.jitrt.types import (
     UNDEF,
     FunctionTypes,
     NotCompilable,
@@ -58,6 +52,12 @@ from jitkit.stackjit.types import (
     analyse_module,
     exact,
 )
+from jitkit.ssa.braun import Var, Variables
+from jitkit.ssa.floats import FloatLowerings
+from jitkit.ssa.ir import Block, Const, Deopt, Function, Global, Instr, Temp, Value
+from jitkit.ssa.lower import MultiBlockLowerings, ir_type
+from jitkit.ssa.text import format
+from jitkit.stackjit.compiler import check
 
 COMPARE = {
     Op.COMPARE_LT: "lt",

@@ -1,8 +1,9 @@
-"""SSA code inside the stack tier's runtime: deopt stubs, calls, print, guards (notebook 07).
+"""SSA code on the native tier runtime: deopt stubs, calls, print, guards (notebook 07).
 
-Takes an allocated `Function`, its kit code object and the stack tier's types; emits, into
-an assembler shared by the whole module, a function that follows the stack tier's internal
-convention (`jitkit.stackjit.compiler`): entry label `NAME.entry`, rdi = address of the first
+Takes an allocated `Function`, its kit code object and its types (`jitkit.jitrt.types`);
+emits, into an assembler shared by the whole module, a function that follows the stack
+tier's internal convention (`jitkit.stackjit.compiler`) and the runtime's context and deopt
+record (`jitkit.jitrt.layout`): entry label `NAME.entry`, rdi = address of the first
 argument (the next ones 8 bytes lower each), rax = value, edx = status (0, or DEOPT), r15 =
 the runtime context, r14 = the interrupt flag. So `StackTier` runs the module unchanged, and
 SSA code and template code may call each other. Between SSA functions there is more: a
@@ -24,24 +25,25 @@ from dataclasses import dataclass
 from jitkit.bytecode.code import Code as KitCode
 from jitkit.bytecode.opcodes import Op
 from jitkit.errors import UnsupportedError
-from jitkit.ssa.codegen import Emitter
-from jitkit.ssa.ir import Const, Deopt, Function, Global, Instr, Value
-from jitkit.ssa.regalloc import Allocation
-from jitkit.ssa.select import Operand, imm32
-from jitkit.stackjit.compiler import (
+from jitkit.jitrt.layout import (
     CTX_DEOPT_PTR,
     CTX_DEPTH,
     CTX_MAX_DEPTH,
     CTX_PRINT,
     CTX_STACK_LIMIT,
     DEOPT,
-    RECORD_HEADER,
+    INTERRUPTED,
+    RECORD_WORD,
     SMALL_FRAME,
-    PrintSite,
-    frame_words,
+    frame_word,
+    record_words,
 )
-from jitkit.stackjit.runtime import INTERRUPTED
-from jitkit.stackjit.types import BOOL, FLOAT, INT, UNDEF, FunctionTypes, exact
+from jitkit.jitrt.module import PrintSite
+from jitkit.jitrt.types import BOOL, FLOAT, INT, UNDEF, FunctionTypes, exact
+from jitkit.ssa.codegen import Emitter
+from jitkit.ssa.ir import Const, Deopt, Function, Global, Instr, Value
+from jitkit.ssa.regalloc import Allocation
+from jitkit.ssa.select import Operand, imm32
 from jitkit.x86 import (
     REGISTERS,
     Assembler,
@@ -193,7 +195,7 @@ class TierEmitter(Emitter):
         placed in the O(log n) nodes of a segment tree over the stubs that cover it. A stub
         writes its header, then jumps up its leaf's path to the root, each node storing its
         pairs: code linear (times a log) in the function, not stubs x frame words."""
-        a, words = self.a, RECORD_HEADER + frame_words(self.code)
+        a, words = self.a, record_words(self.code)
         tail = f"{self.code.name}@record"
         records = [s for s in self.stubs if s.record]
         size = 1
@@ -225,7 +227,8 @@ class TierEmitter(Emitter):
             if s.undo is not None:
                 a.emit(*s.undo)
             a.mov(rcx, qword(r15, CTX_DEOPT_PTR))
-            header = [(1, s.resume), (2, len(s.stack)), (3, s.state_pc)]
+            own = {"resume": s.resume, "depth": len(s.stack), "state_pc": s.state_pc}
+            header = [(RECORD_WORD[field], v) for field, v in own.items()]  # "function": tail
             for word, v in header + [(w, v) for w, v in nodes.pop(size + k, [])]:
                 self.store_word(qword(rcx, 8 * word), v if isinstance(v, int) else self.loc(v))
             a.jmp(up(size + k))
@@ -241,7 +244,7 @@ class TierEmitter(Emitter):
                     a.emit(*s.undo)
                 a.mov(edx, INTERRUPTED).jmp(self.epilogue)
         if records:
-            a.label(tail).mov(qword(rcx, 0), self.index)
+            a.label(tail).mov(qword(rcx, 8 * RECORD_WORD["function"]), self.index)
             a.add(qword(r15, CTX_DEOPT_PTR), 8 * words)
             a.mov(edx, DEOPT).jmp(self.epilogue)
 
@@ -253,8 +256,8 @@ class TierEmitter(Emitter):
         values: dict[int, Value] = {}
         for k, (v, t) in enumerate(zip(s.locals, state.locals, strict=False)):
             if t in numbers:
-                values[RECORD_HEADER + k] = v
-        base = RECORD_HEADER + len(s.locals)
+                values[frame_word(k)] = v
+        base = frame_word(len(s.locals))
         for k, (v, t) in enumerate(zip(s.stack, state.stack, strict=False)):
             if t in numbers:
                 values[base + k] = v

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from jitkit.bytecode.opcodes import Op
 from jitkit.errors import UnsupportedError
+from jitkit.jitrt.types import UNDEF, NotCompilable, exact
 from jitkit.ssa.ir import Const, Deopt, Value
-from jitkit.stackjit.types import UNDEF, NotCompilable, exact
 
 FLOAT_ARITHMETIC = {Op.BINARY_ADD: "fadd", Op.BINARY_SUB: "fsub", Op.BINARY_MUL: "fmul"}
 FLOAT_COMPARE = {

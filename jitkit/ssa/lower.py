@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from jitkit.bytecode.opcodes import Op
 from jitkit.errors import UnsupportedError
+from jitkit.jitrt.types import BOOL, FLOAT, UNDEF
 from jitkit.ssa.ir import Block, Const, Deopt, Instr, Value
-from jitkit.stackjit.types import BOOL, FLOAT, UNDEF
 
 
 def ir_type(types: frozenset) -> str:

@@ -1,8 +1,8 @@
 """The SSA tier: a module's kit bytecode -> SSA -> passes -> linear scan -> one block of
-x86-64 that the stack tier's runtime runs (notebook 07).
+x86-64 that the native tier runtime runs (`jitkit.jitrt`, notebook 07).
 
-Takes a module's code objects; gives a `CompiledModule` of the same shape
-`jitkit.stackjit.compiler` makes (so `StackTier` enters it, prints for it and turns its
+Takes a module's code objects; gives a `CompiledModule` (`jitkit.jitrt.module`) as
+`jitkit.stackjit.compiler` makes one (so `StackTier` enters it, prints for it and turns its
 deopt records into VM frames unchanged) plus, per function, where it runs and the IR after
 each pass. Which functions are compiled at all is the stack tier's decision (it needs one
 static type per visible value; the rest stay in the VM, reason in `skipped`). Each of those
@@ -18,8 +18,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from jitkit.bytecode.code import Code
-from jitkit.bytecode.opcodes import Op
+from jitkit.bytecode.opcodes import OPCODES, Op
 from jitkit.errors import JitkitError
+from jitkit.jitrt.entry import emit_python_entry
+from jitkit.jitrt.layout import frame_words, record_words
+from jitkit.jitrt.module import CompiledModule, PrintSite, function_infos
+from jitkit.jitrt.runtime import StackTier
+from jitkit.jitrt.types import FLOAT, FunctionTypes, NotCompilable, analyse_module
 from jitkit.ssa.build import ir_name
 from jitkit.ssa.deopt import TierEmitter
 from jitkit.ssa.ir import Function
@@ -28,22 +33,11 @@ from jitkit.ssa.regalloc import TIER_REGISTERS, Allocation, allocate_registers
 from jitkit.ssa.text import format
 from jitkit.ssa.verify import verify as verify_ir
 from jitkit.stackjit import compiler as stack_compiler
-from jitkit.stackjit.compiler import (
-    RECORD_HEADER,
-    CompiledModule,
-    PrintSite,
-    check,
-    emit_python_entry,
-    frame_words,
-    function_infos,
-    skipped_functions,
-)
+from jitkit.stackjit.compiler import check, skipped_functions
 from jitkit.stackjit.compiler import (
     emit_function as emit_template_function,
 )
-from jitkit.stackjit.runtime import StackTier
-from jitkit.stackjit.templates import GUARDED, TEMPLATES
-from jitkit.stackjit.types import FLOAT, FunctionTypes, NotCompilable, analyse_module
+from jitkit.stackjit.templates import TEMPLATES
 from jitkit.vm.machine import VM
 from jitkit.x86 import Assembler
 from jitkit.x86 import Code as MachineCode
@@ -98,7 +92,7 @@ DEOPT_WORDS = 100_000
 def deopt_words(code: Code) -> int:
     """An upper bound on the deopt-state words `build` writes for `code`: one frame per
     instruction that may deopt (guards, calls, loop back edges) and one at entry."""
-    points = 1 + sum(op in GUARDED or op in (Op.CALL, Op.JUMP_BACKWARD) for op in code.ops)
+    points = 1 + sum(OPCODES[op].deopt or op in (Op.CALL, Op.JUMP_BACKWARD) for op in code.ops)
     return points * frame_words(code)
 
 
@@ -178,7 +172,7 @@ def compile_module(
             leave_floats_to_vm(module, analysis)
     compiled = list(module.functions)
     module.tiers = {n: "stack" if n in module.fallbacks else "ssa" for n in compiled}
-    module.record_words = max((RECORD_HEADER + frame_words(codes[n]) for n in compiled), default=0)
+    module.record_words = max((record_words(codes[n]) for n in compiled), default=0)
     return module
 
 

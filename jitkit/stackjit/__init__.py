@@ -2,8 +2,9 @@
 (notebook 05)."""
 
 from jitkit.bytecode.code import Code
-from jitkit.stackjit.compiler import CompiledModule, compile_module
-from jitkit.stackjit.runtime import StackTier
+from jitkit.jitrt.module import CompiledModule
+from jitkit.jitrt.runtime import StackTier
+from jitkit.stackjit.compiler import compile_module
 from jitkit.vm.machine import VM
 
 

@@ -13,21 +13,23 @@ runtime context and r14 at the interrupt flag for the whole run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.opcodes import OPCODES, Op
-from jitkit.stackjit.cache import SAVED_REGISTERS, OperandCache, register_plan
-from jitkit.stackjit.fast import CACHED, FUSED
-from jitkit.stackjit.floats import (
-    FLOAT_CACHED,
-    FLOAT_FUSED,
-    FLOAT_TEMPLATES,
-    float_guarded,
-    float_site,
+from jitkit.jitrt.entry import emit_python_entry
+from jitkit.jitrt.layout import (
+    CTX_CALLS,
+    CTX_DEOPT_PTR,
+    CTX_DEPTH,
+    CTX_MAX_DEPTH,
+    CTX_STACK_LIMIT,
+    DEOPT,
+    RECORD_WORD,
+    SMALL_FRAME,
+    frame_word,
+    record_words,
 )
-from jitkit.stackjit.templates import GUARDED, TEMPLATES, Site
-from jitkit.stackjit.types import (
+from jitkit.jitrt.module import CompiledModule, PrintSite, function_infos
+from jitkit.jitrt.types import (
     ALWAYS,
     BOOL,
     FLOAT,
@@ -39,6 +41,16 @@ from jitkit.stackjit.types import (
     analyse_module,
     exact,
 )
+from jitkit.stackjit.cache import SAVED_REGISTERS, OperandCache, register_plan
+from jitkit.stackjit.fast import CACHED, FUSED
+from jitkit.stackjit.floats import (
+    FLOAT_CACHED,
+    FLOAT_FUSED,
+    FLOAT_TEMPLATES,
+    float_guarded,
+    float_site,
+)
+from jitkit.stackjit.templates import GUARDED, TEMPLATES, Site
 from jitkit.x86 import (
     Assembler,
     eax,
@@ -47,33 +59,17 @@ from jitkit.x86 import (
     esi,
     qword,
     r11,
-    r12,
     r13,
-    r13d,
-    r14,
     r15,
     rax,
     rbp,
-    rbx,
-    rcx,
     rdi,
     rdx,
     rsi,
     rsp,
 )
-from jitkit.x86 import Code as MachineCode
 
-DEOPT = 1
 FLOATS = True  # the stack tier compiles float values (its SSE2 templates exist)
-# Runtime context, read through r15 (see runtime.Context)
-CTX_DEOPT_PTR, CTX_STACK_LIMIT, CTX_DEPTH, CTX_MAX_DEPTH = 0, 8, 16, 24
-CTX_PRINT, CTX_RESULT, CTX_FLAG, CTX_CALLS, CTX_STACK_FLOOR = 32, 40, 48, 56, 64
-RECORD_HEADER = 4  # words: function index, resume pc, depth, pc whose types describe it
-STACK_BUDGET = 2 << 20  # bytes of native stack compiled code may use below its entry
-# A frame this small may skip the stack check: the depth cap bounds the stack such frames
-# take, and on a thread whose stack is shorter than the budget the entry lowers the cap.
-SMALL_FRAME_SHIFT = 7  # 128 bytes: NATIVE_DEPTH_CAP such frames fit in STACK_BUDGET
-SMALL_FRAME = 1 << SMALL_FRAME_SHIFT
 # Opcodes that compute on their operands as numbers: they only take ints, bools and (with
 # the `floats` switch) floats; a set of types that mixes floats with others is refused.
 NUMERIC = set(ALWAYS) | {
@@ -96,39 +92,6 @@ FLOAT_OPCODES = {Op.BINARY_TRUEDIV, Op.UNARY_FLOAT, Op.UNARY_INT}  # results or 
 INT_ONLY = {Op.RANGE_CHECK, Op.RANGE_TEST}  # float operands: the VM runs them
 
 
-@dataclass
-class FunctionInfo:
-    """What the runtime knows about one compiled function."""
-
-    index: int
-    code: Code
-    types: FunctionTypes
-    returns: str
-    entry: str  # label of the entry Python calls
-    params: tuple = ()  # the kind of each parameter: "int", or "float" (`analyse_module`)
-
-
-@dataclass
-class PrintSite:
-    """One PRINT instruction: how to show its values (the types say int, bool or a string)."""
-
-    function: str
-    pc: int
-    types: list  # one exact type per value, then sep, then end
-
-
-@dataclass
-class CompiledModule:
-    machine: MachineCode
-    functions: dict[str, FunctionInfo]
-    skipped: dict[str, str]
-    prints: list[PrintSite] = field(default_factory=list)
-    record_words: int = 0  # the largest deopt record, in words
-    # (function index, pc) -> {slot: ("imm", value) | ("local", i)}: stack values a guard's
-    # deopt stub leaves to the runtime (the operand cache had not written them yet)
-    pending: dict[tuple[int, int], dict] = field(default_factory=dict)
-
-
 def compile_module(
     codes: dict[str, Code], templates: dict | None = None, floats: bool | None = None
 ) -> CompiledModule:
@@ -149,12 +112,8 @@ def compile_module(
         emit_function(a, name, info.index, info.types, analysis, prints, templates, True, pending)
     for name in compiled:
         emit_python_entry(a, name, depth_register=True)
-    record = max((RECORD_HEADER + frame_words(codes[n]) for n in compiled), default=0)
+    record = max((record_words(codes[n]) for n in compiled), default=0)
     return CompiledModule(a.assemble(), functions, skipped, prints, record, pending)
-
-
-def frame_words(code: Code) -> int:
-    return len(code.varnames) + code.stacksize
 
 
 # --- what the tier accepts ------------------------------------------------------------------
@@ -278,20 +237,6 @@ def skipped_functions(analysis: dict[str, FunctionTypes], floats: bool = False) 
                     skipped[name] = str(why)
         if len(skipped) == before:
             return skipped
-
-
-def function_infos(
-    codes: dict[str, Code], analysis: dict[str, FunctionTypes], compiled: list[str]
-) -> dict[str, FunctionInfo]:
-    """What the runtime needs per compiled function; its index is its place in `compiled`."""
-    infos = {}
-    for index, name in enumerate(compiled):
-        types = analysis[name]
-        returns = exact(types.returns, f"the return value of {name}()") if types.returns else NONE
-        params = tuple(FLOAT if FLOAT in t else INT for t in types.states[0].locals)
-        params = params[: codes[name].argcount]
-        infos[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python", params)
-    return infos
 
 
 def emit_function(
@@ -433,43 +378,15 @@ def emit_function(
     for i, reg in registers.items():  # locals kept in registers go to their frame slots
         a.mov(qword(rbp, -8 * (i + 1)), reg)
     a.mov(rdi, qword(r15, CTX_DEOPT_PTR))
-    a.mov(qword(rdi, 0), index).mov(qword(rdi, 8), rsi).mov(qword(rdi, 16), rdx)
-    a.mov(qword(rdi, 24), rax)
+    header = {"function": index, "resume": rsi, "depth": rdx, "state_pc": rax}
+    for field, value in header.items():
+        a.mov(qword(rdi, 8 * RECORD_WORD[field]), value)
     if words <= 8:
         for i in range(words):
-            a.mov(rax, qword(rbp, -8 * (i + 1))).mov(qword(rdi, 8 * (RECORD_HEADER + i)), rax)
+            a.mov(rax, qword(rbp, -8 * (i + 1))).mov(qword(rdi, 8 * frame_word(i)), rax)
     else:  # a loop: the stub's size does not grow with the frame
-        a.mov(ecx, words).lea(rsi, qword(rbp, -8)).add(rdi, 8 * RECORD_HEADER)
+        a.mov(ecx, words).lea(rsi, qword(rbp, -8)).add(rdi, 8 * frame_word(0))
         a.label(f"{name}.deopt.copy").mov(rax, qword(rsi)).mov(qword(rdi), rax)
         a.sub(rsi, 8).add(rdi, 8).dec(ecx).jnz(f"{name}.deopt.copy")
-    a.add(qword(r15, CTX_DEOPT_PTR), 8 * (RECORD_HEADER + words))
+    a.add(qword(r15, CTX_DEOPT_PTR), 8 * frame_word(words))
     a.mov(edx, DEOPT).jmp(f"{name}.epilogue")
-
-
-def emit_python_entry(a: Assembler, name: str, depth_register: bool = False) -> None:
-    """`int64 entry(Context *ctx, int64 *args)`: the System V door from ctypes. Saves the
-    callee-saved registers compiled code uses, sets r15/r14 and the native stack limit (the
-    budget below here, but never under the thread's stack floor), calls the function, leaves
-    its value in ctx->result and returns the status. With `depth_register` r13 starts at 0:
-    the SSA tier counts its frames there."""
-    a.label(f"{name}.python")
-    for reg in (rbp, rbx, r12, r13, r14, r15):
-        a.push(reg)
-    a.sub(rsp, 8)  # 6 pushes + return address: keep rsp 16-byte aligned at calls
-    a.mov(r15, rdi).mov(r14, qword(r15, CTX_FLAG))
-    a.lea(rax, qword(rsp, -STACK_BUDGET)).cmp(rax, qword(r15, CTX_STACK_FLOOR))
-    a.jae(f"{name}.python.budget")
-    # the thread's stack ends first: stop there, and allow only as many small frames as fit
-    a.mov(rax, qword(r15, CTX_STACK_FLOOR)).mov(rdx, rsp).sub(rdx, rax)
-    a.sar(rdx, SMALL_FRAME_SHIFT).xor(ecx, ecx).test(rdx, rdx).cmovs(rdx, rcx)  # >= 0 frames
-    a.mov(rcx, qword(r15, CTX_MAX_DEPTH)).cmp(rdx, rcx).cmovl(rcx, rdx)
-    a.mov(qword(r15, CTX_MAX_DEPTH), rcx)
-    a.label(f"{name}.python.budget").mov(qword(r15, CTX_STACK_LIMIT), rax)
-    if depth_register:
-        a.xor(r13d, r13d)
-    a.mov(rdi, rsi).call(f"{name}.entry")
-    a.mov(qword(r15, CTX_RESULT), rax).mov(rax, rdx)
-    a.add(rsp, 8)
-    for reg in (r15, r14, r13, r12, rbx, rbp):
-        a.pop(reg)
-    a.ret()

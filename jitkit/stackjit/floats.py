@@ -18,9 +18,9 @@ import ctypes.util
 from collections.abc import Callable
 
 from jitkit.bytecode.opcodes import Op
+from jitkit.jitrt.types import FLOAT, word
 from jitkit.stackjit.cache import Entry, OperandCache
 from jitkit.stackjit.templates import Site, template
-from jitkit.stackjit.types import FLOAT, word
 from jitkit.x86 import (
     Mem,
     Reg,

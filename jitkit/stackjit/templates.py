@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jitkit.bytecode.opcodes import OPCODES, Op
-from jitkit.stackjit.types import word
+from jitkit.jitrt.layout import CTX_PRINT
+from jitkit.jitrt.types import word
 from jitkit.x86 import Assembler, Mem, al, eax, edx, qword, r14, r15, rax, rbp, rcx, rdi, rdx, rsi
 from jitkit.x86 import byte as byte_ptr
 
@@ -261,9 +262,9 @@ def emit_call(s: Site) -> None:
 
 @template(Op.PRINT)
 def emit_print(s: Site) -> None:
-    """Calls back into Python (ctx+32), which formats with the types and writes sys.stdout,
-    so prints land in the notebook in order with Python's own."""
-    s.a.mov(rdi, s.print_site).lea(rsi, s.slot(-s.arg - 2)).call(qword(r15, 32))
+    """Calls back into Python (the context's `print`), which formats with the types and
+    writes sys.stdout, so prints land in the notebook in order with Python's own."""
+    s.a.mov(rdi, s.print_site).lea(rsi, s.slot(-s.arg - 2)).call(qword(r15, CTX_PRINT))
 
 
 @template(Op.RETURN)

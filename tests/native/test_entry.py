@@ -141,7 +141,7 @@ from jitkit.bytecode.compiler import compile_module
 from jitkit.lang.parse import parse_module
 from jitkit.ssa.tier import ssa_tier
 from jitkit.stackjit.compiler import compile_module as stack_compile
-from jitkit.stackjit.runtime import StackTier
+from jitkit.jitrt.runtime import StackTier
 from jitkit.vm.machine import VM
 
 codes = compile_module(parse_module({source!r}))

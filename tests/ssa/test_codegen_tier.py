@@ -16,6 +16,7 @@ import pytest
 from jitkit.bench import kernel_source
 from jitkit.bytecode.compiler import compile_module
 from jitkit.errors import UnsupportedError
+from jitkit.jitrt.layout import CTX_FLAG, CTX_STACK_LIMIT, STACK_BUDGET
 from jitkit.lang.parse import parse_module
 from jitkit.native import check_callee_saved
 from jitkit.native.interrupts import interrupt_flag
@@ -23,7 +24,6 @@ from jitkit.ssa.pipeline import DEFAULT
 from jitkit.ssa.regalloc import TIER_REGISTERS, Slot
 from jitkit.ssa.text import parse
 from jitkit.ssa.tier import ssa_tier
-from jitkit.stackjit.compiler import CTX_FLAG, CTX_STACK_LIMIT, STACK_BUDGET
 from jitkit.x86 import Assembler, qword, r13, r14, r15, rax, rdi, rsi, rsp
 
 SOURCE = textwrap.dedent("""

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.compiler import compile_module
+from jitkit.jitrt.types import exact
 from jitkit.lang import runtime as rt
 from jitkit.lang.parse import parse_module
 from jitkit.ssa.build import build_module, ir_name
@@ -27,7 +28,6 @@ from jitkit.ssa.pipeline import DEFAULT, PASSES, compile
 from jitkit.ssa.text import format, parse
 from jitkit.ssa.tier import compile_module as compile_ssa_module
 from jitkit.stackjit import CompiledModule, StackTier
-from jitkit.stackjit.types import exact
 from jitkit.vm.machine import VM, Frame
 from tests.programs import features
 from tests.programs.engines import capture

@@ -135,8 +135,8 @@ def test_replaced_templates_see_the_frame_in_memory():
     """A template given to `compile_module` reads its operands from their slots, as the
     chapter's templates do: the cache writes pending values out before it runs."""
     from jitkit.bytecode.opcodes import Op
+    from jitkit.jitrt.runtime import StackTier
     from jitkit.stackjit import compile_module as kit_compile
-    from jitkit.stackjit.runtime import StackTier
     from jitkit.vm.machine import VM
 
     seen = []

@@ -11,9 +11,9 @@ from jitkit.bytecode.compiler import compile_module
 from jitkit.bytecode.opcodes import Op
 from jitkit.bytecode.verify import stack_depths
 from jitkit.errors import VerifyError
+from jitkit.jitrt.types import analyse, analyse_module
 from jitkit.lang.parse import parse_module
 from jitkit.stackjit import stack_tier
-from jitkit.stackjit.types import analyse, analyse_module
 from jitkit.vm.machine import VM
 from tests.programs.test_programs import PROGRAMS
 

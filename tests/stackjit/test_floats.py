@@ -1,4 +1,4 @@
-"""Floats in the stack tier: the type analysis (jitkit/stackjit/types.py) knows the float
+"""Floats in the stack tier: the type analysis (jitkit/jitrt/types.py) knows the float
 kind as Python promotes it, the deopt reader turns a float word back into the float, and
 the `floats` switch keeps the tier's acceptance of floats behind one parameter."""
 
@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 from jitkit.bytecode.compiler import compile_module
 from jitkit.bytecode.opcodes import Op
+from jitkit.jitrt.types import BOOL, FLOAT, INT, analyse_module, double, word
 from jitkit.lang.parse import parse_module
 from jitkit.stackjit import stack_tier
 from jitkit.stackjit.compiler import skipped_functions
 from jitkit.stackjit.templates import emit_return
-from jitkit.stackjit.types import BOOL, FLOAT, INT, analyse_module, double, word
 
 SOURCE = """
 def kinds(n, b):

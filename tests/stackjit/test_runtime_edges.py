@@ -77,8 +77,7 @@ def test_deep_recursion_on_a_small_thread_stack_deopts_instead_of_crashing(tier)
 
 
 def test_frames_that_skip_the_stack_check_fit_the_budget_at_the_depth_cap():
-    from jitkit.stackjit.compiler import SMALL_FRAME, STACK_BUDGET
-    from jitkit.stackjit.runtime import NATIVE_DEPTH_CAP
+    from jitkit.jitrt.layout import NATIVE_DEPTH_CAP, SMALL_FRAME, STACK_BUDGET
 
     assert SMALL_FRAME * NATIVE_DEPTH_CAP <= STACK_BUDGET
 

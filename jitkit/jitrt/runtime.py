@@ -1,4 +1,5 @@
-"""Running stack-tier code: entry from Python, prints, and deopt back into the VM (notebook 05).
+"""Running native-tier code: entry from Python, prints, and deopt back into the VM (notebooks
+05 and 07).
 
 Takes a `CompiledModule` and the module's VM; gives `StackTier.call(name, *args)`, which runs
 the compiled function when its arguments are int64s and otherwise the VM. When compiled
@@ -19,6 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jitkit.bytecode.opcodes import Op
+from jitkit.jitrt.layout import (
+    DEOPT,
+    INTERRUPTED,
+    NATIVE_DEPTH_CAP,
+    Context,
+    frame_words,
+    read_record,
+)
+from jitkit.jitrt.module import CompiledModule
+from jitkit.jitrt.types import BOOL, FLOAT, INT, NONE, UNDEF, double, exact, word
 from jitkit.lang import runtime as rt
 from jitkit.lang.runtime import INT64_MAX, INT64_MIN
 from jitkit.native.entry import (
@@ -33,12 +44,8 @@ from jitkit.native.entry import (
 from jitkit.native.interrupts import interrupt_flag
 from jitkit.native.memory import ExecutableMemory
 from jitkit.native.stack import stack_floor
-from jitkit.stackjit.compiler import DEOPT, RECORD_HEADER, CompiledModule, frame_words
-from jitkit.stackjit.types import BOOL, FLOAT, INT, NONE, UNDEF, double, exact, word
 from jitkit.vm.machine import VM, Frame
 
-INTERRUPTED = 2  # status: stopped for SIGINT where no deopt state was known (no record)
-NATIVE_DEPTH_CAP = 10_000  # deeper recursion continues in the VM (heap frames)
 PRINT = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_void_p)
 ENTRY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)
 
@@ -51,22 +58,6 @@ class DeoptFrame:
     pc: int
     locals: dict
     stack: list
-
-
-class Context(ctypes.Structure):
-    """Read by compiled code through r15; offsets match compiler.CTX_*."""
-
-    _fields_ = [
-        ("deopt_ptr", ctypes.c_void_p),  # +0  next free word of the deopt buffer
-        ("stack_limit", ctypes.c_void_p),  # +8  rsp must stay above this
-        ("depth", ctypes.c_int64),  # +16 compiled frames now active
-        ("max_depth", ctypes.c_int64),  # +24 deopt (to the VM) beyond this depth
-        ("print", ctypes.c_void_p),  # +32 void print(int64 site, int64 *values)
-        ("result", ctypes.c_int64),  # +40 the return value
-        ("flag", ctypes.c_void_p),  # +48 the interrupt flag byte
-        ("calls", ctypes.c_void_p),  # +56 int64 per function index: entries and loop trips
-        ("stack_floor", ctypes.c_void_p),  # +64 the thread's lowest usable stack address
-    ]
 
 
 class _Calls(threading.local):
@@ -268,17 +259,17 @@ class StackTier:
 
     def records(self, ctx: Context, buffer: ctypes.Array) -> list[tuple]:
         """The deopt records, innermost frame first: (info, resume pc, depth, state pc, words)."""
-        base, end = ctypes.addressof(buffer), ctx.deopt_ptr
-        out, at = [], base
+
+        def words_of(index: int) -> int:
+            return frame_words(self.by_index[index].code)
+
+        out, at, end = [], ctypes.addressof(buffer), ctx.deopt_ptr
         while at < end:
-            index, resume, depth, state_pc = (ctypes.c_int64 * 4).from_address(at)
-            info = self.by_index[index]
+            header, values, at = read_record(at, words_of)
+            info, depth = self.by_index[header.function], header.depth
             if depth < 0:  # a guard's stub: the depth before the instruction it checked
-                depth = len(info.types.states[state_pc].stack)
-            words = frame_words(info.code)
-            values = list((ctypes.c_int64 * words).from_address(at + 8 * RECORD_HEADER))
-            out.append((info, resume, depth, state_pc, values))
-            at += 8 * (RECORD_HEADER + words)
+                depth = len(info.types.states[header.state_pc].stack)
+            out.append((info, header.resume, depth, header.state_pc, values))
         return out
 
     def frames(self, records: list[tuple], depth: int = 0) -> list[Frame]:

@@ -1,0 +1,102 @@
+"""The words compiled code and the runtime share, each defined once (notebooks 05 and 07).
+
+The context struct is read by compiled code through r15; its offsets (`CTX_*`) come from the
+ctypes `Context` below, so the code and the runtime cannot disagree. A deopt record is a
+header (`RECORD_FIELDS`, at the word indices `RECORD_WORD`) followed by the frame: locals,
+then the operand stack (`frame_word`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+
+from jitkit.bytecode.code import Code
+
+DEOPT = 1  # status: the frames on the way out wrote deopt records
+INTERRUPTED = 2  # status: stopped for SIGINT where no deopt state was known (no record)
+
+NATIVE_DEPTH_CAP = 10_000  # deeper recursion continues in the VM (heap frames)
+STACK_BUDGET = 2 << 20  # bytes of native stack compiled code may use below its entry
+# A frame this small may skip the stack check: the depth cap bounds the stack such frames
+# take, and on a thread whose stack is shorter than the budget the entry lowers the cap.
+SMALL_FRAME_SHIFT = 7  # 128 bytes: NATIVE_DEPTH_CAP such frames fit in STACK_BUDGET
+SMALL_FRAME = 1 << SMALL_FRAME_SHIFT
+
+
+class Context(ctypes.Structure):
+    """Read and written by compiled code through r15; `CTX_*` are its field offsets."""
+
+    _fields_ = [
+        ("deopt_ptr", ctypes.c_void_p),  # next free word of the deopt buffer
+        ("stack_limit", ctypes.c_void_p),  # rsp must stay above this
+        ("depth", ctypes.c_int64),  # compiled frames now active
+        ("max_depth", ctypes.c_int64),  # deopt (to the VM) beyond this depth
+        ("print", ctypes.c_void_p),  # void print(int64 site, int64 *values)
+        ("result", ctypes.c_int64),  # the return value
+        ("flag", ctypes.c_void_p),  # the interrupt flag byte
+        ("calls", ctypes.c_void_p),  # int64 per function index: entries and loop trips
+        ("stack_floor", ctypes.c_void_p),  # the thread's lowest usable stack address
+    ]
+
+
+CTX_DEOPT_PTR = Context.deopt_ptr.offset
+CTX_STACK_LIMIT = Context.stack_limit.offset
+CTX_DEPTH = Context.depth.offset
+CTX_MAX_DEPTH = Context.max_depth.offset
+CTX_PRINT = Context.print.offset
+CTX_RESULT = Context.result.offset
+CTX_FLAG = Context.flag.offset
+CTX_CALLS = Context.calls.offset
+CTX_STACK_FLOOR = Context.stack_floor.offset
+
+# A deopt record: these header words, then the frame's words (locals, then the operand
+# stack). Both tiers' stubs write it through `RECORD_WORD` and `frame_word`; `read_record`
+# is its one reader.
+RECORD_FIELDS = (
+    "function",  # the function's index (`FunctionInfo.index`)
+    "resume",  # the pc the VM resumes at
+    "depth",  # operand-stack depth there; -1: a guard's, the depth before the pc it checked
+    "state_pc",  # the pc whose types describe the frame's words
+)
+RECORD_WORD = {name: k for k, name in enumerate(RECORD_FIELDS)}
+RECORD_HEADER = len(RECORD_FIELDS)
+
+
+@dataclass(frozen=True)
+class RecordHeader:
+    """A deopt record's header as the runtime reads it."""
+
+    function: int
+    resume: int
+    depth: int
+    state_pc: int
+
+
+assert tuple(f.name for f in fields(RecordHeader)) == RECORD_FIELDS
+
+
+def frame_word(slot: int) -> int:
+    """The record word of frame slot `slot` (local i is slot i, operand j is nlocals + j)."""
+    return RECORD_HEADER + slot
+
+
+def read_record(address: int, words_of: Callable[[int], int]) -> tuple[RecordHeader, list, int]:
+    """The record at `address`: its header, its frame words (`words_of(function index)` of
+    them) and the address of the next record."""
+    header = RecordHeader(*(ctypes.c_int64 * RECORD_HEADER).from_address(address))
+    words = words_of(header.function)
+    values = list((ctypes.c_int64 * words).from_address(address + 8 * frame_word(0)))
+    return header, values, address + 8 * frame_word(words)
+
+
+def frame_words(code: Code) -> int:
+    """Words of a compiled frame and of its deopt record after the header: locals, then
+    the operand stack."""
+    return len(code.varnames) + code.stacksize
+
+
+def record_words(code: Code) -> int:
+    """Words of one deopt record of `code`'s frame."""
+    return frame_word(frame_words(code))
