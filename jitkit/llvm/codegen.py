@@ -114,9 +114,11 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
         # a second, untagged version of the functions that return ints when given ints: it
         # takes i64 arguments, and its caller knows the tag of what it returns (INT or ERROR)
         # (CHECK_EVERY copies of it: a call of itself goes to the next, which LLVM inlines
-        # and whose entry checks only the depth)
+        # and whose entry checks only the depth). In process only: executables keep the IR
+        # chapter 09's partial evaluator reads (one function per kit function)
         self.int_llvm: dict[str, list[ir.Function]] = {}
-        for name in sorted(int_functions(kit.functions)):
+        int_names = int_functions(kit.functions) if target == "inprocess" else set()
+        for name in sorted(int_names):
             ftype = ir.FunctionType(VALUE, [I64] * (1 + len(self.functions[name].params)))
             copies = [
                 ir.Function(self.module, ftype, f"py.{name}.int{i}") for i in range(CHECK_EVERY)

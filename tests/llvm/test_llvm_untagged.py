@@ -89,6 +89,8 @@ def test_only_functions_that_return_ints_get_untagged_copies():
     for name in ("tree", "down", "pick", "doubling"):
         assert all(f'@"py.{name}.int{i}"(' in ir_text for i in range(CHECK_EVERY))
     assert "py.compare.int" not in ir_text and "py.via_tagged.int" not in ir_text
+    for target in ("libc", "nolibc"):  # executables: one function per kit function
+        assert ".int0" not in str(compile_module(kit, target))
 
 
 # the untagged copies take only ints: bools, None and floats go through the tagged version
