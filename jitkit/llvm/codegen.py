@@ -37,11 +37,26 @@ from llvmlite import ir
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import deep
 from jitkit.llvm.entries import EntryLowering
-from jitkit.llvm.facts import bounded_counts, list_kinds, returns, tail_sum
+from jitkit.llvm.facts import (
+    assigned_slots,
+    bounded_counts,
+    int_functions,
+    list_kinds,
+    returns,
+    tail_sum,
+)
 from jitkit.llvm.lowering import FunctionState, Handler, Loop
 from jitkit.llvm.module_globals import GlobalLowering
 from jitkit.llvm.printing import PrintLowering
-from jitkit.llvm.runtime import I1, I8, I64, Runtime, emit_runtime, stack_pointer
+from jitkit.llvm.runtime import (
+    CHECK_EVERY,
+    I1,
+    I8,
+    I64,
+    Runtime,
+    emit_runtime,
+    stack_pointer,
+)
 from jitkit.llvm.statements import StatementLowering
 from jitkit.llvm.target import new_module
 from jitkit.llvm.values import (
@@ -96,6 +111,21 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
             fn = ir.Function(self.module, ftype, f"py.{name}")
             fn.linkage = "internal"
             self.llvm[name] = fn
+        # a second, untagged version of the functions that return ints when given ints: it
+        # takes i64 arguments, and its caller knows the tag of what it returns (INT or ERROR)
+        # (CHECK_EVERY copies of it: a call of itself goes to the next, which LLVM inlines
+        # and whose entry checks only the depth). In process only: executables keep the IR
+        # chapter 09's partial evaluator reads (one function per kit function)
+        self.int_llvm: dict[str, list[ir.Function]] = {}
+        int_names = int_functions(kit.functions) if target == "inprocess" else set()
+        for name in sorted(int_names):
+            ftype = ir.FunctionType(VALUE, [I64] * (1 + len(self.functions[name].params)))
+            copies = [
+                ir.Function(self.module, ftype, f"py.{name}.int{i}") for i in range(CHECK_EVERY)
+            ]
+            for fn in copies:
+                fn.linkage = "internal"
+            self.int_llvm[name] = copies
         self.floats = makes_floats(kit)
         self.lists = makes_lists(kit)
         self.declare_globals()
@@ -107,21 +137,31 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
     def lower_module(self) -> Program:
         for name, kit_fn in self.functions.items():
             self.lower_function(kit_fn, self.llvm[name])
+        for name, copies in self.int_llvm.items():
+            for i, fn in enumerate(copies):
+                self.lower_function(self.functions[name], fn, ints=True, copy=i)
         self.emit_entries()
         return Program(self.module, self.sites, self.functions, self.kit.filename, self.target)
 
-    def lower_function(self, kit_fn: n.Function, fn: ir.Function) -> None:
+    def lower_function(
+        self, kit_fn: n.Function, fn: ir.Function, ints: bool = False, copy: int = 0
+    ) -> None:
         """The frame: a tag/payload slot per local, the arguments stored, the depth check.
         How many more calls deep this call may go (the recursion limit minus its depth) is
         its first argument, one less than its caller's, not a global counted up and down:
         nothing to undo on return (a store after each call kept LLVM from turning recursion
         into a loop) and nothing to load (the check is a compare with 0); the module code
-        is depth 1."""
-        self.f = FunctionState(kit_fn, fn, list_kinds=list_kinds(kit_fn))
+        is depth 1. `ints`: an untagged version, its arguments ints (`int_functions`), the
+        `copy`-th of CHECK_EVERY (each calls the next for a call of itself)."""
+        self.f = FunctionState(kit_fn, fn, list_kinds=list_kinds(kit_fn), ints=ints, copy=copy)
         self.f.bounded = bounded_counts(kit_fn.body)
+        if ints:
+            self.f.int_slots = set(range(len(kit_fn.params))) - assigned_slots(kit_fn.body)
         self.b = b = ir.IRBuilder(fn.append_basic_block("entry"))
-        has_left = len(fn.args) > 2 * len(kit_fn.params)
+        has_left = ints or len(fn.args) > 2 * len(kit_fn.params)
         args = fn.args[1:] if has_left else fn.args
+        if ints:
+            args = [x for a in args for x in (const(I8, INT), a)]
         limit = b.load(self.rt.depth_limit)
         self.f.left = fn.args[0] if has_left else b.sub(limit, const(I64, 1))
         self.f.slots = [
@@ -136,12 +176,20 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
         if self.target == "inprocess" and any(tail_sum(r, kit_fn) for r in returns(kit_fn.body)):
             self.f.sum = (b.alloca(I64, name="sum"), b.alloca(I1, name="summing"), b.alloca(I64))
             b.store(const(I64, 0), self.f.sum[0])
-            b.store(const(I1, 0), self.f.sum[1])
+            # (an untagged version returns only ints: a sum from 0 gives the same, and LLVM
+            # then needs no "summing?" flag across the nested loops of its inlined copies)
+            b.store(const(I1, 1 if ints else 0), self.f.sum[1])
             b.store(self.f.left, self.f.sum[2])
             self.f.start = self.block("start")
             b.branch(self.f.start)
             b.position_at_end(self.f.start)
             self.f.left = b.load(self.f.sum[2], name="left")
+        # the untagged copies after the first check only the depth: they are entered only
+        # from the copy before them, so no more than CHECK_EVERY frames go unchecked (the
+        # runtime's STACK_RESERVE under the limit holds them) and every CHECK_EVERY-th level
+        # of a recursion polls the interrupt flag
+        polls = self.interrupt_address is not None and copy == 0
+        checks_stack = checks_stack and copy == 0
         within_depth = ok = b.icmp_signed(">=", self.f.left, const(I64, 0))
         if checks_stack:
             # in process: stop short of the thread's stack end. A leaf (it calls no kit
@@ -150,7 +198,7 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
             # so LLVM still inlines it (checking gcd kept it out of gcd_sum: 13% slower)
             sp = stack_pointer(self.module, b)
             ok = b.and_(ok, b.icmp_unsigned(">=", sp, b.load(self.rt.stack_limit)))
-        if self.interrupt_address is not None:
+        if polls:
             # recursion without loops (fib(90)) must hear Ctrl-C too: one branch for both
             # checks costs nothing measurable, a second branch cost fib 15-20%; Python tells
             # an interrupt from deep recursion by the flag
@@ -170,9 +218,9 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
     # own tail-recursion pass cannot do this through the overflow check, so fib(n - 1) +
     # fib(n - 2) made two calls per call, where gcc makes one.
     def lower_Return(self, s: n.Return) -> None:
-        if self.f.sum is None:
+        if self.f.sum is None and not self.f.ints:
             return super().lower_Return(s)
-        if not tail_sum(s, self.f.kit):
+        if self.f.sum is None or not tail_sum(s, self.f.kit):
             self.ret(self.returned(self.expr(s.value), s))
         else:
             assert isinstance(s.value, n.BinOp) and isinstance(s.value.right, n.Call)
@@ -216,8 +264,13 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
         self.b.store(const(I1, 1), summing)
 
     def returned(self, v: Val, node: n.Node) -> ir.Value:
-        """The {tag, payload} a `return v` gives back: sum + v while a sum runs."""
+        """The {tag, payload} a `return v` gives back: sum + v while a sum runs. The
+        untagged version returns only INT (its callers take that for granted): anything else
+        is an "unsupported" site, which re-runs the call in the interpreter."""
         b = self.b
+        if self.f.ints:
+            is_int = b.icmp_unsigned("==", v.tag, const(I8, INT))
+            self.guard(is_int, "unsupported", "an untagged version returned a non-int", node)
         if self.f.sum is not None:
             summing = b.load(self.f.sum[1])
             v = self.split(summing, lambda: self.add_to_sum(v, node), lambda: v)

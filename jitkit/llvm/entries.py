@@ -20,12 +20,13 @@ from jitkit.llvm.runtime import (
     I32,
     I64,
     STACK_BUDGET,
+    STACK_RESERVE,
     emit_entry,
     stack_pointer,
     string_constant,
 )
 from jitkit.llvm.runtime import function as new_function
-from jitkit.llvm.values import ERROR, MAIN, const
+from jitkit.llvm.values import ERROR, INT, MAIN, const
 
 
 class EntryLowering(Lowering):
@@ -35,6 +36,7 @@ class EntryLowering(Lowering):
     target: str
     functions: dict[str, n.Function]
     llvm: dict[str, ir.Function]
+    int_llvm: dict[str, list[ir.Function]]
 
     def emit_entries(self) -> None:
         """In process: `jk_call.<f>(i64* frame)` per function; executables: main/_start."""
@@ -53,11 +55,14 @@ class EntryLowering(Lowering):
         )
         b = ir.IRBuilder(entry.append_basic_block("entry"))
         (frame,) = entry.args
-        if self.rt.stack_limit is not None:  # STACK_BUDGET below here, never under the floor
-            budget = b.sub(stack_pointer(self.module, b), const(I64, STACK_BUDGET))
+        if self.rt.stack_limit is not None:
+            # STACK_BUDGET below here, never under the floor, plus the reserve for the
+            # levels between two stack checks
+            sp = stack_pointer(self.module, b)
+            budget = b.sub(sp, const(I64, STACK_BUDGET))
             floor = b.load(self.rt.stack_floor)
             limit = b.select(b.icmp_unsigned(">", budget, floor), budget, floor)
-            b.store(limit, self.rt.stack_limit)
+            b.store(b.add(limit, const(I64, STACK_RESERVE)), self.rt.stack_limit)
         count = len(self.functions[name].params)
         args = []
         for i in range(count):
@@ -65,7 +70,20 @@ class EntryLowering(Lowering):
             args.append(b.load(b.gep(frame, [const(I32, 2 * i + 1)])))
         if len(fn.args) > len(args):  # calls left under the limit (module code: none)
             args.insert(0, b.sub(b.load(self.rt.depth_limit), const(I64, 1)))
-        pair = b.call(fn, args)
+        if name in self.int_llvm:  # all ints: the untagged version
+            all_ints = b.icmp_unsigned("==", args[1], const(I8, INT))
+            for tag in args[3::2]:
+                all_ints = b.and_(all_ints, b.icmp_unsigned("==", tag, const(I8, INT)))
+            untagged, tagged = entry.append_basic_block("ints"), entry.append_basic_block("any")
+            b.cbranch(all_ints, untagged, tagged)
+            b.position_at_end(untagged)
+            self.give_back(b, frame, b.call(self.int_llvm[name][0], [args[0], *args[2::2]]))
+            b.position_at_end(tagged)
+        self.give_back(b, frame, b.call(fn, args))
+
+    @staticmethod
+    def give_back(b: ir.IRBuilder, frame: ir.Value, pair: ir.Value) -> None:
+        """Store the {tag, payload} a function returned into the frame and return."""
         b.store(b.zext(b.extract_value(pair, 0), I64), b.gep(frame, [const(I32, 0)]))
         b.store(b.extract_value(pair, 1), b.gep(frame, [const(I32, 1)]))
         b.ret_void()

@@ -14,6 +14,7 @@ from jitkit.lang import nodes as n
 from jitkit.lang import runtime as rt
 from jitkit.lang.runtime import INT64_MAX, INT64_MIN
 from jitkit.llvm.arith import ArithmeticLowering
+from jitkit.llvm.facts import int_valued
 from jitkit.llvm.floats import fval
 from jitkit.llvm.runtime import I1, I8, I64
 from jitkit.llvm.values import (
@@ -33,6 +34,7 @@ class ExpressionLowering(ArithmeticLowering):
 
     functions: dict[str, n.Function]  # every kit function of the module, by name
     llvm: dict[str, ir.Function]  # ... and its LLVM function
+    int_llvm: dict[str, list[ir.Function]]  # ... and its untagged copies (`facts.int_functions`)
 
     def lower_Const(self, e: n.Const) -> Val:
         v = e.value
@@ -114,11 +116,29 @@ class ExpressionLowering(ArithmeticLowering):
             self.fail("type", str(rt.arity_error(e.func, callee.params, len(args))), e)
             return lval(NONE, 0)
         left = self.b.sub(self.f.left, const(I64, 1), flags=["nsw"])  # this call's left >= 0
-        tagged = [x for v in args for x in (v.tag, v.payload)]
-        pair = self.b.call(self.llvm[e.func], [left, *tagged])
-        tag = self.b.extract_value(pair, 0)
+        proven = self.f.ints and all(
+            int_valued(a, self.f.int_slots, set(self.int_llvm)) for a in e.args
+        )
+        if e.func in self.int_llvm and (proven or all(is_const(v.tag, INT) for v in args)):
+            # ints in (known when compiling, or proven by the source in an untagged version:
+            # checked all the same, LLVM folds the check), an int or an error out
+            for v, a in zip(args, e.args, strict=True):
+                if not is_const(v.tag, INT):
+                    is_int = self.b.icmp_unsigned("==", v.tag, const(I8, INT))
+                    self.guard(is_int, "unsupported", "a proven int argument was not one", a)
+            copies = self.int_llvm[e.func]
+            copy = (
+                (self.f.copy + 1) % len(copies) if self.f.ints and e.func == self.f.kit.name else 0
+            )
+            pair = self.b.call(copies[copy], [left, *(v.payload for v in args)])
+            tag = const(I8, INT)
+        else:
+            tagged = [x for v in args for x in (v.tag, v.payload)]
+            pair = self.b.call(self.llvm[e.func], [left, *tagged])
+            tag = self.b.extract_value(pair, 0)
         failed, cont = self.block("call.failed"), self.block("call.ok")
-        self.b.cbranch(self.b.icmp_unsigned("==", tag, const(I8, ERROR)), failed, cont)
+        failing = self.b.icmp_unsigned("==", self.b.extract_value(pair, 0), const(I8, ERROR))
+        self.b.cbranch(failing, failed, cont)
         self.b.position_at_end(failed)
         self.ret(pair)  # pass the callee's error site up unchanged
         self.b.position_at_end(cont)
@@ -153,3 +173,8 @@ class ExpressionLowering(ArithmeticLowering):
         self.overflow_guard(b.icmp_signed("==", x, const(I64, INT64_MIN)), "abs", e)
         negative = b.icmp_signed("<", x, const(I64, 0))
         return Val(const(I8, INT), b.select(negative, b.neg(x), x))
+
+
+def is_const(tag: ir.Value, value: int) -> bool:
+    """Is this tag the constant `value` when compiling (an int literal, an int operator)?"""
+    return isinstance(tag, ir.Constant) and tag.constant == value

@@ -155,3 +155,72 @@ def returns(body: list[n.Node]) -> list[n.Return]:
         elif isinstance(node, n.Node):
             todo.extend(v for v in vars(node).values() if isinstance(v, (list, n.Node)))
     return found
+
+
+INT_OPS = ("+", "-", "*", "//", "%")  # int op int is an int or an error (`**`, `/`: maybe not)
+
+
+def int_functions(functions: dict[str, n.Function]) -> set[str]:
+    """The functions that, given ints, return an int on every path that returns (or fail):
+    each ends in a return, and every returned value is built from int literals, parameters
+    never assigned, int operators, `abs`/`min`/`max` and calls of such functions with such
+    arguments. Their callers with int arguments get an untagged version (`codegen`), which
+    still checks each returned tag: a wrong fact here costs a re-run, never an answer."""
+    found = {name for name, f in functions.items() if f.params and ends_in_return(f.body)}
+    changed = True
+    while changed:  # drop functions that return something else until nothing changes
+        changed = False
+        for name in sorted(found):
+            f = functions[name]
+            params = set(range(len(f.params))) - assigned_slots(f.body)
+            if not all(int_valued(r.value, params, found) for r in returns(f.body)):
+                found.discard(name)
+                changed = True
+    return found
+
+
+def ends_in_return(body: list[n.Node]) -> bool:
+    """Does this code end in a return on every path (so it never falls off: no `None`)?"""
+    if not body:
+        return False
+    last = body[-1]
+    if isinstance(last, n.Return):
+        return True
+    return isinstance(last, n.If) and ends_in_return(last.body) and ends_in_return(last.orelse)
+
+
+def assigned_slots(body: list[n.Node]) -> set[int]:
+    """The local slots some statement in this code binds (assignment or loop target)."""
+    slots, todo = set(), list(body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, list):
+            todo.extend(node)
+        elif isinstance(node, n.Node):
+            for field, v in vars(node).items():
+                if field in ("target", "targets"):
+                    slots.update(t.slot for t in (v if isinstance(v, list) else [v]))
+                if isinstance(v, (list, n.Node)):
+                    todo.append(v)
+    return slots
+
+
+def int_valued(e: n.Node, params: set[int], functions: set[str]) -> bool:
+    """Is this expression an int (or an error) whenever the `params` slots hold ints?"""
+    if isinstance(e, n.Const):
+        return type(e.value) is int
+    if isinstance(e, n.Local):
+        return e.slot in params
+    if isinstance(e, n.BinOp):
+        return e.op in INT_OPS and all(int_valued(x, params, functions) for x in (e.left, e.right))
+    if isinstance(e, n.UnaryOp):
+        return e.op == "-" and int_valued(e.operand, params, functions)
+    if isinstance(e, n.IfExp):
+        return all(int_valued(x, params, functions) for x in (e.body, e.orelse))
+    if isinstance(e, n.Builtin):
+        return e.func in ("abs", "min", "max") and all(
+            int_valued(a, params, functions) for a in e.args
+        )
+    if isinstance(e, n.Call):
+        return e.func in functions and all(int_valued(a, params, functions) for a in e.args)
+    return False

@@ -47,6 +47,9 @@ class FunctionState:
     bounded: set[int] = field(default_factory=set)  # ids of `v += k` that cannot overflow
     sum: tuple[ir.Value, ir.Value, ir.Value] | None = None  # running sum, summing?, left
     start: ir.Block | None = None  # where a self-recursive `return x + f(...)` loops to
+    ints: bool = False  # the untagged version: int arguments, returns only INT (or ERROR)
+    copy: int = 0  # which of the untagged copies (only the first checks stack and interrupt)
+    int_slots: set[int] = field(default_factory=set)  # untagged: params never assigned
 
 
 class VolatileLoad(ir.LoadInstr):

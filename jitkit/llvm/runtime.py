@@ -10,8 +10,9 @@ depth counter and its limit. In process also the native stack limit: Python sets
 `jk_stack_floor` (the thread's lowest usable address) before each call, the entry Python calls
 turns it into `jk_stack_limit` (`STACK_BUDGET` below the entry, never under the floor), and
 every kit function's entry check compares the stack pointer with it, so deep recursion on a
-small thread stack hands over to the interpreter instead of faulting. Executables run on
-the main thread's stack and stop at the depth limit (1000, CPython's default) long before it.
+small thread stack hands over to the interpreter instead of faulting (`STACK_RESERVE` holds
+the frames of the untagged copies that do not check). Executables run on the main thread's
+stack and stop at the depth limit (1000, CPython's default) long before it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ SYSCALL = "syscall"
 SYSCALL_CONSTRAINTS = "={rax},{rax},{rdi},{rsi},{rdx},~{rcx},~{r11},~{memory}"
 SYS_WRITE, SYS_EXIT = 1, 60
 STACK_BUDGET = 4 << 20  # bytes of native stack one call from Python may use (in process)
+# A function that returns ints when given ints has CHECK_EVERY untagged copies (codegen): a call
+# of itself goes to the next copy, and only the first checks the native stack and polls the
+# interrupt flag (all check the depth), so at most CHECK_EVERY frames go unchecked; the entry
+# keeps STACK_RESERVE bytes for them under the limit (FRAME_BOUND: a kit function's frame,
+# measured from the object code with a safety factor, tests/llvm/test_llvm_checks.py).
+CHECK_EVERY = 4
+FRAME_BOUND = 2 << 10
+STACK_RESERVE = CHECK_EVERY * FRAME_BOUND
 
 
 @dataclass

@@ -7,7 +7,9 @@ Values are dynamically typed, so each kit value is two LLVM values: a tag (i8: I
 NONE, FLOAT, LIST) and a 64-bit payload (a float's IEEE bits, a list's address); LLVM's
 SROA and instcombine fold the tags away wherever the types are known. A kit function `f` becomes
 `{i8, i64} @"py.f"(i64 left, i8, i64, ...)`, `left` the calls it may still make
-before the recursion limit (the module code: no `left`).
+before the recursion limit (the module code: no `left`). In process, a function the source
+proves returns ints when given ints also has untagged copies `@"py.f.int0"(i64 left, i64, ...)`
+whose callers know the result's tag is INT or ERROR (`facts.int_functions`, `codegen`).
 
 Every place that can fail (overflow, division by zero, unbound local, bad operand types, range
 step 0, too deep recursion, too little native stack left, an interrupt, ...) is an error

@@ -77,12 +77,14 @@ def test_only_in_process_code_checks_the_native_stack():
     """)
     )
     program = compile_module(kit, "inprocess")
-    # the entry checks of the functions that call (f and the module's code; a leaf adds one
-    # frame, which the floor's margin holds) and the three entries Python calls
-    assert str(program).count('call i64 @"llvm.read_register.i64"(metadata') == 2 + 3
+    # the entry checks of the functions that call (f, the first of f's untagged copies and
+    # the module's code; a leaf adds one frame, which the floor's margin holds) and the
+    # three entries Python calls
+    assert str(program).count('call i64 @"llvm.read_register.i64"(metadata') == 3 + 3
     assert [(s.kind, s.function) for s in program.sites if s.kind == "stack"] == [
         ("stack", "f"),
         ("stack", "<module>"),
+        ("stack", "f"),
     ]
     for target in ("libc", "nolibc"):
         program = compile_module(kit, target)
