@@ -48,11 +48,13 @@ class Global(Node):
 
 @dataclass
 class BinOp(Node):
-    """`left op right` with op one of + - * / // % ** (`*` also repeats a list: `[0] * n`)."""
+    """`left op right` with op one of + - * / // % ** (`*` also repeats a list: `[0] * n`);
+    `inplace`: the `xs[i] op= v` form, CPython's in-place operator (a list item extends)."""
 
     op: str
     left: Node
     right: Node
+    inplace: bool = False
 
 
 @dataclass
@@ -149,7 +151,7 @@ class TupleAssign(Node):
 
 @dataclass
 class AugAssign(Node):
-    """`name op= value`."""
+    """`name op= value`: CPython's in-place operator (`xs += ys` extends the list itself)."""
 
     target: Local
     op: str
