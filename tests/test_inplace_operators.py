@@ -14,12 +14,10 @@ OPERATORS = ("+", "-", "*", "//", "%", "**", "/")
 # (left, right) as kit source: ints, floats, lists (the left one aliased), None
 OPERANDS = (
     ("7", "3"),
-    ("-7", "2"),
     ("2.5", "-1.5"),
     ("6", "0.5"),
     ("[1, 2]", "[3]"),
     ("[1, 2]", "2"),
-    ("[1.5]", "[2.5, 3.5]"),
     ("[1]", "1"),
     ("[1]", "None"),
     ("5", "None"),
@@ -28,7 +26,9 @@ OPERANDS = (
 )
 
 
-SHAPES = ("local", "item", "global")
+# every operator on a local; an item and a global with the list operators and one other
+CASES = [("local", op) for op in OPERATORS]
+CASES += [(shape, op) for shape in ("item", "global") for op in ("+", "*", "-")]
 
 
 def program(shape: str, op: str, left: str, right: str) -> str:
@@ -58,8 +58,7 @@ def program(shape: str, op: str, left: str, right: str) -> str:
 
 @pytest.mark.parametrize("engine", ENGINES[1:])
 @pytest.mark.parametrize(("left", "right"), OPERANDS)
-@pytest.mark.parametrize("op", OPERATORS)
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(("shape", "op"), CASES)
 def test_augmented_assignment_is_cpythons(engine: str, shape: str, op: str, left: str, right: str):
     source = program(shape, op, left, right)
     expected = run("cpython", source)
