@@ -342,6 +342,9 @@ def sexpr(node: object) -> object:
         return node.name
     if not isinstance(node, Node):
         return node
+    if isinstance(node, BinOp):  # the in-place form shows as its source spelling, `*=`
+        op = node.op + "=" if node.inplace else node.op
+        return ["BinOp", op, sexpr(node.left), sexpr(node.right)]
     skip = {"line", "col", "filename", "varnames", "hidden", "slot"}
     names = [f for f in node.__dataclass_fields__ if f not in skip]
     return [type(node).__name__] + [sexpr(getattr(node, f)) for f in names]
