@@ -159,8 +159,8 @@ class ProgramGenerator:
             self.lines.append(f"{pad}    {xs}.append({self.expr(names, 1, current)})")
         elif kind == 2:
             other = "ys" if xs == "xs" else "xs"
-            # no [other]: `xs[i] += v` on a nested list is the one known deviation (the
-            # kit adds, CPython extends in place; docs/floats-lists.md), tested on its own
+            # no [other]: nested lists (`xs[i] += v` extending an item in place) are
+            # tested on their own, in every engine: tests/test_inplace_operators.py
             self.lines.append(f"{pad}{xs} = {self.c.choice([other, '[]'])}")
         elif kind == 3:
             count = self.c.integer(0, 3)

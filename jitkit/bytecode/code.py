@@ -29,6 +29,9 @@ class Code:
     firstlineno: int = 0
     stacksize: int = 0  # filled in by the verifier
     globals: list[str] = field(default_factory=list)  # the module's, `Module.globals`
+    # indices of the binary operators that are `x op= v` (CPython's in-place form: a list
+    # extends itself); the listing shows them as their binary twins, which they are on numbers
+    inplace: set[int] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -61,6 +64,12 @@ class CodeBuilder:
         self.code.args.append(arg)
         self.code.lines.append(self.line)
         return len(self.code.ops) - 1
+
+    def emit_inplace(self, op: Op) -> int:
+        """Append the binary operator `op` as the in-place form of `x op= v`."""
+        at = self.emit(op)
+        self.code.inplace.add(at)
+        return at
 
     def emit_jump(self, op: Op) -> int:
         """Append a forward jump whose target `patch_jump` fills in later."""

@@ -91,7 +91,7 @@ class FunctionCompiler:
         self.lower(s.target)
         self.lower(s.value)
         self.b.line = s.line
-        self.b.emit(BINARY_OPS[s.op])
+        self.b.emit_inplace(BINARY_OPS[s.op])
         self.b.emit(Op.STORE_LOCAL, s.target.slot)
 
     def lower_SetGlobal(self, s: n.SetGlobal) -> None:
@@ -233,7 +233,7 @@ class FunctionCompiler:
         self.lower(e.left)
         self.lower(e.right)
         self.b.line = e.line
-        self.b.emit(BINARY_OPS[e.op])
+        (self.b.emit_inplace if e.inplace else self.b.emit)(BINARY_OPS[e.op])
 
     def lower_UnaryOp(self, e: n.UnaryOp) -> None:
         self.lower(e.operand)

@@ -356,7 +356,7 @@ class Translator:
         if op is None:
             raise self.fail(ins, f"operator {ins.argrepr!r}")
         self.pop_real(ins, 2)
-        self.b.emit(op)
+        (self.b.emit_inplace if ins.argrepr.endswith("=") else self.b.emit)(op)
         self.stack.append(REAL)
 
     def op_COMPARE_OP(self, ins: dis.Instruction) -> None:

@@ -327,7 +327,10 @@ class CGen:
     def lower_AugAssign(self, s: n.AugAssign) -> None:
         self.comment(s)
         old = self.lower_Local(s.target)
-        self.emit(f"{self.local(s.target)} = {ARITH[s.op]}(cx, {old}, {self.expr(s.value)});")
+        value = f"{ARITH[s.op]}(cx, {old}, {self.expr(s.value)})"
+        if s.op == "*":  # xs *= n repeats xs itself (CPython's in-place operator)
+            value = f"jk_repeat_in_place({self.local(s.target)}, {value})"
+        self.emit(f"{self.local(s.target)} = {value};")
 
     def lower_If(self, s: n.If) -> None:
         self.comment(s)

@@ -194,6 +194,15 @@ static jk_val jk_repeat(jk_ctx *cx, jk_val xs, int64_t n) {
                (size_t)(done < total - done ? done : total - done) * sizeof(jk_val));
     return jk_list_value(list);
 }
+/* xs *= n: `repeated` (jk_mul's new list) becomes the contents of xs itself, so every name
+   for xs sees the copies; any other left operand keeps jk_mul's value. */
+static jk_val jk_repeat_in_place(jk_val xs, jk_val repeated) {
+    if (xs.t != JK_LIST) return repeated;
+    jk_list *list = jk_list_of(xs), *made = jk_list_of(repeated), swap = *list;
+    list->len = made->len, list->cap = made->cap, list->items = made->items;
+    made->len = swap.len, made->cap = swap.cap, made->items = swap.items;  /* freed with it */
+    return xs;
+}
 /* The position of index i in xs (negative counts from the end), IndexError when outside. */
 static inline int64_t jk_index(jk_ctx *cx, jk_list *list, jk_val i) {
     if (__builtin_expect(i.t > JK_BOOL, 0)) jk_bail(cx, JK_TYPE);  /* float, None, list */

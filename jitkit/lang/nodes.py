@@ -48,11 +48,13 @@ class Global(Node):
 
 @dataclass
 class BinOp(Node):
-    """`left op right` with op one of + - * / // % ** (`*` also repeats a list: `[0] * n`)."""
+    """`left op right` with op one of + - * / // % ** (`*` also repeats a list: `[0] * n`);
+    `inplace`: the `xs[i] op= v` form, CPython's in-place operator (a list item extends)."""
 
     op: str
     left: Node
     right: Node
+    inplace: bool = False
 
 
 @dataclass
@@ -149,7 +151,7 @@ class TupleAssign(Node):
 
 @dataclass
 class AugAssign(Node):
-    """`name op= value`."""
+    """`name op= value`: CPython's in-place operator (`xs += ys` extends the list itself)."""
 
     target: Local
     op: str
@@ -340,6 +342,9 @@ def sexpr(node: object) -> object:
         return node.name
     if not isinstance(node, Node):
         return node
+    if isinstance(node, BinOp):  # the in-place form shows as its source spelling, `*=`
+        op = node.op + "=" if node.inplace else node.op
+        return ["BinOp", op, sexpr(node.left), sexpr(node.right)]
     skip = {"line", "col", "filename", "varnames", "hidden", "slot"}
     names = [f for f in node.__dataclass_fields__ if f not in skip]
     return [type(node).__name__] + [sexpr(getattr(node, f)) for f in names]

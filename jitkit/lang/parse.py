@@ -288,7 +288,8 @@ class FunctionParser:
         if not simple:
             raise self.fail(node, "'xs[i] op= v' other than with a local list and index")
         read = n.Subscript(target.lineno, target.col_offset, *self.subscript_parts(target))
-        combined = n.BinOp(node.lineno, node.col_offset, op, read, self.parse_expr(node.value))
+        value = self.parse_expr(node.value)
+        combined = n.BinOp(node.lineno, node.col_offset, op, read, value, inplace=True)
         value, index = self.subscript_parts(target)  # fresh nodes: no tree shares a node
         return n.StoreSubscript(node.lineno, node.col_offset, value, index, combined)
 

@@ -37,6 +37,17 @@ BINARY = {
     "//": operator.floordiv,
     "%": operator.mod,
 }
+# `x op= v`: CPython's in-place operators (a list extends or repeats itself, so every other
+# name for it sees the change; a TypeError names the `op=` form)
+INPLACE = {
+    "+": operator.iadd,
+    "-": operator.isub,
+    "*": operator.imul,
+    "/": operator.itruediv,
+    "//": operator.ifloordiv,
+    "%": operator.imod,
+    "**": operator.ipow,
+}
 COMPARE = {
     "<": operator.lt,
     "<=": operator.le,
@@ -65,6 +76,14 @@ def power(base: object, exp: object) -> object:
 def binary(op: str, left: object, right: object) -> object:
     """One binary operator by its source spelling."""
     return power(left, right) if op == "**" else BINARY[op](left, right)
+
+
+def inplace(op: str, left: object, right: object) -> object:
+    """`left op= right` by the operator's source spelling (`op` without the `=`)."""
+    result = INPLACE[op](left, right)
+    if type(result) is complex:
+        power(left, right)  # the same UnsupportedError as `**`
+    return result
 
 
 def subscript(xs: object, index: object) -> object:

@@ -107,7 +107,7 @@ class TreeWalker:
 
     def exec_AugAssign(self, s: n.AugAssign, frame: list) -> None:
         old = self.eval_Local(s.target, frame)
-        frame[s.target.slot] = rt.binary(s.op, old, self.eval(s.value, frame))
+        frame[s.target.slot] = rt.inplace(s.op, old, self.eval(s.value, frame))
 
     def exec_StoreSubscript(self, s: n.StoreSubscript, frame: list) -> None:
         item = self.eval(s.item, frame)
@@ -190,7 +190,8 @@ class TreeWalker:
         return value
 
     def eval_BinOp(self, e: n.BinOp, frame: list) -> object:
-        return rt.binary(e.op, self.eval(e.left, frame), self.eval(e.right, frame))
+        operator = rt.inplace if e.inplace else rt.binary
+        return operator(e.op, self.eval(e.left, frame), self.eval(e.right, frame))
 
     def eval_UnaryOp(self, e: n.UnaryOp, frame: list) -> object:
         return rt.UNARY[e.op](self.eval(e.operand, frame))

@@ -356,6 +356,19 @@ class ListLowering(FloatLowering):
                 self.repeat(count, one_copy)
         return result
 
+    def repeat_in_place(self, old: Val, repeated: Val) -> Val:
+        """`xs *= n`: the new list `list_binary` made becomes xs's own header (length,
+        capacity, data), so every name for xs sees the copies (CPython's in-place `*=`); an
+        int or float on the left keeps `repeated`, the binary operator's value."""
+        b = self.b
+        left_list = self.is_list(old)
+        with b.if_then(left_list):
+            xs, made = self.struct(old), self.struct(repeated)
+            for index in (LENGTH, CAPACITY, KIND, NARROW, DATA):
+                self.put(xs, index, self.get(made, index))
+        return Val(b.select(left_list, old.tag, repeated.tag),
+                   b.select(left_list, old.payload, repeated.payload))  # fmt: skip
+
     def length(self, v: Val, node: n.Node) -> Val:
         """len(xs)."""
         self.check_type(v, NO_LEN, node)

@@ -36,7 +36,14 @@ class StatementLowering(ExpressionLowering):
 
     def lower_AugAssign(self, s: n.AugAssign) -> None:
         old = self.lower_Local(s.target)
-        self.store(self.f.slots[s.target.slot], self.binary(s.op, old, self.expr(s.value), s))
+        right = self.expr(s.value)
+        first = len(self.sites)
+        value = self.binary(s.op, old, right, s)
+        for site in self.sites[first:]:  # CPython names the in-place form: "for +=:"
+            site.message = site.message.replace(f"for {s.op}", f"for {s.op}=", 1)
+        if s.op == "*" and self.lists:  # xs *= n repeats xs itself
+            value = self.repeat_in_place(old, value)
+        self.store(self.f.slots[s.target.slot], value)
 
     def lower_If(self, s: n.If) -> None:
         then, orelse, done = self.block("then"), self.block("else"), self.block("endif")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.disasm import format_instruction, instructions
-from jitkit.bytecode.opcodes import Op
+from jitkit.bytecode.opcodes import BINARY_OPS, Op
 from jitkit.bytecode.verify import verify_module
 from jitkit.lang import runtime as rt
 from jitkit.lang.runtime import UNBOUND, power, range_check, range_test, store_subscript
@@ -41,6 +41,7 @@ from jitkit.lang.runtime import UNBOUND, power, range_check, range_test, store_s
  BINARY_TRUEDIV, UNARY_FLOAT, UNARY_INT, UNARY_LEN, BUILD_LIST, BINARY_SUBSCR, STORE_SUBSCR,
  CHECK_APPEND, LIST_APPEND, CHECK_ITER, LOAD_GLOBAL, STORE_GLOBAL) = range(len(Op))  # fmt: skip
 assert all(globals()[op.name] == op for op in Op), "opcode table reordered: update this list"
+SPELLING = {op: spelling for spelling, op in BINARY_OPS.items()}  # Op.BINARY_SUB -> "-"
 REPLACED = -1  # an opcode whose handler `VM(handlers=...)` replaced (an exercise writes some)
 
 Instruction = tuple[int, object]  # (opcode, operand decoded for the loop)
@@ -51,9 +52,10 @@ Handler = Callable[[list, int, int], int]
 def decode(code: Code, codes: dict[str, Code], handlers: dict[Op, Handler]) -> list[Instruction]:
     """The loop's form of one code object, made once: LOAD_CONST carries its constant and
     LOAD_FUNC its callee's Code; an opcode with a replaced handler becomes REPLACED carrying
-    (handler, operand); every other operand stays the int it was."""
+    (handler, operand); the binary operator of an `x op= v` carries 1 (in place); every other
+    operand stays the int it was."""
     decoded: list[Instruction] = []
-    for op, arg in zip(code.ops, code.args, strict=True):
+    for pc, (op, arg) in enumerate(zip(code.ops, code.args, strict=True)):
         if op in handlers:
             decoded.append((REPLACED, (handlers[op], arg)))
             continue
@@ -61,6 +63,8 @@ def decode(code: Code, codes: dict[str, Code], handlers: dict[Op, Handler]) -> l
             arg = code.consts[arg]
         elif op == LOAD_FUNC:
             arg = codes[code.names[arg]]
+        elif pc in code.inplace:
+            arg = 1
         decoded.append((int(op), arg))
     return decoded
 
@@ -196,6 +200,7 @@ class VM:
         few lines is a named method. Runs the top frame until the bottom one returns."""
         frame, trace, module_globals = self.frames[-1], self.trace, self.globals
         decoded, stack, local, pc, push, pop = frame.registers()
+        right = None
         try:
             while True:
                 op, arg = decoded[pc]
@@ -214,7 +219,10 @@ class VM:
                         pc = arg
                 elif op == BINARY_ADD:
                     right = pop()
-                    stack[-1] = stack[-1] + right
+                    if arg:  # xs += ys extends xs
+                        stack[-1] += right
+                    else:
+                        stack[-1] = stack[-1] + right
                 elif op == JUMP_BACKWARD:
                     self.count_back_edge(frame.code, arg)
                     pc = arg
@@ -223,7 +231,10 @@ class VM:
                     stack[-1] = stack[-1] - right
                 elif op == BINARY_MUL:
                     right = pop()
-                    stack[-1] = stack[-1] * right
+                    if arg:  # xs *= n repeats xs itself
+                        stack[-1] *= right
+                    else:
+                        stack[-1] = stack[-1] * right
                 elif op == BINARY_MOD:
                     right = pop()
                     stack[-1] = stack[-1] % right
@@ -331,6 +342,10 @@ class VM:
                     pc = handler(stack, arg, pc)
         except Exception as e:
             frame.pc = pc - 1
+            if type(e) is TypeError and frame.pc in frame.code.inplace:
+                e = self.inplace_error(frame.code.ops[frame.pc], stack[-1], right)
+                self.annotate(e)
+                raise e from None
             self.annotate(e)
             raise
 
@@ -391,6 +406,15 @@ class VM:
         """trace=True: the stack, then the instruction, through the one listing formatter."""
         print(f"{'':>12}[{', '.join(map(repr, frame.stack))}]")
         print(f"{frame.code.name:>10}  {format_instruction(self.listings[id(frame.code)][pc])}")
+
+    def inplace_error(self, op: Op, left: object, right: object) -> Exception:
+        """The TypeError of `left op= right` (CPython names the `op=` form: `for -=:`), made
+        again off the fast path from the operands the binary operator left behind."""
+        try:
+            rt.inplace(SPELLING[op], left, right)
+        except TypeError as e:
+            return e
+        raise AssertionError(f"{op.name} failed as a binary operator but not in place")
 
     def annotate(self, error: Exception) -> None:
         """Attach the kit call stack with source lines (innermost last, at most 5 frames)."""

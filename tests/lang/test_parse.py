@@ -84,7 +84,7 @@ def test_floats_and_lists_parse_to_their_nodes():
             "i",
             ["BinOp", "*", ["Subscript", "ys", ["UnaryOp", "-", 1]], ["Builtin", "len", ["ys"]]],
         ],
-        ["StoreSubscript", "xs", "i", ["BinOp", "+", ["Subscript", "xs", "i"], 1]],
+        ["StoreSubscript", "xs", "i", ["BinOp", "+=", ["Subscript", "xs", "i"], 1]],
         ["ExprStmt", ["Append", "xs", ["Builtin", "int", [2.5]]]],
         ["ForEach", "y", "ys", [["Print", ["y"], " ", "\n"]]],
         ["Return", ["BinOp", "*", ["ListDisplay", [0]], "i"]],
@@ -97,7 +97,7 @@ def test_floats_and_lists_parse_to_their_nodes():
 def test_subscript_augassign_reads_fresh_nodes():
     store = parse_module("def f(xs):\n    xs[0] *= 2\n").functions["f"].body[0]
     assert store.value is not store.item.left.value
-    assert sexpr(store) == ["StoreSubscript", "xs", 0, ["BinOp", "*", ["Subscript", "xs", 0], 2]]
+    assert sexpr(store) == ["StoreSubscript", "xs", 0, ["BinOp", "*=", ["Subscript", "xs", 0], 2]]
 
 
 def test_float_builtins_take_their_arities():

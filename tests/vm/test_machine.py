@@ -153,7 +153,6 @@ def test_compiled_tiers_report_their_vm_profile_and_where_a_function_runs():
     assert g(5) is True and g.running_tier() == "interp"  # bool or int: left to the VM
 
 
-@pytest.mark.xfail(strict=True, reason="a known deviation: docs/floats-lists.md")
 def test_augmented_assignment_extends_a_list_in_place():
     source = "a = [1]\nb = a\na += [2]\nb *= 2\nprint(a, b)\n"
     out = io.StringIO()
