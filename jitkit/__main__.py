@@ -9,7 +9,9 @@ status 2 (usage) or 1; `--debug` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
+import tokenize
 from pathlib import Path
 
 from jitkit.errors import JitkitError
@@ -90,8 +92,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run a program (functions plus top-level statements) on one tier, like `python PROG.py`."""
     from jitkit.tiers import load
 
-    load(args.program.read_text(), args.tier, str(args.program)).run_main()
+    load(read_program(args.program), args.tier, str(args.program)).run_main()
     return 0
+
+
+def read_program(path: Path) -> str:
+    """The program's text, decoded as CPython decodes a source file (UTF-8 unless a PEP 263
+    coding line says otherwise); bytes it cannot decode are a SyntaxError at their line, as
+    `python PROG.py` reports them, not a traceback from inside the kit."""
+    data = path.read_bytes()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except SyntaxError as exc:  # a bad coding line, or undecodable bytes in the first two lines
+        raise SyntaxError(exc.msg, (str(path), exc.lineno or 1, 1, None)) from None
+    except (UnicodeDecodeError, LookupError) as exc:
+        start = getattr(exc, "start", 0)
+        line = data[:start].count(b"\n") + 1
+        why = f"the bytes are not {encoding} ({exc})"
+        raise SyntaxError(why, (str(path), line, 1, None)) from None
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -109,6 +128,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     """Compile a program to an x86-64 Linux executable through LLVM."""
     from jitkit.llvm.compiler import build
 
+    read_program(args.source)  # undecodable source: one line, as `run` says it
     build(args.source, args.output, opt_level=args.opt_level, libc=args.libc,
           emit_llvm=args.emit_llvm, partial_eval=args.partial_eval)  # fmt: skip
     return 0

@@ -413,6 +413,9 @@ class FunctionParser:
     def parse_Name(self, node: ast.Name) -> n.Node:
         if node.id in self.varnames:
             return self.local(node)
+        if node.id in BUILTINS and node.id in self.module_names:
+            # CPython reads the builtin until the top-level code binds the name: two values
+            raise self.fail(node, f"reading {node.id!r}, a builtin the top-level code rebinds")
         if node.id in self.module_functions or node.id in BUILTINS:
             raise self.fail(node, f"using function {node.id!r} as a value")
         if node.id in self.module_names:
