@@ -5,7 +5,7 @@ pointer `jk_sink` that Python sets), "libc" (`write(2)` from libc, entry `main`)
 (raw `syscall` instructions in inline asm, entry `_start`; the kit's machine-code runtime
 of notebook 02 lives in the kit's own assembler, not in objects `ld` can link, so this
 layer writes its own). Out: `Runtime`, whose functions the code generator calls:
-`write(ptr, len)` into a 64 KiB output buffer, `print_int`, `flush`, plus the recursion
+`write(ptr, len)` into a 64 KiB output buffer and `flush`, plus the recursion
 depth counter and its limit. In process also the native stack limit: Python sets
 `jk_stack_floor` (the thread's lowest usable address) before each call, the entry Python calls
 turns it into `jk_stack_limit` (`STACK_BUDGET` below the entry, never under the floor), and
@@ -44,7 +44,6 @@ class Runtime:
     """The runtime's IR functions and globals, as the code generator sees them."""
 
     write: ir.Function  # void (i8* bytes, i64 count, i32 fd)
-    print_int: ir.Function  # void (i64)
     flush: ir.Function  # void ()
     depth: ir.GlobalVariable  # i64: current kit call depth
     depth_limit: ir.GlobalVariable  # i64: RecursionError beyond this
@@ -122,7 +121,8 @@ def emit_sink(module: ir.Module, target: str) -> ir.Function:
 
 
 def emit_runtime(module: ir.Module, target: str) -> Runtime:
-    """Add the output buffer, `write`, `flush`, `print_int` and the depth counter to a module."""
+    """Add the output buffer, `write`, `flush` and the depth counter to a module (`print`'s
+    helpers, `emit_print_int` among them, come with the first print: `printing`)."""
     if target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
     sink = emit_sink(module, target)
@@ -171,16 +171,15 @@ def emit_runtime(module: ir.Module, target: str) -> Runtime:
     b.position_at_end(done)
     b.ret_void()
 
-    print_int = emit_print_int(module, write)
     depth = global_var(module, I64, "jk_depth", 0)
     limit = global_var(module, I64, "jk_depth_limit", 1000)
     depth.linkage = limit.linkage = ""
     if target != "inprocess":
-        return Runtime(write, print_int, flush, depth, limit)
+        return Runtime(write, flush, depth, limit)
     stack_floor = global_var(module, I64, "jk_stack_floor", 0)
     stack_limit = global_var(module, I64, "jk_stack_limit", 0)
     stack_floor.linkage = ""
-    return Runtime(write, print_int, flush, depth, limit, stack_floor, stack_limit)
+    return Runtime(write, flush, depth, limit, stack_floor, stack_limit)
 
 
 def stack_pointer(module: ir.Module, b: ir.IRBuilder) -> ir.Value:
