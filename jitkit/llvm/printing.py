@@ -18,7 +18,7 @@ from llvmlite import ir
 from jitkit.lang import nodes as n
 from jitkit.llvm.float_repr import emit_print_float
 from jitkit.llvm.lists import KIND, LENGTH, ListLowering
-from jitkit.llvm.runtime import I8, I64, emit_print_int
+from jitkit.llvm.runtime import I8, I64
 from jitkit.llvm.values import BOOL, FLOAT, LIST, NONE, Val, const
 
 PRINT_VALUE_TYPE = ir.FunctionType(ir.VoidType(), [I8, I64])
@@ -108,5 +108,5 @@ class PrintLowering(ListLowering):
             self.b.ret_void()
         self.b = saved
         b.position_at_end(blocks["int"])
-        b.call(emit_print_int(self.module, self.rt.write), [payload])
+        b.call(self.rt.print_int, [payload])
         b.ret_void()

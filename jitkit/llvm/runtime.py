@@ -5,7 +5,7 @@ pointer `jk_sink` that Python sets), "libc" (`write(2)` from libc, entry `main`)
 (raw `syscall` instructions in inline asm, entry `_start`; the kit's machine-code runtime
 of notebook 02 lives in the kit's own assembler, not in objects `ld` can link, so this
 layer writes its own). Out: `Runtime`, whose functions the code generator calls:
-`write(ptr, len)` into a 64 KiB output buffer and `flush`, plus the recursion
+`write(ptr, len)` into a 64 KiB output buffer, `print_int`, `flush`, plus the recursion
 depth counter and its limit. In process also the native stack limit: Python sets
 `jk_stack_floor` (the thread's lowest usable address) before each call, the entry Python calls
 turns it into `jk_stack_limit` (`STACK_BUDGET` below the entry, never under the floor), and
@@ -49,6 +49,15 @@ class Runtime:
     depth_limit: ir.GlobalVariable  # i64: RecursionError beyond this
     stack_floor: ir.GlobalVariable | None = None  # in process, i64: set by Python per call
     stack_limit: ir.GlobalVariable | None = None  # in process, i64: entry checks compare rsp
+    module: ir.Module | None = None  # where `print_int` goes when first asked for
+
+    @property
+    def print_int(self) -> ir.Function:
+        """`jk_print_int`, void (i64): emitted on first use (a module that prints no int
+        does not carry it through text, parsing and the optimizer)."""
+        assert self.module is not None
+        fn = self.module.globals.get("jk_print_int")
+        return fn if isinstance(fn, ir.Function) else emit_print_int(self.module, self.write)
 
 
 def global_var(module: ir.Module, typ: ir.Type, name: str, init: object) -> ir.GlobalVariable:
@@ -121,8 +130,8 @@ def emit_sink(module: ir.Module, target: str) -> ir.Function:
 
 
 def emit_runtime(module: ir.Module, target: str) -> Runtime:
-    """Add the output buffer, `write`, `flush` and the depth counter to a module (`print`'s
-    helpers, `emit_print_int` among them, come with the first print: `printing`)."""
+    """Add the output buffer, `write`, `flush` and the depth counter to a module (and
+    `print_int` when the code generator first asks for it)."""
     if target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
     sink = emit_sink(module, target)
@@ -175,11 +184,11 @@ def emit_runtime(module: ir.Module, target: str) -> Runtime:
     limit = global_var(module, I64, "jk_depth_limit", 1000)
     depth.linkage = limit.linkage = ""
     if target != "inprocess":
-        return Runtime(write, flush, depth, limit)
+        return Runtime(write, flush, depth, limit, module=module)
     stack_floor = global_var(module, I64, "jk_stack_floor", 0)
     stack_limit = global_var(module, I64, "jk_stack_limit", 0)
     stack_floor.linkage = ""
-    return Runtime(write, flush, depth, limit, stack_floor, stack_limit)
+    return Runtime(write, flush, depth, limit, stack_floor, stack_limit, module)
 
 
 def stack_pointer(module: ir.Module, b: ir.IRBuilder) -> ir.Value:
