@@ -87,9 +87,7 @@ from jitkit.native.stack import stack_floor
 # The tier compiles at O1 (LLVM's O1 pipeline and code generator): measured against O2 in one
 # process (benchmarks/llvm_compile.py), every kernel runs as fast (fib 0.69 vs 0.70 ms,
 # gcd_sum 1.87 vs 2.01, collatz 0.85 vs 0.89), compiling takes less, and llvmlite's
-# pipeline leaks half as much per module (62 KB, not 125: `jitkit.llvm.optimize`). Without
-# the pipeline's loop unrolling: O1 of fib's module took 10% less (27.3 -> 24.7 ms CPU) and
-# every kernel ran as fast (ratios 0.99-1.03, medians of 15 interleaved calls, load ~3.7).
+# pipeline leaks half as much per module (62 KB, not 125: `jitkit.llvm.optimize`).
 TIER_OPT_LEVEL = 1
 # Above this many IR instructions in one function the tier compiles at O0 instead (LLVM's O0
 # pipeline, fast instruction selection and register allocation). Why, measured
@@ -161,11 +159,10 @@ class CompiledModule:
                 )
             if "ir" in dump:
                 banner("LLVM IR", str(self.program))
-            unroll = opt_level is not None  # the tier's own level: no loop unrolling
             if opt_level is None:
                 opt_level = tier_opt_level(self.program.module)
             self.opt_level = opt_level
-            self.engine = Engine(self.program.module, opt_level, passes, unroll)
+            self.engine = Engine(self.program.module, opt_level, passes)
             if "opt" in dump:
                 banner(
                     f"optimized IR (O{opt_level})" if passes is None else f"IR after {passes}",

@@ -27,11 +27,10 @@ class Engine:
         module: ir.Module | str,
         opt_level: int = 2,
         passes: str | Iterable[str] | None = None,
-        unroll: bool = True,
     ) -> None:
         ref = verify_ir(module)
-        optimize(ref, opt_level, passes, unroll)
-        self.ir = str(ref)  # now: code generation rewrites the module (CodeGenPrepare)
+        optimize(ref, opt_level, passes)
+        self.ir = str(ref)
         # MCJIT takes ownership of its target machine: give it a fresh one, never a cached one
         self.engine = llvm.create_mcjit_compiler(ref, fresh_target_machine(opt_level))
         # The object file MCJIT compiles and loads, kept to find a function's code and size

@@ -77,17 +77,12 @@ def pass_names(passes: str | Iterable[str]) -> list[str]:
 
 
 def optimize(
-    ref: llvm.ModuleRef,
-    opt_level: int = 2,
-    passes: str | Iterable[str] | None = None,
-    unroll: bool = True,
+    ref: llvm.ModuleRef, opt_level: int = 2, passes: str | Iterable[str] | None = None
 ) -> llvm.ModuleRef:
-    """Run O0-O3 (new pass manager's default pipeline) or exactly the passes given;
-    `unroll=False` leaves the pipeline's loop unrolling out (the tier's setting, `compiler`)."""
+    """Run O0-O3 (new pass manager's default pipeline) or exactly the passes given."""
     if not 0 <= opt_level <= 3:
         raise PassError(f"opt_level must be 0..3, not {opt_level}")
     tuning = llvm.PipelineTuningOptions(speed_level=opt_level)
-    tuning.loop_unrolling = unroll
     builder = llvm.create_pass_builder(target_machine(opt_level), tuning)
     if passes is None:
         manager = builder.getModulePassManager()
