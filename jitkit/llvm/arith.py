@@ -17,7 +17,6 @@ from jitkit.lang.runtime import INT64_MIN
 from jitkit.llvm.floats import DOUBLE
 from jitkit.llvm.lists import ListLowering
 from jitkit.llvm.runtime import I1, I8, I64
-from jitkit.llvm.runtime import function as new_function
 from jitkit.llvm.values import INT, NONE, Val, const
 
 ARITH = {"+": "sadd_with_overflow", "-": "ssub_with_overflow", "*": "smul_with_overflow"}
@@ -26,13 +25,14 @@ NSW = {
     "-": lambda b, x, y: b.sub(x, y, flags=["nsw"]),
     "*": lambda b, x, y: b.mul(x, y, flags=["nsw"]),
 }
+POW_TYPE = ir.FunctionType(ir.LiteralStructType([I64, I1]), [I64, I64])
 SIGNED = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
 
 
 class ArithmeticLowering(ListLowering):
     """`lower_BinOp`, `lower_UnaryOp` and the `binary` / `compare` helpers others reuse."""
 
-    pow: ir.Function  # jk_pow, emitted once per module by `emit_pow`
+    pow: ir.Function  # jk_pow, declared on first use (codegen), its body by `emit_pow`
 
     def lower_BinOp(self, e: n.BinOp) -> Val:
         return self.binary(e.op, self.expr(e.left), self.expr(e.right), e)
@@ -165,9 +165,10 @@ class ArithmeticLowering(ListLowering):
         a, c = self.number(left, op, node), self.number(right, op, node)
         return b.icmp_signed(SIGNED[op], a, c)
 
-    def emit_pow(self) -> ir.Function:
-        """`jk_pow(base, exp) -> {result, overflowed}`: square-and-multiply, exp >= 0."""
-        fn, b = new_function(self.module, "jk_pow", ir.LiteralStructType([I64, I1]), [I64, I64])
+    def emit_pow(self, fn: ir.Function) -> None:
+        """The body of `jk_pow(base, exp) -> {result, overflowed}`: square-and-multiply,
+        exp >= 0 (`fn` declared with `POW_TYPE`)."""
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
         base0, exp0 = fn.args
         result, base, exp, over = (b.alloca(t) for t in (I64, I64, I64, I1))
         for slot, value in (
@@ -197,4 +198,3 @@ class ArithmeticLowering(ListLowering):
         b.position_at_end(done)
         out = b.insert_value(ir.Constant(fn.ftype.return_type, ir.Undefined), b.load(result), 0)
         b.ret(b.insert_value(out, b.load(over), 1))
-        return fn

@@ -36,6 +36,7 @@ from llvmlite import ir
 
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import deep
+from jitkit.llvm.arith import POW_TYPE
 from jitkit.llvm.entries import EntryLowering
 from jitkit.llvm.facts import (
     assigned_slots,
@@ -47,7 +48,7 @@ from jitkit.llvm.facts import (
 )
 from jitkit.llvm.lowering import FunctionState, Handler, Loop
 from jitkit.llvm.module_globals import GlobalLowering
-from jitkit.llvm.printing import PrintLowering
+from jitkit.llvm.printing import PRINT_VALUE_TYPE, PrintLowering
 from jitkit.llvm.runtime import (
     CHECK_EVERY,
     I1,
@@ -114,33 +115,64 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
         # a second, untagged version of the functions that return ints when given ints: it
         # takes i64 arguments, and its caller knows the tag of what it returns (INT or ERROR)
         # (CHECK_EVERY copies of it: a call of itself goes to the next, which LLVM inlines
-        # and whose entry checks only the depth). In process only: executables keep the IR
-        # chapter 09's partial evaluator reads (one function per kit function)
-        self.int_llvm: dict[str, list[ir.Function]] = {}
+        # and whose entry checks only the depth). Each copy is declared when first called
+        # (`int_copy`) and lowered then: a function that never calls itself (or only as a
+        # running sum, a loop) has one. In process only: executables keep the IR chapter
+        # 09's partial evaluator reads (one function per kit function)
         int_names = int_functions(kit.functions) if target == "inprocess" else set()
-        for name in sorted(int_names):
-            ftype = ir.FunctionType(VALUE, [I64] * (1 + len(self.functions[name].params)))
-            copies = [
-                ir.Function(self.module, ftype, f"py.{name}.int{i}") for i in range(CHECK_EVERY)
-            ]
-            for fn in copies:
-                fn.linkage = "internal"
-            self.int_llvm[name] = copies
+        self.int_llvm: dict[str, list[ir.Function | None]] = {
+            name: [None] * CHECK_EVERY for name in sorted(int_names)
+        }
+        self.int_pending: list[tuple[str, int]] = []
         self.floats = makes_floats(kit)
         self.lists = makes_lists(kit)
         self.declare_globals()
         self.b = ir.IRBuilder()
-        self.print_value = self.emit_print_value()
-        self.pow = self.emit_pow()
+        # the runtime's `print` and `**` helpers: declared on first use, their bodies emitted
+        # once the kit functions are (a module that neither prints nor raises to a power
+        # does not carry them through text, parsing and the optimizer)
+        self._print_value: ir.Function | None = None
+        self._pow: ir.Function | None = None
+
+    def int_copy(self, name: str, copy: int) -> ir.Function:
+        """The `copy`-th untagged version of kit function `name`, declared on first use."""
+        copies = self.int_llvm[name]
+        fn = copies[copy]
+        if fn is None:
+            ftype = ir.FunctionType(VALUE, [I64] * (1 + len(self.functions[name].params)))
+            fn = copies[copy] = self.declare(f"py.{name}.int{copy}", ftype)
+            self.int_pending.append((name, copy))
+        return fn
+
+    @property
+    def print_value(self) -> ir.Function:
+        if self._print_value is None:
+            self._print_value = self.declare("jk_print_value", PRINT_VALUE_TYPE)
+        return self._print_value
+
+    @property
+    def pow(self) -> ir.Function:
+        if self._pow is None:
+            self._pow = self.declare("jk_pow", POW_TYPE)
+        return self._pow
+
+    def declare(self, name: str, ftype: ir.FunctionType) -> ir.Function:
+        fn = ir.Function(self.module, ftype, name)
+        fn.linkage = "internal"
+        return fn
 
     @deep
     def lower_module(self) -> Program:
         for name, kit_fn in self.functions.items():
             self.lower_function(kit_fn, self.llvm[name])
-        for name, copies in self.int_llvm.items():
-            for i, fn in enumerate(copies):
-                self.lower_function(self.functions[name], fn, ints=True, copy=i)
         self.emit_entries()
+        while self.int_pending:  # the untagged copies called so far, and those they call
+            name, i = self.int_pending.pop(0)
+            self.lower_function(self.functions[name], self.int_llvm[name][i], ints=True, copy=i)
+        if self._print_value is not None:
+            self.emit_print_value(self._print_value)
+        if self._pow is not None:
+            self.emit_pow(self._pow)
         return Program(self.module, self.sites, self.functions, self.kit.filename, self.target)
 
     def lower_function(

@@ -11,6 +11,8 @@ with libc, `_start` without) from the runtime.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from llvmlite import ir
 
 from jitkit.lang import nodes as n
@@ -36,7 +38,8 @@ class EntryLowering(Lowering):
     target: str
     functions: dict[str, n.Function]
     llvm: dict[str, ir.Function]
-    int_llvm: dict[str, list[ir.Function]]
+    int_llvm: dict[str, list[ir.Function | None]]
+    int_copy: Callable[[str, int], ir.Function]
 
     def emit_entries(self) -> None:
         """In process: `jk_call.<f>(i64* frame)` per function; executables: main/_start."""
@@ -77,7 +80,7 @@ class EntryLowering(Lowering):
             untagged, tagged = entry.append_basic_block("ints"), entry.append_basic_block("any")
             b.cbranch(all_ints, untagged, tagged)
             b.position_at_end(untagged)
-            self.give_back(b, frame, b.call(self.int_llvm[name][0], [args[0], *args[2::2]]))
+            self.give_back(b, frame, b.call(self.int_copy(name, 0), [args[0], *args[2::2]]))
             b.position_at_end(tagged)
         self.give_back(b, frame, b.call(fn, args))
 

@@ -8,6 +8,8 @@ kit functions (a callee's error is passed up unchanged) and the `abs`/`min`/`max
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from llvmlite import ir
 
 from jitkit.lang import nodes as n
@@ -34,7 +36,8 @@ class ExpressionLowering(ArithmeticLowering):
 
     functions: dict[str, n.Function]  # every kit function of the module, by name
     llvm: dict[str, ir.Function]  # ... and its LLVM function
-    int_llvm: dict[str, list[ir.Function]]  # ... and its untagged copies (`facts.int_functions`)
+    int_llvm: dict[str, list[ir.Function | None]]  # ... its untagged copies, declared when
+    int_copy: Callable[[str, int], ir.Function]  # first called (`facts.int_functions`)
 
     def lower_Const(self, e: n.Const) -> Val:
         v = e.value
@@ -126,11 +129,9 @@ class ExpressionLowering(ArithmeticLowering):
                 if not is_const(v.tag, INT):
                     is_int = self.b.icmp_unsigned("==", v.tag, const(I8, INT))
                     self.guard(is_int, "unsupported", "a proven int argument was not one", a)
-            copies = self.int_llvm[e.func]
-            copy = (
-                (self.f.copy + 1) % len(copies) if self.f.ints and e.func == self.f.kit.name else 0
-            )
-            pair = self.b.call(copies[copy], [left, *(v.payload for v in args)])
+            copies = len(self.int_llvm[e.func])
+            copy = (self.f.copy + 1) % copies if self.f.ints and e.func == self.f.kit.name else 0
+            pair = self.b.call(self.int_copy(e.func, copy), [left, *(v.payload for v in args)])
             tag = const(I8, INT)
         else:
             tagged = [x for v in args for x in (v.tag, v.payload)]

@@ -19,14 +19,15 @@ from jitkit.lang import nodes as n
 from jitkit.llvm.float_repr import emit_print_float
 from jitkit.llvm.lists import KIND, LENGTH, ListLowering
 from jitkit.llvm.runtime import I8, I64
-from jitkit.llvm.runtime import function as new_function
 from jitkit.llvm.values import BOOL, FLOAT, LIST, NONE, Val, const
+
+PRINT_VALUE_TYPE = ir.FunctionType(ir.VoidType(), [I8, I64])
 
 
 class PrintLowering(ListLowering):
     """`lower_Print` and the `jk_print_value` function it calls."""
 
-    print_value: ir.Function  # jk_print_value, emitted once per module
+    print_value: ir.Function  # jk_print_value, declared on first use (codegen)
 
     # print ::= values separated by `sep`, then `end`, formatted as Python's str()
     def lower_Print(self, s: n.Print) -> None:
@@ -69,9 +70,10 @@ class PrintLowering(ListLowering):
         self.write_text("]")
         self.b.ret_void()
 
-    def emit_print_value(self) -> ir.Function:
-        """`jk_print_value(tag, payload)`: str() of an int, bool, None or float."""
-        fn, b = new_function(self.module, "jk_print_value", ir.VoidType(), [I8, I64])
+    def emit_print_value(self, fn: ir.Function) -> None:
+        """The body of `jk_print_value(tag, payload)`: str() of an int, bool, None or float
+        (`fn` declared with `PRINT_VALUE_TYPE`)."""
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
         tag, payload = fn.args
         blocks = {k: fn.append_basic_block(k) for k in ("int", "true", "false", "none")}
         is_bool = b.icmp_unsigned("==", tag, const(I8, BOOL))
@@ -108,4 +110,3 @@ class PrintLowering(ListLowering):
         b.position_at_end(blocks["int"])
         b.call(self.rt.print_int, [payload])
         b.ret_void()
-        return fn

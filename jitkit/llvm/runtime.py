@@ -44,12 +44,20 @@ class Runtime:
     """The runtime's IR functions and globals, as the code generator sees them."""
 
     write: ir.Function  # void (i8* bytes, i64 count, i32 fd)
-    print_int: ir.Function  # void (i64)
     flush: ir.Function  # void ()
     depth: ir.GlobalVariable  # i64: current kit call depth
     depth_limit: ir.GlobalVariable  # i64: RecursionError beyond this
     stack_floor: ir.GlobalVariable | None = None  # in process, i64: set by Python per call
     stack_limit: ir.GlobalVariable | None = None  # in process, i64: entry checks compare rsp
+    module: ir.Module | None = None  # where `print_int` goes when first asked for
+
+    @property
+    def print_int(self) -> ir.Function:
+        """`jk_print_int`, void (i64): emitted on first use (a module that prints no int
+        does not carry it through text, parsing and the optimizer)."""
+        assert self.module is not None
+        fn = self.module.globals.get("jk_print_int")
+        return fn if isinstance(fn, ir.Function) else emit_print_int(self.module, self.write)
 
 
 def global_var(module: ir.Module, typ: ir.Type, name: str, init: object) -> ir.GlobalVariable:
@@ -122,7 +130,8 @@ def emit_sink(module: ir.Module, target: str) -> ir.Function:
 
 
 def emit_runtime(module: ir.Module, target: str) -> Runtime:
-    """Add the output buffer, `write`, `flush`, `print_int` and the depth counter to a module."""
+    """Add the output buffer, `write`, `flush` and the depth counter to a module (and
+    `print_int` when the code generator first asks for it)."""
     if target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
     sink = emit_sink(module, target)
@@ -171,16 +180,15 @@ def emit_runtime(module: ir.Module, target: str) -> Runtime:
     b.position_at_end(done)
     b.ret_void()
 
-    print_int = emit_print_int(module, write)
     depth = global_var(module, I64, "jk_depth", 0)
     limit = global_var(module, I64, "jk_depth_limit", 1000)
     depth.linkage = limit.linkage = ""
     if target != "inprocess":
-        return Runtime(write, print_int, flush, depth, limit)
+        return Runtime(write, flush, depth, limit, module=module)
     stack_floor = global_var(module, I64, "jk_stack_floor", 0)
     stack_limit = global_var(module, I64, "jk_stack_limit", 0)
     stack_floor.linkage = ""
-    return Runtime(write, print_int, flush, depth, limit, stack_floor, stack_limit)
+    return Runtime(write, flush, depth, limit, stack_floor, stack_limit, module)
 
 
 def stack_pointer(module: ir.Module, b: ir.IRBuilder) -> ir.Value:
