@@ -72,6 +72,10 @@ def partial_evaluate(
     except PartialEvalError as error:
         return PartialEvalResult(text, False, stopped=f"gave up: {error}")
     fn = mod.functions.get(init)
+    if fn is not None and len(fn.body) > options.max_body:
+        return PartialEvalResult(
+            text, False, stopped=f"gave up: {init} has {len(fn.body)} lines, over the size budget"
+        )
     before = sum(1 for _ in all_instrs(fn)) if fn else 0
     unchanged = PartialEvalResult(text, False, init_before=before, init_after=before)
     if fn is None or fn.params:
@@ -345,19 +349,29 @@ def byte_string(data: bytes) -> str:
                           for b in data) + '"'  # fmt: skip
 
 
+GLOBAL_REF = re.compile(r'@(?:"[^"]*"|[-\w$.]+)')
+LOAD_OF = re.compile(r'\s*%\S+ = load [^,]+, ptr (@(?:"[^"]*"|[-\w$.]+))(, align \d+)?$')
+
+
 def mark_constants(text: str, mod: ModuleText) -> str:
-    """Globals that no code stores to or passes on (only loaded) become `constant`."""
-    body = "\n".join(line for line in text.splitlines() if line.startswith((" ", "\t")))
+    """Globals that no code stores to or passes on (only loaded) become `constant`
+    (one pass over the code lines: a module may have 100,000s of them)."""
     lines = text.splitlines()
-    for name, g in mod.globals.items():
-        if g.kind != "global":
+    candidates = {name for name, g in mod.globals.items() if g.kind == "global"}
+    for line in lines:
+        if not candidates:
+            break
+        if "@" not in line or not line.startswith((" ", "\t")):
             continue
-        pattern = re.escape(name) + r"(?![-\w$.])"
-        uses = [line for line in body.splitlines() if re.search(pattern, line)]
-        if all(re.match(r"\s*%\S+ = load [^,]+, ptr " + pattern + r"(, align \d+)?$", u)
-               for u in uses):  # fmt: skip
-            i = next(i for i, line in enumerate(lines) if line.startswith(name + " = "))
-            lines[i] = re.sub(r"\bglobal\b", "constant", lines[i], count=1)
+        load = LOAD_OF.match(line)
+        for name in GLOBAL_REF.findall(line):
+            if name in candidates and not (load and load[1] == name):
+                candidates.discard(name)
+    for i, line in enumerate(lines):
+        name = line.partition(" = ")[0]
+        if name in candidates and line.startswith(name + " = "):
+            lines[i] = re.sub(r"\bglobal\b", "constant", line, count=1)
+            candidates.discard(name)
     return "\n".join(lines) + "\n"
 
 
