@@ -206,9 +206,8 @@ def test_time_limit_leaves_the_loop_to_start_up(tmp_path: Path):
     assert with_pe == without == (cpython(LONG_LOOP, tmp_path), "", 0)
 
 
-LONG_FUNCTION = (
-    "def long(x):\n" + "    x = x * 3 % 1001\n" * 40 + "    return x\n\n\nprint(long(5))\n"
-)
+LONG_FUNCTION = "def long(x):\n" + "    x = x * 3 % 1001\n" * 40 + "    return x\n\n\n"
+LONG_FUNCTION += 'print("start")\nprint(long(5))\n'
 
 
 def test_size_budget_leaves_a_long_function_to_start_up(tmp_path: Path):
@@ -222,6 +221,11 @@ def test_size_budget_leaves_a_long_function_to_start_up(tmp_path: Path):
     assert any("@py.long" in c and "size budget" in c for c in result.runtime_calls)
     assert with_pe == without == (cpython(LONG_FUNCTION, tmp_path), "", 0)
     assert partial_evaluate(str(program.module)).runtime_calls == []  # within the default
+    # Without the constant output there is nothing to keep: the module stays as it was.
+    quiet = LONG_FUNCTION.replace('print("start")\n', "")
+    program = compile_module(parse_module(quiet, "prog.py"), "libc")
+    result = partial_evaluate(str(program.module), options=Options(max_body=budget))
+    assert not result.changed and "nothing to keep" in result.stopped
 
 
 def test_size_budget_keeps_a_long_init_as_it_was():

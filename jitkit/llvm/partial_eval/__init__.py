@@ -90,6 +90,12 @@ def partial_evaluate(
             value = ev.run(fn, [], 0)
         except Resume as stop:
             resume, value = stop, None
+        if resume and ev.over_size and not kept_anything(mod, ev):
+            # A huge program (TinyGo's -interp-timeout case): writing and verifying a new
+            # module would cost more than the few instructions it would save at start-up.
+            unchanged.stopped = f"gave up: nothing to keep ({resume}; {ev.failed_calls[-1]})"
+            unchanged.steps = ev.steps
+            return unchanged
         body = residual_function(mod, fn, ev, value, resume)
         new_text = rewrite_module(mod, fn, ev, body)
         ref = llvm.parse_assembly(new_text)
@@ -126,6 +132,13 @@ def partial_evaluate(
         if name in mod.globals and g.kind == "constant" and mod.globals[name].kind == "global"
     ]
     return result
+
+
+def kept_anything(mod: ModuleText, ev: Evaluator) -> bool:
+    """Whether the evaluation computed output or a global's value (what a residual keeps)."""
+    if any(isinstance(item, Write) for item in ev.residual):
+        return True
+    return any(g in ev.memory and bytes(ev.memory[g]) != ev.initial.get(g) for g in mod.globals)
 
 
 def residual_function(

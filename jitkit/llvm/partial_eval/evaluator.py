@@ -191,6 +191,7 @@ class Evaluator:
         self.touched = touched_globals(mod)
         self.failed_calls: list[str] = []
         self.locals_visible = False  # the init's allocas exist in the residual (resuming)
+        self.over_size = False  # a call was left to start-up for the size budget
 
     # -- the residual --------------------------------------------------------------------
 
@@ -327,6 +328,7 @@ class Evaluator:
         if depth >= self.options.max_depth:
             return self.runtime_call(ret, callee, actuals)
         if len(fn.body) > self.options.max_body:  # decoding it would cost more than it saves
+            self.over_size = True
             if depth == 0:
                 self.failed_calls.append(f"{callee}: {len(fn.body)} lines, over the size budget")
             return self.runtime_call(ret, callee, actuals)
