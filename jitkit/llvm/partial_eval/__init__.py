@@ -66,7 +66,10 @@ def partial_evaluate(
 ) -> PartialEvalResult:
     """Evaluate `init` (an LLVM function name with its `@`) in module `text`."""
     options = options or Options()
-    text = str(llvm.parse_assembly(text))  # LLVM's printer: the one format irtext reads
+    given, text = (
+        text,
+        str(llvm.parse_assembly(text)),
+    )  # LLVM's printer: the one format irtext reads
     try:
         mod = parse_module(text)
     except PartialEvalError as error:
@@ -94,7 +97,7 @@ def partial_evaluate(
             # A huge program (TinyGo's -interp-timeout case): writing and verifying a new
             # module would cost more than the few instructions it would save at start-up.
             unchanged.stopped = f"gave up: nothing to keep ({resume}; {ev.failed_calls[-1]})"
-            unchanged.steps = ev.steps
+            unchanged.text, unchanged.steps = given, ev.steps  # the caller's text: no reprint
             return unchanged
         body = residual_function(mod, fn, ev, value, resume)
         new_text = rewrite_module(mod, fn, ev, body)
