@@ -14,12 +14,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from llvmlite import binding as llvm
 
 from jitkit.errors import UnsupportedError
 from jitkit.lang.parse import parse_module
 from jitkit.llvm.codegen import compile_module
 from jitkit.llvm.emit import emit_object, link_executable
 from jitkit.llvm.partial_eval import Options, PartialEvalResult, partial_evaluate
+from jitkit.llvm.partial_eval.irtext import read_ir
 from tests.test_differential import Choices, generate
 
 GOLDEN = Path(__file__).parent / "partial_eval"
@@ -202,6 +204,33 @@ def test_time_limit_leaves_the_loop_to_start_up(tmp_path: Path):
     (with_pe, without, result) = run_both(LONG_LOOP, tmp_path, Options(time_limit=0.0))
     assert "time limit" in result.stopped
     assert with_pe == without == (cpython(LONG_LOOP, tmp_path), "", 0)
+
+
+LONG_FUNCTION = "def long(x):\n" + "    x = x * 3 % 1001\n" * 40 + "    return x\n\n\n"
+LONG_FUNCTION += 'print("start")\nprint(long(5))\n'
+
+
+def test_size_budget_leaves_a_long_function_to_start_up(tmp_path: Path):
+    """A function longer than `max_body` lines is not read: its calls run at start-up."""
+    program = compile_module(parse_module(LONG_FUNCTION, "prog.py"), "libc")
+    printed = str(llvm.parse_assembly(str(program.module)))  # the text the budget counts
+    lines = {name: len(f.body) for name, f in read_ir(printed).functions.items()}
+    budget = lines['@"py.<module>"'] + 1
+    assert lines["@py.long"] > budget
+    (with_pe, without, result) = run_both(LONG_FUNCTION, tmp_path, Options(max_body=budget))
+    assert any("@py.long" in c and "size budget" in c for c in result.runtime_calls)
+    assert with_pe == without == (cpython(LONG_FUNCTION, tmp_path), "", 0)
+    assert partial_evaluate(str(program.module)).runtime_calls == []  # within the default
+    # Without the constant output there is nothing to keep: the module stays as it was.
+    quiet = LONG_FUNCTION.replace('print("start")\n', "")
+    program = compile_module(parse_module(quiet, "prog.py"), "libc")
+    result = partial_evaluate(str(program.module), options=Options(max_body=budget))
+    assert not result.changed and "nothing to keep" in result.stopped
+
+
+def test_size_budget_keeps_a_long_init_as_it_was():
+    result = evaluated(COMPUTES_THEN_PRINTS, Options(max_body=5))
+    assert not result.changed and "size budget" in result.stopped
 
 
 DEEP = """\

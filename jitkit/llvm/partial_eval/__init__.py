@@ -66,12 +66,19 @@ def partial_evaluate(
 ) -> PartialEvalResult:
     """Evaluate `init` (an LLVM function name with its `@`) in module `text`."""
     options = options or Options()
-    text = str(llvm.parse_assembly(text))  # LLVM's printer: the one format irtext reads
+    given, text = (
+        text,
+        str(llvm.parse_assembly(text)),
+    )  # LLVM's printer: the one format irtext reads
     try:
         mod = parse_module(text)
     except PartialEvalError as error:
         return PartialEvalResult(text, False, stopped=f"gave up: {error}")
     fn = mod.functions.get(init)
+    if fn is not None and len(fn.body) > options.max_body:
+        return PartialEvalResult(
+            text, False, stopped=f"gave up: {init} has {len(fn.body)} lines, over the size budget"
+        )
     before = sum(1 for _ in all_instrs(fn)) if fn else 0
     unchanged = PartialEvalResult(text, False, init_before=before, init_after=before)
     if fn is None or fn.params:
@@ -86,6 +93,12 @@ def partial_evaluate(
             value = ev.run(fn, [], 0)
         except Resume as stop:
             resume, value = stop, None
+        if resume and ev.over_size and not kept_anything(mod, ev):
+            # A huge program (TinyGo's -interp-timeout case): writing and verifying a new
+            # module would cost more than the few instructions it would save at start-up.
+            unchanged.stopped = f"gave up: nothing to keep ({resume}; {ev.failed_calls[-1]})"
+            unchanged.text, unchanged.steps = given, ev.steps  # the caller's text: no reprint
+            return unchanged
         body = residual_function(mod, fn, ev, value, resume)
         new_text = rewrite_module(mod, fn, ev, body)
         ref = llvm.parse_assembly(new_text)
@@ -122,6 +135,13 @@ def partial_evaluate(
         if name in mod.globals and g.kind == "constant" and mod.globals[name].kind == "global"
     ]
     return result
+
+
+def kept_anything(mod: ModuleText, ev: Evaluator) -> bool:
+    """Whether the evaluation computed output or a global's value (what a residual keeps)."""
+    if any(isinstance(item, Write) for item in ev.residual):
+        return True
+    return any(g in ev.memory and bytes(ev.memory[g]) != ev.initial.get(g) for g in mod.globals)
 
 
 def residual_function(
@@ -345,19 +365,29 @@ def byte_string(data: bytes) -> str:
                           for b in data) + '"'  # fmt: skip
 
 
+GLOBAL_REF = re.compile(r'@(?:"[^"]*"|[-\w$.]+)')
+LOAD_OF = re.compile(r'\s*%\S+ = load [^,]+, ptr (@(?:"[^"]*"|[-\w$.]+))(, align \d+)?$')
+
+
 def mark_constants(text: str, mod: ModuleText) -> str:
-    """Globals that no code stores to or passes on (only loaded) become `constant`."""
-    body = "\n".join(line for line in text.splitlines() if line.startswith((" ", "\t")))
+    """Globals that no code stores to or passes on (only loaded) become `constant`
+    (one pass over the code lines: a module may have 100,000s of them)."""
     lines = text.splitlines()
-    for name, g in mod.globals.items():
-        if g.kind != "global":
+    candidates = {name for name, g in mod.globals.items() if g.kind == "global"}
+    for line in lines:
+        if not candidates:
+            break
+        if "@" not in line or not line.startswith((" ", "\t")):
             continue
-        pattern = re.escape(name) + r"(?![-\w$.])"
-        uses = [line for line in body.splitlines() if re.search(pattern, line)]
-        if all(re.match(r"\s*%\S+ = load [^,]+, ptr " + pattern + r"(, align \d+)?$", u)
-               for u in uses):  # fmt: skip
-            i = next(i for i, line in enumerate(lines) if line.startswith(name + " = "))
-            lines[i] = re.sub(r"\bglobal\b", "constant", lines[i], count=1)
+        load = LOAD_OF.match(line)
+        for name in GLOBAL_REF.findall(line):
+            if name in candidates and not (load and load[1] == name):
+                candidates.discard(name)
+    for i, line in enumerate(lines):
+        name = line.partition(" = ")[0]
+        if name in candidates and line.startswith(name + " = "):
+            lines[i] = re.sub(r"\bglobal\b", "constant", line, count=1)
+            candidates.discard(name)
     return "\n".join(lines) + "\n"
 
 

@@ -53,6 +53,7 @@ class Options:
     time_limit: float = 30.0
     rollback: bool = True
     max_depth: int = 300  # nested calls evaluated here; deeper calls run at start-up
+    max_body: int = 50_000  # lines; a longer function is not read, its calls run at start-up
     runtime_calls: frozenset[str] = OUTPUT_RUNTIME
 
 
@@ -190,6 +191,7 @@ class Evaluator:
         self.touched = touched_globals(mod)
         self.failed_calls: list[str] = []
         self.locals_visible = False  # the init's allocas exist in the residual (resuming)
+        self.over_size = False  # a call was left to start-up for the size budget
 
     # -- the residual --------------------------------------------------------------------
 
@@ -324,6 +326,11 @@ class Evaluator:
         if fn is None or callee in self.options.runtime_calls:
             return self.runtime_call(ret, callee, actuals)
         if depth >= self.options.max_depth:
+            return self.runtime_call(ret, callee, actuals)
+        if len(fn.body) > self.options.max_body:  # decoding it would cost more than it saves
+            self.over_size = True
+            if depth == 0:
+                self.failed_calls.append(f"{callee}: {len(fn.body)} lines, over the size budget")
             return self.runtime_call(ret, callee, actuals)
         if not self.options.rollback:
             try:
