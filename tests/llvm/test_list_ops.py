@@ -13,24 +13,11 @@ from pathlib import Path
 import pytest
 
 from jitkit.llvm.compiler import build, compile_source
+from tests.programs import kernel_function
 
-PROGRAM = """
-def sieve(n):
-    flags = [True] * (n + 1)
-    flags[0] = False
-    flags[1] = False
-    i = 2
-    while i * i <= n:
-        if flags[i]:
-            for j in range(i * i, n + 1, i):
-                flags[j] = False
-        i += 1
-    count = 0
-    for f in flags:
-        if f:
-            count += 1
-    return count
-
+PROGRAM = (
+    kernel_function("sieve")
+    + """
 def halves(n):
     xs = []
     for i in range(n):
@@ -101,6 +88,7 @@ def bools(n):
     print(narrow, twice, len(narrow))
     return narrow
 """
+)
 
 CASES = [
     ("sieve", (100,)), ("sieve", (0,)), ("sieve", (200_000,)), ("halves", (7,)),

@@ -10,7 +10,10 @@ learns a feature flips its row here, and the suite then holds it to CPython's re
 
 from __future__ import annotations
 
+import ast
 import re
+
+from jitkit.bench import kernel_source
 
 NATIVE, VM, REFUSED = "native", "vm", "refused"
 FEATURES = ("floats", "lists", "globals")
@@ -41,3 +44,15 @@ def features(source: str) -> set[str]:
 def refused(engine: str, used: set[str]) -> bool:
     """May `engine` refuse (UnsupportedError at load time) a program using `used`?"""
     return any(SUPPORT[engine][f] == REFUSED for f in used)
+
+
+def kernel_function(name: str) -> str:
+    """One benchmark kernel's source, from `jitkit/kernels/kernels.py` (the one copy), for tests
+    that run it beside functions of their own."""
+    source = kernel_source()
+    fn = next(
+        node
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef) and node.name == name
+    )
+    return ast.get_source_segment(source, fn) + "\n"

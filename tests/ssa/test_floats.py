@@ -16,25 +16,11 @@ from jitkit.lang.parse import parse_module
 from jitkit.ssa.regalloc import XMM_REGISTERS, Slot
 from jitkit.ssa.tier import ssa_tier
 from jitkit.stackjit import compiler as stack_compiler
+from tests.programs import kernel_function
 from tests.programs.engines import capture
 from tests.programs.engines import run as run_engine
 
-SOURCE = textwrap.dedent("""
-    def mandel(n):
-        inside = 0
-        for y in range(n):
-            ci = 2.0 * y / n - 1.0
-            for x in range(n):
-                cr = 2.0 * x / n - 1.5
-                zr, zi = 0.0, 0.0
-                i = 0
-                while i < 50 and zr * zr + zi * zi <= 4.0:
-                    zr, zi = zr * zr - zi * zi + cr, 2.0 * zr * zi + ci
-                    i += 1
-                if i == 50:
-                    inside += 1
-        return inside
-
+SOURCE = kernel_function("mandel") + textwrap.dedent("""
     def ratio(a, b):
         return a / b
 
