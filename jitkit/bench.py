@@ -48,8 +48,8 @@ SIZES = {
     "gcd_sum": 20_000,
     "collatz": 6_000,
     "count_primes": 30_000,
-    "mandel": 50,  # small: the stack and SSA tiers run floats and lists in the VM (~60x CPython)
-    "sieve": 50_000,
+    "mandel": 50,  # small, as the interpreters run it too (the VM is ~2,000x gcc on it)
+    "sieve": 50_000,  # small: the stack and SSA tiers run lists in their VM
 }
 SLOW = {"treewalk": 0.1, "interp": 0.2}  # interpreters run a smaller size, scaled back (see below)
 
