@@ -205,8 +205,9 @@ _HIDDEN = {"line", "col", "filename", "varnames", "hidden", "slot", "source", "c
 
 
 def _fields(node: Any) -> list[tuple[str, Any]]:
-    if hasattr(node, "__dataclass_fields__"):
-        names = list(node.__dataclass_fields__)
+    if hasattr(node, "__dataclass_fields__"):  # a flag is shown only when set
+        fields = node.__dataclass_fields__
+        names = [n for n in fields if fields[n].default is not False or getattr(node, n)]
     elif hasattr(node, "_fields"):  # Python's ast
         names = list(node._fields)
     else:
