@@ -6,8 +6,6 @@ tier's own fallback, so each test also checks the call ran where it should (`bai
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import pytest
@@ -15,18 +13,12 @@ import pytest
 from jitkit.hostc.module import compile_source
 from jitkit.lang.runtime import UNBOUND
 from tests.llvm.test_module_globals import LATE, LIMIT, REBOUND, cpython
+from tests.llvm.test_module_globals import in_process as run_in_process
 
 
 def in_process(source: str):
     """(stdout, exception, module) of running `source`'s top-level code with hostc."""
-    module = compile_source(source, "prog.py")
-    out, error = io.StringIO(), None
-    with contextlib.redirect_stdout(out):
-        try:
-            module.run_main()
-        except Exception as e:  # noqa: BLE001 - compared with CPython's below
-            error = e
-    return out.getvalue(), error, module
+    return run_in_process(source, compile_source)
 
 
 @pytest.mark.parametrize("source", [LIMIT, LATE, REBOUND], ids=["limit", "late", "rebound"])

@@ -79,9 +79,10 @@ def cpython(source: str, tmp: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(path)], capture_output=True, text=True)
 
 
-def in_process(source: str) -> tuple[str, BaseException | None, object]:
-    """(stdout, exception, module) of running `source` with the in-process LLVM tier."""
-    module = compile_source(source, "prog.py")
+def in_process(source: str, compile=compile_source) -> tuple[str, BaseException | None, object]:
+    """(stdout, exception, module) of running `source`'s top-level code in process, compiled by
+    `compile` (the LLVM tier's unless the C tier's tests hand theirs)."""
+    module = compile(source, "prog.py")
     out, error = io.StringIO(), None
     with contextlib.redirect_stdout(out):
         try:
