@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from time import perf_counter
 
+from jitkit.bindings import Bindings
 from jitkit.errors import JitkitError
 
 WARMING, TRIAL, NATIVE, CPYTHON = "warming", "trial", "native", "cpython"
@@ -97,9 +98,12 @@ class CPythonFirst:
         compile_native: Callable[[], object],
         policy: Policy,
         announce: Callable[[], None] = lambda: None,  # told when native code starts to run
+        bindings: Callable[[], Bindings | None] = lambda: None,  # what the compile found
+        forget: Callable[[], None] = lambda: None,  # drops the compiled module
     ) -> None:
         self.name, self.plain = fn.__name__, fn  # the original keeps CPython's code
         self.compile_native, self.policy, self.announce = compile_native, policy, announce
+        self.bindings, self.forget = bindings, forget
         self.function = types.FunctionType(
             fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__
         )
@@ -111,7 +115,8 @@ class CPythonFirst:
         self.native_times: list[float] = []  # seconds of each native call in the trial
         self.deopts = 0  # trial calls that deoptimized into the VM
         self.tier = None  # the compiled module (a StackTier) once hot
-        self.entry: Callable | None = None  # its builtin entry for this function
+        self.entry: Callable | None = None  # its builtin entry, behind the bindings' guard
+        self.inner: Callable | None = None  # the builtin entry itself
         self.events: list[str] = []
         why = unsupported_shape(fn)
         if why:
@@ -182,7 +187,9 @@ class CPythonFirst:
             return self.settle(f"the compiled tiers leave it to the VM: {reason}")
         self.tier, self.state = tier, TRIAL
         builtin = getattr(tier, "builtin", None)
-        self.entry = builtin(self.name, self.general) if builtin is not None else self.general
+        self.inner = builtin(self.name, self.general) if builtin is not None else self.general
+        bindings = self.bindings()
+        self.entry = bindings.guard(self.inner, self.stale) if bindings else self.inner
         self.events.append(f"{self.name}: compiled to the {running} tier after {why}")
         self.switch(self.try_native)
         self.announce()
@@ -196,10 +203,11 @@ class CPythonFirst:
         try:
             return self.entry(*args)  # type: ignore[misc]
         finally:
-            self.native_times.append(perf_counter() - start)
-            self.deopts += bool(tier.last_deopt)  # type: ignore[attr-defined]
-            if self.state == TRIAL and len(self.native_times) >= self.policy.trial:
-                self.judge()
+            if self.tier is tier:  # else a rebinding dropped the code: nothing to judge
+                self.native_times.append(perf_counter() - start)
+                self.deopts += bool(tier.last_deopt)  # type: ignore[attr-defined]
+                if self.state == TRIAL and len(self.native_times) >= self.policy.trial:
+                    self.judge()
 
     def judge(self) -> None:
         """Keep native code whose median call beats CPython's and that rarely deopts (the
@@ -215,6 +223,23 @@ class CPythonFirst:
             self.events.append(f"{self.name}: keeps native code ({native * 1e6:.1f} µs a call)")
             self.switch(self.entry)
 
+    def stale(self, *args: object) -> object:
+        """The guard's way out, after the module's dicts changed: when every name the code
+        calls still holds what it held, the entry runs; else the compiled code is dropped
+        and the function warms up again in CPython (which calls what the names hold now)."""
+        bindings = self.bindings()
+        if self.inner is not None and bindings is not None and bindings.check():
+            return self.inner(*args)
+        changed = bindings.changed() if bindings is not None else []
+        names = ", ".join(map(repr, changed)) or "a name it calls"
+        self.events.append(f"{self.name}: {names} rebound: back to CPython, warming up again")
+        self.state, self.tier, self.entry, self.inner = WARMING, None, None, None
+        self.calls, self.seconds, self.times = 0, 0.0, []
+        self.native_times, self.deopts = [], 0
+        self.forget()
+        self.switch(self.warm)
+        return self.in_cpython(*args)
+
     def general(self, *args: object) -> object:
         """What the builtin entry falls back on: the tier's general path for arguments it
         takes (deopts and all), CPython for the rest."""
@@ -224,6 +249,6 @@ class CPythonFirst:
         return self.in_cpython(*args)
 
     def settle(self, why: str) -> None:
-        self.state, self.why, self.tier, self.entry = CPYTHON, why, None, None
+        self.state, self.why, self.tier, self.entry, self.inner = CPYTHON, why, None, None, None
         self.events.append(f"{self.name}: runs in CPython from now on ({why})")
         self.switch(None)

@@ -42,13 +42,14 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from jitkit.bindings import VALUE_TYPES, Bindings, describe
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.compiler import compile_module
 from jitkit.bytecode.disasm import dis as format_listing
 from jitkit.cpython_first import WARMING, CPythonFirst, Policy
 from jitkit.errors import JitkitError, UnsupportedError
 from jitkit.lang import nodes
-from jitkit.lang.parse import parse_function
+from jitkit.lang.parse import parse_function, unwrap
 from jitkit.lang.runtime import UNBOUND
 from jitkit.lang.treewalk import TreeWalker
 from jitkit.machine_code import MachineCode, hostc_code, llvm_code, stack_code
@@ -137,7 +138,7 @@ def showing(method: str) -> list[str]:
     return [t for t in TIERS if method in TIER_INFO[t].shows]
 
 
-GLOBAL_TYPES = (int, bool, float, type(None), list)  # what a module-level name may hold here
+GLOBAL_TYPES = VALUE_TYPES  # what a module-level name may hold here
 
 
 class InspectionError(JitkitError, LookupError):
@@ -182,16 +183,25 @@ class JitFunction:
         self._vm: VM | None = None
         self._engine = None
         self._global_names: list[str] | None = None
+        self._bindings: Bindings | None = None  # what the names it calls held when compiled
+        self._entry: Callable | None = None  # the engine's builtin entry, once made
+        self._signature: inspect.Signature | None = None
+        self.in_python: str | None = None  # why calls run the original function, if they do
+        self.rebinds = 0  # times a rebinding in its module made it compile again
         self.cpython_first = (
-            CPythonFirst(fn, lambda: self.engine, Policy(), self.show_compiled)
+            CPythonFirst(
+                fn, lambda: self.engine, Policy(), self.show_compiled, lambda: self._bindings,
+                self.forget,
+            )
             if info.cpython_first
             else None
-        )
+        )  # fmt: skip
 
     @property
     def module(self) -> nodes.Module:
         """The kit AST of this function and the module functions it calls."""
         if self._module is None:
+            self.record_bindings()
             self._module = parse_function(self.__wrapped__)
             if "ast" in self.dump:
                 print(f"== ast of {self.__name__} ==")
@@ -203,6 +213,7 @@ class JitFunction:
     def codes(self) -> dict[str, Code]:
         """Kit code objects, keyed by function name."""
         if self._codes is None:
+            self.record_bindings()
             if self.frontend == "dis":
                 from jitkit.bytecode.from_cpython import translate_function
 
@@ -213,6 +224,48 @@ class JitFunction:
                 print(f"== bytecode of {self.__name__} ==")
                 print("\n\n".join(format_listing(c) for c in self._codes.values()))
         return self._codes
+
+    def record_bindings(self) -> None:
+        """Before the front end reads the module: what every name the code calls holds now
+        (the compiled code runs only while they still hold it, `jitkit.bindings`)."""
+        if self._bindings is None:
+            self._bindings = bindings = Bindings(self.__wrapped__, unwrap)
+            if bindings.aliases:  # the front end names a module's functions by `__name__`
+                name, holds = bindings.aliases[0]
+                raise UnsupportedError(
+                    f"{self.__name__}() calls {name!r}, which holds the function {holds!r}: "
+                    "jitkit compiles a function called by the name it was defined with"
+                )
+
+    def forget(self) -> None:
+        """Drop everything compiled: the next use parses, compiles and records again."""
+        self._module = self._codes = self._vm = self._engine = self._global_names = None
+        self._bindings = self._entry = self.in_python = None
+        if type(self) is not JitFunction:  # the builtin entry's class: back to the Python path
+            self.__class__ = JitFunction
+
+    def rebind(self) -> None:
+        """A name the compiled code called no longer holds what it held (CPython calls what
+        it holds now): compile again from the module as it is. What the kit refuses now (a
+        callee bound to an int, a module-level `abs`) runs as the original function does,
+        exactly, until the names change again."""
+        changed = self._bindings.changed() if self._bindings is not None else []
+        self.forget()
+        self.rebinds += 1
+        try:
+            self.build()
+        except JitkitError as refused:
+            self.in_python = f"{describe(changed)} rebound since it was compiled: {refused}"
+
+    def build(self) -> None:
+        """Parse and compile what a call on this tier runs, now."""
+        if self.info.runs == "walker":
+            self.module  # noqa: B018 (parses)
+        elif self.info.runs == "vm":
+            self.vm  # noqa: B018
+        else:
+            self.engine  # noqa: B018
+        self.global_names  # noqa: B018
 
     @property
     def global_names(self) -> list[str]:
@@ -273,8 +326,11 @@ class JitFunction:
 
     def running_tier(self) -> str:
         """Where the next call runs: the tier, or the one "auto" has reached, or for the
-        default "cpython" until it is hot (and for good if it stays there)."""
+        default "cpython" until it is hot (and for good if it stays there); "cpython" too
+        while a rebinding left the module outside what the kit compiles."""
         if self.cpython_first is not None and self.cpython_first.tier is None:
+            return "cpython"
+        if self.in_python is not None:
             return "cpython"
         if self.info.mixed:  # "interp" where left to the VM
             return self.engine.tier_of(self.__name__)
@@ -306,7 +362,8 @@ class JitFunction:
 
     def cpython_story(self) -> str:
         first = self.cpython_first
-        assert first is not None
+        if first is None:
+            return f"{self.__name__}() runs as the original Python function: {self.in_python}"
         if first.state == WARMING:
             return (
                 f"{self.__name__}() still runs in CPython ({first.calls} calls, "
@@ -375,13 +432,25 @@ class JitFunction:
             raise InspectionError(f"tier {self.tier!r} makes no C; tier {does} does")
         return self.engine.function_c(self.__name__)
 
-    def __call__(self, *args: object) -> object:
+    def __call__(self, *args: object, **kwargs: object) -> object:
         """Run the function on its tier. On the machine-code tiers the first call on the main
-        thread gives this object a class of its own whose `__call__` is the function's
-        builtin entry (the engine's `builtin`: a machine-code stub), so later calls cost
-        CPython's call of a builtin and the stub, not a trip through `engine.call`."""
+        thread gives this object a class of its own whose `__call__` is a guard stub in front
+        of the function's builtin entry (the engine's `builtin`: a machine-code stub), so
+        later calls cost CPython's call of a builtin, the check that the module's dicts did
+        not change (`jitkit.bindings`) and the stub, not a trip through `engine.call`. Calls
+        with keywords, and calls after a dict changed, come back here."""
         if self.cpython_first is not None:
-            return self.cpython_first.function(*args)
+            return self.cpython_first.function(*args, **kwargs)
+        if kwargs:
+            bound = self.bind(args, kwargs)
+            if bound is None:  # CPython refuses the call: its own TypeError, body not run
+                return self.__wrapped__(*args, **kwargs)
+            args = bound
+        bindings = self._bindings
+        if bindings is not None and not bindings.check():
+            self.rebind()
+        if self.in_python is not None:
+            return self.__wrapped__(*args)
         names = self._global_names
         if names is None:
             names = self.global_names
@@ -401,11 +470,39 @@ class JitFunction:
             if not self.load_globals(engine):
                 return self.__wrapped__(*args)
             return engine.call(self.__name__, *args)
+        if self._entry is not None:  # the guard sent the call here and the names still hold
+            return self._entry(*args)
         main = threading.current_thread() is threading.main_thread()
         if self.info.builtin_entry and main and type(self) is JitFunction:
-            entry = engine.builtin(self.__name__)
-            self.__class__ = type("JitFunction", (JitFunction,), {"__call__": entry})
+            self.record_bindings()
+            assert self._bindings is not None
+            self._entry = entry = engine.builtin(self.__name__)
+            guard = self._bindings.guard(entry, self.stale)
+            call = staticmethod(guard) if inspect.isfunction(guard) else guard  # no tags: Python
+            self.__class__ = type("JitFunction", (JitFunction,), {"__call__": call})
         return engine.call(self.__name__, *args)
+
+    def stale(self, *args: object, **kwargs: object) -> object:
+        """The guard's way out: keywords to bind, or a module dict written since the last
+        check (a module-level loop storing globals comes here on every call)."""
+        bindings, entry = self._bindings, self._entry
+        if not kwargs and bindings is not None and entry is not None and bindings.check():
+            return entry(*args)
+        return JitFunction.__call__(self, *args, **kwargs)
+
+    def bind(self, args: tuple, kwargs: dict) -> tuple | None:
+        """Keyword arguments bound to the parameters as CPython binds them; None where CPython
+        refuses the call (an unknown or repeated keyword, a missing argument): the caller
+        calls the original function, which raises CPython's own TypeError before its body
+        runs."""
+        if self._signature is None:
+            self._signature = inspect.signature(self.__wrapped__)
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError:
+            return None
+        bound.apply_defaults()
+        return bound.args if not bound.kwargs else None
 
     def __repr__(self) -> str:
         return f"<jitkit.jit {self.__name__} tier={self.tier!r}>"
