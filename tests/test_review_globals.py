@@ -12,7 +12,12 @@ under the bare decorator, while CPython runs the function: CPython's own code th
 from __future__ import annotations
 
 import ctypes
+import glob
 import linecache
+import shutil
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -22,6 +27,7 @@ from jitkit.jit import TIER_INFO, jit
 from jitkit.lang.parse import unwrap
 from jitkit.native.guard import Lookup, make_guard
 from jitkit.tiers import TIERS
+from tests.conftest import ROOT
 
 NATIVE_ENTRY = [t for t in TIERS if TIER_INFO[t].builtin_entry]
 
@@ -267,3 +273,67 @@ def test_the_guard_stub_jumps_while_the_words_hold():
         undo()
         assert guard(3, 9) == 9 and not stale_calls
     assert guard(3, key=4) == "stale" and stale_calls[-1] == ((3,), {"key": 4})
+
+
+MECHANISM = textwrap.dedent("""
+    import ctypes, sys
+    from jitkit.bindings import VERSION_OFFSET, Bindings
+
+    def double(n): return n * 2
+    def triple(n): return n * 3
+    def total(n): return double(n) + len([n])
+    DOUBLE = double
+
+    def main():
+        assert VERSION_OFFSET == 24, VERSION_OFFSET
+        b = Bindings(total, lambda f: f)
+        stale = []
+        guard = b.guard(total, lambda *a, **k: stale.append(a) or "stale")
+        assert guard(5) == 11 and not stale
+        globals()["X"] = 1  # the tag moves; the stub finds every name unchanged
+        assert guard(5) == 11 and not stale and b.unchanged()
+        globals()["double"] = triple
+        assert guard(5) == "stale" and not b.check() and b.changed() == ["double"]
+        globals()["double"] = DOUBLE
+        assert b.check() and guard(5) == 11 and guard(n=5) == "stale"
+        if sys.version_info >= (3, 12):  # a dict watcher sets low bits of the same word
+            callback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.py_object,
+                                        ctypes.c_void_p, ctypes.c_void_p)(lambda *a: 0)
+            add = ctypes.pythonapi.PyDict_AddWatcher
+            add.restype = ctypes.c_int
+            watch = ctypes.pythonapi.PyDict_Watch
+            watch.argtypes = (ctypes.c_int, ctypes.py_object)
+            before, calls = b.expected[0], len(stale)
+            watcher = add(callback)
+            watch(watcher, globals())
+            assert b.tags[0].value != before  # "look again" ...
+            assert guard(5) == 11 and b.unchanged() and len(stale) == calls  # ... all as it was
+            ctypes.pythonapi.PyDict_Unwatch(watcher, ctypes.py_object(globals()))
+            ctypes.pythonapi.PyDict_ClearWatcher(watcher)
+        print("ok", sys.version_info[:2])
+
+    main()
+""")
+
+
+def interpreters() -> list[str]:
+    """CPython 3.11, 3.12 and 3.13 where this machine has them (pyenv or on PATH)."""
+    found = []
+    for minor in (11, 12, 13):
+        paths = sorted(glob.glob(f"/root/.pyenv/versions/3.{minor}.*/bin/python"))
+        path = paths[-1] if paths else shutil.which(f"python3.{minor}")
+        if path:
+            found.append(path)
+    return found or [sys.executable]
+
+
+@pytest.mark.parametrize("python", interpreters())
+def test_the_mechanism_on_each_python(python):
+    """The version-specific part (the tag's offset, that a store moves it, watcher bits on
+    3.12+) on every CPython this machine has; it needs nothing but the kit itself."""
+    run = subprocess.run(
+        [python, "-c", MECHANISM], capture_output=True, text=True, timeout=120,
+        cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("ok")
