@@ -18,6 +18,7 @@ reads those at every call (`set_globals`), so rebinding `LIMIT = 7` changes no b
 from __future__ import annotations
 
 import ctypes
+import dis
 import sys
 import types
 from collections.abc import Callable, Iterable
@@ -58,6 +59,12 @@ def resolve(scope: dict, builtins: dict, name: str) -> object:
     return VALUE if type(found) in VALUE_TYPES else found
 
 
+def global_names(code: types.CodeType) -> list[str]:
+    """The names `code` looks up in its module, then builtins (LOAD_GLOBAL), in order."""
+    loads = (i.argval for i in dis.get_instructions(code) if i.opname == "LOAD_GLOBAL")
+    return list(dict.fromkeys(loads))
+
+
 def builtins_of(fn: types.FunctionType) -> dict:
     found = fn.__builtins__
     return found if isinstance(found, dict) else found.__dict__
@@ -77,7 +84,7 @@ class Bindings:
                 continue
             seen.add(id(f))
             scope, builtins = f.__globals__, builtins_of(f)
-            for name in f.__code__.co_names:  # globals and attributes: a superset is harmless
+            for name in global_names(f.__code__):
                 if (id(scope), name) in recorded:
                     continue
                 recorded.add((id(scope), name))

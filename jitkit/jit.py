@@ -229,13 +229,13 @@ class JitFunction:
         """Before the front end reads the module: what every name the code calls holds now
         (the compiled code runs only while they still hold it, `jitkit.bindings`)."""
         if self._bindings is None:
-            self._bindings = bindings = Bindings(self.__wrapped__, unwrap)
-            if bindings.aliases:  # the front end names a module's functions by `__name__`
-                name, holds = bindings.aliases[0]
-                raise UnsupportedError(
-                    f"{self.__name__}() calls {name!r}, which holds the function {holds!r}: "
-                    "jitkit compiles a function called by the name it was defined with"
-                )
+            self._bindings = Bindings(self.__wrapped__, unwrap)
+        if self._bindings.aliases:  # the front end names a module's functions by `__name__`
+            name, holds = self._bindings.aliases[0]
+            raise UnsupportedError(
+                f"{self.__name__}() calls {name!r}, which holds the function {holds!r}: "
+                "jitkit compiles a function called by the name it was defined with"
+            )
 
     def forget(self) -> None:
         """Drop everything compiled: the next use parses, compiles and records again."""
