@@ -27,7 +27,11 @@ the output of the methods "ir", "llvm_ir", "c_source" and "asm" (where the tier 
 Module-level names the function (or a function it calls) reads are read from `fn.__globals__`
 before each call and handed to the engine (`set_globals`), so a rebinding between two calls is
 seen as CPython sees it; a value no tier holds (a str, a dict, ...) runs the original Python
-function instead, exactly (docs/globals.md).
+function instead, exactly (docs/globals.md). The functions and builtins it calls are looked up
+at call time too: a call runs the compiled code only while every such name holds what it held
+when compiled (`jitkit.bindings`: the dicts' version tags, checked by a guard stub in front of
+the builtin entry); a rebinding compiles again, or, where the kit refuses the new bindings,
+runs the original function. Keyword arguments are bound as CPython binds them.
 
 `jitkit.tiers.TIERS` (what `python -m jitkit run` and the differential suites run) holds every
 tier but the default: those compile a program's source, and the default's tier 0 is CPython
@@ -438,7 +442,7 @@ class JitFunction:
         of the function's builtin entry (the engine's `builtin`: a machine-code stub), so
         later calls cost CPython's call of a builtin, the check that the module's dicts did
         not change (`jitkit.bindings`) and the stub, not a trip through `engine.call`. Calls
-        with keywords, and calls after a dict changed, come back here."""
+        with keywords, and calls after a name the code calls was rebound, come back here."""
         if self.cpython_first is not None:
             return self.cpython_first.function(*args, **kwargs)
         if kwargs:
@@ -483,8 +487,8 @@ class JitFunction:
         return engine.call(self.__name__, *args)
 
     def stale(self, *args: object, **kwargs: object) -> object:
-        """The guard's way out: keywords to bind, or a module dict written since the last
-        check (a module-level loop storing globals comes here on every call)."""
+        """The guard's way out: keywords to bind, or a name rebound since the code was
+        compiled (the stub itself renews its tags when the names still hold)."""
         bindings, entry = self._bindings, self._entry
         if not kwargs and bindings is not None and entry is not None and bindings.check():
             return entry(*args)
