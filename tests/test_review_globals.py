@@ -206,6 +206,28 @@ def test_the_default_rewarms_after_a_rebinding_and_compiles_again():
     assert first.tier is not None and f.running_tier() != "cpython"
 
 
+def hot_default(fn):
+    """`fn` under the bare decorator, compiled at its first call and kept native whatever
+    its trial times (a trial too long to end)."""
+    f = jit(fn)
+    f.jit.cpython_first.policy = Policy(budget=0.0, long_call=0.0, min_call=0.0, trial=10**9)
+    return f
+
+
+def test_the_default_sees_an_int_and_a_shadowed_builtin_after_it_compiled(capsys):
+    f, g = hot_default(shout), hot_default(absolute)
+    assert f(4) == 4 and g(-5) == 5
+    if f.jit.cpython_first.tier is None or g.jit.cpython_first.tier is None:
+        pytest.skip("the default kept them in CPython: nothing compiled to test")
+    capsys.readouterr()
+    globals()["double"] = 7
+    with pytest.raises(TypeError, match="'int' object is not callable"):
+        f(4)
+    assert capsys.readouterr().out == "4\n"
+    globals()["abs"] = triple
+    assert g(-5) == -15
+
+
 @pytest.mark.parametrize("tier", [*TIERS, "cpython-first"])
 def test_keyword_arguments_are_bound_as_cpython_binds_them(tier):
     f = jit(tier=tier)(add)
