@@ -63,6 +63,28 @@ def bind_arguments(fn: n.Function, args: Sequence[object], kwargs: Mapping[str, 
     return bind(fn.name, fn.params, fn.defaults, args, list(kwargs.items()))
 
 
+def bind_source(
+    name: str,
+    params: Sequence[str],
+    defaults: Sequence[object],
+    positional: int,
+    keywords: list[str],
+) -> tuple[list[int], list[int] | None]:
+    """A call in the source, bound when compiling. Its arguments are numbered in source order
+    (the `positional` ones, then the keywords). Out: for each parameter, the number of the
+    argument it gets, or `-1 - k` for default k; and the order to evaluate the parameters'
+    values in, None when it is 0, 1, 2, ... (a default is a constant: where it is evaluated
+    cannot be seen). CPython's TypeError for a call that cannot bind."""
+    numbered = [(key, positional + i) for i, key in enumerate(keywords)]
+    fills = [-1 - k for k in range(len(defaults))]
+    bound = bind(name, params, fills, list(range(positional)), numbered)
+    given = [b for b in bound if b >= 0]
+    if given == sorted(given):
+        return bound, None
+    order = [bound.index(j) for j in range(len(given))]
+    return bound, order + [i for i, b in enumerate(bound) if b < 0]
+
+
 # ------------------------------------------------------------- CPython's messages
 
 
