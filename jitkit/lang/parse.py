@@ -2,7 +2,9 @@
 
 In: source text parsed by Python's own `ast`, or a function object (its source via
 `inspect.getsource`, plus every module-level function it calls, found in `fn.__globals__`).
-Out: a `nodes.Module` whose names are resolved to local slots, module functions or builtins.
+Out: a `nodes.Module` whose names are resolved to local slots, module functions or builtins,
+and whose calls are bound: keyword arguments to the callee's parameters, constant defaults
+filled in (`calls.bind_source`, docs/calls.md).
 Anything outside the subset raises `UnsupportedError("file, line L, col C: '...' is not
 supported by jitkit (supported: ...)")`; nothing is executed here.
 """
