@@ -11,14 +11,15 @@ a caller hands a kit function (`@jit`'s front door).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 from jitkit.lang import nodes as n
 
-try:  # Python 3.13: CPython's own suggestion for a misspelt keyword argument
-    from _suggestions import _generate_suggestions
-except ImportError:  # 3.11, 3.12: their messages have no suggestion
+try:  # 3.13's stdlib: the C helper behind its "Did you mean" (3.11, 3.12 have neither)
+    _generate_suggestions = importlib.import_module("_suggestions")._generate_suggestions
+except (ImportError, AttributeError):
     _generate_suggestions = None
 
 T = TypeVar("T")
