@@ -274,3 +274,47 @@ def test_a_call_that_cannot_bind_is_refused_on_the_command_line(tmp_path, comman
     line = result.stderr.strip()
     assert line.startswith(f"{path}:6:7: UnsupportedError: a call that always raises TypeError")
     assert f"({message})" in line
+
+
+LATE_TYPE_ERROR = """\
+def show(x):
+    print("arg", x)
+    return x
+
+
+def f(a, b, c=1):
+    return a * 10 + b + c
+
+
+def two(a, b):
+    return a + b
+
+
+def run(x):
+    t = f(b=show(x), a=show(2))
+    print(t)
+    return t + two(show(t))
+
+
+print(run(4))
+"""
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_a_positional_count_error_still_raises_when_it_runs(tmp_path, tier):
+    """After reordered keyword calls in the same function, a positional call of a function
+    without defaults with one argument too few: CPython's TypeError when it runs, after the
+    output before it (in a child process: a native tier must not take the caller down)."""
+    path = tmp_path / "late.py"
+    path.write_text(LATE_TYPE_ERROR)
+    python = subprocess.run([sys.executable, str(path)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "jitkit", "run", str(path), "--tier", tier],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert (result.stdout, result.returncode) == (python.stdout, python.returncode)
+    last = python.stderr.strip().splitlines()[-1]
+    assert last == "TypeError: two() missing 1 required positional argument: 'b'"
+    assert last in result.stderr.splitlines()  # the VM's kit call stack may follow it
