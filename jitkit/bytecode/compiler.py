@@ -26,9 +26,14 @@ from jitkit.lang.parse import deep
 
 def reverse_top(b: CodeBuilder, count: int) -> None:
     """Emit SWAPs that reverse the top `count` stack items (for left-to-right tuple stores)."""
-    stack = list(range(count))  # stack[-1] is the top; we want it reversed
-    want = stack[::-1]
-    for depth in range(count, 1, -1):
+    permute_top(b, list(range(count))[::-1])
+
+
+def permute_top(b: CodeBuilder, ranks: list[int]) -> None:
+    """Emit SWAPs that sort the top `len(ranks)` items, `ranks[k]` being the rank of the
+    item k places above the lowest of them (the top is last); at most two per item."""
+    stack, want = list(ranks), sorted(ranks)
+    for depth in range(len(stack), 1, -1):
         if stack[-depth] == want[-depth]:
             continue
         where = len(stack) - stack.index(want[-depth])
@@ -282,11 +287,13 @@ class FunctionCompiler:
         self.lower(e.orelse)
         self.b.patch_jump(to_end)
 
+    # f(b=x, a=y): the arguments in source order, then SWAPs put them in parameter order
     def lower_Call(self, e: n.Call) -> None:
         self.b.emit(Op.LOAD_FUNC, self.b.add_name(e.func))
-        for a in e.args:
-            self.lower(a)
+        for i in n.evaluation_order(e):
+            self.lower(e.args[i])
         self.b.line = e.line
+        permute_top(self.b, n.evaluation_order(e))
         self.b.emit(Op.CALL, len(e.args))
 
     def lower_Builtin(self, e: n.Builtin) -> None:

@@ -525,7 +525,9 @@ class CGen:
         return f"({test} ? {body} : {orelse})"
 
     def lower_Call(self, e: n.Call) -> str:
-        first, args = self.sequenced(e.args)
+        order = n.evaluation_order(e)  # source order; the C function takes parameter order
+        first, evaluated = self.sequenced([e.args[i] for i in order])
+        args = [evaluated[order.index(i)] for i in range(len(order))]
         callee = self.functions[e.func]
         if len(args) != len(callee.params):  # TypeError, after the arguments ran
             return self.comma([*first, *args], "jk_fail(cx, JK_TYPE)")

@@ -92,10 +92,20 @@ class IfExp(Node):
 
 @dataclass
 class Call(Node):
-    """A call of a function of the same module, resolved by name."""
+    """A call of a function of the same module, resolved by name. `args` has one value per
+    parameter, in parameter order: keyword arguments bound and defaults filled in (fresh
+    `Const`s) by the front end. `order`: the indexes of `args` in the order the source
+    evaluates them when that is not 0, 1, 2, ... (`f(b=g(), a=h())` is [1, 0]); every
+    tier evaluates them in that order, then calls with them in parameter order."""
 
     func: str
     args: list[Node]
+    order: list[int] | None = None
+
+
+def evaluation_order(call: Call) -> list[int]:
+    """The indexes of `call.args` in the order CPython evaluates them (source order)."""
+    return list(range(len(call.args))) if call.order is None else call.order
 
 
 @dataclass
@@ -262,13 +272,15 @@ class Print(Node):
 
 @dataclass
 class Function(Node):
-    """One function: parameters are the first `len(params)` entries of `varnames`."""
+    """One function: parameters are the first `len(params)` entries of `varnames`; the last
+    `len(defaults)` parameters have these constant default values (CPython's `__defaults__`)."""
 
     name: str
     params: list[str]
     varnames: list[str]
     body: list[Node]
     filename: str = "<string>"
+    defaults: list[object] = field(default_factory=list)
 
 
 @dataclass
@@ -347,4 +359,5 @@ def sexpr(node: object) -> object:
         return ["BinOp", op, sexpr(node.left), sexpr(node.right)]
     skip = {"line", "col", "filename", "varnames", "hidden", "slot"}
     names = [f for f in node.__dataclass_fields__ if f not in skip]
+    names = [f for f in names if f not in ("order", "defaults") or getattr(node, f)]  # if set
     return [type(node).__name__] + [sexpr(getattr(node, f)) for f in names]

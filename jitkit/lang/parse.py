@@ -2,7 +2,9 @@
 
 In: source text parsed by Python's own `ast`, or a function object (its source via
 `inspect.getsource`, plus every module-level function it calls, found in `fn.__globals__`).
-Out: a `nodes.Module` whose names are resolved to local slots, module functions or builtins.
+Out: a `nodes.Module` whose names are resolved to local slots, module functions or builtins,
+and whose calls are bound: keyword arguments to the callee's parameters, constant defaults
+filled in (`calls.bind_source`, docs/calls.md).
 Anything outside the subset raises `UnsupportedError("file, line L, col C: '...' is not
 supported by jitkit (supported: ...)")`; nothing is executed here.
 """
@@ -18,15 +20,17 @@ import textwrap
 from collections.abc import Callable
 
 from jitkit.errors import UnsupportedError
+from jitkit.lang import calls
 from jitkit.lang import nodes as n
 from jitkit.lang import runtime as rt
 
 SUPPORTED = (
-    "def with positional parameters, return, =, a, b = x, y, +=, if/elif/else, while, "
-    "for x in range(...), for x in xs, break, continue, pass, print(...), int, float and "
-    "bool literals, + - * / // % **, unary - + not, comparisons, and/or, x if c else y, "
-    "abs, min, max, len, float, int, lists [a, b], xs[i], xs[i] = v, xs.append(v), "
-    "calls of functions of the same module, reads of module-level names bound by top-level code"
+    "def with parameters and constant defaults (def f(n, acc=0)), return, =, a, b = x, y, +=, "
+    "if/elif/else, while, for x in range(...), for x in xs, break, continue, pass, print(...), "
+    "int, float and bool literals, + - * / // % **, unary - + not, comparisons, and/or, "
+    "x if c else y, abs, min, max, len, float, int, lists [a, b], xs[i], xs[i] = v, "
+    "xs.append(v), calls of functions of the same module with positional and keyword "
+    "arguments (f(1, b=2)), reads of module-level names bound by top-level code"
 )
 BINOPS = {
     ast.Add: "+",
@@ -146,12 +150,46 @@ def number_globals(reads: list[n.Global], order: list[str]) -> list[str]:
     return names
 
 
+# What a call needs to know of a module function: its parameters and its default values.
+Signature = tuple[list[str], list[object]]
+
+
+def signature(filename: str, fdef: ast.FunctionDef) -> Signature:
+    """A `def`'s parameters and the values of its defaults, which must be constants: CPython
+    evaluates a default once, when the `def` runs; for a constant that is the value a call
+    site can fill in itself."""
+    a = fdef.args
+    if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
+        what = "'*args, **kwargs, positional-only or keyword-only parameters'"
+        raise unsupported(filename, fdef, what)
+    return [arg.arg for arg in a.args], [default_value(filename, d) for d in a.defaults]
+
+
+def default_value(filename: str, node: ast.expr) -> object:
+    """A default's value: an int, float, bool or None literal, signed (`-1`, `-0.5`)."""
+    signs = []
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        signs.append(node.op)
+        node = node.operand
+    literal = isinstance(node, ast.Constant) and type(node.value) in (int, float, bool)
+    if not (literal or (isinstance(node, ast.Constant) and node.value is None and not signs)):
+        why = "a default must be an int, float, bool or None constant such as 0, -1 or None"
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            why = "a str: the kit's values are ints, floats, bools, None and lists"
+        raise unsupported(filename, node, f"default value {ast.unparse(node)} ({why})")
+    value = node.value
+    for op in reversed(signs):  # the innermost sign first, as Python applies them
+        value = -value if isinstance(op, ast.USub) else +value
+    return value
+
+
 class FunctionParser:
     """Lowers one Python `def` (or the module's top-level statements) into a kit Function.
 
     `module_names` are the module-level names a read resolves to (a `Global`, collected in
     `global_reads`) when the function does not assign them; `stores` (main only) maps the
-    global names main binds to their slots, so each binding is followed by a `SetGlobal`."""
+    global names main binds to their slots, so each binding is followed by a `SetGlobal`;
+    `signatures` are the module functions' parameters and defaults, which calls bind to."""
 
     def __init__(
         self,
@@ -160,9 +198,11 @@ class FunctionParser:
         module_names: set[str] | None = None,
         global_reads: list[n.Global] | None = None,
         stores: dict[str, int] | None = None,
+        signatures: dict[str, Signature] | None = None,
     ) -> None:
         self.filename = filename
         self.module_functions = module_functions
+        self.signatures = signatures or {}
         self.module_names = module_names or set()
         self.global_reads = global_reads if global_reads is not None else []
         self.stores = stores or {}
@@ -174,16 +214,15 @@ class FunctionParser:
     def fail(self, node: ast.AST, what: str | None = None) -> UnsupportedError:
         return unsupported(self.filename, node, what or construct_name(node))
 
-    # funcdef ::= 'def' NAME '(' NAME, ... ')' ':' body
+    # funcdef ::= 'def' NAME '(' NAME, ... [NAME '=' constant, ...] ')' ':' body
     def parse_FunctionDef(self, fdef: ast.FunctionDef) -> n.Function:
-        a = fdef.args
-        if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs or a.defaults:
-            raise self.fail(fdef, "'*args, **kwargs, defaults or keyword-only parameters'")
-        params = [arg.arg for arg in a.args]
+        params, defaults = signature(self.filename, fdef)
         body = fdef.body
         if body and is_docstring(body[0]):
             body = body[1:] or [ast.Pass(lineno=fdef.lineno, col_offset=fdef.col_offset)]
-        return self.parse_body_as_function(fdef, fdef.name, params, body)
+        function = self.parse_body_as_function(fdef, fdef.name, params, body)
+        function.defaults = defaults
+        return function
 
     def parse_body_as_function(
         self, at: ast.AST, name: str, params: list[str], body: list[ast.stmt]
@@ -504,30 +543,61 @@ class FunctionParser:
             raise self.fail(arg, f"float({arg.value!r}) (not a number)") from None
         return n.Const(node.lineno, node.col_offset, value)
 
-    # call ::= NAME '(' expr, ... ')'   (a module function or a value builtin)
+    # call ::= NAME '(' expr, ... [NAME '=' expr, ...] ')'   (a module function)
+    #        | NAME '(' expr, ... ')'   (a value builtin)
     #        | expr '.' 'append' '(' expr ')'
     def parse_Call(self, node: ast.Call) -> n.Node:
         func = node.func
-        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
-            raise self.fail(node, "keyword or starred arguments")
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(
+            kw.arg is None for kw in node.keywords
+        ):
+            raise self.fail(node, "starred arguments 'f(*xs)' or 'f(**kw)'")
         if isinstance(func, ast.Attribute):
+            if node.keywords:
+                raise self.fail(node, "keyword arguments in a method call")
             return self.parse_method_call(node)
         if not isinstance(func, ast.Name) or func.id in self.varnames:
             raise self.fail(node, "call of something other than a module function")
         if func.id in self.module_names:
             raise self.fail(node, f"call of {func.id!r}, a module-level variable")
-        if func.id == "float" and func.id not in self.module_functions:
+        if func.id in self.module_functions:
+            return self.parse_module_call(node, func.id)
+        if node.keywords:
+            raise self.fail(node, f"keyword arguments in a call of {func.id}()")
+        if func.id == "float":
             folded = self.parse_float_of_str(node)
             if folded is not None:
                 return folded
         args = [self.parse_expr(a) for a in node.args]
-        if func.id in self.module_functions:
-            return n.Call(node.lineno, node.col_offset, func.id, args)
         if func.id in VALUE_BUILTINS and len(args) in VALUE_BUILTINS[func.id]:
             return n.Builtin(node.lineno, node.col_offset, func.id, args)
         if func.id in BUILTINS:
             raise self.fail(node, f"{func.id}() with {len(args)} argument(s) here")
         raise self.fail(node, f"call of {func.id!r} (not a function of this module)")
+
+    def parse_module_call(self, node: ast.Call, name: str) -> n.Call:
+        """A call of a module function, its keywords bound and its defaults filled in here:
+        the callee is known (module function names are never rebound). A call that cannot
+        bind always raises CPython's TypeError: with only positional arguments and no
+        defaults the call does, when it runs, on every tier (each has that argument-count
+        check); any other is refused here, with CPython's message (docs/calls.md says why)."""
+        sources = [*node.args, *(kw.value for kw in node.keywords)]
+        values = [self.parse_expr(e) for e in sources]
+        params, defaults = self.signatures.get(name, (None, []))
+        if not node.keywords and not defaults:
+            return n.Call(node.lineno, node.col_offset, name, values)
+        if params is None:
+            raise self.fail(node, f"keyword arguments in a call of {name!r} (its def is not known)")
+        keywords = [kw.arg or "" for kw in node.keywords]
+        try:
+            bound, order = calls.bind_source(name, params, defaults, len(node.args), keywords)
+        except TypeError as e:
+            raise self.fail(node, f"a call that always raises TypeError ({e})") from None
+        args = [
+            values[b] if b >= 0 else n.Const(node.lineno, node.col_offset, defaults[-1 - b])
+            for b in bound
+        ]
+        return n.Call(node.lineno, node.col_offset, name, args, order)
 
 
 def is_jit_decorator(node: ast.expr) -> bool:
@@ -613,19 +683,19 @@ def lower_module_tree(tree: ast.Module, filename: str, source: str = "") -> n.Mo
     bound = bound_names(rest)
     reads: list[n.Global] = []
     functions = {}
+    signatures = {d.name: signature(filename, d) for d in defs}
     for d in defs:
         bad = [dec for dec in d.decorator_list if not is_jit_decorator(dec)]
         if bad:
             raise unsupported(filename, bad[0], "decorator other than @jit")
-        parser = FunctionParser(filename, names, set(bound), reads)
+        parser = FunctionParser(filename, names, set(bound), reads, signatures=signatures)
         functions[d.name] = parser.parse_FunctionDef(d)
     module_globals = number_globals(reads, bound)
     stores = {name: i for i, name in enumerate(module_globals)}
     main = None
     if rest:
-        main = FunctionParser(filename, names, stores=stores).parse_body_as_function(
-            rest[0], n.MODULE_CODE_NAME, [], rest
-        )
+        parser = FunctionParser(filename, names, stores=stores, signatures=signatures)
+        main = parser.parse_body_as_function(rest[0], n.MODULE_CODE_NAME, [], rest)
     return n.Module(functions, filename, main, source, module_globals)
 
 
@@ -669,6 +739,9 @@ def parse_function(fn: Callable) -> n.Module:
                 if inspect.isfunction(callee) and node.func.id not in trees:
                     pending.append(callee)
     names = set(trees)
+    signatures = {
+        name: live_signature(f, fdef, filename) for name, (f, fdef, filename) in trees.items()
+    }
     functions = {}
     reads: list[n.Global] = []
     for name, (f, fdef, filename) in trees.items():
@@ -679,11 +752,24 @@ def parse_function(fn: Callable) -> n.Module:
                 f"reading {first!r}, a module-level name of another module than {fn.__name__!r}'s"
             )
             raise unsupported(filename, fdef, what)
-        parser = FunctionParser(filename, names | python_functions(f, fdef), module_names, reads)
+        parser = FunctionParser(
+            filename, names | python_functions(f, fdef), module_names, reads, signatures=signatures
+        )
         functions[name] = parser.parse_FunctionDef(fdef)
     order = list(dict.fromkeys(g.name for g in reads))  # first read first
     module_globals = number_globals(reads, order)
     return n.Module(functions, trees[fn.__name__][2], globals=module_globals)
+
+
+def live_signature(f: Callable, fdef: ast.FunctionDef, filename: str) -> Signature:
+    """The signature of a live function's `def`, whose defaults must still be the ones the
+    source spells (`f.__defaults__` can be assigned after the `def` ran)."""
+    params, defaults = signature(filename, fdef)
+    live = getattr(f, "__defaults__", None) or ()
+    if [(type(v), repr(v)) for v in live] != [(type(v), repr(v)) for v in defaults]:
+        what = f"{f.__name__}.__defaults__ {live!r}, set to other values than its def's"
+        raise unsupported(filename, fdef, what)
+    return params, defaults
 
 
 def python_functions(f: Callable, fdef: ast.FunctionDef) -> set[str]:

@@ -15,6 +15,7 @@ import threading
 from contextlib import contextmanager
 
 from jitkit.errors import UnsupportedError
+from jitkit.lang import calls
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what a machine word holds; compiled tiers check
 
@@ -136,24 +137,11 @@ def print_values(values: list[object], sep: str | None, end: str | None) -> None
 
 
 def arity_error(name: str, params: list[str] | tuple[str, ...], given: int) -> TypeError:
-    """CPython's TypeError for calling `name` with `given` positional arguments, word for
-    word: too few names the missing parameters, too many counts them."""
-    count = len(params)
-    if given < count:
-        missing = [repr(p) for p in params[given:]]
-        if len(missing) == 1:
-            names = missing[0]
-        elif len(missing) == 2:
-            names = f"{missing[0]} and {missing[1]}"
-        else:
-            names = ", ".join(missing[:-1]) + f", and {missing[-1]}"
-        plural = "s" if len(missing) > 1 else ""
-        return TypeError(
-            f"{name}() missing {len(missing)} required positional argument{plural}: {names}"
-        )
-    takes = "argument" if count == 1 else "arguments"
-    were = "was" if given == 1 else "were"
-    return TypeError(f"{name}() takes {count} positional {takes} but {given} {were} given")
+    """CPython's TypeError for calling `name` (no defaults) with `given` positional
+    arguments, word for word: too few names the missing parameters, too many counts them."""
+    if given < len(params):
+        return calls.missing_arguments(name, params[given:])
+    return calls.too_many_positional(name, len(params), 0, given)
 
 
 class Unbound:

@@ -217,7 +217,12 @@ class TreeWalker:
         return self.eval(e.body if self.eval(e.test, frame) else e.orelse, frame)
 
     def eval_Call(self, e: n.Call, frame: list) -> object:
-        return self.call(e.func, [self.eval(a, frame) for a in e.args], e)
+        if e.order is None:
+            return self.call(e.func, [self.eval(a, frame) for a in e.args], e)
+        args: list[object] = [None] * len(e.args)
+        for i in e.order:  # source order; the callee gets them in parameter order
+            args[i] = self.eval(e.args[i], frame)
+        return self.call(e.func, args, e)
 
     def eval_Builtin(self, e: n.Builtin, frame: list) -> object:
         return rt.BUILTINS[e.func](*[self.eval(a, frame) for a in e.args])

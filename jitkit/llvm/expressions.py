@@ -113,7 +113,9 @@ class ExpressionLowering(ArithmeticLowering):
         return self.load(result)
 
     def lower_Call(self, e: n.Call) -> Val:
-        args = [self.expr(a) for a in e.args]
+        args: list[Val] = [None] * len(e.args)  # type: ignore[list-item]
+        for i in n.evaluation_order(e):  # source order; the call takes parameter order
+            args[i] = self.expr(e.args[i])
         callee = self.functions[e.func]
         if len(args) != len(callee.params):
             self.fail("type", str(rt.arity_error(e.func, callee.params, len(args))), e)

@@ -131,7 +131,8 @@ def static_kind(e: n.Node) -> int | None:
 
 
 def tail_sum(node: n.Node, kit_fn: n.Function) -> bool:
-    """Is this `return x + f(args)` inside f itself (with as many arguments as f takes)?"""
+    """Is this `return x + f(args)` inside f itself (with as many arguments as f takes,
+    evaluated in parameter order)?"""
     if not isinstance(node, n.Return) or not isinstance(node.value, n.BinOp):
         return False
     value = node.value
@@ -140,6 +141,7 @@ def tail_sum(node: n.Node, kit_fn: n.Function) -> bool:
         and isinstance(value.right, n.Call)
         and value.right.func == kit_fn.name
         and len(value.right.args) == len(kit_fn.params)
+        and value.right.order is None
     )
 
 
