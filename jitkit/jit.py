@@ -445,7 +445,9 @@ class JitFunction:
         with keywords, and calls after a name the code calls was rebound, come back here."""
         if self.cpython_first is not None:
             return self.cpython_first.function(*args, **kwargs)
-        if kwargs:
+        if kwargs or (
+            self.__wrapped__.__defaults__ and len(args) != self.__wrapped__.__code__.co_argcount
+        ):
             bound = self.bind(args, kwargs)
             if bound is None:  # CPython refuses the call: its own TypeError, body not run
                 return self.__wrapped__(*args, **kwargs)
@@ -477,7 +479,9 @@ class JitFunction:
         if self._entry is not None:  # the guard sent the call here and the names still hold
             return self._entry(*args)
         main = threading.current_thread() is threading.main_thread()
-        if self.info.builtin_entry and main and type(self) is JitFunction:
+        defaults = self.__wrapped__.__defaults__
+        # a builtin entry checks the count exactly: defaults to fill in keep the Python door
+        if self.info.builtin_entry and main and type(self) is JitFunction and not defaults:
             self.record_bindings()
             assert self._bindings is not None
             self._entry = entry = engine.builtin(self.__name__)

@@ -318,3 +318,40 @@ def test_a_positional_count_error_still_raises_when_it_runs(tmp_path, tier):
     last = python.stderr.strip().splitlines()[-1]
     assert last == "TypeError: two() missing 1 required positional argument: 'b'"
     assert last in result.stderr.splitlines()  # the VM's kit call stack may follow it
+
+
+def _outcome(fn, args, kwargs):
+    try:
+        return ("value", fn(*args, **kwargs))
+    except TypeError as error:
+        return ("TypeError", str(error))
+
+
+def stepped_total(n, acc=0, step=1):
+    for i in range(0, n, step):
+        acc += i
+    return acc
+
+
+PYTHON_CALLS = [
+    ((10,), {}),
+    ((10,), {"step": 2}),
+    ((), {"n": 10, "acc": 5}),
+    ((10, 1, 2, 3), {}),
+    ((10,), {"n": 3}),
+    ((), {}),
+    ((10,), {"stride": 2}),
+]
+
+
+@pytest.mark.parametrize("tier", [*TIERS, "cpython-first"])
+def test_jit_binds_python_calls_with_defaults_as_cpython(tier):
+    """Defaults left out, keywords, and CPython's TypeErrors from a Python caller of `@jit`,
+    twice each (the second call may go through the builtin entry)."""
+    from jitkit.jit import jit
+
+    f = jit(tier=tier)(stepped_total)
+    for _ in range(2):
+        for args, kwargs in PYTHON_CALLS:
+            expected = _outcome(stepped_total, args, kwargs)
+            assert _outcome(f, args, kwargs) == expected, (args, kwargs)
