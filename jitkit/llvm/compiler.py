@@ -23,8 +23,9 @@ status is 1.
 Floats and lists: a float argument or result crosses as a Python float (its bits in the
 frame); a list argument from Python runs in the interpreter (its changes must be visible to
 the caller's list), a list result becomes a new Python list, and every list a call made is
-unmapped when it returns (`jk_heap_release`), so a module that makes lists is called through
-`call` (no builtin entry: its stub could not release them).
+freed when it returns (`jk_heap_release`: one chunk stays mapped, empty, for the next call,
+until the module is dropped), so a module that makes lists is called through `call` (no
+builtin entry: its stub could not release them).
 
 Native stack: every call tells compiled code where this thread's stack ends
 (`jitkit.native.stack.stack_floor`); a kit function that calls others and is entered below
@@ -51,6 +52,7 @@ import struct
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
@@ -178,6 +180,9 @@ class CompiledModule:
         self.flush = ctypes.CFUNCTYPE(None)(self.engine.address("jk_flush"))
         if self.lists:
             self.release = ctypes.CFUNCTYPE(None)(self.engine.address("jk_heap_release"))
+            # release keeps one chunk for the next call (`heap`): unmapped with the module
+            free = ctypes.CFUNCTYPE(None)(self.engine.address("jk_heap_free"))
+            weakref.finalize(self, free_heap, free, self.engine)
         self.entries = {
             name: ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_int64))(
                 self.engine.address(f"jk_call.{name}")
@@ -470,6 +475,11 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def free_heap(free: Callable[[], None], engine: Engine) -> None:
+    """Unmap a dropped module's list memory (`engine`: its code, kept alive until then)."""
+    free()
 
 
 def tier_opt_level(module: ir.Module) -> int:
