@@ -46,7 +46,7 @@ from jitkit.llvm.facts import (
     returns,
     tail_sum,
 )
-from jitkit.llvm.lowering import FunctionState, Handler, Loop
+from jitkit.llvm.lowering import FoldingBuilder, FunctionState, Handler, Loop
 from jitkit.llvm.module_globals import GlobalLowering
 from jitkit.llvm.printing import PRINT_VALUE_TYPE, PrintLowering
 from jitkit.llvm.runtime import (
@@ -127,7 +127,7 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
         self.floats = makes_floats(kit)
         self.lists = makes_lists(kit)
         self.declare_globals()
-        self.b = ir.IRBuilder()
+        self.b = FoldingBuilder()
         # the runtime's `print` and `**` helpers: declared on first use, their bodies emitted
         # once the kit functions are (a module that neither prints nor raises to a power
         # does not carry them through text, parsing and the optimizer)
@@ -169,11 +169,32 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
         while self.int_pending:  # the untagged copies called so far, and those they call
             name, i = self.int_pending.pop(0)
             self.lower_function(self.functions[name], self.int_llvm[name][i], ints=True, copy=i)
+        self.mark_cold()
         if self._print_value is not None:
             self.emit_print_value(self._print_value)
         if self._pow is not None:
             self.emit_pow(self._pow)
         return Program(self.module, self.sites, self.functions, self.kit.filename, self.target)
+
+    def mark_cold(self) -> None:
+        """The tagged version of a function with an untagged one runs only when Python passes
+        it something else than ints (`None`, `True`, a big int) if no compiled code calls
+        it: LLVM compiles it without optimizing (`optnone`). Why: optimizing it (and the
+        untagged copies it inlined) was a third of fib's compile time (26 -> 15 ms for the
+        module at one copy); such calls are rare, and still native and exact."""
+        called = {
+            instr.callee
+            for fn in self.module.functions
+            if fn.name.startswith("py.")
+            for block in fn.blocks
+            for instr in block.instructions
+            if isinstance(instr, ir.CallInstr)
+        }
+        for name in self.int_llvm:
+            fn = self.llvm[name]
+            if fn not in called:
+                fn.attributes.add("noinline")
+                fn.attributes.add("optnone")
 
     def lower_function(
         self, kit_fn: n.Function, fn: ir.Function, ints: bool = False, copy: int = 0
@@ -189,7 +210,7 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
         self.f.bounded = bounded_counts(kit_fn.body)
         if ints:
             self.f.int_slots = set(range(len(kit_fn.params))) - assigned_slots(kit_fn.body)
-        self.b = b = ir.IRBuilder(fn.append_basic_block("entry"))
+        self.b = b = FoldingBuilder(fn.append_basic_block("entry"))
         has_left = ints or len(fn.args) > 2 * len(kit_fn.params)
         args = fn.args[1:] if has_left else fn.args
         if ints:
@@ -259,12 +280,24 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
             x = self.expr(s.value.left)
             args = [self.expr(a) for a in s.value.right.args]
             self.store_sum(self.add_to_sum(x, s))
+            if self.f.ints:  # the untagged version's parameters hold ints (`lower_Local`)
+                for i, (v, a) in enumerate(zip(args, s.value.right.args, strict=True)):
+                    if i in self.f.int_slots:
+                        is_int = self.b.icmp_unsigned("==", v.tag, const(I8, INT))
+                        self.guard(is_int, "unsupported", "a proven int argument was not one", a)
             unbound = [lval(UNBOUND, 0)] * (len(self.f.slots) - len(args))
             for slot, value in zip(self.f.slots, args + unbound, strict=True):
                 self.store(slot, value)
             self.b.store(self.b.sub(self.f.left, const(I64, 1)), self.f.sum[2])
             self.b.branch(self.f.start)
         self.b.position_at_end(self.block("after.return"))
+
+    def lower_Local(self, e: n.Local) -> Val:
+        """In an untagged version a parameter never assigned is an int: its tag is a
+        constant, so the tag checks of what it computes fold when compiling."""
+        if self.f.ints and e.slot in self.f.int_slots:
+            return Val(const(I8, INT), self.b.load(self.f.slots[e.slot][1]))
+        return super().lower_Local(e)
 
     def lower_AugAssign(self, s: n.AugAssign) -> None:
         """`v += k` where `bounded_counts` proved v stays in int64: no overflow check."""
@@ -279,7 +312,7 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
         """sum + v (v alone while no sum is running), or an "unsupported" site when v is not
         an int or bool and an "overflow" site past int64: the interpreter re-runs the call."""
         b = self.b
-        total, summing, _ = self.f.sum
+        total, _, _ = self.f.sum
         message = "a recursive sum of other values than ints runs in the interpreter"
         self.guard(b.icmp_unsigned("<=", v.tag, const(I8, BOOL)), "unsupported", message, node)
 
@@ -288,7 +321,11 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
             self.overflow_guard(b.extract_value(pair, 1), "+", node)
             return Val(const(I8, INT), b.extract_value(pair, 0))
 
-        return self.split(b.load(summing), added, lambda: v)
+        return self.split(self.summing(), added, lambda: v)
+
+    def summing(self) -> ir.Value:
+        """Is a running sum under way? Always, in an untagged version (it starts from 0)."""
+        return const(I1, 1) if self.f.ints else self.b.load(self.f.sum[1])
 
     def store_sum(self, v: Val) -> None:
         total, summing, _ = self.f.sum
@@ -304,8 +341,7 @@ class CodeGen(StatementLowering, PrintLowering, EntryLowering, GlobalLowering):
             is_int = b.icmp_unsigned("==", v.tag, const(I8, INT))
             self.guard(is_int, "unsupported", "an untagged version returned a non-int", node)
         if self.f.sum is not None:
-            summing = b.load(self.f.sum[1])
-            v = self.split(summing, lambda: self.add_to_sum(v, node), lambda: v)
+            v = self.split(self.summing(), lambda: self.add_to_sum(v, node), lambda: v)
         return b.insert_value(b.insert_value(ir.Constant(VALUE, ir.Undefined), v.tag, 0),
                               v.payload, 1)  # fmt: skip
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from llvmlite import ir
 
 from jitkit.lang import nodes as n
-from jitkit.llvm.lowering import Lowering
+from jitkit.llvm.lowering import Lowering, constant_int
 from jitkit.llvm.runtime import I1, I8, I64
 from jitkit.llvm.values import BOOL, FLOAT, INT, Val, const
 
@@ -93,7 +93,11 @@ class FloatLowering(Lowering):
         self, is_float: ir.Value, on_float: Callable[[], Val], other: Callable[[], Val]
     ) -> Val:
         """Branch on a runtime test and merge the two results (SROA makes the slot registers,
-        and when the tags are constants LLVM folds the branch away)."""
+        and when the tags are constants LLVM folds the branch away; a test known when
+        compiling lowers only its side)."""
+        known = constant_int(is_float)
+        if known is not None:
+            return on_float() if known else other()
         result = self.temp()
         float_block, other_block, done = (
             self.block("float"),

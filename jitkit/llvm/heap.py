@@ -1,11 +1,19 @@
 """The compiled lists' memory: a bump allocator over mmap'd chunks (notebook 08).
 
 In: an IR module and its target. Out: `jk_alloc(bytes) -> i8*` (16-byte aligned, null when
-the kernel refuses memory) and `jk_heap_release()`, which unmaps every chunk. The same code
-serves every target, because it asks the kernel itself (raw `mmap`/`munmap` system calls):
-no libc `malloc` in the runtime-free executable, and in process Python calls
-`jk_heap_release` when a call returns (after turning a list result into a Python list), so a
-call's lists live exactly as long as the call. Executables never release: exit does.
+the kernel refuses memory), `jk_heap_release()`, which frees every list a call made, and
+`jk_heap_free()`, which unmaps every chunk. The same code serves every target, because it
+asks the kernel itself (raw `mmap`/`munmap` system calls): no libc `malloc` in the
+runtime-free executable, and in process Python calls `jk_heap_release` when a call returns
+(after turning a list result into a Python list), so a call's lists live exactly as long as
+the call, and `jk_heap_free` when the module is dropped. Executables never release: exit does.
+
+Release keeps one chunk of at most KEEP bytes mapped for the next call when the call fitted
+in it, and otherwise unmaps all and remembers how much the call used, so that the next call
+maps one chunk that size at once: from the third call of the same work on, a call maps
+nothing and touches only pages it touched before. Why, measured: sieve(3,000,000) took
+~734 page faults per call (a fresh 3 MB mapping each time) where gcc's malloc reused its
+memory (0 faults): ~1.5 ms of its 10 ms.
 Nothing is freed one by one (a list that grows leaves its old data behind): kit programs are
 short runs, and a bump allocator is two adds.
 
@@ -22,6 +30,7 @@ from jitkit.llvm.runtime import BYTES, I8, I32, I64, SYSCALL, function, global_v
 SYS_MMAP, SYS_MUNMAP = 9, 11
 PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS = 3, 0x22
 CHUNK = 1 << 20  # bytes mapped at a time (more for one bigger allocation)
+KEEP = 16 << 20  # at most this many bytes stay mapped between two calls
 HEADER = 16  # each chunk starts with [previous chunk, its size]
 MMAP_CONSTRAINTS = "={rax},{rax},{rdi},{rsi},{rdx},{r10},{r8},{r9},~{rcx},~{r11},~{memory}"
 
@@ -44,6 +53,7 @@ def emit_heap(module: ir.Module, target: str) -> tuple[ir.Function, ir.Function]
     chunk = global_var(module, I64, "jk_heap_chunk", 0)  # address of the current chunk, or 0
     used = global_var(module, I64, "jk_heap_used", 0)
     size = global_var(module, I64, "jk_heap_size", 0)
+    hint = global_var(module, I64, "jk_heap_hint", 0)  # what the last call used, to map once
 
     alloc, b = function(module, "jk_alloc", BYTES, [I64])
     # fresh memory, as malloc's: LLVM may then keep a list's header in registers across
@@ -54,6 +64,9 @@ def emit_heap(module: ir.Module, target: str) -> tuple[ir.Function, ir.Function]
     with b.if_then(b.or_(b.icmp_unsigned("==", b.load(chunk), c64(0)), full)):
         bigger = b.and_(b.add(want, c64(HEADER + 4095)), c64(-4096))
         length = b.select(b.icmp_unsigned(">", bigger, c64(CHUNK)), bigger, c64(CHUNK))
+        wanted = b.load(hint)
+        length = b.select(b.icmp_unsigned(">", wanted, length), wanted, length)
+        b.store(c64(0), hint)
         flags = [c64(PROT_READ_WRITE), c64(MAP_PRIVATE_ANONYMOUS), c64(-1), c64(0)]
         fresh = syscall6(b, SYS_MMAP, [c64(0), length, *flags])
         with b.if_then(b.icmp_unsigned(">", fresh, c64(-4096))):  # -errno: no memory
@@ -68,22 +81,52 @@ def emit_heap(module: ir.Module, target: str) -> tuple[ir.Function, ir.Function]
     b.store(b.add(start, want), used)
     b.ret(b.inttoptr(b.add(b.load(chunk), start), BYTES))
 
+    free = unmapping(module, "jk_heap_free", chunk, used, size, hint)
     release, b = function(module, "jk_heap_release", ir.VoidType(), [], internal=False)
-    loop, done = release.append_basic_block("unmap"), release.append_basic_block("done")
+    current = b.load(chunk)
+    with b.if_then(b.icmp_unsigned("!=", current, c64(0))):
+        header = b.inttoptr(current, I64.as_pointer())
+        alone = b.icmp_unsigned("==", b.load(header), c64(0))
+        small = b.icmp_unsigned("<=", b.load(size), c64(KEEP))
+        with b.if_then(b.and_(alone, small)):  # keep it, empty, for the next call
+            b.store(c64(HEADER), used)
+            b.ret_void()
+    b.call(free, [])
+    b.ret_void()
+    if target == "nolibc":
+        emit_memory_functions(module)
+    return alloc, release
+
+
+def unmapping(
+    module: ir.Module,
+    name: str,
+    chunk: ir.GlobalVariable,
+    used: ir.GlobalVariable,
+    size: ir.GlobalVariable,
+    hint: ir.GlobalVariable,
+) -> ir.Function:
+    """A function that unmaps every chunk and sets `hint` to the bytes they held (when at
+    most KEEP): the next allocation maps that much at once."""
+    fn, b = function(module, name, ir.VoidType(), [], internal=False)
+    total = b.alloca(I64)
+    b.store(c64(0), total)
+    loop, done = fn.append_basic_block("unmap"), fn.append_basic_block("done")
     b.cbranch(b.icmp_unsigned("!=", b.load(chunk), c64(0)), loop, done)
     b.position_at_end(loop)
     header = b.inttoptr(b.load(chunk), I64.as_pointer())
     previous, length = b.load(header), b.load(b.gep(header, [c64(1)]))
+    b.store(b.add(b.load(total), length), total)
     syscall6(b, SYS_MUNMAP, [b.load(chunk), length])
     b.store(previous, chunk)
     b.cbranch(b.icmp_unsigned("!=", previous, c64(0)), loop, done)
     b.position_at_end(done)
     for var in (used, size):
         b.store(c64(0), var)
+    bytes_used = b.load(total)
+    b.store(b.select(b.icmp_unsigned("<=", bytes_used, c64(KEEP)), bytes_used, c64(0)), hint)
     b.ret_void()
-    if target == "nolibc":
-        emit_memory_functions(module)
-    return alloc, release
+    return fn
 
 
 def emit_memory_functions(module: ir.Module) -> None:

@@ -61,6 +61,83 @@ class VolatileLoad(ir.LoadInstr):
         buf[-1] = buf[-1].replace("load ", "load volatile ", 1)
 
 
+def constant_int(v: ir.Value) -> int | None:
+    """The value of a plain integer constant (`const(I8, 0)`), else None."""
+    if type(v) is ir.Constant and isinstance(v.type, ir.IntType) and type(v.constant) is int:
+        return v.constant
+    if type(v) is ir.Constant and v.type == ir.IntType(1) and type(v.constant) is bool:
+        return int(v.constant)
+    return None
+
+
+def as_signed(value: int, bits: int) -> int:
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+COMPARE = {
+    "==": lambda a, c: a == c,
+    "!=": lambda a, c: a != c,
+    "<": lambda a, c: a < c,
+    "<=": lambda a, c: a <= c,
+    ">": lambda a, c: a > c,
+    ">=": lambda a, c: a >= c,
+}
+
+
+class FoldingBuilder(ir.IRBuilder):
+    """An IR builder that folds what the lowering knows when compiling: a comparison of two
+    constants (a tag check of a tag known to be INT), `and`/`or`/`select`/`zext` of a
+    constant bit. Why: the lowering is generic (every `+` checks its operands' tags), and
+    handing LLVM thousands of checks it folds first made each optimizer pass slower; here
+    they cost nothing (fib's untagged copy: 40% fewer instructions)."""
+
+    def _icmp(self, prefix, cmpop, lhs, rhs, name):  # noqa: ANN001, ANN202 (llvmlite's)
+        a, c = constant_int(lhs), constant_int(rhs)
+        if a is None or c is None or cmpop not in COMPARE:
+            return super()._icmp(prefix, cmpop, lhs, rhs, name)
+        bits = lhs.type.width
+        if prefix == "s":
+            a, c = as_signed(a, bits), as_signed(c, bits)
+        else:
+            a, c = a & ((1 << bits) - 1), c & ((1 << bits) - 1)
+        return ir.Constant(ir.IntType(1), int(COMPARE[cmpop](a, c)))
+
+    def and_(self, lhs, rhs, name=""):  # noqa: ANN001, ANN201
+        if lhs.type == ir.IntType(1):
+            for x, y in ((lhs, rhs), (rhs, lhs)):
+                bit = constant_int(x)
+                if bit is not None:
+                    return y if bit else x
+        return super().and_(lhs, rhs, name)
+
+    def or_(self, lhs, rhs, name=""):  # noqa: ANN001, ANN201
+        if lhs.type == ir.IntType(1):
+            for x, y in ((lhs, rhs), (rhs, lhs)):
+                bit = constant_int(x)
+                if bit is not None:
+                    return x if bit else y
+        return super().or_(lhs, rhs, name)
+
+    def not_(self, value, name=""):  # noqa: ANN001, ANN201
+        bit = constant_int(value)
+        if bit is not None and value.type == ir.IntType(1):
+            return ir.Constant(value.type, 1 - (bit & 1))
+        return super().not_(value, name)
+
+    def select(self, cond, lhs, rhs, name="", flags=()):  # noqa: ANN001, ANN201
+        bit = constant_int(cond)
+        if bit is not None:
+            return lhs if bit else rhs
+        return super().select(cond, lhs, rhs, name, flags)
+
+    def zext(self, value, typ, name=""):  # noqa: ANN001, ANN201
+        known = constant_int(value)
+        if known is not None:
+            return ir.Constant(typ, known & ((1 << value.type.width) - 1))
+        return super().zext(value, typ, name)
+
+
 class Lowering:
     """What every lowering concern shares; `CodeGen` (codegen.py) sets these attributes."""
 
@@ -117,7 +194,10 @@ class Lowering:
 
     def guard(self, ok: ir.Value, kind: str, message: str, node: n.Node) -> None:
         """Continue when `ok` holds; otherwise go to the function's one error exit with a
-        new error site's number (an exit per site made IR, O2 and codegen grow badly)."""
+        new error site's number (an exit per site made IR, O2 and codegen grow badly).
+        A check that holds when compiling (`FoldingBuilder` folded it to true) is left out."""
+        if constant_int(ok) == 1:
+            return
         exit = self.error_exit()
         cont = self.f.fn.append_basic_block("ok")
         self.b.cbranch(ok, cont, exit.parent)

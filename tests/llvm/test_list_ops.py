@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import io
 import subprocess
 import sys
@@ -129,11 +130,35 @@ def test_lists_in_process_match_cpython(compiled, python, name: str, args: tuple
     assert outcome(compiled.call, name, *args) == outcome(python[name], *args)
 
 
-def test_a_call_unmaps_its_lists_when_it_returns(compiled):
+def mapped(address: int) -> bool:
+    """Is this address in one of this process's mappings (/proc/self/maps)?"""
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        start, end = (int(x, 16) for x in line.split()[0].split("-"))
+        if start <= address < end:
+            return True
+    return False
+
+
+def test_a_call_frees_its_lists_and_the_next_reuses_one_chunk():
+    """A call that needed several chunks unmaps them all; the next maps one chunk that
+    size, which release keeps (empty) and the calls after it reuse; dropping the module
+    unmaps it (`jitkit.llvm.heap`)."""
+    compiled = compile_source(PROGRAM)
     chunk = ctypes.c_int64.from_address(compiled.engine.global_address("jk_heap_chunk"))
-    assert compiled.call("sieve", 300_000) == 25997  # 2.4 MB of flags: several chunks
-    assert chunk.value == 0
-    assert compiled.call("halves", 3) == [0.0, 0.5, 1.0] and chunk.value == 0
+    assert compiled.call("sieve", 300_000) == 25997  # fits one chunk: kept for the next call
+    first = chunk.value
+    assert first != 0 and mapped(first)
+    assert compiled.call("sieve", 3_000_000) == 216816  # more than that chunk: a second one
+    assert chunk.value == 0  # both unmapped, their size remembered
+    assert compiled.call("sieve", 3_000_000) == 216816  # one chunk that size, kept
+    kept = chunk.value
+    assert kept != 0 and mapped(kept)
+    assert ctypes.c_int64.from_address(kept).value == 0  # one chunk: no previous one
+    assert compiled.call("sieve", 3_000_000) == 216816 and chunk.value == kept
+    assert compiled.call("halves", 3) == [0.0, 0.5, 1.0] and chunk.value == kept
+    del compiled, chunk
+    gc.collect()
+    assert not mapped(kept)
 
 
 def test_list_arguments_from_python_run_in_the_interpreter(compiled):

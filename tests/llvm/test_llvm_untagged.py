@@ -99,6 +99,16 @@ def test_only_functions_that_return_ints_get_untagged_copies():
         assert ".int0" not in str(compile_module(kit, target))
 
 
+def test_a_tagged_version_only_python_calls_is_compiled_cold():
+    """`pick` has an untagged version and no compiled caller of its tagged one: that one runs
+    only for other arguments than ints, unoptimized; `tree`'s tagged version is called by
+    `via_tagged`, so LLVM optimizes (and may inline) it."""
+    functions = {f.name: f for f in compile_module(parse_module(SOURCE)).module.functions}
+    assert {"noinline", "optnone"} <= set(functions["py.pick"].attributes)
+    assert "optnone" not in functions["py.tree"].attributes
+    assert "optnone" not in functions["py.pick.int0"].attributes
+
+
 # the untagged copies take only ints: bools, None and floats go through the tagged version
 @pytest.mark.parametrize("arg", [0, 1, 7, True, False, None, 2.5, -4])
 def test_other_argument_types_still_give_pythons_answer(compiled, python, arg):
