@@ -48,7 +48,7 @@ class Selector(DoubleSelection):
                 if isinstance(v, Temp):
                     self.uses[v] = self.uses.get(v, 0) + 1
         self.fused: str | None = None  # condition code of a comparison left in the flags
-        self.cold: list[tuple[str, Operand, str, str]] = []  # see `emit_cold`
+        self.cold: list[tuple[str, Operand | Instr, str, str]] = []  # see `emit_cold`
         self.count = 0
 
     # --- locations ----------------------------------------------------------------------------
@@ -129,6 +129,8 @@ class Selector(DoubleSelection):
     # instr ::= one case per opcode family
     def emit_instr(self, i: Instr, following: Instr | None) -> None:
         op = i.op
+        if i.result in self.alloc.lazy:
+            return  # compared again in the cold test of each check it guards
         if op in DOUBLE and op not in ("copy", "phi", "select", "call", "print", "ret"):
             self.emit_double(i, fuse=self.fusable(i, following))
         elif op == "select":
@@ -262,11 +264,13 @@ class Selector(DoubleSelection):
             x, y = y, x
         left, right = self.loc(x), self.loc(y)
         dst = self.loc(i.result)  # type: ignore[arg-type]
-        keep = [self.loc(p), right, *(self.loc(v) for v in (*i.deopt.locals, *i.deopt.stack))]  # type: ignore[union-attr]
+        lazy = self.alloc.lazy.get(p)  # type: ignore[arg-type]
+        tested = [self.loc(v) for v in lazy.args] if lazy is not None else [self.loc(p)]
+        keep = [*tested, right, *(self.loc(v) for v in (*i.deopt.locals, *i.deopt.stack))]  # type: ignore[union-attr]
         if not isinstance(dst, Reg) or dst in keep:
             dst = rax
         check, back = self.label("overflow"), self.label("wrapped")
-        self.cold.append((check, self.loc(p), self.stub(i), back))
+        self.cold.append((check, lazy if lazy is not None else self.loc(p), self.stub(i), back))
         if name == "imul" and right in (3, 5, 9) and isinstance(left, Reg):
             # the test for overflow apart from the value: the value takes one cycle (lea),
             # not three, on the path the select waits for
@@ -285,9 +289,14 @@ class Selector(DoubleSelection):
         self.move(self.loc(i.result), dst)  # type: ignore[arg-type]
 
     def emit_cold(self) -> None:
-        """The out-of-line tests of speculated checks: deopt if the arm ran, else go back."""
+        """The out-of-line tests of speculated checks: deopt if the arm ran, else go back (a
+        lazy predicate is compared here, its operands still live)."""
         for check, p, stub, back in self.cold:
             self.a.label(check)
+            if isinstance(p, Instr):
+                cc = self.compare(p.args[0], p.args[1], CONDITION[p.op])
+                self.a.emit(f"j{cc}", stub).jmp(back)
+                continue
             if isinstance(p, int):
                 self.a.jmp(stub if p else back)
                 continue
