@@ -29,6 +29,7 @@ NEGATED.update({"a": "be", "be": "a", "ae": "b", "b": "ae"})  # after ucomisd (d
 DOUBLE = {name for name, op in OPS.items() if op.result == "f64" or op.operand == "f64"}
 SWAPPED = {"e": "e", "ne": "ne", "l": "g", "g": "l", "le": "ge", "ge": "le"}
 Operand = Reg | Mem | int | float
+TWO = Const(2.0)
 
 
 def imm32(x: object) -> bool:
@@ -131,7 +132,14 @@ class Selector(DoubleSelection):
         op = i.op
         if i.result in self.alloc.lazy:
             return  # compared again in the cold test of each check it guards
-        if op in DOUBLE and op not in ("copy", "phi", "select", "call", "print", "ret"):
+        if op == "fmul" and TWO in i.args:  # 2x as x + x: exact, and fadd has the shorter
+            x = i.args[1] if i.args[0] == TWO else i.args[0]  # latency (mandel's 2 * zr * zi)
+            here = self.loc(i.result)  # type: ignore[arg-type]
+            if isinstance(here, Reg) and here == self.loc(x):
+                self.a.emit("addsd", here, here)  # in place: x ends here
+            else:
+                self.emit_double(Instr("fadd", [x, x], i.result, i.type), fuse=False)
+        elif op in DOUBLE and op not in ("copy", "phi", "select", "call", "print", "ret"):
             self.emit_double(i, fuse=self.fusable(i, following))
         elif op == "select":
             self.emit_select(i)
