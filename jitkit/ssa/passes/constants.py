@@ -34,6 +34,8 @@ def keep_constants(fn: Function) -> bool:
     any was.
 
     requires: loops; invalidates: dominators, loops, liveness (licm may add preheaders)."""
+    if not any(i.op in REGISTER_OPERANDS and any(map(wide, i.args)) for _, i in fn.instrs()):
+        return False  # most functions: no loop analysis at all
     innermost: dict[str, Loop] = {}
     for loop in loops(fn):  # outermost first: inner loops overwrite their blocks
         for label in loop.blocks:
