@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from jitkit.ssa.codegen import generate
 from jitkit.ssa.ir import Function
 from jitkit.ssa.passes.cfg import simplify_cfg
+from jitkit.ssa.passes.constants import keep_constants
 from jitkit.ssa.passes.copy import propagate_copies
 from jitkit.ssa.passes.dce import eliminate_dead_code
 from jitkit.ssa.passes.fold import fold
@@ -46,6 +47,7 @@ DEFAULT: tuple[tuple[str, Pass], ...] = (
     ("copy", propagate_copies),
     ("dce", eliminate_dead_code),  # whatever nothing uses any more
     ("cfg", simplify_cfg),
+    ("constants", keep_constants),  # 64-bit constants of loops in registers (last: see there)
 )
 PASSES = dict(DEFAULT)
 

@@ -5,11 +5,14 @@ value where the block's `index`-th instruction runs. Intervals come from the ope
 fixed point over the CFG, widening a phi that keeps growing to the int64 bounds), then are
 narrowed by the branches and guards that come before: below the true edge of
 `br (lt %i, %n)`, or past `guard (lt %i, %n)`, `%i <= max(%n) - 1`. That is what lets
-`remove_guards` prove that `%i + 1` in a counted loop cannot overflow.
+`remove_guards` prove that `%i + 1` in a counted loop cannot overflow. A bound on an exact
+square narrows its root too: past `d * d <= c`, `|d| <= isqrt(max(c))` (trial division's
+`d + 1`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from jitkit.ssa.analysis import Dominance, dominators, predecessors, rpo
@@ -113,6 +116,7 @@ class Ranges:
         cmp = self.defs.get(cond)
         if cmp is not None and cmp.op in NEGATE:
             about += [v for v in cmp.args if isinstance(v, Temp) and v != cond]
+            about += [x for v in cmp.args if (x := self._root(v)) is not None]
         for v in dict.fromkeys(about):
             self.facts.setdefault(v, []).append(fact)
 
@@ -142,13 +146,35 @@ class Ranges:
             lo, hi = self._narrow(v, cond, taken, lo, hi)
         return (lo, hi) if lo <= hi else (hi, hi)  # empty: the code cannot run; any answer
 
+    def _root(self, v: Value) -> Temp | None:
+        """x where `v` is x * x computed exactly (checked, or plain within +-isqrt(INT64_MAX))."""
+        sq = self.defs.get(v) if isinstance(v, Temp) else None
+        if sq is None or sq.op not in ("mul", "mul_ovf") or sq.args[0] != sq.args[1]:
+            return None
+        x = sq.args[0]
+        if not isinstance(x, Temp):
+            return None
+        if sq.op == "mul" and not -ROOT_MAX <= self.of(x)[0] <= self.of(x)[1] <= ROOT_MAX:
+            return None  # may have wrapped
+        return x
+
     def _narrow(self, v: Temp, cond: Value, taken: bool, lo: int, hi: int) -> Range:
         if cond == v:
             return (max(lo, 1), hi) if taken else (lo, min(hi, 0))
         cmp = self.defs.get(cond) if isinstance(cond, Temp) else None
-        if cmp is None or cmp.op not in NEGATE or v not in cmp.args:
+        if cmp is None or cmp.op not in NEGATE:
             return (lo, hi)
         op = cmp.op if taken else NEGATE[cmp.op]
+        if v not in cmp.args:  # `v * v <= c`: |v| <= isqrt(max(c))
+            square = [self._root(a) == v for a in cmp.args]
+            if not any(square):
+                return (lo, hi)
+            op, other = (SWAPPED[op], cmp.args[0]) if square[1] else (op, cmp.args[1])
+            bound = self.of(other)[1] - (op == "lt")
+            if op in ("lt", "le") and bound >= 0:
+                root = math.isqrt(bound)
+                return (max(lo, -root), min(hi, root))
+            return (lo, hi)
         if cmp.args[0] != v:  # put v on the left: `lt n, v` is `gt v, n`
             op = SWAPPED[op]
             other = cmp.args[0]
@@ -170,6 +196,7 @@ class Ranges:
         return (lo, hi)
 
 
+ROOT_MAX = math.isqrt(I64_MAX)  # the largest |x| whose square fits int64
 NEGATE = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "le": "gt", "gt": "le"}
 
 

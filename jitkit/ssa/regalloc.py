@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from jitkit.ssa.analysis import liveness, rpo
-from jitkit.ssa.ir import Function, Temp
+from jitkit.ssa.ir import Function, Instr, Temp
 
 # rax, rcx, rdx and r11 stay free: code generation uses them as scratch (idiv, shifts).
 CALLEE_SAVED = ("rbx", "r12", "r13", "r14", "r15")
@@ -35,6 +35,8 @@ REGISTERS = CALLEE_SAVED + CALLER_SAVED
 TIER_REGISTERS = CALLER_SAVED + ("rbx", "r12")  # r13 may count the frames there
 # instructions that call out (fmod, ffloordiv: libm's fmod): caller-saved registers die there
 CLOBBERS = ("call", "print", "fmod", "ffloordiv")
+# integer comparisons (a speculated check's predicate may be one, see `lazy_predicates`)
+COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 # xmm14 and xmm15 stay free: code generation's scratch for doubles (constants, memory moves).
 XMM_REGISTERS = tuple(f"xmm{k}" for k in range(14))
 
@@ -71,6 +73,7 @@ class Allocation:
     intervals: list[Interval]
     location: dict[Temp, Location] = field(default_factory=dict)
     slots: int = 0
+    lazy: dict[Temp, Instr] = field(default_factory=dict)  # see `lazy_predicates`: no location
 
     def used_callee_saved(self) -> list[str]:
         return [r for r in CALLEE_SAVED if r in self.location.values()]
@@ -91,9 +94,12 @@ class Allocation:
         return "\n".join(rows)
 
 
-def intervals(fn: Function) -> tuple[list[tuple[str, int]], list[Interval]]:
+def intervals(
+    fn: Function, lazy: dict[Temp, Instr] | None = None
+) -> tuple[list[tuple[str, int]], list[Interval]]:
     """Number instructions in reverse postorder (two positions each: uses read at the even
-    one, results written at the odd one) and build one interval per temporary."""
+    one, results written at the odd one) and build one interval per temporary (none for
+    the `lazy` predicates, default `lazy_predicates(fn)`)."""
     # 1. positions: block start, then each instruction
     order, pos, blocks = [], 0, fn.blockmap()
     where: dict[str, tuple[int, int]] = {}
@@ -106,6 +112,7 @@ def intervals(fn: Function) -> tuple[list[tuple[str, int]], list[Interval]]:
     # 2. ranges from definitions, uses and the blocks a temporary is live across
     live = liveness(fn)
     span: dict[Temp, list[int]] = {p: [0, 0] for _, p in fn.params}
+    lazy = lazy_predicates(fn) if lazy is None else lazy
 
     def extend(t: Temp, at: int) -> None:
         s = span.setdefault(t, [at, at])
@@ -122,13 +129,16 @@ def intervals(fn: Function) -> tuple[list[tuple[str, int]], list[Interval]]:
             if i.op in CLOBBERS:
                 calls.append(at)
             for v in i.uses():
-                if isinstance(v, Temp) and i.op != "phi":
+                if isinstance(v, Temp) and i.op != "phi" and v not in lazy:
                     extend(v, at)
-            if i.op == "call" and i.deopt is not None:  # read after the callee returns
-                for v in (*i.deopt.locals, *i.deopt.stack):
-                    if isinstance(v, Temp):
-                        extend(v, at + 1)
-            if i.result is not None:  # a phi is written on the edges into its block
+            # read after the callee returns; a speculated check's cold test reads its
+            # predicate and its stub the state after the result is written
+            if (i.op == "call" or i.op.endswith("_ovf_if")) and i.deopt is not None:
+                for v in (i.args[0], *i.deopt.locals, *i.deopt.stack)[i.op == "call" :]:
+                    for w in lazy[v].args if v in lazy else (v,):  # type: ignore[index]
+                        if isinstance(w, Temp):
+                            extend(w, at + 1)
+            if i.result is not None and i.result not in lazy:  # a phi: on the edges in
                 extend(i.result, first if i.op == "phi" else at + 1)
     doubles = {p for t, p in fn.params if t == "f64"}
     doubles |= {i.result for _, i in fn.instrs() if i.type == "f64" and i.result is not None}
@@ -140,6 +150,28 @@ def intervals(fn: Function) -> tuple[list[tuple[str, int]], list[Interval]]:
     return order, out
 
 
+def lazy_predicates(fn: Function) -> dict[Temp, Instr]:
+    """Integer comparisons whose only uses are as the predicate of speculated checks
+    (`add_ovf_if %p, ...`) later in their block: the check's cold test compares again (its
+    operands are kept live that far), so the bool is never materialized in a register."""
+    uses: dict[Temp, int] = {}
+    for _, i in fn.instrs():
+        for v in i.uses():
+            if isinstance(v, Temp):
+                uses[v] = uses.get(v, 0) + 1
+    lazy: dict[Temp, Instr] = {}
+    for b in fn.blocks:
+        compares: dict[Temp, Instr] = {}
+        checks: dict[Temp, int] = {}
+        for i in b.body:
+            if i.op in COMPARISONS and i.result is not None:
+                compares[i.result] = i
+            elif i.op.endswith("_ovf_if") and i.args[0] in compares:
+                checks[i.args[0]] = checks.get(i.args[0], 0) + 1  # type: ignore[index]
+        lazy.update((t, compares[t]) for t, n in checks.items() if uses[t] == n)
+    return lazy
+
+
 def allocate_registers(
     fn: Function,
     registers: tuple[str, ...] = REGISTERS,
@@ -147,8 +179,9 @@ def allocate_registers(
 ) -> Allocation:
     """Linear scan over each register class's intervals (general `registers`, `xmm` for
     doubles); spill the one that ends last when a class runs out."""
-    order, ivs = intervals(fn)
-    alloc = Allocation(order, ivs)
+    lazy = lazy_predicates(fn)
+    order, ivs = intervals(fn, lazy)
+    alloc = Allocation(order, ivs, lazy=lazy)
     # a phi and its operands like one register: then the edge's move is no move at all
     hints: dict[Temp, list[Temp]] = {}
     for b in fn.blocks:

@@ -29,6 +29,7 @@ NEGATED.update({"a": "be", "be": "a", "ae": "b", "b": "ae"})  # after ucomisd (d
 DOUBLE = {name for name, op in OPS.items() if op.result == "f64" or op.operand == "f64"}
 SWAPPED = {"e": "e", "ne": "ne", "l": "g", "g": "l", "le": "ge", "ge": "le"}
 Operand = Reg | Mem | int | float
+TWO = Const(2.0)
 
 
 def imm32(x: object) -> bool:
@@ -48,7 +49,7 @@ class Selector(DoubleSelection):
                 if isinstance(v, Temp):
                     self.uses[v] = self.uses.get(v, 0) + 1
         self.fused: str | None = None  # condition code of a comparison left in the flags
-        self.cold: list[tuple[str, Operand, str, str]] = []  # see `emit_cold`
+        self.cold: list[tuple[str, Operand | Instr, str, str]] = []  # see `emit_cold`
         self.count = 0
 
     # --- locations ----------------------------------------------------------------------------
@@ -129,7 +130,16 @@ class Selector(DoubleSelection):
     # instr ::= one case per opcode family
     def emit_instr(self, i: Instr, following: Instr | None) -> None:
         op = i.op
-        if op in DOUBLE and op not in ("copy", "phi", "select", "call", "print", "ret"):
+        if i.result in self.alloc.lazy:
+            return  # compared again in the cold test of each check it guards
+        if op == "fmul" and TWO in i.args:  # 2x as x + x: exact, and fadd has the shorter
+            x = i.args[1] if i.args[0] == TWO else i.args[0]  # latency (mandel's 2 * zr * zi)
+            here = self.loc(i.result)  # type: ignore[arg-type]
+            if isinstance(here, Reg) and here == self.loc(x):
+                self.a.emit("addsd", here, here)  # in place: x ends here
+            else:
+                self.emit_double(Instr("fadd", [x, x], i.result, i.type), fuse=False)
+        elif op in DOUBLE and op not in ("copy", "phi", "select", "call", "print", "ret"):
             self.emit_double(i, fuse=self.fusable(i, following))
         elif op == "select":
             self.emit_select(i)
@@ -262,11 +272,13 @@ class Selector(DoubleSelection):
             x, y = y, x
         left, right = self.loc(x), self.loc(y)
         dst = self.loc(i.result)  # type: ignore[arg-type]
-        keep = [self.loc(p), right, *(self.loc(v) for v in (*i.deopt.locals, *i.deopt.stack))]  # type: ignore[union-attr]
+        lazy = self.alloc.lazy.get(p)  # type: ignore[arg-type]
+        tested = [self.loc(v) for v in lazy.args] if lazy is not None else [self.loc(p)]
+        keep = [*tested, right, *(self.loc(v) for v in (*i.deopt.locals, *i.deopt.stack))]  # type: ignore[union-attr]
         if not isinstance(dst, Reg) or dst in keep:
             dst = rax
         check, back = self.label("overflow"), self.label("wrapped")
-        self.cold.append((check, self.loc(p), self.stub(i), back))
+        self.cold.append((check, lazy if lazy is not None else self.loc(p), self.stub(i), back))
         if name == "imul" and right in (3, 5, 9) and isinstance(left, Reg):
             # the test for overflow apart from the value: the value takes one cycle (lea),
             # not three, on the path the select waits for
@@ -285,9 +297,14 @@ class Selector(DoubleSelection):
         self.move(self.loc(i.result), dst)  # type: ignore[arg-type]
 
     def emit_cold(self) -> None:
-        """The out-of-line tests of speculated checks: deopt if the arm ran, else go back."""
+        """The out-of-line tests of speculated checks: deopt if the arm ran, else go back (a
+        lazy predicate is compared here, its operands still live)."""
         for check, p, stub, back in self.cold:
             self.a.label(check)
+            if isinstance(p, Instr):
+                cc = self.compare(p.args[0], p.args[1], CONDITION[p.op])
+                self.a.emit(f"j{cc}", stub).jmp(back)
+                continue
             if isinstance(p, int):
                 self.a.jmp(stub if p else back)
                 continue

@@ -116,6 +116,11 @@ def test_collatz_step_is_branch_free_and_exact_in_the_ssa_tier():
     assert out.split() == [str(v) for v in _cpython_collatz()]
     final = engine.ir("step")
     assert "select" in final and "mul_ovf_if" in final and "br " not in final
+    # the checks' predicate (x is odd) is compared again in their cold tests, never set in a
+    # register: the overflowing steps above took both ways out of those tests
+    lazy = engine.compiled.allocations["step"].lazy
+    assert [i.op for i in lazy.values()] == ["ne"]
+    assert not set(lazy) & set(engine.compiled.allocations["step"].location)
 
 
 def _cpython_collatz() -> list[int]:

@@ -58,3 +58,30 @@ def test_two_registers_spill():
 def test_no_two_live_values_share_a_location(seed, registers):
     fn = random_function(random.Random(seed), loop=seed % 2 == 0)
     _check(compile(fn), registers)
+
+
+SPECULATED = """\
+function i64 $f(i64 %x) {{
+@entry
+    %odd =i64 and %x, 1
+    %p =bool ne %odd, 0
+    %t =i64 mul_ovf_if %p, 3, %x deopt 4 locals(%x) stack(3, %x)
+    {extra}ret %t
+}}
+"""
+
+
+def test_a_predicate_only_speculated_checks_read_gets_no_register():
+    """Their cold tests compare again: the comparison's operands live to the last check."""
+    fn = parse(SPECULATED.format(extra=""))
+    alloc = allocate_registers(fn)
+    assert [str(t) for t in alloc.lazy] == ["%p"] and "%p" not in alloc.table()
+    span = {str(iv.temp): (iv.start, iv.end) for iv in alloc.intervals}
+    assert span["%odd"][1] >= span["%t"][0]  # the cold test reads it after %t is written
+
+
+def test_a_predicate_used_elsewhere_is_materialized():
+    extra = "%s =i64 select %p, %x, 0\n    %u =i64 add %t, %s\n    "
+    fn = parse(SPECULATED.format(extra=extra).replace("ret %t", "ret %u"))
+    alloc = allocate_registers(fn)
+    assert not alloc.lazy and isinstance(alloc.location[fn.blocks[0].body[1].result], str)
