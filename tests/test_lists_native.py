@@ -145,6 +145,30 @@ def takes(xs):
     return xs[0]
 
 
+def fibs(n):
+    xs = [0, 1]
+    for i in range(2, n):
+        xs.append(xs[i - 1] + xs[i - 2])
+    ys = [0] * n
+    for i in range(n):
+        ys[n - 1 - i] = xs[i] * 2
+    return ys[xs[3]] + ys[-xs[4]] + ys[xs[-1] % n]
+
+
+def kinds(n):
+    bs = [False] * n
+    for i in range(n):
+        bs[i] = i % 3 == 1
+    c = 0
+    for b in bs:
+        if b:
+            c += 1
+    fs = [0.0] * n
+    for i in range(n):
+        fs[i] = i / 2 + fs[i - 1]
+    return c * 1000 + int(fs[-1]) + len(bs) - len(fs)
+
+
 def shows(n):
     xs = [n, n + 1]
     print(xs, [n > 1, False], [0.5, -0.0])
@@ -183,6 +207,11 @@ CALLS = [
     ("recursion", (30,)),
     ("passed_up", (100,)),
     ("shows", (3,)),
+    ("fibs", (10,)),
+    ("fibs", (90,)),
+    ("fibs", (93,)),  # fib(92) * 2 overflows int64: a deopt with values in registers
+    ("kinds", (30,)),
+    ("kinds", (0,)),  # IndexError: fs[-1] of an empty list
 ]
 
 
