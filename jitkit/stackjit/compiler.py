@@ -235,7 +235,9 @@ def check_list_op(op: Op, arg: int, state, where: Where, floats: bool) -> None:
     if op == BUILD_LIST:
         if arg:
             items = frozenset().union(*(stack.peek(k) for k in range(1, arg + 1)))
-            list_type(frozenset({("list", element_kind(items))}), f"{where}: the list", floats)
+            list_type(
+                frozenset({("list", element_kind(items))}), f"{where}: a list made here", floats
+            )
         return
     depth = {BINARY_SUBSCR: 2, STORE_SUBSCR: 2, LIST_APPEND: 2}.get(op, 1)
     xs = list_type(stack.peek(depth), f"{where}: the operand of {Op(op).name}", floats)
