@@ -169,6 +169,12 @@ def kinds(n):
     return c * 1000 + int(fs[-1]) + len(bs) - len(fs)
 
 
+def big(n, k):
+    xs = [0] * k
+    ys = [1, 2] * n
+    return len(xs) + len(ys)
+
+
 def shows(n):
     xs = [n, n + 1]
     print(xs, [n > 1, False], [0.5, -0.0])
@@ -212,6 +218,9 @@ CALLS = [
     ("fibs", (93,)),  # fib(92) * 2 overflows int64: a deopt with values in registers
     ("kinds", (30,)),
     ("kinds", (0,)),  # IndexError: fs[-1] of an empty list
+    ("big", (3, 2**40)),  # MemoryError: the kernel refuses 8 TiB, the routine gives 0
+    ("big", (3, 2**41)),  # MemoryError: past the routine's limit
+    ("big", (2**62, 1)),  # MemoryError: the length overflows int64
 ]
 
 
