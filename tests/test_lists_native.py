@@ -9,11 +9,15 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
+import os
 import resource
+import subprocess
+import sys
 
 import pytest
 
 from jitkit.tiers import load
+from tests.conftest import ROOT
 from tests.programs import kernel_function
 
 TIERS = ("stack", "ssa", "auto")
@@ -328,3 +332,44 @@ def test_sieve_calls_leave_memory_flat():
     for _ in range(10_000):
         program.call("sieve", 1000)
     assert rss_kb() - before < 1024, "RSS grew by 1 MiB or more over 10^4 calls"
+
+
+CLI_PROGRAM = """
+def primes(n):
+    flags = [True] * (n + 1)
+    found = []
+    for k in range(2, n + 1):
+        if flags[k]:
+            found.append(k)
+            for j in range(k * k, n + 1, k):
+                flags[j] = False
+    return found
+
+
+def main():
+    ps = primes(60)
+    print(ps, len(ps), ps[-1], [ps[0] / 2, ps[1] / 4], [ps[1] > 2])
+    print(primes(10)[7])
+
+
+main()
+"""
+
+
+def test_jitkit_run_on_the_stack_tier_runs_lists_as_python_does(tmp_path):
+    """`python -m jitkit run --tier stack` on a program with lists: the same stdout, and the
+    IndexError at the end with CPython's message."""
+    path = tmp_path / "lists.py"
+    path.write_text(CLI_PROGRAM)
+    want = subprocess.run([sys.executable, str(path)], capture_output=True, text=True)
+    got = subprocess.run(
+        [sys.executable, "-m", "jitkit", "run", "--tier", "stack", str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert got.stdout == want.stdout and want.stdout.count("\n") == 1
+    assert (got.returncode, want.returncode) == (1, 1)
+    last = want.stderr.strip().splitlines()[-1]
+    assert last == "IndexError: list index out of range" and last in got.stderr
+    assert load(CLI_PROGRAM.replace("\nmain()\n", ""), "stack").engine.compiled.skipped == {}
