@@ -173,6 +173,18 @@ def kinds(n):
     return c * 1000 + int(fs[-1]) + len(bs) - len(fs)
 
 
+def inner(xs, big):
+    xs[0] = xs[0] * big
+    return xs[0]
+
+
+def outer(big):
+    xs = [4, 2]
+    r = inner(xs, big)
+    xs.append(r)
+    return xs
+
+
 def big(n, k):
     xs = [0] * k
     ys = [1, 2] * n
@@ -222,6 +234,8 @@ CALLS = [
     ("fibs", (93,)),  # fib(92) * 2 overflows int64: a deopt with values in registers
     ("kinds", (30,)),
     ("kinds", (0,)),  # IndexError: fs[-1] of an empty list
+    ("outer", (3,)),
+    ("outer", (2**62,)),  # the callee deopts: both frames' records name one list
     ("big", (3, 2**40)),  # MemoryError: the kernel refuses 8 TiB, the routine gives 0
     ("big", (3, 2**41)),  # MemoryError: past the routine's limit
     ("big", (2**62, 1)),  # MemoryError: the length overflows int64
@@ -284,6 +298,14 @@ def test_a_deopt_keeps_two_names_of_one_list_one_list():
     assert tier.call("overflow", 2**62) == [2**62, 2**63, 3 * 2**62, 4 * 2**62, 10 * 2**62]
     (frame,) = tier.last_deopt
     assert frame.locals["xs"] is frame.locals["ys"]
+
+
+def test_a_deopt_through_two_frames_gives_both_the_same_list():
+    tier = load(SOURCE, "stack").engine
+    assert tier.call("outer", 2**62) == [2**64, 2, 2**64]
+    caller, callee = tier.last_deopt
+    assert (caller.function, callee.function) == ("outer", "inner")
+    assert caller.locals["xs"] is callee.locals["xs"]
 
 
 def test_a_list_result_is_a_new_python_list_each_call():
