@@ -46,7 +46,7 @@ from jitkit.jitrt.types import (
     exact,
     is_list,
 )
-from jitkit.stackjit.cache import SAVED_REGISTERS, OperandCache, register_plan
+from jitkit.stackjit.cache import LEAF_REGISTERS, SAVED_REGISTERS, OperandCache, register_plan
 from jitkit.stackjit.fast import CACHED, FUSED
 from jitkit.stackjit.floats import (
     FLOAT_CACHED,
@@ -360,8 +360,9 @@ def emit_function(
     replaced = any(templates[op] is not TEMPLATES[op] for op in set(code.ops))
     elements = list_elements(types)  # pc -> element kind, for each list instruction
     repeats = {pc for pc in elements if code.ops[pc] == BINARY_MUL}
-    calls_out = bool(repeats) or any(code.ops[pc] in CALLS_RUNTIME for pc in elements)
-    registers, counter = register_plan(code, replaced, calls_out)
+    registers, counter = register_plan(code, replaced)
+    # a template calling the runtime keeps the caller-saved registers holding locals
+    keep = tuple(r for r in (*registers.values(), counter) if r in LEAF_REGISTERS)
     saved = [r for r in (*registers.values(), counter) if r in SAVED_REGISTERS]
     total = words + len(saved)  # frame words: locals, stack slots, saved registers
     # 1. prologue: frame, arguments into locals, recursion depth and native stack checks
@@ -412,6 +413,8 @@ def emit_function(
         after = pc + 1 if pc + 1 < len(code.ops) else None
         if pc in elements:  # a list instruction: through the cache, or on the flushed frame
             site.element = elements[pc]
+            if pc in repeats or op in CALLS_RUNTIME:
+                site.keep = keep
             if kit and not replaced and op in LIST_CACHED:
                 LIST_CACHED[op](cache, site)
             else:

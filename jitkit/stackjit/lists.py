@@ -48,11 +48,31 @@ from jitkit.x86 import (
     rdi,
     rdx,
     rsi,
+    rsp,
 )
 from jitkit.x86 import byte as byte_ptr
 
-# opcodes whose template calls the runtime (locals must not live in caller-saved registers)
+# opcodes whose template calls the runtime (and BINARY_MUL of a list: `emit_repeat`)
 CALLS_RUNTIME = frozenset({Op.BUILD_LIST, Op.LIST_APPEND})
+
+
+def call_runtime(s: Site, offset: int, *moves: tuple) -> None:
+    """Call the routine at ctx+offset, keeping the caller-saved registers that hold locals
+    (`Site.keep`) on the machine stack, rsp 16-byte aligned at the call. The arguments are
+    `moves`, (register, operand) pairs made after the registers are kept (rdi may hold a
+    local)."""
+    a, keep = s.a, s.keep
+    for reg in keep:
+        a.push(reg)
+    if len(keep) % 2:
+        a.sub(rsp, 8)
+    for reg, value in moves:
+        a.mov(reg, value)
+    a.call(qword(r15, offset))
+    if len(keep) % 2:
+        a.add(rsp, 8)
+    for reg in reversed(keep):
+        a.pop(reg)
 
 
 def element(s: Site, data: Reg, index: Reg) -> Mem:
@@ -87,7 +107,7 @@ def in_range(s: Site, xs: Reg, index: Reg) -> None:
 def emit_build_list(s: Site) -> None:
     """[a1, .., an]: a new list of n elements, then each item stored in order."""
     a, n = s.a, s.arg
-    a.mov(edi, LIST_KINDS[s.element or "int"]).mov(esi, n).call(qword(r15, CTX_LIST_NEW))
+    call_runtime(s, CTX_LIST_NEW, (edi, LIST_KINDS[s.element or "int"]), (esi, n))
     a.test(rax, rax).jz(s.deopt)
     if n:
         a.mov(rcx, qword(rax, LIST_DATA))
@@ -133,7 +153,7 @@ def emit_append(s: Site) -> None:
     """xs.append(v): room for one more (the runtime moves the elements when full, the header
     stays), the value stored at the end, then the length. The result, None, is only a type."""
     a = s.a
-    a.mov(rdi, s.slot(-2)).call(qword(r15, CTX_LIST_GROW))
+    call_runtime(s, CTX_LIST_GROW, (rdi, s.slot(-2)))
     a.test(rax, rax).jz(s.deopt)
     a.mov(rcx, qword(rax, LIST_LEN)).mov(rdx, qword(rax, LIST_DATA)).mov(r11, s.slot(-1))
     store_element(s, rdx, rcx, r11, r11b)
@@ -152,12 +172,14 @@ def emit_repeat(s: Site, list_first: bool) -> None:
     a.mov(rdx, qword(rax, LIST_DATA))
     a.xor(ecx, ecx)  # its one element
     load_element(s, edx if s.element == "bool" else rdx, rdx, rcx)
-    a.mov(edi, kind).call(qword(r15, CTX_LIST_NEW_FILLED))
+    call_runtime(s, CTX_LIST_NEW_FILLED, (edi, kind))
     a.test(rax, rax).jz(s.deopt).jmp(s.label("done"))
-    a.label(s.label("general")).mov(edi, kind).call(qword(r15, CTX_LIST_NEW))
+    a.label(s.label("general"))
+    call_runtime(s, CTX_LIST_NEW, (edi, kind))
     a.test(rax, rax).jz(s.deopt)
     a.mov(rcx, qword(rax, LIST_LEN)).test(rcx, rcx).jz(s.label("done"))
     size = element_size(s.element or "int")
+    a.push(r8).push(r9).push(r10)  # they may hold locals (no call from here on)
     a.mov(r8, qword(rax, LIST_DATA)).mov(r9, xs)
     a.mov(r10, qword(r9, LIST_DATA)).mov(r9, qword(r9, LIST_LEN)).xor(edx, edx)
     a.label(s.label("copy"))  # rcx elements left; source element rdx of r9
@@ -168,6 +190,7 @@ def emit_repeat(s: Site, list_first: bool) -> None:
     a.add(r8, size).add(rdx, 1).cmp(rdx, r9).jne(s.label("next"))
     a.xor(edx, edx)
     a.label(s.label("next")).sub(rcx, 1).jnz(s.label("copy"))
+    a.pop(r10).pop(r9).pop(r8)
     a.label(s.label("done")).mov(s.slot(-2), rax)
 
 
