@@ -16,6 +16,7 @@ from jitkit.bytecode.code import Code
 
 DEOPT = 1  # status: the frames on the way out wrote deopt records
 INTERRUPTED = 2  # status: stopped for SIGINT where no deopt state was known (no record)
+FINISH = 3  # status: returned, and the runtime finishes: a list result, chunks to free
 
 NATIVE_DEPTH_CAP = 10_000  # deeper recursion continues in the VM (heap frames)
 STACK_BUDGET = 2 << 20  # bytes of native stack compiled code may use below its entry
@@ -38,6 +39,19 @@ class Context(ctypes.Structure):
         ("flag", ctypes.c_void_p),  # the interrupt flag byte
         ("calls", ctypes.c_void_p),  # int64 per function index: entries and loop trips
         ("stack_floor", ctypes.c_void_p),  # the thread's lowest usable stack address
+        # lists (#17): the runtime's routines, System V, never calling Python (`lists.py`)
+        ("list_new", ctypes.c_void_p),  # list *list_new(kind, length): zeroed elements
+        ("list_new_filled", ctypes.c_void_p),  # list *(kind, length, bits): each element bits
+        ("list_grow", ctypes.c_void_p),  # list *list_grow(list *): cap > len after it
+        # the arena those routines allocate from (`lists.py`): every block belongs to the
+        # running entry call and is freed when it finishes
+        ("arena_ptr", ctypes.c_void_p),  # next free byte of the current chunk
+        ("arena_end", ctypes.c_void_p),  # end of the current chunk
+        ("arena_base", ctypes.c_void_p),  # start of the chunk kept between calls (or 0)
+        ("arena_last", ctypes.c_int64),  # bytes of the last chunk mapped (the next is 2x)
+        ("arena_chunks", ctypes.c_void_p),  # (address, bytes) per chunk alive, kept first
+        ("arena_count", ctypes.c_int64),  # entries in that table
+        ("arena_mapped", ctypes.c_int64),  # chunks this call mapped: the runtime frees them
     ]
 
 
@@ -50,6 +64,36 @@ CTX_RESULT = Context.result.offset
 CTX_FLAG = Context.flag.offset
 CTX_CALLS = Context.calls.offset
 CTX_STACK_FLOOR = Context.stack_floor.offset
+CTX_LIST_NEW = Context.list_new.offset
+CTX_LIST_NEW_FILLED = Context.list_new_filled.offset
+CTX_LIST_GROW = Context.list_grow.offset
+CTX_ARENA_PTR = Context.arena_ptr.offset
+CTX_ARENA_END = Context.arena_end.offset
+CTX_ARENA_BASE = Context.arena_base.offset
+CTX_ARENA_LAST = Context.arena_last.offset
+CTX_ARENA_CHUNKS = Context.arena_chunks.offset
+CTX_ARENA_COUNT = Context.arena_count.offset
+CTX_ARENA_MAPPED = Context.arena_mapped.offset
+
+# A list (#17) is the address of this header, made by the runtime: its elements untagged,
+# an int as an int64, a float as its double, a bool as one byte (0 or 1).
+LIST_LEN = 0  # int64: number of elements
+LIST_CAP = 8  # int64: capacity, in elements
+LIST_DATA = 16  # the address of the elements
+LIST_KIND = 24  # int64: LIST_KIND_INT, LIST_KIND_BOOL or LIST_KIND_FLOAT
+LIST_HEADER = 32  # bytes
+LIST_KIND_INT, LIST_KIND_BOOL, LIST_KIND_FLOAT = 0, 1, 2
+LIST_KINDS = {"int": LIST_KIND_INT, "bool": LIST_KIND_BOOL, "float": LIST_KIND_FLOAT}
+
+
+def element_size(kind: int | str) -> int:
+    """Bytes per element of a list of `kind` (a LIST_KIND_* number or "int", "bool",
+    "float"): a bool is one byte, so sieve's flags take n bytes, not 8n."""
+    kind = LIST_KINDS.get(kind, kind)  # type: ignore[arg-type]
+    if kind not in LIST_KINDS.values():
+        raise ValueError(f"no list kind {kind!r}")
+    return 1 if kind == LIST_KIND_BOOL else 8
+
 
 # A deopt record: these header words, then the frame's words (locals, then the operand
 # stack). Both tiers' stubs write it through `RECORD_WORD` and `frame_word`; `read_record`

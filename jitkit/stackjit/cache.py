@@ -123,7 +123,8 @@ def register_plan(code: Code, replaced: bool) -> tuple[dict[int, Reg], Reg | Non
     the function's hotness counter on the way out, not in memory on every back edge). Only
     functions with loops get any; the locals used most inside loops (weight 8 per level of
     nesting) win. A function with a replaced template keeps every local in its frame slot,
-    where the chapter's templates look for it."""
+    where the chapter's templates look for it. (A template that calls the runtime, making
+    a list, keeps the caller-saved ones on the machine stack around the call: `lists.py`.)"""
     n = len(code.ops)
     nesting = [0] * (n + 1)
     for pc, (op, arg) in enumerate(zip(code.ops, code.args, strict=True)):

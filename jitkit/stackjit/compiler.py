@@ -32,16 +32,21 @@ from jitkit.jitrt.module import CompiledModule, PrintSite, function_infos
 from jitkit.jitrt.types import (
     ALWAYS,
     BOOL,
+    ELEMENT_KINDS,
     FLOAT,
     INT,
+    LIST_OPCODES,
     NONE,
     UNDEF,
     FunctionTypes,
     NotCompilable,
     analyse_module,
+    describe,
+    element_kind,
     exact,
+    is_list,
 )
-from jitkit.stackjit.cache import SAVED_REGISTERS, OperandCache, register_plan
+from jitkit.stackjit.cache import LEAF_REGISTERS, SAVED_REGISTERS, OperandCache, register_plan
 from jitkit.stackjit.fast import CACHED, FUSED
 from jitkit.stackjit.floats import (
     FLOAT_CACHED,
@@ -50,6 +55,7 @@ from jitkit.stackjit.floats import (
     float_guarded,
     float_site,
 )
+from jitkit.stackjit.lists import CALLS_RUNTIME, LIST_CACHED, emit_repeat
 from jitkit.stackjit.templates import GUARDED, TEMPLATES, Site
 from jitkit.x86 import (
     Assembler,
@@ -70,6 +76,7 @@ from jitkit.x86 import (
 )
 
 FLOATS = True  # the stack tier compiles float values (its SSE2 templates exist)
+LISTS = True  # the stack tier compiles lists of ints, bools and floats (#17)
 # Opcodes that compute on their operands as numbers: they only take ints, bools and (with
 # the `floats` switch) floats; a set of types that mixes floats with others is refused.
 NUMERIC = set(ALWAYS) | {
@@ -88,6 +95,8 @@ BINARY_MAX, BINARY_MIN, CALL = Op.BINARY_MAX, Op.BINARY_MIN, Op.CALL
 JUMP_BACKWARD, JUMP_IF_FALSE, JUMP_IF_TRUE = Op.JUMP_BACKWARD, Op.JUMP_IF_FALSE, Op.JUMP_IF_TRUE
 LOAD_CONST, LOAD_GLOBAL, LOAD_LOCAL = Op.LOAD_CONST, Op.LOAD_GLOBAL, Op.LOAD_LOCAL
 PRINT, STORE_GLOBAL = Op.PRINT, Op.STORE_GLOBAL
+BINARY_MUL, BINARY_SUBSCR, BUILD_LIST = Op.BINARY_MUL, Op.BINARY_SUBSCR, Op.BUILD_LIST
+LIST_APPEND, STORE_SUBSCR = Op.LIST_APPEND, Op.STORE_SUBSCR
 FLOAT_OPCODES = {Op.BINARY_TRUEDIV, Op.UNARY_FLOAT, Op.UNARY_INT}  # results or takes floats
 INT_ONLY = {Op.RANGE_CHECK, Op.RANGE_TEST}  # float operands: the VM runs them
 
@@ -101,7 +110,7 @@ def compile_module(
     templates = {**TEMPLATES, **(templates or {})}
     floats = FLOATS if floats is None else floats
     analysis = analyse_module(codes, float_params=floats)
-    skipped = skipped_functions(analysis, floats)
+    skipped = skipped_functions(analysis, floats, LISTS)
     a = Assembler()
     prints: list[PrintSite] = []
     compiled = [name for name in codes if name not in skipped]
@@ -111,7 +120,7 @@ def compile_module(
         info = functions[name]
         emit_function(a, name, info.index, info.types, analysis, prints, templates, True, pending)
     for name in compiled:
-        emit_python_entry(a, name, depth_register=True)
+        emit_python_entry(a, name, True, returns_list=is_list(functions[name].returns))
     record = max((record_words(codes[n]) for n in compiled), default=0)
     return CompiledModule(a.assemble(), functions, skipped, prints, record, pending)
 
@@ -124,14 +133,19 @@ def check(
     analysis: dict[str, FunctionTypes],
     skipped: dict,
     floats: bool = False,
+    lists: bool = False,
 ) -> None:
     """Raise NotCompilable unless every value that becomes visible has one known type.
-    `floats`: accept float values (a tier that has float templates says so)."""
+    `floats`: accept float values, `lists`: lists of ints, bools or floats (a tier that has
+    their templates says so)."""
     code = types.code
     visible = (INT, BOOL, NONE, FLOAT) if floats else (INT, BOOL, NONE)
-    if types.returns:
-        if exact(types.returns, f"the return value of {code.name}()") not in visible:
-            raise NotCompilable(f"{code.name}() returns {set(types.returns)}")
+    for k, t in enumerate(types.states[0].locals[: code.argcount]):
+        if any(map(is_list, t)):
+            name = code.varnames[k]
+            if not lists:
+                raise NotCompilable(f"{code.name}(): the list {name!r} stays interpreted")
+            list_type(t, f"{code.name}(): the parameter {name!r}", floats)
     seen: set[tuple[int, int]] = set()  # (locals, stack kinds) already found exact, by id
     for pc, state in enumerate(types.states):
         if state is None:
@@ -141,6 +155,10 @@ def check(
         if op in (LOAD_GLOBAL, STORE_GLOBAL):
             name = code.globals[arg]
             raise NotCompilable(f"{where}: module-level name {name!r} stays interpreted")
+        if op in LIST_OPCODES:
+            if not lists:
+                raise NotCompilable(f"{where}: {Op(op).name} of a list stays interpreted")
+            check_list_op(op, arg, state, where, floats)
         if (
             op not in TEMPLATES
             and op not in FLOAT_OPCODES
@@ -164,7 +182,10 @@ def check(
                 raise NotCompilable(f"{where}: {callee[1]}() called with {arg} arguments")
             callee_params = analysis[callee[1]].states[0].locals[:arg]
             for t, param in zip(state.stack[len(state.stack) - arg :], callee_params, strict=True):
-                if exact_at(t, where, "an argument") != INT and (not floats or t != param):
+                kind = exact_at(t, where, "an argument")
+                if lists and is_list(kind) and t == param:
+                    continue
+                if kind != INT and (not floats or t != param):
                     raise NotCompilable(f"{where}: passes a {set(t)} where ints are compiled")
         kinds = operand_kinds(op, arg, state)
         if op in GUARDED or pc == 0 or float_guarded(op, kinds):
@@ -176,6 +197,8 @@ def check(
                     if UNDEF not in t:
                         exact_at(t, where, "a value the interpreter may need")
                 seen.add(key)
+        if op == BINARY_MUL and lists and list_times_int(state):
+            continue
         if op in NUMERIC:
             pops = NUMERIC_POPS[op]
             for t in state.stack[len(state.stack) - pops :]:
@@ -185,6 +208,58 @@ def check(
                     raise NotCompilable(f"{where}: {Op(op).name} of a float stays interpreted")
             if op in (BINARY_MIN, BINARY_MAX) and len(set(kinds)) > 1:
                 raise NotCompilable(f"{where}: {Op(op).name} of an int and a float")
+    if types.returns:  # after the instructions: they say best where a strange value came from
+        returned = exact(types.returns, f"the return value of {code.name}()")
+        if is_list(returned):
+            if not lists:
+                raise NotCompilable(f"{code.name}() returns a list, which stays interpreted")
+            list_type(types.returns, f"the return value of {code.name}()", floats)
+        elif returned not in visible:
+            raise NotCompilable(f"{code.name}() returns {set(types.returns)}")
+
+
+def list_type(types: frozenset, what: str, floats: bool) -> tuple:
+    """The one list type of a value the tier compiles, or NotCompilable saying why not."""
+    t = exact(types, what)
+    if not is_list(t):
+        raise NotCompilable(f"{what} is {describe(t)}, not a list made by compiled code")
+    if t[1] not in ELEMENT_KINDS or t[1] == FLOAT and not floats:
+        raise NotCompilable(f"{what} is {describe(t)}: compiled lists hold ints, bools or floats")
+    return t
+
+
+def check_list_op(op: Op, arg: int, state, where: Where, floats: bool) -> None:
+    """A list opcode compiles when its list has one kind the tier stores natively and what
+    goes in is of that kind (another kind would change the list's: the VM runs that)."""
+    stack = state.stack
+    if op == BUILD_LIST:
+        if arg:
+            items = frozenset().union(*(stack.peek(k) for k in range(1, arg + 1)))
+            list_type(
+                frozenset({("list", element_kind(items))}), f"{where}: a list made here", floats
+            )
+        return
+    depth = {BINARY_SUBSCR: 2, STORE_SUBSCR: 2, LIST_APPEND: 2}.get(op, 1)
+    xs = list_type(stack.peek(depth), f"{where}: the operand of {Op(op).name}", floats)
+    if op in (BINARY_SUBSCR, STORE_SUBSCR):
+        index = exact_at(stack.top, where, "an index")
+        if index not in (INT, BOOL):
+            raise NotCompilable(f"{where}: a list index that is {describe(index)}")
+    value = {STORE_SUBSCR: 3, LIST_APPEND: 1}.get(op)
+    if value is not None:
+        t = exact_at(stack.peek(value), where, "a value put in a list")
+        if t != xs[1]:
+            raise NotCompilable(
+                f"{where}: puts {describe(t)} into {describe(xs)}; a compiled list keeps one kind"
+            )
+
+
+def list_times_int(state) -> bool:
+    """Whether a BINARY_MUL is a list times an int (`[v] * n` or `n * [v]`)."""
+    a, b = state.stack.peek(2), state.stack.peek(1)
+    if any(map(is_list, b)):
+        a, b = b, a
+    return len(a) == 1 and is_list(next(iter(a))) and b <= {INT, BOOL} and len(b) == 1
 
 
 class Where:
@@ -223,7 +298,30 @@ def operand_kinds(op: Op, arg: int, state) -> tuple:
 # --- emitting -----------------------------------------------------------------------------------
 
 
-def skipped_functions(analysis: dict[str, FunctionTypes], floats: bool = False) -> dict[str, str]:
+def list_elements(types: FunctionTypes) -> dict[int, str]:
+    """The element kind of the list each list instruction works on (a list times an int
+    included), by pc: what its template needs (`check` made sure there is one)."""
+    code, out = types.code, {}
+    for pc, state in enumerate(types.states):
+        op = code.ops[pc]
+        if state is None or op not in LIST_OPCODES and op != BINARY_MUL:
+            continue
+        if op == BUILD_LIST:
+            after = types.states[pc + 1].stack.top
+        elif op == BINARY_MUL:
+            after = {t for t in (*state.stack.peek(1), *state.stack.peek(2)) if is_list(t)}
+            if not after:
+                continue  # numbers
+        else:
+            depth = {BINARY_SUBSCR: 2, STORE_SUBSCR: 2, LIST_APPEND: 2}.get(op, 1)
+            after = state.stack.peek(depth)
+        out[pc] = exact(frozenset(after), "a list")[1]
+    return out
+
+
+def skipped_functions(
+    analysis: dict[str, FunctionTypes], floats: bool = False, lists: bool = False
+) -> dict[str, str]:
     """The functions the tier leaves to the VM, with the reason; a function calling one of
     them is left there too (the SSA tier asks the same question, through here)."""
     skipped: dict[str, str] = {}
@@ -232,7 +330,7 @@ def skipped_functions(analysis: dict[str, FunctionTypes], floats: bool = False) 
         for name, types in analysis.items():
             if name not in skipped:
                 try:
-                    check(types, analysis, skipped, floats)
+                    check(types, analysis, skipped, floats, lists)
                 except NotCompilable as why:
                     skipped[name] = str(why)
         if len(skipped) == before:
@@ -260,7 +358,11 @@ def emit_function(
     words = nlocals + code.stacksize
     targets = {arg for op, arg in zip(code.ops, code.args, strict=True) if OPCODES[op].jump}
     replaced = any(templates[op] is not TEMPLATES[op] for op in set(code.ops))
+    elements = list_elements(types)  # pc -> element kind, for each list instruction
+    repeats = {pc for pc in elements if code.ops[pc] == BINARY_MUL}
     registers, counter = register_plan(code, replaced)
+    # a template calling the runtime keeps the caller-saved registers holding locals
+    keep = tuple(r for r in (*registers.values(), counter) if r in LEAF_REGISTERS)
     saved = [r for r in (*registers.values(), counter) if r in SAVED_REGISTERS]
     total = words + len(saved)  # frame words: locals, stack slots, saved registers
     # 1. prologue: frame, arguments into locals, recursion depth and native stack checks
@@ -309,6 +411,21 @@ def emit_function(
             prints.append(PrintSite(name, pc, [exact(t, "print") for t in state.stack[-arg - 2 :]]))
         kit = templates[op] is TEMPLATES[op]
         after = pc + 1 if pc + 1 < len(code.ops) else None
+        if pc in elements:  # a list instruction: through the cache, or on the flushed frame
+            site.element = elements[pc]
+            if pc in repeats or op in CALLS_RUNTIME:
+                site.keep = keep
+            if kit and not replaced and op in LIST_CACHED:
+                LIST_CACHED[op](cache, site)
+            else:
+                cache.flush()
+                if pc in repeats:
+                    emit_repeat(site, list_first=any(map(is_list, state.stack.peek(2))))
+                else:
+                    templates[op](site)
+            if op in GUARDED:
+                guarded[pc] = depth
+            continue
         site.kinds = operand_kinds(op, arg, state)
         if float_site(op, site.kinds, code.consts, arg):  # the kit's SSE2 templates
             if replaced:  # replaced templates read every value in its slot: so do these
