@@ -260,7 +260,7 @@ class CompiledModule:
             self.show_output()  # what ran before Ctrl-C did print
             reason = "encoding" if output.kept else "interrupted"
             raise_stop(output)  # KeyboardInterrupt, or what the stream raised
-            return self.vm_call(name, args, reason, before)
+            return self.vm_call(name, args, reason, output.shown.value, before)
         capped = site.kind == "recursion" and limit < recursion_limit()
         if site.kind in EXACT and not capped:
             self.show_output()
@@ -272,7 +272,7 @@ class CompiledModule:
             self.show_output()
             raise NameError(site.message)
         self.set_global("jk_buffer_used", 0)  # drop what the VM will print again
-        return self.vm_call(name, args, site.kind, before)
+        return self.vm_call(name, args, site.kind, output.shown.value, before)
 
     def builtin(self, name: str) -> Callable:
         """`name` as a builtin function (`jitkit.native.entry`): a machine-code stub that
@@ -355,12 +355,17 @@ class CompiledModule:
         self.output.end()
 
     def vm_call(
-        self, name: str, args: tuple[object, ...], reason: str, before: list[object] | None = None
+        self,
+        name: str,
+        args: tuple[object, ...],
+        reason: str,
+        shown: int = 0,
+        before: list[object] | None = None,
     ) -> object:
-        """The exact slow path (`Rerun`): the kit VM, minus the output already shown, from
-        the module's globals as the call started (`before`, else now)."""
+        """The exact slow path (`Rerun`): the kit VM, minus the `shown` characters of output
+        already shown, from the module's globals as the call started (`before`, else now)."""
         self.output.drop()  # the rest of the last line too: the re-run prints it
-        return self.rerun.call(name, args, reason, self.output.shown.value, self, before)
+        return self.rerun.call(name, args, reason, shown, self, before)
 
     # -- module-level names (module_globals) ------------------------------------------------
 

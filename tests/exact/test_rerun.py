@@ -311,10 +311,9 @@ def test_sigint_while_printing_ends_with_keyboard_interrupt_and_whole_lines(tmp_
 
 MEMORY = """
 def flood(lines):
-    text = "{}"
     i = 0
     while i < lines:
-        print(text, i)
+        print("{}", i)
         i = i + 1
     return i
 
