@@ -30,6 +30,7 @@ import contextlib
 import ctypes
 import sys
 from collections import Counter
+from collections.abc import Callable
 from enum import IntEnum
 from typing import Protocol, TextIO
 
@@ -67,35 +68,34 @@ def c_tags() -> str:
 class Output:
     """The Python end of compiled code's print buffer: `sink` (a C function pointer,
     `address`) shows each full buffer on `sys.stdout`, up to its last line end (the rest
-    waits for the next buffer, `pending` bytes of it; `end` shows it when the call ends).
-    Per call: `begin()`, then `shown` characters were written and `kept` holds what was
-    raised in the sink, if anything. `buffer`: OUTPUT_BUFFER bytes for code that prints into
-    memory Python owns (hostc)."""
+    waits for the next buffer; `end` shows it when the call ends). Per call: `begin()`, then
+    `shown` characters were written (a word: a builtin entry's stub goes to Python after a
+    call that showed any) and `kept` holds what was raised in the sink, if anything.
+    `buffer`: OUTPUT_BUFFER bytes for code that prints into memory Python owns (hostc)."""
 
     def __init__(self, with_buffer: bool = False) -> None:
         self.state = _SinkState()
-        self.shown = self.state.shown  # words: a builtin entry's stub resets `shown` per
-        self.pending = self.state.pending  # call, and finishes in Python if `pending` is set
+        self.shown = self.state.shown
         self.kept = self.state.kept
-        self.sink = _sink(self.state)
+        self.sink, self.show = _sink(self.state)  # for compiled code; the same for Python
         self.address: int = ctypes.cast(self.sink, ctypes.c_void_p).value or 0
         self.buffer = ctypes.create_string_buffer(OUTPUT_BUFFER) if with_buffer else None
 
     def begin(self) -> None:
         """A new call: nothing shown, nothing kept, nothing held back."""
         self.shown.value = 0
-        self.kept.clear()
-        self.drop()
+        if self.kept or self.state.rest:
+            self.kept.clear()
+            self.drop()
 
     def drop(self) -> None:
         """Forget the text held back after the last line end (a re-run prints it)."""
         self.state.rest = b""
-        self.pending.value = 0
 
     def write(self, address: int, count: int) -> None:
         """Show `count` bytes at `address` as compiled code does, and what was held back."""
         if count:
-            self.sink(1, address, count)
+            self.show(1, address, count)
         self.end()
 
     def end(self) -> None:
@@ -103,7 +103,7 @@ class Output:
         if self.state.rest:
             rest = ctypes.create_string_buffer(self.state.rest, len(self.state.rest))
             self.drop()
-            self.sink(1, ctypes.addressof(rest), -len(rest))  # negative: all of it
+            self.show(1, ctypes.addressof(rest), -len(rest))  # negative: all of it
 
     def failure(self) -> BaseException | None:
         """What was raised in the sink during the call, taken (the flag cleared)."""
@@ -121,7 +121,6 @@ class _SinkState:
 
     def __init__(self) -> None:
         self.shown = ctypes.c_int64(0)
-        self.pending = ctypes.c_int64(0)  # len(rest)
         self.kept: list[BaseException] = []
         self.rest = b""
         self.writing = False
@@ -139,7 +138,7 @@ def complete(data: bytes) -> int:
     return len(data)
 
 
-def _sink(state: _SinkState) -> ctypes._CFuncPtr:
+def _sink(state: _SinkState) -> tuple[ctypes._CFuncPtr, Callable[[int, int, int], None]]:
     """The callback compiled code hands its buffer to. Why a closure and not a method: a
     callback bound to its owner makes a cycle, and every dropped module (with its machine
     code) would wait for the cyclic collector. It shows whole lines (a buffer's text after
@@ -156,7 +155,6 @@ def _sink(state: _SinkState) -> ctypes._CFuncPtr:
         text = data[:whole].decode("utf-8", "surrogatepass")
         state.writing = True  # from here the text counts as given to the stream
         state.rest = data[whole:]
-        state.pending.value = len(state.rest)
         (sys.stdout if fd == 1 else sys.stderr).write(text)
         state.shown.value += len(text)
         state.writing = False
@@ -173,7 +171,7 @@ def _sink(state: _SinkState) -> ctypes._CFuncPtr:
             state.writing = False
             state.kept.append(error)
 
-    return SINK(on_output)
+    return SINK(on_output), on_output
 
 
 class SkipWriter:

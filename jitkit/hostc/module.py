@@ -114,17 +114,14 @@ class Context(ctypes.Structure):
     ]
 
 
-class _Outputs(threading.local):
-    """Per thread, the `Output`s (sink and buffer) of calls not running now: a call takes
-    one and gives it back, so a call made while another prints gets its own."""
-
-    def __init__(self) -> None:
-        self.free: list[Output] = []
-
-    def take(self) -> Output:
-        output = self.free.pop() if self.free else Output(with_buffer=True)
-        output.begin()
-        return output
+def new_call_slot() -> tuple[Output, Context]:
+    """An `Output` (sink and buffer) and a context printing into it, for calls through
+    ctypes. Idle ones wait in a list any thread takes one from, so a call made while another
+    runs (another thread's, or one inside a print) gets its own."""
+    output = Output(with_buffer=True)
+    cx = Context(out=ctypes.addressof(output.buffer), cap=OUTPUT_BUFFER, sink=output.address)
+    cx.interrupt = interrupt_flag().address
+    return output, cx
 
 
 class List(ctypes.Structure):
@@ -190,7 +187,7 @@ class HostModule:
         self.kit = kit
         self.compiler, self.flags = compiler, flags
         self.rerun = Rerun(kit, codes)  # the way back when C cannot finish a call exactly
-        self._outputs = _Outputs()
+        self._idle: list[tuple[Output, Context]] = []  # `new_call_slot`s not in use
         start = time.perf_counter()
         self.c_module: CModule = generate(kit, overrides)
         self.generate_seconds = time.perf_counter() - start
@@ -308,13 +305,13 @@ class HostModule:
             clear_after=(
                 at + Context.len.offset,
                 at + Context.lists.offset,
-                ctypes.addressof(output.pending),
+                ctypes.addressof(output.shown),  # reset after `finish`, not by the stub
             ),
             nesting=ctypes.addressof(self._nesting),
             owner=current_thread_state() if main else 0,
             flag=flag.address,
             data=ctypes.addressof(self._entry_data),
-            stores=[*stores, (ctypes.addressof(output.shown), 0)],
+            stores=stores,
             copies=[(at + Context.depth_limit.offset, MAX_DEPTH)],
             long_running=function is None
             or contains(function, (n.While, n.ForRange, n.ForEach, n.Call)),
@@ -328,10 +325,14 @@ class HostModule:
 
         def finish(*args: object) -> object:
             status = self._entry_data[STATUS_WORD]
-            return self.after_run(name, args, status, cx, result, output)
+            try:
+                return self.after_run(name, args, status, cx, result, output)
+            finally:
+                output.begin()  # for the next call: `shown` is 0 when it starts
 
         def interrupted() -> None:
             self.end_output(cx, output)  # what C printed before Ctrl-C
+            output.begin()
 
         self._arm_entries()
         return make_builtin(spec, slow, finish, interrupted)
@@ -343,11 +344,14 @@ class HostModule:
     def end_output(self, cx: Context, output: Output, show: bool = True) -> None:
         """The call's last output shown (unless dropped, or the stream already failed); the
         buffer emptied and the call's lists freed."""
-        if show:
-            output.write(cx.out, cx.len)  # dropped by the sink if the stream failed
-        else:
-            output.drop()  # the rest of the last line too: the re-run prints it
-        self.release(ctypes.byref(cx))
+        if cx.len or output.state.rest:
+            if show:
+                output.write(cx.out, cx.len)  # dropped by the sink if the stream failed
+            else:
+                output.drop()  # the rest of the last line too: the re-run prints it
+            cx.len = 0
+        if cx.lists:
+            self.release(ctypes.byref(cx))
 
     def call(self, name: str, *args: object) -> object:
         """`name(*args)` in C when it can take the arguments; CPython's result either way."""
@@ -359,27 +363,21 @@ class HostModule:
             raise arity_error(name, params, len(args))
         if not all(takes(a) for a in args):
             return self.vm_call(name, args, "arguments")
-        outputs = self._outputs
-        output = outputs.take()
+        idle = self._idle
+        slot = idle.pop() if idle else new_call_slot()
         try:
-            return self.run_c(name, index, args, output)
+            return self.run_c(name, index, args, *slot)
         finally:
-            outputs.free.append(output)
+            idle.append(slot)
 
-    def run_c(self, name: str, index: int, args: tuple, output: Output) -> object:
-        """`call` once C takes the arguments, printing through `output`."""
+    def run_c(self, name: str, index: int, args: tuple, output: Output, cx: Context) -> object:
+        """`call` once C takes the arguments, with a context printing through `output`."""
         result = Value()
         flag = interrupt_flag()
-        cx = Context(
-            out=ctypes.addressof(output.buffer),
-            cap=OUTPUT_BUFFER,
-            sink=output.address,
-            depth_limit=min(recursion_limit(), NATIVE_DEPTH_CAP),
-            stack_floor=stack_floor(),  # jk_run raises it to the budget's end
-            stack_budget=STACK_BUDGET,
-            interrupt=flag.address,
-            heap_limit=HEAP_LIMIT,
-        )
+        cx.depth, cx.depth_limit = 0, min(recursion_limit(), NATIVE_DEPTH_CAP)
+        cx.stack_floor, cx.stack_budget = stack_floor(), STACK_BUDGET  # jk_run raises the floor
+        cx.heap, cx.heap_limit, cx.imported = 0, HEAP_LIMIT, 0
+        output.begin()
         passed: dict[int, list] = {}  # C address -> the caller's list
         argv = self.arguments(cx, args, passed)
         if argv is None:  # a list past the byte budget

@@ -216,7 +216,6 @@ class CompiledModule:
         self.set_global("jk_buffer_used", 0)
         self.set_global("jk_depth_limit", limit)
         self.set_global("jk_stack_floor", stack_floor())
-        self.output.begin()
         before = self.global_values  # what a re-run of the call starts from
         stores = name == n.MODULE_CODE_NAME and bool(self.kit.globals)
         interrupt_flag().arm()
@@ -231,6 +230,7 @@ class CompiledModule:
             self.show_output()  # what ran before Ctrl-C did print (unless the stream failed)
             raise
         finally:
+            self.output.begin()  # a builtin entry's call starts with `shown` 0
             if self.lists:  # the call's lists, a list result already copied out
                 self.release()
 
@@ -307,7 +307,7 @@ class CompiledModule:
             status_in_rax=False,
             clear_after=(
                 self.engine.global_address("jk_buffer_used"),
-                ctypes.addressof(self.output.pending),
+                ctypes.addressof(self.output.shown),  # reset after `finish`, not by the stub
             ),
             nesting=ctypes.addressof(self._busy),
             owner=current_thread_state() if main else 0,
@@ -317,7 +317,6 @@ class CompiledModule:
                 (self.engine.global_address("jk_depth"), 0),
                 (self.engine.global_address("jk_buffer_used"), 0),
                 (self.engine.global_address("jk_stack_floor"), stack_floor()),
-                (ctypes.addressof(self.output.shown), 0),
             ],
             copies=[(self.engine.global_address("jk_depth_limit"), MAX_DEPTH)],
             long_running=may_run_long(self.kit.functions.get(name)),
@@ -337,10 +336,12 @@ class CompiledModule:
                     return self.after_native(name, args, (ctypes.c_int64 * 2)(*frame[:2]), limit)
                 finally:
                     self._busy.value = 0
+                    self.output.begin()  # for the next call: `shown` is 0 when it starts
 
         def interrupted() -> None:
             with self.native:
                 self.show_output()  # what ran before Ctrl-C did print
+                self.output.begin()
 
         self._arm_entries()
         return make_builtin(spec, slow, finish, interrupted)
