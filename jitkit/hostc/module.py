@@ -376,7 +376,9 @@ class HostModule:
         flag = interrupt_flag()
         cx.depth, cx.depth_limit = 0, min(recursion_limit(), NATIVE_DEPTH_CAP)
         cx.stack_floor, cx.stack_budget = stack_floor(), STACK_BUDGET  # jk_run raises the floor
-        cx.heap, cx.heap_limit, cx.imported = 0, HEAP_LIMIT, 0
+        if cx.lists:  # a call an exception left half finished
+            self.release(ctypes.byref(cx))
+        cx.len, cx.heap, cx.heap_limit, cx.imported = 0, 0, HEAP_LIMIT, 0
         output.begin()
         passed: dict[int, list] = {}  # C address -> the caller's list
         argv = self.arguments(cx, args, passed)
