@@ -82,6 +82,9 @@ from jitkit.native.interrupts import interrupt_flag
 from jitkit.native.stack import NATIVE_DEPTH_CAP, STACK_BUDGET, stack_floor
 from jitkit.vm.machine import VM
 
+# The tags as plain ints (an enum member is a slow name on every call's path)
+TAG_INT, TAG_BOOL, TAG_NONE = int(Tag.INT), int(Tag.BOOL), int(Tag.NONE)
+TAG_UNBOUND, TAG_FLOAT, TAG_LIST = int(Tag.UNBOUND), int(Tag.FLOAT), int(Tag.LIST)
 HEAP_LIMIT = 1 << 30  # bytes of lists one call may hold before handing over (C frees none)
 JUMP_LABEL = re.compile(r"\.L(BB)?[\d_]+:$")  # gcc .L12:, clang .LBB0_3:
 DUMPS = {"c": "generated C", "asm": "x86-64 from cc -O2 -S"}
@@ -154,8 +157,8 @@ def read_list(address: int) -> list:
 
 def to_value(value: object) -> Value:
     if type(value) is float:
-        return Value(struct.unpack("<q", struct.pack("<d", value))[0], Tag.FLOAT)
-    tag = Tag.NONE if value is None else Tag.BOOL if type(value) is bool else Tag.INT
+        return Value(struct.unpack("<q", struct.pack("<d", value))[0], TAG_FLOAT)
+    tag = TAG_NONE if value is None else TAG_BOOL if type(value) is bool else TAG_INT
     return Value(int(value or 0), tag)
 
 
@@ -163,11 +166,11 @@ def from_value(value: Value, passed: dict[int, list] | None = None) -> object:
     """The Python object of a result: a list read out of C's memory (before jk_release), or
     the caller's own list object when C returns a list it was passed (`passed`: C address
     -> Python list)."""
-    if value.t == Tag.FLOAT:
+    if value.t == TAG_FLOAT:
         return struct.unpack("<d", struct.pack("<q", value.v))[0]
-    if value.t == Tag.LIST:
+    if value.t == TAG_LIST:
         return passed[value.v] if passed and value.v in passed else read_list(value.v)
-    return None if value.t == Tag.NONE else bool(value.v) if value.t == Tag.BOOL else value.v
+    return None if value.t == TAG_NONE else bool(value.v) if value.t == TAG_BOOL else value.v
 
 
 class HostModule:
@@ -297,11 +300,11 @@ class HostModule:
             call_args=(at, index, ctypes.addressof(argv), ctypes.addressof(result)),
             arg_address=ctypes.addressof(argv),
             arg_stride=ctypes.sizeof(Value),
-            arg_tag=(Value.t.offset, Tag.INT),
+            arg_tag=(Value.t.offset, TAG_INT),
             result=ctypes.addressof(result) + Value.v.offset,
             kind=None,
             tag=ctypes.addressof(result) + Value.t.offset,
-            tags={"int": Tag.INT, "bool": Tag.BOOL, "none": Tag.NONE},
+            tags={"int": TAG_INT, "bool": TAG_BOOL, "none": TAG_NONE},
             clear_after=(
                 at + Context.len.offset,
                 at + Context.lists.offset,
@@ -409,7 +412,7 @@ class HostModule:
                     if not address:
                         return None
                     addresses[id(a)], passed[address] = address, a
-                values.append(Value(addresses[id(a)], Tag.LIST))
+                values.append(Value(addresses[id(a)], TAG_LIST))
             else:
                 values.append(to_value(a))
         return (Value * max(1, len(args)))(*values)
@@ -476,7 +479,7 @@ class HostModule:
         it bails out and the VM, which has the real value, runs the call."""
         for slot, value in zip(self.c_globals, self.global_values, strict=True):
             held = to_value(value) if value is not UNBOUND and scalar(value) else None
-            slot.v, slot.t = (held.v, held.t) if held else (0, Tag.UNBOUND)
+            slot.v, slot.t = (held.v, held.t) if held else (0, TAG_UNBOUND)
 
     def read_globals(self, name: str) -> None:
         """After the top-level code ran in C: what it bound, into `global_values` (a list
@@ -486,9 +489,9 @@ class HostModule:
         lists: dict[int, list] = {}
         values = list(self.global_values)  # a new list: a re-run starts from the old one
         for i, slot in enumerate(self.c_globals):
-            if slot.t == Tag.UNBOUND:  # not bound in C: what was set stays
+            if slot.t == TAG_UNBOUND:  # not bound in C: what was set stays
                 continue
-            if slot.t == Tag.LIST:
+            if slot.t == TAG_LIST:
                 if slot.v not in lists:
                     lists[slot.v] = read_list(slot.v)
                 values[i] = lists[slot.v]
