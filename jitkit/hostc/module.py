@@ -5,29 +5,32 @@ compiled eagerly: `.c_source`, `.build` (cached or not, seconds), `.call(name, *
 `.run_main()` with CPython's results, output and exceptions, and `.bailouts` (why calls went
 to the VM).
 
-Exactness (the design): C prints into a growable buffer owned by the call, never to stdout.
-When the call returns normally, Python writes the buffer to `sys.stdout` and converts the
-tagged result. On any bail-out status (int64 overflow, division by zero, INT64_MIN // -1, a
-None operand, an unbound local, recursion past the depth or stack budget, ...) the buffer is
-dropped and the *whole call* runs again in the kit VM (`jitkit.vm.machine.VM`), which prints
-and raises exactly like CPython (ZeroDivisionError, RecursionError, big ints...). C never
-printed anything visible, and the program is deterministic, so no side effect is repeated
-or lost. The same holds when `sys.stdout` cannot encode the buffer (a lone surrogate, a
-character outside an ASCII terminal's charset): the VM re-runs the call and prints print by
-print, so what came before the failing print is shown and the failing one raises, as in
-CPython. Arguments C cannot take (ints beyond int64, other types) go to the VM directly; a
-wrong argument count raises CPython's TypeError here, before any code runs.
+Exactness (the design, the LLVM tier's too: `jitkit.exact.rerun`): C prints into a bounded
+buffer (`OUTPUT_BUFFER`, 64 KiB) that a sink shows on `sys.stdout` when it is full and when
+the call returns, so memory stays bounded however much a call prints. On any bail-out status
+(int64 overflow, division by zero, INT64_MIN // -1, a None operand, an unbound local,
+recursion past the depth or stack budget, ...) the rest of the buffer is dropped and the
+*whole call* runs again in the kit VM (`jitkit.vm.machine.VM`), which prints and raises
+exactly like CPython (ZeroDivisionError, RecursionError, big ints...), skipping the
+characters already shown: the program is deterministic, so no line is repeated or lost.
+The same holds when `sys.stdout` cannot encode what C printed (a lone surrogate, a character
+outside an ASCII terminal's charset): the VM re-runs the call and prints print by print, so
+what came before the failing print is shown and the failing one raises, as in CPython.
+Arguments C cannot take (ints beyond int64, other types) go to the VM directly; a wrong
+argument count raises CPython's TypeError here, before any code runs.
 
 Stack: C recursion stops (and hands over) before the native stack of the *calling thread*
 ends (`jitkit.native.stack.stack_floor`, so small `threading.stack_size` threads are safe),
-and within `STACK_BUDGET` bytes of the entry. The compiled library is unloaded when the
+within `STACK_BUDGET` bytes of the entry and `NATIVE_DEPTH_CAP` frames (both every native
+tier's, from `jitkit.native.stack`). The compiled library is unloaded when the
 `HostModule` is garbage collected (DESIGN.md contract 6; `jitkit.hostc.build.load`).
 
 Ctrl-C: the C code polls the kit's interrupt flag on function entry and loop back-edges and
 returns INTERRUPTED; Python shows the output so far and raises KeyboardInterrupt, as CPython
 would at that point. A SIGINT handler of the user's runs first and may raise its own
-exception; if it returns instead, hostc still raises KeyboardInterrupt (CPython would carry
-on, but a C call cannot be resumed mid-way).
+exception; if it returns instead, the call re-runs in the VM (CPython would carry on, and a
+C call cannot be resumed mid-way). A KeyboardInterrupt raised while the sink was printing is
+kept there, not lost in ctypes, and raised when C stops, right after.
 
 Values are tagged in C (`jk_val`: payload and int/bool/None/unbound/float/list tag), so every
 function of the subset compiles, whatever types flow through it; nothing is refused at compile
@@ -45,29 +48,17 @@ from __future__ import annotations
 import ctypes
 import functools
 import re
-import resource
 import struct
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 
 from jitkit.bytecode.code import Code
-from jitkit.bytecode.compiler import compile_module
+from jitkit.exact.rerun import OUTPUT_BUFFER, Output, Rerun, Tag, raise_stop
 from jitkit.hostc.build import FLAGS, Build, assembly, build
 from jitkit.hostc.cgen import CModule, c_name, generate
-from jitkit.hostc.runtime import (
-    INTERRUPTED,
-    OK,
-    STATUS,
-    TAG_BOOL,
-    TAG_FLOAT,
-    TAG_INT,
-    TAG_LIST,
-    TAG_NONE,
-    TAG_UNBOUND,
-)
+from jitkit.hostc.runtime import INTERRUPTED, OK, STATUS
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
 from jitkit.lang.runtime import (
@@ -88,24 +79,12 @@ from jitkit.native.entry import (
 )
 from jitkit.native.entry import STATUS as STATUS_WORD
 from jitkit.native.interrupts import interrupt_flag
-from jitkit.native.stack import stack_floor
+from jitkit.native.stack import NATIVE_DEPTH_CAP, STACK_BUDGET, stack_floor
 from jitkit.vm.machine import VM
 
-NATIVE_DEPTH_CAP = 10_000  # deeper kit recursion is the VM's (heap frames)
-
-
-def stack_budget(preferred: int = 4 << 20) -> int:
-    """Bytes of native stack one call may use before handing over: 4 MiB, or half the
-    process's stack limit if that is smaller. A thread's own end of stack is checked too
-    (`stack_floor`): this budget alone knows nothing of small thread stacks."""
-    soft = resource.getrlimit(resource.RLIMIT_STACK)[0]
-    return preferred if soft == resource.RLIM_INFINITY else min(preferred, soft // 2)
-
-
-STACK_BUDGET = stack_budget()
-
-
-OUTPUT_LIMIT = 64 << 20  # bytes of print output one call may buffer before handing over
+# The tags as plain ints (an enum member is a slow name on every call's path)
+TAG_INT, TAG_BOOL, TAG_NONE = int(Tag.INT), int(Tag.BOOL), int(Tag.NONE)
+TAG_UNBOUND, TAG_FLOAT, TAG_LIST = int(Tag.UNBOUND), int(Tag.FLOAT), int(Tag.LIST)
 HEAP_LIMIT = 1 << 30  # bytes of lists one call may hold before handing over (C frees none)
 JUMP_LABEL = re.compile(r"\.L(BB)?[\d_]+:$")  # gcc .L12:, clang .LBB0_3:
 DUMPS = {"c": "generated C", "asm": "x86-64 from cc -O2 -S"}
@@ -124,7 +103,7 @@ class Context(ctypes.Structure):
         ("out", ctypes.c_void_p),
         ("len", ctypes.c_int64),
         ("cap", ctypes.c_int64),
-        ("out_limit", ctypes.c_int64),
+        ("sink", ctypes.c_void_p),
         ("depth", ctypes.c_int64),
         ("depth_limit", ctypes.c_int64),
         ("stack_floor", ctypes.c_uint64),
@@ -136,6 +115,16 @@ class Context(ctypes.Structure):
         ("heap_limit", ctypes.c_int64),
         ("imported", ctypes.c_int64),
     ]
+
+
+def new_call_slot() -> tuple[Output, Context]:
+    """An `Output` (sink and buffer) and a context printing into it, for calls through
+    ctypes. Idle ones wait in a list any thread takes one from, so a call made while another
+    runs (another thread's, or one inside a print) gets its own."""
+    output = Output(with_buffer=True)
+    cx = Context(out=ctypes.addressof(output.buffer), cap=OUTPUT_BUFFER, sink=output.address)
+    cx.interrupt = interrupt_flag().address
+    return output, cx
 
 
 class List(ctypes.Structure):
@@ -200,8 +189,8 @@ class HostModule:
     ) -> None:
         self.kit = kit
         self.compiler, self.flags = compiler, flags
-        self._codes = codes
-        self._vm: VM | None = None
+        self.rerun = Rerun(kit, codes)  # the way back when C cannot finish a call exactly
+        self._idle: list[tuple[Output, Context]] = []  # `new_call_slot`s not in use
         start = time.perf_counter()
         self.c_module: CModule = generate(kit, overrides)
         self.generate_seconds = time.perf_counter() - start
@@ -221,7 +210,6 @@ class HostModule:
         self.import_list = self.build.library["jk_import"]
         self.import_list.argtypes = (ctypes.POINTER(Context), ctypes.c_int64, ctypes.c_void_p)
         self.import_list.restype = ctypes.c_void_p
-        self.bailouts: Counter[str] = Counter()  # status name -> calls re-run in the VM
         self._nesting = ctypes.c_int64(0)  # builtin entries' calls running (one at a time)
         self.init_globals()
         self._entry_data = (ctypes.c_int64 * WORDS)(-1)
@@ -267,9 +255,12 @@ class HostModule:
     @property
     def vm(self) -> VM:
         """The exact fallback, built on first need."""
-        if self._vm is None:
-            self._vm = VM(self._codes if self._codes is not None else compile_module(self.kit))
-        return self._vm
+        return self.rerun.vm
+
+    @property
+    def bailouts(self) -> Counter[str]:
+        """Why calls went to the VM: status name (or "arguments", "encoding", ...) -> calls."""
+        return self.rerun.bailouts
 
     def run_main(self) -> object:
         """Run the module's top-level statements, like `python prog.py`."""
@@ -291,10 +282,11 @@ class HostModule:
         flag = interrupt_flag()
         main = threading.current_thread() is threading.main_thread()
         cx, result, argv = Context(), Value(), (Value * max(1, params))()
-        floor = stack_floor()
+        output = Output(with_buffer=True)
         at = ctypes.addressof(cx)
-        values = {"out_limit": OUTPUT_LIMIT, "stack_floor": floor, "stack_budget": STACK_BUDGET}
-        values["interrupt"] = flag.address
+        values = {"out": ctypes.addressof(output.buffer), "cap": OUTPUT_BUFFER}
+        values |= {"sink": output.address, "stack_floor": stack_floor()}
+        values |= {"stack_budget": STACK_BUDGET, "interrupt": flag.address}
         values["heap_limit"] = HEAP_LIMIT
         stores = [
             (at + getattr(Context, field).offset, values.get(field, 0))
@@ -313,7 +305,11 @@ class HostModule:
             kind=None,
             tag=ctypes.addressof(result) + Value.t.offset,
             tags={"int": TAG_INT, "bool": TAG_BOOL, "none": TAG_NONE},
-            clear_after=(at + Context.out.offset, at + Context.lists.offset),
+            clear_after=(
+                at + Context.len.offset,
+                at + Context.lists.offset,
+                ctypes.addressof(output.shown),  # reset after `finish`, not by the stub
+            ),
             nesting=ctypes.addressof(self._nesting),
             owner=current_thread_state() if main else 0,
             flag=flag.address,
@@ -323,7 +319,7 @@ class HostModule:
             long_running=function is None
             or contains(function, (n.While, n.ForRange, n.ForEach, n.Call)),
             handler=flag.expected_address,
-            keep=(cx, result, argv, self._nesting, self._entry_data),
+            keep=(cx, result, argv, output, self._nesting, self._entry_data),
         )
 
         def slow(*args: object) -> object:
@@ -332,10 +328,14 @@ class HostModule:
 
         def finish(*args: object) -> object:
             status = self._entry_data[STATUS_WORD]
-            return self.after_run(name, args, status, cx, result)
+            try:
+                return self.after_run(name, args, status, cx, result, output)
+            finally:
+                output.begin()  # for the next call: `shown` is 0 when it starts
 
         def interrupted() -> None:
-            show(self.take_output(cx))  # what C printed before Ctrl-C
+            self.end_output(cx, output)  # what C printed before Ctrl-C
+            output.begin()
 
         self._arm_entries()
         return make_builtin(spec, slow, finish, interrupted)
@@ -344,13 +344,17 @@ class HostModule:
         """The recursion limit builtin entries size the call for (`arm_limits`)."""
         arm_limits(self._entry_data, recursion_limit(), NATIVE_DEPTH_CAP)
 
-    def take_output(self, cx: Context) -> bytes:
-        """The call's print buffer, copied out; it and the call's lists are freed."""
-        if not cx.out and not cx.lists:
-            return b""
-        output = ctypes.string_at(cx.out, cx.len) if cx.out else b""
-        self.release(ctypes.byref(cx))
-        return output
+    def end_output(self, cx: Context, output: Output, show: bool = True) -> None:
+        """The call's last output shown (unless dropped, or the stream already failed); the
+        buffer emptied and the call's lists freed."""
+        if cx.len or output.state.rest:
+            if show:
+                output.write(cx.out, cx.len)  # dropped by the sink if the stream failed
+            else:
+                output.drop()  # the rest of the last line too: the re-run prints it
+            cx.len = 0
+        if cx.lists:
+            self.release(ctypes.byref(cx))
 
     def call(self, name: str, *args: object) -> object:
         """`name(*args)` in C when it can take the arguments; CPython's result either way."""
@@ -361,24 +365,29 @@ class HostModule:
         if len(args) != len(params):
             raise arity_error(name, params, len(args))
         if not all(takes(a) for a in args):
-            self.bailouts["arguments"] += 1
-            return self.vm_call(name, args)
+            return self.vm_call(name, args, "arguments")
+        idle = self._idle
+        slot = idle.pop() if idle else new_call_slot()
+        try:
+            return self.run_c(name, index, args, *slot)
+        finally:
+            idle.append(slot)
+
+    def run_c(self, name: str, index: int, args: tuple, output: Output, cx: Context) -> object:
+        """`call` once C takes the arguments, with a context printing through `output`."""
         result = Value()
         flag = interrupt_flag()
-        cx = Context(
-            out_limit=OUTPUT_LIMIT,
-            depth_limit=min(recursion_limit(), NATIVE_DEPTH_CAP),
-            stack_floor=stack_floor(),  # jk_run raises it to the budget's end
-            stack_budget=STACK_BUDGET,
-            interrupt=flag.address,
-            heap_limit=HEAP_LIMIT,
-        )
+        cx.depth, cx.depth_limit = 0, min(recursion_limit(), NATIVE_DEPTH_CAP)
+        cx.stack_floor, cx.stack_budget = stack_floor(), STACK_BUDGET  # jk_run raises the floor
+        if cx.lists:  # a call an exception left half finished
+            self.release(ctypes.byref(cx))
+        cx.len, cx.heap, cx.heap_limit, cx.imported = 0, 0, HEAP_LIMIT, 0
+        output.begin()
         passed: dict[int, list] = {}  # C address -> the caller's list
         argv = self.arguments(cx, args, passed)
         if argv is None:  # a list past the byte budget
-            self.take_output(cx)
-            self.bailouts["memory"] += 1
-            return self.vm_call(name, args)
+            self.end_output(cx, output)
+            return self.vm_call(name, args, "memory")
         flag.arm()
         try:
             status = self.run(ctypes.byref(cx), index, argv, ctypes.byref(result))
@@ -386,9 +395,9 @@ class HostModule:
             # Ctrl-C: CPython raises KeyboardInterrupt as the C call returns. What C printed
             # so far is exactly what CPython would have printed by then: show it.
             self.read_globals(name)
-            show(self.take_output(cx))
+            self.end_output(cx, output)
             raise
-        return self.after_run(name, args, status, cx, result, passed)
+        return self.after_run(name, args, status, cx, result, output, passed)
 
     def arguments(self, cx: Context, args: tuple, passed: dict[int, list]) -> ctypes.Array | None:
         """The `jk_val`s of the arguments; a list is copied into a C list of the call (one
@@ -415,12 +424,13 @@ class HostModule:
         status: int,
         cx: Context,
         result: Value,
+        output: Output,
         passed: dict[int, list] | None = None,
     ) -> object:
-        """What the call gives once C returned `status` (output shown or dropped, the VM
-        re-running the call where C bailed out). Lists the caller `passed` get C's changes
-        when the call returns normally: CPython would have changed them in place."""
-        flag = interrupt_flag()
+        """What the call gives once C returned `status`: its value with the last output
+        shown, or (`jitkit.exact.rerun`) what the stream raised, KeyboardInterrupt, or the
+        VM's re-run of the call, which skips what was shown. Lists the caller `passed` get
+        C's changes when the call returns normally: CPython would have changed them in place."""
         value, changed = None, []
         before = self.global_values  # what a re-run of the call starts from
         if status in (OK, INTERRUPTED):
@@ -428,36 +438,23 @@ class HostModule:
         if status == OK:  # read out of C's lists before they are freed
             value = from_value(result, passed)
             changed = [(mine, read_list(address)) for address, mine in (passed or {}).items()]
-        output = self.take_output(cx)
-        if status == OK:
-            try:
-                show(output)
-            except UnicodeEncodeError:  # stdout wrote nothing: let the VM print print by print
-                self.bailouts["encoding"] += 1
-            else:
-                for mine, items in changed:
-                    mine[:] = items
-                return value
-            return self.vm_call(name, args, before)  # outside the handler: its error alone
-        if status == INTERRUPTED:  # SIGINT's Python handler has not raised (yet)
-            show(output)
-            flag.raise_pending()  # CPython's handler: KeyboardInterrupt, or the user's
-            raise KeyboardInterrupt  # a handler that did not raise cannot resume C mid-call
-        self.bailouts[STATUS.get(status, f"status {status}")] += 1
-        return self.vm_call(name, args, before)
+        self.end_output(cx, output, show=status in (OK, INTERRUPTED))
+        if status == OK and not output.kept:
+            for mine, items in changed:
+                mine[:] = items
+            return value
+        reason = STATUS.get(status, f"status {status}")
+        if status in (OK, INTERRUPTED) or output.kept:
+            reason = "encoding" if output.kept else "interrupted"
+            raise_stop(output)  # KeyboardInterrupt, or what the stream raised
+        return self.vm_call(name, args, reason, output.shown.value, before)
 
-    def vm_call(self, name: str, args: tuple, before: list[object] | None = None) -> object:
-        """The call in the VM, from the module's globals as the C call started (`before`,
-        else now); what the VM's top-level code binds is this module's afterwards."""
-        if not self.kit.globals:
-            return self.vm.call(name, *args)
-        vm = self.vm
-        vm.set_globals(list(self.global_values if before is None else before))
-        try:
-            return vm.call(name, *args)
-        finally:
-            self.global_values = list(vm.globals)
-            self.write_globals()
+    def vm_call(
+        self, name: str, args: tuple, reason: str, shown: int = 0, before: list | None = None
+    ) -> object:
+        """The call in the VM (`Rerun`), its first `shown` characters not shown again, from
+        the module's globals as the C call started (`before`, else now)."""
+        return self.rerun.call(name, args, reason, shown, self, before)
 
     # -- module-level names (cgen's `jk_globals`) ----------------------------------------
 
@@ -502,14 +499,6 @@ class HostModule:
                 values[i] = from_value(slot)
         self.global_values = values
         self.write_globals()
-
-
-def show(output: bytes) -> None:
-    """A call's buffered print output, to `sys.stdout` in one write. A text stream encodes
-    the whole string before writing any of it, so when that fails (UnicodeEncodeError)
-    nothing was written."""
-    if output:
-        sys.stdout.write(output.decode("utf-8", "surrogatepass"))
 
 
 def compile_source(source: str, filename: str = "<string>", **options: object) -> HostModule:

@@ -18,8 +18,11 @@ name (`overrides`), which is how the exercises plug a learner's C into the real 
 
 from __future__ import annotations
 
+from jitkit.exact.rerun import c_tags
+
 # Status codes jk_run returns. OK and INTERRUPTED end the call; every other one is a bail-out:
-# the call is discarded and re-run by the kit VM, which computes or raises exactly.
+# the call is discarded and re-run by the kit VM, which computes or raises exactly
+# (`jitkit.exact.rerun`). The C enum is written from this table.
 STATUS = {
     0: "ok",
     1: "overflow",  # an int64 cannot hold the result (Python ints can)
@@ -29,14 +32,21 @@ STATUS = {
     5: "unbound",  # a local read before it was assigned
     6: "value",  # range() step 0
     7: "negative_power",  # x ** -n is a float in CPython
-    8: "output_limit",  # the print buffer reached its limit
-    9: "memory",  # malloc failed, or the call's lists reached their byte budget
-    10: "interrupted",  # SIGINT arrived (Ctrl-C)
-    11: "index",  # a list index out of range (IndexError)
-    12: "inexact",  # C cannot do it exactly: int / int beyond 2**53, a list in a list, ...
+    8: "memory",  # malloc failed, or the call's lists reached their byte budget
+    9: "interrupted",  # SIGINT arrived (Ctrl-C), or the output sink asked to stop
+    10: "index",  # a list index out of range (IndexError)
+    11: "inexact",  # C cannot do it exactly: int / int beyond 2**53, a list in a list, ...
 }
-OK, INTERRUPTED = 0, 10
-TAG_INT, TAG_BOOL, TAG_NONE, TAG_UNBOUND, TAG_FLOAT, TAG_LIST = 0, 1, 2, 3, 4, 5
+OK, INTERRUPTED = 0, 9
+C_STATUS = {"unbound": "UNBOUND_LOCAL"}  # C's name where the status name is a tag's too
+
+
+def c_statuses() -> str:
+    """The status codes as the C prelude's `#define JK_OVERFLOW 1` lines."""
+    return "\n".join(
+        f"#define JK_{C_STATUS.get(name, name.upper())} {code}" for code, name in STATUS.items()
+    )
+
 
 HEADER = r"""
 #include <errno.h>
@@ -58,10 +68,8 @@ HEADER = r"""
 /* A kit value: payload v and a tag. 16 bytes: two registers. The payload is the int, 0/1
    for a bool, the bits of a double for a float, a jk_list pointer for a list. */
 typedef struct { int64_t v; int64_t t; } jk_val;
-enum { JK_INT = 0, JK_BOOL = 1, JK_NONE = 2, JK_UNBOUND = 3, JK_FLOAT = 4, JK_LIST = 5 };
-enum { JK_OK, JK_OVERFLOW, JK_ZERO_DIVISION, JK_RECURSION, JK_TYPE, JK_UNBOUND_LOCAL,
-       JK_VALUE, JK_NEGATIVE_POWER, JK_OUTPUT_LIMIT, JK_MEMORY, JK_INTERRUPTED, JK_INDEX,
-       JK_INEXACT };
+@TAGS@
+@STATUSES@
 
 /* A list: its items are tagged values (ints, bools, floats, None; never a list), so a list
    of mixed kinds needs no second representation. Every list a call makes is chained into the
@@ -70,7 +78,8 @@ typedef struct jk_list { int64_t len, cap; jk_val *items; struct jk_list *next; 
 
 /* One call from Python: its print buffer, its depth budget, where to bail out to. */
 typedef struct {
-    char *out; int64_t len, cap, out_limit;        /* the call's output, not yet shown */
+    char *out; int64_t len, cap;                   /* output not yet shown: a bounded buffer */
+    void (*sink)(int32_t, const char *, int64_t);  /* shows it (jitkit.exact.rerun.Output) */
     int64_t depth, depth_limit;                    /* kit call depth, RecursionError beyond */
     uintptr_t stack_floor; int64_t stack_budget;   /* thread's floor in; jk_run adds budget */
     const volatile uint8_t *interrupt;             /* set by the SIGINT handler */
@@ -602,15 +611,16 @@ static int jk_float_repr(double x, char *out) {
 }
 """,
     "jk_print": r"""
-/* print() writes into the call's own buffer; Python shows it when the call returns. */
+/* print() writes into the call's bounded buffer; the sink shows it when the buffer is full
+   and Python when the call returns. A sink whose stream raised (or a SIGINT) sets the flag:
+   the code stops at its next poll, where a statement ended. */
+static void jk_flush(jk_ctx *cx, const char *text, int64_t n) { cx->sink(1, text, n); }
 static void jk_write(jk_ctx *cx, const char *text, int64_t n) {
     if (cx->len + n > cx->cap) {
-        int64_t cap = cx->cap ? cx->cap : 4096;
-        while (cap < cx->len + n) cap *= 2;
-        if (cap > cx->out_limit) jk_bail(cx, JK_OUTPUT_LIMIT);
-        char *grown = realloc(cx->out, (size_t)cap);
-        if (!grown) jk_bail(cx, JK_MEMORY);
-        cx->out = grown, cx->cap = cap;
+        int64_t len = cx->len;
+        cx->len = 0;
+        if (len) jk_flush(cx, cx->out, len);
+        if (n > cx->cap) return jk_flush(cx, text, n);
     }
     memcpy(cx->out + cx->len, text, (size_t)n);
     cx->len += n;
@@ -655,7 +665,8 @@ def prelude(overrides: dict[str, str] | None = None) -> str:
     unknown = sorted(set(overrides) - set(HELPERS))
     if unknown:
         raise ValueError(f"no runtime helper named {unknown}; helpers: {', '.join(HELPERS)}")
-    parts = [HEADER.strip()]
+    header = HEADER.replace("@TAGS@", c_tags()).replace("@STATUSES@", c_statuses())
+    parts = [header.strip()]
     for name, text in HELPERS.items():
         parts.append(f"/* ---- {name} ---- */\n{overrides.get(name, text).strip()}")
     return "\n\n".join(parts) + "\n"

@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 from jitkit.bytecode.code import Code
+from jitkit.native.stack import NATIVE_DEPTH_CAP as NATIVE_DEPTH_CAP
+from jitkit.native.stack import STACK_BUDGET as STACK_BUDGET
 
 DEOPT = 1  # status: the frames on the way out wrote deopt records
 INTERRUPTED = 2  # status: stopped for SIGINT where no deopt state was known (no record)
 FINISH = 3  # status: returned, and the runtime finishes: a list result, chunks to free
 
-NATIVE_DEPTH_CAP = 10_000  # deeper recursion continues in the VM (heap frames)
-STACK_BUDGET = 2 << 20  # bytes of native stack compiled code may use below its entry
+# The native depth cap and stack budget are every native tier's, from `jitkit.native.stack`.
 # A frame this small may skip the stack check: the depth cap bounds the stack such frames
 # take, and on a thread whose stack is shorter than the budget the entry lowers the cap.
 SMALL_FRAME_SHIFT = 7  # 128 bytes: NATIVE_DEPTH_CAP such frames fit in STACK_BUDGET

@@ -4,21 +4,22 @@ In: Python source of the kit's subset (or a parsed kit module). Out: a `Compiled
 whose `call(name, *args)` / `run_main()` behave exactly like CPython, or an x86-64 Linux
 executable from `build(...)` (what `python -m jitkit build` calls).
 
-Exactness in process: compiled code computes with int64 and stops at the first error
-site. Its prints go to a 64 KiB buffer that is flushed to `sys.stdout` when full or when
-the call ends. When a site is an exact Python error (ZeroDivisionError, UnboundLocalError,
-ValueError, RecursionError, a wrong argument count) we flush and raise it with CPython's
-message. When it is not (an int64 overflow, a None operand, a negative exponent), the
-buffered output is dropped and the tree-walk interpreter runs the same call from the start
-with exact Python ints. If the call printed less than the buffer holds before it failed,
-nothing has been shown yet: a re-run from a point where no side effect happened, exact for
-any program. If more was shown, the re-run skips the characters already shown; that is exact
-because the subset is deterministic (no input, clock or randomness: a call prints the same
-text every time), so no print is lost or repeated. (Holding all of a call's output until it
-ends would make every re-run side-effect free, but a long call would show nothing until it
-returns and a printing loop would grow memory without bound; so the buffer stays bounded.)
-In an executable there is no interpreter: the site's message goes to stderr and the exit
-status is 1.
+Exactness in process (the host-compiler tier's too: `jitkit.exact.rerun`): compiled code
+computes with int64 and stops at the first error site. Its prints go to a 64 KiB buffer
+(`OUTPUT_BUFFER`) that the sink shows on `sys.stdout` when full or when the call ends. When
+a site is an exact Python error (ZeroDivisionError, UnboundLocalError, ValueError,
+RecursionError, a wrong argument count) we flush and raise it with CPython's message. When
+it is not (an int64 overflow, a None operand, a negative exponent), the buffered output is
+dropped and the kit VM runs the same call from the start with exact Python ints, skipping
+the characters already shown; that is exact because the subset is deterministic (no input,
+clock or randomness: a call prints the same text every time), so no print is lost or
+repeated. (Holding all of a call's output until it ends would make every re-run side-effect
+free, but a long call would show nothing until it returns and a printing loop would grow
+memory without bound; so the buffer stays bounded.) What `sys.stdout` raises in the sink
+(an unencodable character, KeyboardInterrupt) is kept and the code stops at its next poll:
+the exception is raised, or, for an encoding error, the VM re-runs the call and raises it at
+its very print. In an executable there is no interpreter: the site's message goes to stderr
+and the exit status is 1.
 
 Floats and lists: a float argument or result crosses as a Python float (its bits in the
 frame); a list argument from Python runs in the interpreter (its changes must be visible to
@@ -29,8 +30,9 @@ builtin entry: its stub could not release them).
 
 Native stack: every call tells compiled code where this thread's stack ends
 (`jitkit.native.stack.stack_floor`); a kit function that calls others and is entered below
-that limit (or more than 4 MiB below the call's entry) returns at a "stack" site, and the
-call re-runs in the interpreter like an overflow: deep recursion on a thread with a small
+that limit (or more than `STACK_BUDGET` below the call's entry, or past `NATIVE_DEPTH_CAP`
+frames: `jitkit.native.stack`'s, every native tier's) returns at a "stack" site, and the
+call re-runs in the VM like an overflow: deep recursion on a thread with a small
 stack is a slow call, not a dead process.
 
 Ctrl-C: every call arms the kit's interrupt flag (`jitkit.native.interrupts`); compiled
@@ -42,27 +44,23 @@ compiled `while True: pass` or `fib(90)` stops at once and the process lives on.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import ctypes
 import functools
 import gc
-import signal
 import struct
-import sys
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TextIO
 
 from llvmlite import ir
 
+from jitkit.exact.rerun import Output, Rerun, raise_stop
 from jitkit.lang import nodes as n
 from jitkit.lang.parse import parse_module
 from jitkit.lang.runtime import UNBOUND, check_globals, fits_machine_word, recursion_limit
-from jitkit.lang.treewalk import TreeWalker
 from jitkit.llvm.codegen import compile_module as lower_module
 from jitkit.llvm.codegen import makes_floats, makes_lists
 from jitkit.llvm.emit import emit_assembly, emit_object, link_executable
@@ -84,7 +82,7 @@ from jitkit.native.entry import (
     make_builtin,
 )
 from jitkit.native.interrupts import interrupt_flag
-from jitkit.native.stack import stack_floor
+from jitkit.native.stack import NATIVE_DEPTH_CAP, stack_floor
 
 # The tier compiles at O1 (LLVM's O1 pipeline and code generator): measured against O2 in one
 # process (benchmarks/llvm_compile.py), every kernel runs as fast (fib 0.69 vs 0.70 ms,
@@ -103,7 +101,6 @@ TIER_OPT_LEVEL = 1
 # (7.9k to 15.8k instructions, 0.58 -> 1.51 s): at 12,000 the 800-line function compiles at O0
 # in 0.45 s and no doubling grows more than 2.12x.
 HUGE_FUNCTION = 12_000
-MAX_NATIVE_DEPTH = 20_000  # kit calls in process before we hand over to the interpreter
 EXACT = {
     "zerodiv": ZeroDivisionError,
     "unbound": UnboundLocalError,
@@ -113,30 +110,12 @@ EXACT = {
     "attribute": AttributeError,
 }
 ENTRY_CHECKS = ("recursion", "stack")  # the entry check's sites: one branch, also the flag
-SINK = ctypes.CFUNCTYPE(None, ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64)
 DUMPS = ("ast", "ir", "opt", "asm")
 
 
 def banner(title: str, text: str) -> None:
     """How `dump=` shows a stage (the only printing this layer does)."""
     print(f"{'-' * 20} {title} {'-' * 20}\n{text.rstrip()}")
-
-
-class SkipWriter:
-    """A stdout that drops the first `skip` characters (already shown by compiled code)."""
-
-    def __init__(self, out: TextIO, skip: int) -> None:
-        self.out, self.skip = out, skip
-
-    def write(self, text: str) -> int:
-        dropped = min(self.skip, len(text))
-        self.skip -= dropped
-        if dropped < len(text):
-            self.out.write(text[dropped:])
-        return len(text)
-
-    def flush(self) -> None:
-        self.out.flush()
 
 
 class CompiledModule:
@@ -176,9 +155,9 @@ class CompiledModule:
                 )
         if "asm" in dump:
             banner("x86-64", emit_assembly(self.engine.ir, opt_level, passes=[]))
-        self._written = ctypes.c_int64(0)  # a word: a builtin entry's stub resets it
-        self.sink = output_sink(self._written)  # kept alive: compiled code calls it
-        self.set_global("jk_sink_pointer", ctypes.cast(self.sink, ctypes.c_void_p).value or 0)
+        self.output = Output()  # the sink compiled code shows its buffer through
+        self.set_global("jk_sink_pointer", self.output.address)
+        self.rerun = Rerun(kit)  # the way back when compiled code cannot finish a call
         self.flush = ctypes.CFUNCTYPE(None)(self.engine.address("jk_flush"))
         if self.lists:
             self.release = ctypes.CFUNCTYPE(None)(self.engine.address("jk_heap_release"))
@@ -201,13 +180,9 @@ class CompiledModule:
         self.init_globals()
 
     @property
-    def written(self) -> int:
-        """Characters the current call's compiled code has shown (its re-run skips them)."""
-        return self._written.value
-
-    @written.setter
-    def written(self, value: int) -> None:
-        self._written.value = value
+    def bailouts(self) -> dict[str, int]:
+        """Why calls went to the VM: an error site's kind (or "arguments", ...) -> calls."""
+        return self.rerun.bailouts
 
     def set_global(self, name: str, value: int) -> None:
         ctypes.c_int64.from_address(self.engine.global_address(name)).value = value
@@ -223,7 +198,7 @@ class CompiledModule:
         if not all(self.takes(a) for a in args) or len(args) != len(
             self.program.functions[name].params
         ):
-            return self.interpret(name, args, skip=0)
+            return self.vm_call(name, args, "arguments")
         with self.native:
             # A builtin entry's call in the main thread (the GIL released) uses the globals
             # too: wait for it, unless it is this thread's own, printing (its sink is here).
@@ -245,12 +220,11 @@ class CompiledModule:
         frame = (ctypes.c_int64 * max(2, 2 * len(args)))()
         for i, a in enumerate(args):
             frame[2 * i], frame[2 * i + 1] = tag_of(a), payload_of(a)
-        limit = min(recursion_limit(), MAX_NATIVE_DEPTH)
+        limit = min(recursion_limit(), NATIVE_DEPTH_CAP)
         self.set_global("jk_depth", 0)
         self.set_global("jk_buffer_used", 0)
         self.set_global("jk_depth_limit", limit)
         self.set_global("jk_stack_floor", stack_floor())
-        self.written = 0
         before = self.global_values  # what a re-run of the call starts from
         stores = name == n.MODULE_CODE_NAME and bool(self.kit.globals)
         interrupt_flag().arm()
@@ -262,9 +236,10 @@ class CompiledModule:
         except KeyboardInterrupt:  # CPython raised it as the call returned (the flag's poll)
             if stores:
                 self.read_globals()
-            self.flush()  # what ran before Ctrl-C did print
+            self.show_output()  # what ran before Ctrl-C did print (unless the stream failed)
             raise
         finally:
+            self.output.begin()  # a builtin entry's call starts with `shown` 0
             if self.lists:  # the call's lists, a list result already copied out
                 self.release()
 
@@ -276,28 +251,37 @@ class CompiledModule:
         limit: int,
         before: list[object] | None = None,
     ) -> object:
-        """What the call gives once the machine code returned `frame` (tag and payload);
-        a re-run in the interpreter starts from the globals as they were `before` it."""
-        if frame[0] != ERROR:
-            self.flush()
-            return list_from(frame[1]) if frame[0] == LIST else from_tag(frame[0], frame[1])
-        site = self.program.sites[frame[1]]
-        if site.kind == "interrupt" or (site.kind in ENTRY_CHECKS and interrupt_flag().is_set):
-            self.flush()  # what ran before Ctrl-C did print
-            self.raise_interrupt()
-            return self.interpret(name, args, self.written, before)  # a handler went on
+        """What the call gives once the machine code returned `frame` (tag and payload):
+        its value with the last output shown, an exact error, or (`jitkit.exact.rerun`) what
+        the stream raised, KeyboardInterrupt, or the VM's re-run of the call from the globals
+        as they were `before` it, which skips what was shown."""
+        output = self.output
+        site = self.program.sites[frame[1]] if frame[0] == ERROR else None
+        stopped = site is not None and (
+            site.kind == "interrupt" or (site.kind in ENTRY_CHECKS and interrupt_flag().is_set)
+        )
+        if site is None:
+            value = list_from(frame[1]) if frame[0] == LIST else from_tag(frame[0], frame[1])
+            self.show_output()  # the sink drops it if the stream already failed
+            if not output.kept:
+                return value
+        if output.kept or stopped:
+            self.show_output()  # what ran before Ctrl-C did print
+            reason = "encoding" if output.kept else "interrupted"
+            raise_stop(output)  # KeyboardInterrupt, or what the stream raised
+            return self.vm_call(name, args, reason, output.shown.value, before)
         capped = site.kind == "recursion" and limit < recursion_limit()
         if site.kind in EXACT and not capped:
-            self.flush()
+            self.show_output()
             raise EXACT[site.kind](site.message)
         if site.kind == "type" and "positional argument" in site.message:
-            self.flush()
+            self.show_output()
             raise TypeError(site.message)
         if site.kind == "name" and self.unbound(site.message):
-            self.flush()
+            self.show_output()
             raise NameError(site.message)
-        self.set_global("jk_buffer_used", 0)  # drop what the interpreter will print again
-        return self.interpret(name, args, self.written, before)
+        self.set_global("jk_buffer_used", 0)  # drop what the VM will print again
+        return self.vm_call(name, args, site.kind, output.shown.value, before)
 
     def builtin(self, name: str) -> Callable:
         """`name` as a builtin function (`jitkit.native.entry`): a machine-code stub that
@@ -330,7 +314,10 @@ class CompiledModule:
             tag=address,
             tags={"int": INT, "bool": BOOL, "none": NONE},
             status_in_rax=False,
-            clear_after=(self.engine.global_address("jk_buffer_used"),),
+            clear_after=(
+                self.engine.global_address("jk_buffer_used"),
+                ctypes.addressof(self.output.shown),  # reset after `finish`, not by the stub
+            ),
             nesting=ctypes.addressof(self._busy),
             owner=current_thread_state() if main else 0,
             flag=flag.address,
@@ -339,12 +326,11 @@ class CompiledModule:
                 (self.engine.global_address("jk_depth"), 0),
                 (self.engine.global_address("jk_buffer_used"), 0),
                 (self.engine.global_address("jk_stack_floor"), stack_floor()),
-                (ctypes.addressof(self._written), 0),
             ],
             copies=[(self.engine.global_address("jk_depth_limit"), MAX_DEPTH)],
             long_running=may_run_long(self.kit.functions.get(name)),
             handler=flag.expected_address,
-            keep=(frame, self._busy, self._written, self._entry_data),
+            keep=(frame, self._busy, self.output, self._entry_data),
         )
 
         def slow(*args: object) -> object:
@@ -359,43 +345,37 @@ class CompiledModule:
                     return self.after_native(name, args, (ctypes.c_int64 * 2)(*frame[:2]), limit)
                 finally:
                     self._busy.value = 0
+                    self.output.begin()  # for the next call: `shown` is 0 when it starts
 
         def interrupted() -> None:
             with self.native:
-                self.flush()  # what ran before Ctrl-C did print
+                self.show_output()  # what ran before Ctrl-C did print
+                self.output.begin()
 
         self._arm_entries()
         return make_builtin(spec, slow, finish, interrupted)
 
     def _arm_entries(self) -> None:
         """The recursion limit builtin entries size the call for (`arm_limits`)."""
-        arm_limits(self._entry_data, recursion_limit(), MAX_NATIVE_DEPTH)
+        arm_limits(self._entry_data, recursion_limit(), NATIVE_DEPTH_CAP)
 
-    @staticmethod
-    def raise_interrupt() -> None:
-        """Compiled code saw the interrupt flag: let CPython run its SIGINT handler now. If that
-        handler already ran inside the output callback (where ctypes reports and drops its
-        KeyboardInterrupt), raise the KeyboardInterrupt it meant to raise."""
-        interrupt_flag().raise_pending()
-        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            raise KeyboardInterrupt
+    def show_output(self) -> None:
+        """What compiled code printed and the sink has not shown yet, shown now."""
+        self.flush()
+        self.output.end()
 
-    def interpret(
-        self, name: str, args: tuple[object, ...], skip: int, before: list[object] | None = None
+    def vm_call(
+        self,
+        name: str,
+        args: tuple[object, ...],
+        reason: str,
+        shown: int = 0,
+        before: list[object] | None = None,
     ) -> object:
-        """The exact slow path: the tree-walk interpreter, minus output already shown. It
-        starts from the module's globals as the call did (`before`, else now), and what its
-        top-level code binds is this module's afterwards."""
-        walker = TreeWalker(self.kit)
-        if self.kit.globals:
-            walker.set_globals(list(self.global_values if before is None else before))
-        try:
-            with contextlib.redirect_stdout(SkipWriter(sys.stdout, skip)):
-                return walker.run(name, list(args))
-        finally:
-            if self.kit.globals:
-                self.global_values = list(walker.globals)
-                self.write_globals()
+        """The exact slow path (`Rerun`): the kit VM, minus the `shown` characters of output
+        already shown, from the module's globals as the call started (`before`, else now)."""
+        self.output.drop()  # the rest of the last line too: the re-run prints it
+        return self.rerun.call(name, args, reason, shown, self, before)
 
     # -- module-level names (module_globals) ------------------------------------------------
 
@@ -448,21 +428,6 @@ class CompiledModule:
     def unbound(self, message: str) -> bool:
         """Is the name a "name" site reports really unbound (not a value held only here)?"""
         return self.global_values[self.name_sites[message]] is UNBOUND
-
-
-def output_sink(written: ctypes.c_int64) -> ctypes._CFuncPtr:
-    """The compiled code's sink: UTF-8 bytes -> sys.stdout, counted in `written` (for
-    replays). Why a closure and not a method: a callback bound to its `CompiledModule` made a
-    cycle, so each dropped module (and its MCJIT code) waited for the cyclic collector; the
-    engines piling up in between grew RSS by ~8 KB per compile-and-drop (measured, 1,000)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-
-    def on_output(fd: int, pointer: int, count: int) -> None:
-        text = decoder.decode(ctypes.string_at(pointer, count))
-        sys.stdout.write(text)
-        written.value += len(text)
-
-    return SINK(on_output)
 
 
 @contextlib.contextmanager

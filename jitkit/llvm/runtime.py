@@ -5,7 +5,8 @@ pointer `jk_sink` that Python sets), "libc" (`write(2)` from libc, entry `main`)
 (raw `syscall` instructions in inline asm, entry `_start`; the kit's machine-code runtime
 of notebook 02 lives in the kit's own assembler, not in objects `ld` can link, so this
 layer writes its own). Out: `Runtime`, whose functions the code generator calls:
-`write(ptr, len)` into a 64 KiB output buffer, `print_int`, `flush`, plus the recursion
+`write(ptr, len)` into a 64 KiB output buffer (`OUTPUT_BUFFER`, the host-compiler tier's size
+too: `jitkit.exact.rerun`), `print_int`, `flush`, plus the recursion
 depth counter and its limit. In process also the native stack limit: Python sets
 `jk_stack_floor` (the thread's lowest usable address) before each call, the entry Python calls
 turns it into `jk_stack_limit` (`STACK_BUDGET` below the entry, never under the floor), and
@@ -21,14 +22,16 @@ from dataclasses import dataclass
 
 from llvmlite import ir
 
+from jitkit.exact.rerun import OUTPUT_BUFFER
+from jitkit.native.stack import STACK_BUDGET as STACK_BUDGET  # one budget for every tier
+
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 BYTES = I8.as_pointer()
-BUFFER_SIZE = 1 << 16
+BUFFER_SIZE = OUTPUT_BUFFER
 TARGETS = ("inprocess", "libc", "nolibc")
 SYSCALL = "syscall"
 SYSCALL_CONSTRAINTS = "={rax},{rax},{rdi},{rsi},{rdx},~{rcx},~{r11},~{memory}"
 SYS_WRITE, SYS_EXIT = 1, 60
-STACK_BUDGET = 4 << 20  # bytes of native stack one call from Python may use (in process)
 # A function that returns ints when given ints has CHECK_EVERY untagged copies (codegen): a call
 # of itself goes to the next copy, and only the first checks the native stack and polls the
 # interrupt flag (all check the depth), so at most CHECK_EVERY frames go unchecked; the entry

@@ -4,7 +4,8 @@ In: nothing; every lowering module imports these definitions. Out: the value rep
 the error sites and the `Program` the code generator gives back.
 
 Values are dynamically typed, so each kit value is two LLVM values: a tag (i8: INT, BOOL,
-NONE, FLOAT, LIST) and a 64-bit payload (a float's IEEE bits, a list's address); LLVM's
+NONE, FLOAT, LIST; the numbers are `jitkit.exact.rerun.Tag`'s, the C tier's too) and a 64-bit
+payload (a float's IEEE bits, a list's address); LLVM's
 SROA and instcombine fold the tags away wherever the types are known. A kit function `f` becomes
 `{i8, i64} @"py.f"(i64 left, i8, i64, ...)`, `left` the calls it may still make
 before the recursion limit (the module code: no `left`). In process, a function the source
@@ -23,10 +24,12 @@ from dataclasses import dataclass
 
 from llvmlite import ir
 
+from jitkit.exact.rerun import Tag
 from jitkit.lang import nodes as n
 from jitkit.llvm.runtime import I8, I64
 
-INT, BOOL, NONE, ERROR, UNBOUND, FLOAT, LIST = 0, 1, 2, 3, 4, 5, 6
+INT, BOOL, NONE = int(Tag.INT), int(Tag.BOOL), int(Tag.NONE)
+UNBOUND, FLOAT, LIST, ERROR = int(Tag.UNBOUND), int(Tag.FLOAT), int(Tag.LIST), int(Tag.ERROR)
 VALUE = ir.LiteralStructType([I8, I64])  # what every kit function returns: {tag, payload}
 MAIN = "py.<module>"
 

@@ -20,6 +20,7 @@ from jitkit.native.memory import ExecutableMemory, libc
 from jitkit.x86 import Assembler, byte, rax
 
 SIG_DFL, SIG_IGN = 0, 1
+SIGNALLED, STOP = 1, 2  # the flag byte: our handler saw SIGINT; a callback asked to stop
 
 
 class _SigAction(ctypes.Structure):
@@ -55,7 +56,7 @@ def handler_code(flag_address: int, chained: int) -> bytes:
     the same arguments (rdi, rsi, rdx untouched), so nothing of CPython's behaviour is lost."""
     a = Assembler()
     a.mov(rax, flag_address)
-    a.mov(byte(rax), 1)
+    a.mov(byte(rax), SIGNALLED)
     a.mov(rax, chained)
     a.jmp(rax)
     return a.assemble().bytes
@@ -81,6 +82,12 @@ class InterruptFlag:
 
     def clear(self) -> None:
         self._byte.value = 0
+
+    def stop(self) -> None:
+        """Make compiled code stop at its next poll without a SIGINT (a callback failed:
+        `jitkit.exact.rerun.Output`); `raise_pending` then raises no KeyboardInterrupt."""
+        if not self._byte.value:
+            self._byte.value = STOP
 
     def arm(self) -> bool:
         """Call before entering compiled code: clears the flag (CPython's own pending-signal
@@ -119,11 +126,13 @@ class InterruptFlag:
         its Python-level handler now (KeyboardInterrupt, or whatever the user installed).
         CPython may already have run it inside a print callback, even on the callback's first
         instruction, where ctypes reports the KeyboardInterrupt as unraisable and drops it:
-        with the default handler in place, the main thread then raises it here."""
+        with the default handler in place, the main thread then raises it here. A flag set
+        by `stop`, not by the handler, raises nothing."""
+        signalled = self._byte.value != STOP
         self.clear()
         ctypes.pythonapi.PyErr_CheckSignals()
         main = threading.current_thread() is threading.main_thread()
-        if main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        if signalled and main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             raise KeyboardInterrupt
 
 

@@ -1,7 +1,9 @@
 """The current thread's machine stack: where it ends, so compiled code can stop short of it.
 
 Takes nothing; gives `stack_floor()`, the lowest address compiled code on this thread may push
-to, keeping `MARGIN` bytes free for signal handlers and for callbacks into Python. Compiled
+to, keeping `MARGIN` bytes free for signal handlers and for callbacks into Python, and the
+limits every native tier (stack, SSA, hostc, LLVM) takes from here, defined once: at most
+`NATIVE_DEPTH_CAP` compiled frames, within `STACK_BUDGET` bytes below a call's entry. Compiled
 recursion deeper than the stack allows deoptimizes instead of faulting, which matters for
 threads made with a small `threading.stack_size`. glibc's `pthread_getattr_np` knows every
 thread's stack, the main thread's included; elsewhere the floor is 0 (no limit but the budget).
@@ -15,6 +17,10 @@ import functools
 import threading
 
 MARGIN = 256 << 10  # bytes left below the floor: a signal frame, print's trip into Python
+NATIVE_DEPTH_CAP = 10_000  # deeper recursion continues in the VM (heap frames)
+# Bytes of native stack one call from Python may use below its entry. On a smaller stack the
+# thread's floor (`stack_floor`; glibc sizes the main thread's from RLIMIT_STACK) stops it first.
+STACK_BUDGET = 4 << 20
 _THREAD = threading.local()  # .floor: a thread's stack does not move, so it is asked once
 
 
