@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from jitkit.ssa.analysis import liveness, rpo
 from jitkit.ssa.ir import Function, Temp
+from jitkit.ssa.ops import LIST_CALLS
 
 # rax, rcx, rdx and r11 stay free: code generation uses them as scratch (idiv, shifts).
 CALLEE_SAVED = ("rbx", "r12", "r13", "r14", "r15")
@@ -34,7 +35,7 @@ REGISTERS = CALLEE_SAVED + CALLER_SAVED
 # cost a push and a pop) to those that do.
 TIER_REGISTERS = CALLER_SAVED + ("rbx", "r12")  # r13 may count the frames there
 # instructions that call out (fmod, ffloordiv: libm's fmod): caller-saved registers die there
-CLOBBERS = ("call", "print", "fmod", "ffloordiv")
+CLOBBERS = ("call", "print", "fmod", "ffloordiv", *sorted(LIST_CALLS))
 # xmm14 and xmm15 stay free: code generation's scratch for doubles (constants, memory moves).
 XMM_REGISTERS = tuple(f"xmm{k}" for k in range(14))
 
@@ -126,6 +127,10 @@ def intervals(fn: Function) -> tuple[list[tuple[str, int]], list[Interval]]:
                     extend(v, at)
             if i.op == "call" and i.deopt is not None:  # read after the callee returns
                 for v in (*i.deopt.locals, *i.deopt.stack):
+                    if isinstance(v, Temp):
+                        extend(v, at + 1)
+            if i.op in LIST_CALLS:  # list_new/list_grow: operands and state read after it
+                for v in i.uses():
                     if isinstance(v, Temp):
                         extend(v, at + 1)
             if i.result is not None:  # a phi is written on the edges into its block

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from jitkit.errors import UnsupportedError
 from jitkit.ssa.ir import Const, Function, Global, Instr, Temp, Value
+from jitkit.ssa.memory import ListSelection
 from jitkit.ssa.ops import OPS
 from jitkit.ssa.regalloc import Allocation, Slot
 from jitkit.ssa.sse import ORDERED, DoubleSelection
@@ -35,7 +36,7 @@ def imm32(x: object) -> bool:
     return isinstance(x, int) and -(2**31) <= x < 2**31
 
 
-class Selector(DoubleSelection):
+class Selector(ListSelection, DoubleSelection):
     """One function's instructions; `prefix` makes its labels unique in a shared assembler.
     Doubles are `DoubleSelection`'s (SSE2)."""
 
@@ -129,7 +130,9 @@ class Selector(DoubleSelection):
     # instr ::= one case per opcode family
     def emit_instr(self, i: Instr, following: Instr | None) -> None:
         op = i.op
-        if op in DOUBLE and op not in ("copy", "phi", "select", "call", "print", "ret"):
+        if OPS[op].memory:  # lists: jitkit.ssa.memory
+            self.emit_list(i)
+        elif op in DOUBLE and op not in ("copy", "phi", "select", "call", "print", "ret"):
             self.emit_double(i, fuse=self.fusable(i, following))
         elif op == "select":
             self.emit_select(i)

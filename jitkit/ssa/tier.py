@@ -28,6 +28,7 @@ from jitkit.jitrt.types import FLOAT, FunctionTypes, NotCompilable, analyse_modu
 from jitkit.ssa.build import ir_name
 from jitkit.ssa.deopt import TierEmitter
 from jitkit.ssa.ir import Function
+from jitkit.ssa.ops import LIST_CALLS
 from jitkit.ssa.pipeline import DEFAULT, Pass
 from jitkit.ssa.regalloc import TIER_REGISTERS, Allocation, allocate_registers
 from jitkit.ssa.text import format
@@ -213,7 +214,7 @@ def emit_module(module: SSAModule, analysis: dict, depth_register: bool) -> Mach
     a = Assembler()
     module.prints.clear()
     callees = {ir_name(name): (name, name in module.allocations) for name in module.functions}
-    calls_c = ("print", "fmod", "ffloordiv")  # the print callback, libm's fmod
+    calls_c = ("print", "fmod", "ffloordiv", *LIST_CALLS)  # print, libm's fmod, list_new
     prints = any(i.op in calls_c for fn in module.optimized.values() for _, i in fn.instrs())
     aligned = prints or len(module.optimized) < len(module.functions)  # templates print too
     for name, info in module.functions.items():
