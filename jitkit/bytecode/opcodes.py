@@ -83,13 +83,15 @@ TABLE = [
     ("BINARY_TRUEDIV", "none", 2, 1, False, True, "a b -- a / b (a float; ZeroDivisionError)"),
     ("UNARY_FLOAT", "none", 1, 1, False, False, "a -- float(a) (OverflowError for huge ints)"),
     ("UNARY_INT", "none", 1, 1, False, True, "a -- int(a) (truncates; inf, nan raise)"),
-    ("UNARY_LEN", "none", 1, 1, False, True, "xs -- len(xs)"),
-    ("BUILD_LIST", "count", "arg", 1, False, False, "a1..an -- [a1, .., an]"),
+    # a native tier compiles a list opcode only on a list the types know (no kind check);
+    # making or growing a list may find memory exhausted, and an index may be out of range
+    ("UNARY_LEN", "none", 1, 1, False, False, "xs -- len(xs)"),
+    ("BUILD_LIST", "count", "arg", 1, False, True, "a1..an -- [a1, .., an] (MemoryError)"),
     ("BINARY_SUBSCR", "none", 2, 1, False, True, "xs i -- xs[i] (i < 0 from the end; IndexError)"),
     ("STORE_SUBSCR", "none", 3, 0, False, True, "v xs i -- ; xs[i] = v (IndexError)"),
-    ("CHECK_APPEND", "none", 1, 1, False, True, "xs -- xs; AttributeError unless a list"),
-    ("LIST_APPEND", "none", 2, 1, False, False, "xs v -- None; xs.append(v)"),
-    ("CHECK_ITER", "none", 1, 1, False, True, "xs -- xs; TypeError unless a list (for x in xs)"),
+    ("CHECK_APPEND", "none", 1, 1, False, False, "xs -- xs; AttributeError unless a list"),
+    ("LIST_APPEND", "none", 2, 1, False, True, "xs v -- None; xs.append(v) (MemoryError)"),
+    ("CHECK_ITER", "none", 1, 1, False, False, "xs -- xs; TypeError unless a list (for x in xs)"),
     # module-level names (#16): read at call time; the module's top-level code stores them
     ("LOAD_GLOBAL", "global", 0, 1, False, True, "push module global arg (NameError if unset)"),
     ("STORE_GLOBAL", "global", 1, 0, False, False, "pop into module global arg"),

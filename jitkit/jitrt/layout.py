@@ -38,6 +38,10 @@ class Context(ctypes.Structure):
         ("flag", ctypes.c_void_p),  # the interrupt flag byte
         ("calls", ctypes.c_void_p),  # int64 per function index: entries and loop trips
         ("stack_floor", ctypes.c_void_p),  # the thread's lowest usable stack address
+        # lists (#17): the runtime's routines, System V, never calling Python (`lists.py`)
+        ("list_new", ctypes.c_void_p),  # list *list_new(kind, length): zeroed elements
+        ("list_new_filled", ctypes.c_void_p),  # list *(kind, length, bits): each element bits
+        ("list_grow", ctypes.c_void_p),  # list *list_grow(list *): cap > len after it
     ]
 
 
@@ -50,6 +54,29 @@ CTX_RESULT = Context.result.offset
 CTX_FLAG = Context.flag.offset
 CTX_CALLS = Context.calls.offset
 CTX_STACK_FLOOR = Context.stack_floor.offset
+CTX_LIST_NEW = Context.list_new.offset
+CTX_LIST_NEW_FILLED = Context.list_new_filled.offset
+CTX_LIST_GROW = Context.list_grow.offset
+
+# A list (#17) is the address of this header, made by the runtime: its elements untagged,
+# an int as an int64, a float as its double, a bool as one byte (0 or 1).
+LIST_LEN = 0  # int64: number of elements
+LIST_CAP = 8  # int64: capacity, in elements
+LIST_DATA = 16  # the address of the elements
+LIST_KIND = 24  # int64: LIST_KIND_INT, LIST_KIND_BOOL or LIST_KIND_FLOAT
+LIST_HEADER = 32  # bytes
+LIST_KIND_INT, LIST_KIND_BOOL, LIST_KIND_FLOAT = 0, 1, 2
+LIST_KINDS = {"int": LIST_KIND_INT, "bool": LIST_KIND_BOOL, "float": LIST_KIND_FLOAT}
+
+
+def element_size(kind: int | str) -> int:
+    """Bytes per element of a list of `kind` (a LIST_KIND_* number or "int", "bool",
+    "float"): a bool is one byte, so sieve's flags take n bytes, not 8n."""
+    kind = LIST_KINDS.get(kind, kind)  # type: ignore[arg-type]
+    if kind not in LIST_KINDS.values():
+        raise ValueError(f"no list kind {kind!r}")
+    return 1 if kind == LIST_KIND_BOOL else 8
+
 
 # A deopt record: these header words, then the frame's words (locals, then the operand
 # stack). Both tiers' stubs write it through `RECORD_WORD` and `frame_word`; `read_record`

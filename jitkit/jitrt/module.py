@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from jitkit.bytecode.code import Code
-from jitkit.jitrt.types import FLOAT, INT, NONE, FunctionTypes, exact
+from jitkit.jitrt.types import FLOAT, INT, NONE, FunctionTypes, exact, is_list
 from jitkit.x86 import Code as MachineCode
 
 
@@ -19,7 +19,7 @@ class FunctionInfo:
     types: FunctionTypes
     returns: str
     entry: str  # label of the entry Python calls
-    params: tuple = ()  # the kind of each parameter: "int", or "float" (`analyse_module`)
+    params: tuple = ()  # each parameter's type: "int", "float" or ("list", K) (`analyse_module`)
 
 
 @dataclass
@@ -51,7 +51,14 @@ def function_infos(
     for index, name in enumerate(compiled):
         types = analysis[name]
         returns = exact(types.returns, f"the return value of {name}()") if types.returns else NONE
-        params = tuple(FLOAT if FLOAT in t else INT for t in types.states[0].locals)
+        params = tuple(param_type(t) for t in types.states[0].locals)
         params = params[: codes[name].argcount]
         infos[name] = FunctionInfo(index, codes[name], types, returns, f"{name}.python", params)
     return infos
+
+
+def param_type(types: frozenset) -> object:
+    """A compiled parameter's type: a list's, else "float" or "int"."""
+    if len(types) == 1 and is_list(next(iter(types))):
+        return next(iter(types))
+    return FLOAT if FLOAT in types else INT

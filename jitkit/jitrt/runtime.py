@@ -119,12 +119,16 @@ class StackTier:
 
     def accepts(self, name: str, args: tuple) -> bool:
         """Whether `name(*args)` can enter machine code: compiled, as many arguments as it
-        has parameters (else the VM raises CPython's TypeError), and int64 arguments."""
+        has parameters (else the VM raises CPython's TypeError), and int64 arguments (or
+        floats where it takes floats). A list from Python is never copied in: the VM runs
+        that call, on the caller's own list object (aliasing stays exact)."""
         if name not in self.entries:
             return False
         params = self.compiled.functions[name].params or (INT,) * len(args)
         return len(args) == self.compiled.functions[name].code.argcount and all(
-            type(x) is float if kind == FLOAT else type(x) is int and INT64_MIN <= x <= INT64_MAX
+            type(x) is float
+            if kind == FLOAT
+            else kind == INT and type(x) is int and INT64_MIN <= x <= INT64_MAX
             for x, kind in zip(args, params, strict=True)
         )
 
@@ -194,8 +198,8 @@ class StackTier:
         Made on the main thread it owns that thread's first context; elsewhere it always
         falls back. Calls that do not deopt leave `last_deopt` as it was."""
         info = self.compiled.functions[name] if name in self.entries else None
-        if info is None or FLOAT in (info.returns, *info.params):
-            # left to the VM, or floats the stub cannot unbox or box: the ctypes way
+        if info is None or any(t not in (INT, BOOL, NONE) for t in (info.returns, *info.params)):
+            # left to the VM, or floats or lists the stub cannot unbox or box: the ctypes way
             return fallback if fallback is not None else functools.partial(self.call, name)
         local, flag = self._local, interrupt_flag()
         ctx, buffer = self._context(0)

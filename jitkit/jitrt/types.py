@@ -5,9 +5,20 @@ before each instruction, and the function's return type. Compiled code keeps eve
 an int64, so the type is only needed where a value becomes visible: `print(True)` is not
 `print(1)`, a function returning `n < 2` returns a bool, and a deopt hands the interpreter
 real Python objects. Types: "int", "bool", "float" (the word holds the double's bits),
-"none", "undef" (not yet assigned), ("str", s) and ("func", name); a slot's type is a set of
-them (a join of all paths). Numbers combine as Python promotes them: bool and int to int, any
-float operand to float, `/` and `float()` always float, `int()` always int.
+"none", "undef" (not yet assigned), ("str", s), ("func", name) and ("list", K); a slot's type
+is a set of them (a join of all paths). Numbers combine as Python promotes them: bool and int
+to int, any float operand to float, `/` and `float()` always float, `int()` always int.
+
+Lists (#17): ("list", K) is a list whose elements are all of kind K. The native tiers compile
+K in `ELEMENT_KINDS` (int, bool, float: one machine word or byte per element); any other K
+(None, a string, a list, "mixed" for `[1, 2.0]` or `[1, True]`) is a type `check` refuses
+with a reason, so the function stays in the VM. `[a, b]` takes its items' kind, `[v] * n`
+its item's. The kind of `[]` is the kind of the value of its first `append` (the lowest pc
+appending to a list made there, within the function); a `[]` nothing in the function appends
+to is a list of ints (it is empty either way; a callee appending floats to it is refused).
+A parameter is a list where a call in the module passes one (the union of what the calls
+pass: callers that disagree leave it with no one type). `xs[i]` gives K, `len(xs)` an int,
+`xs.append(v)` None; storing or appending a value of another kind is refused by `check`.
 """
 
 from __future__ import annotations
@@ -22,6 +33,13 @@ from jitkit.bytecode.opcodes import OPCODES, TERMINATORS, Op, stack_effect
 
 Type = str | tuple
 INT, BOOL, FLOAT, NONE, UNDEF = "int", "bool", "float", "none", "undef"
+LIST = "list"
+LIST_INT, LIST_BOOL, LIST_FLOAT = (LIST, INT), (LIST, BOOL), (LIST, FLOAT)
+ELEMENT_KINDS = (INT, BOOL, FLOAT)  # what a natively compiled list may hold
+MIXED = "mixed"  # the element kind of a list whose items are of more than one kind
+# Opcodes that take or make a list (`check` refuses them in a tier without list templates)
+LIST_OPCODES = frozenset({Op.BUILD_LIST, Op.BINARY_SUBSCR, Op.STORE_SUBSCR, Op.UNARY_LEN,
+                          Op.CHECK_APPEND, Op.LIST_APPEND, Op.CHECK_ITER})  # fmt: skip
 
 # Arithmetic: int on ints and bools, float when an operand is a float (Python's promotion).
 # An int ** int with a negative exponent is a float in Python: its template deopts there.
@@ -33,6 +51,9 @@ BINARY_MAX, BINARY_MIN, CALL = Op.BINARY_MAX, Op.BINARY_MIN, Op.CALL
 COPY, DUP, LOAD_CONST = Op.COPY, Op.DUP, Op.LOAD_CONST
 LOAD_FUNC, LOAD_LOCAL, RANGE_CHECK = Op.LOAD_FUNC, Op.LOAD_LOCAL, Op.RANGE_CHECK
 RETURN, STORE_LOCAL, SWAP = Op.RETURN, Op.STORE_LOCAL, Op.SWAP
+BINARY_MUL, BINARY_SUBSCR, BUILD_LIST = Op.BINARY_MUL, Op.BINARY_SUBSCR, Op.BUILD_LIST
+CHECK_APPEND, CHECK_ITER, LIST_APPEND = Op.CHECK_APPEND, Op.CHECK_ITER, Op.LIST_APPEND
+UNARY_LEN = Op.UNARY_LEN
 UNARY = {op for op in ARITHMETIC if stack_effect(op, 0)[0] == 1}  # one operand
 ALWAYS = {
     **{op: INT for op in ARITHMETIC},
@@ -175,20 +196,25 @@ class FunctionTypes:
     returns: frozenset
 
 
-ROUNDS = 50  # float parameters that have not settled by then: every parameter an int
+ROUNDS = 50  # parameter types that have not settled by then: every parameter an int
 
 
-def analyse_module(codes: dict[str, Code], float_params: bool = False) -> dict[str, FunctionTypes]:
+def analyse_module(
+    codes: dict[str, Code], float_params: bool = False, list_params: bool = True
+) -> dict[str, FunctionTypes]:
     """Every function's types. Return types feed calls, so iterate until nothing changes
     (recursion starts from "returns nothing yet" and grows). Parameters are ints, or with
-    `float_params` floats where every call in the module passes a float there."""
+    `float_params` floats where every call in the module passes a float there, or with
+    `list_params` lists where a call passes a list (`parameter_types`)."""
+    list_params = list_params and any(BUILD_LIST in code.ops for code in codes.values())
+    inferred = float_params or list_params
     returns = {name: frozenset() for name in codes}
     params: dict[str, tuple] = {name: () for name in codes}
     # a function's analysis reads only its parameters and its callees' return types: when
     # neither changed since the last round, the last round's analysis stands
     callees = {name: [c for c in set(code.names) if c in codes] for name, code in codes.items()}
     done: dict[str, tuple] = {}  # name -> (the inputs, the analysis made from them)
-    for _ in range(ROUNDS if float_params else 10**9):
+    for _ in range(ROUNDS if inferred else 10**9):
         result = {}
         for name, code in codes.items():
             inputs = (params[name], [returns[c] for c in callees[name]])
@@ -196,18 +222,33 @@ def analyse_module(codes: dict[str, Code], float_params: bool = False) -> dict[s
                 done[name] = (inputs, analyse(code, returns, params[name]))
             result[name] = done[name][1]
         new = {name: ft.returns for name, ft in result.items()}
-        floats = float_parameters(codes, result) if float_params else params
-        if new == returns and floats == params:
+        found = params
+        if inferred:
+            found = parameter_types(codes, result, float_params, list_params, params)
+        if new == returns and found == params:
             return result
-        if floats != params:  # return types found under other parameters: start again
+        if found != params:  # return types found under other parameters: start again
             new = {name: frozenset() for name in codes}
-        returns, params = new, floats
-    return analyse_module(codes)
+        returns, params = new, found
+    return analyse_module(codes, list_params=False)
 
 
-def float_parameters(codes: dict[str, Code], result: dict[str, FunctionTypes]) -> dict:
-    """Per function, the positions of the parameters that every call site passes a float."""
+def parameter_types(
+    codes: dict[str, Code],
+    result: dict[str, FunctionTypes],
+    floats: bool,
+    lists: bool,
+    before: dict[str, tuple],
+) -> dict[str, tuple]:
+    """Per function, the parameters that are not ints, as (position, types) pairs: a float
+    where every call site passes a float (`floats`), what the calls pass where one passes a
+    list (`lists`). List parameters only grow from `before` (the last round's): a round
+    that restarted the return types from nothing sees calls passing nothing yet."""
     passed: dict[str, list] = {name: [set() for _ in range(codes[name].argcount)] for name in codes}
+    for name, pairs in before.items():
+        for k, t in pairs:
+            if any(map(is_list, t)):
+                passed[name][k] |= t
     for types in result.values():
         for pc, state in enumerate(types.states):
             if state is None or types.code.ops[pc] != Op.CALL:
@@ -218,14 +259,73 @@ def float_parameters(codes: dict[str, Code], result: dict[str, FunctionTypes]) -
                     if codes[kind[1]].argcount == argc:
                         for k in range(argc):
                             passed[kind[1]][k] |= state.stack.peek(argc - k)
-    return {name: tuple(k for k, t in enumerate(ts) if t == {FLOAT}) for name, ts in passed.items()}
+    out = {}
+    for name, ts in passed.items():
+        pairs = []
+        for k, t in enumerate(ts):
+            if floats and t == {FLOAT}:
+                pairs.append((k, frozenset(t)))
+            elif lists and any(is_list(x) for x in t):
+                pairs.append((k, frozenset(t)))
+        out[name] = tuple(pairs)
+    return out
 
 
-def analyse(code: Code, returns: dict[str, frozenset], floats: tuple = ()) -> FunctionTypes:
+def analyse(code: Code, returns: dict[str, frozenset], params: tuple = ()) -> FunctionTypes:
     """Abstract interpretation of one function over the type sets, to a fixed point;
-    parameters are ints but those at the positions `floats`."""
+    parameters are ints but those `params` gives as (position, types) pairs (a bare
+    position: a float). Runs again while `[]`s get their kind from a first append."""
+    given = {k: frozenset({FLOAT}) for k in params if type(k) is int}
+    given.update(p for p in params if type(p) is not int)
+    lists = Lists()
+    while True:
+        types = fixed_point(code, returns, given, lists)
+        if not lists.decide():
+            return types
+
+
+class Lists:
+    """The element kinds of the `[]`s of one function (by the pc of their BUILD_LIST 0), and
+    what the analysis saw appended to those not yet decided."""
+
+    def __init__(self) -> None:
+        self.kinds: dict[int, Type] = {}
+        self.appended: dict[int, dict[int, frozenset]] = {}  # site -> {append pc: types}
+        self.open: set[int] = set()  # sites whose lists the last run met undecided
+
+    def empty(self, pc: int) -> Type:
+        """The type of the list `[]` at `pc` makes."""
+        if pc in self.kinds:
+            return (LIST, self.kinds[pc])
+        self.open.add(pc)
+        return (LIST, ("empty", pc))
+
+    def append(self, pc: int, lists: frozenset, values: frozenset) -> None:
+        for t in lists:
+            if is_list(t) and isinstance(t[1], tuple) and t[1][0] == "empty":
+                self.appended.setdefault(t[1][1], {})[pc] = values
+
+    def decide(self) -> bool:
+        """Give each open site the kind of its first append (or int: nothing appends to
+        it); whether any was given (the analysis then runs again)."""
+        new = False
+        for site in sorted(self.open):
+            if site in self.kinds:
+                continue
+            appends = self.appended.get(site)
+            values = appends[min(appends)] if appends else frozenset({INT})
+            self.kinds[site] = element_kind(values)
+            new = True
+        self.open, self.appended = set(), {}
+        return new
+
+
+def fixed_point(
+    code: Code, returns: dict[str, frozenset], given: dict[int, frozenset], lists: Lists
+) -> FunctionTypes:
+    """One run of the abstract interpretation to its fixed point."""
     n = len(code.ops)
-    params = [frozenset({FLOAT if k in floats else INT}) for k in range(code.argcount)]
+    params = [given.get(k, frozenset({INT})) for k in range(code.argcount)]
     undef = [frozenset({UNDEF})] * (len(code.varnames) - code.argcount)
     states: list[State | None] = [None] * n
     states[0] = State(params + undef, EMPTY)
@@ -238,7 +338,7 @@ def analyse(code: Code, returns: dict[str, frozenset], floats: tuple = ()) -> Fu
     work = [0]
     while work:
         pc = work.pop()
-        after = step(code, pc, states[pc], returns)
+        after = step(code, pc, states[pc], returns, lists)
         if code.ops[pc] == RETURN:
             returned |= states[pc].stack.top
         for target in successors[pc]:
@@ -252,7 +352,9 @@ def analyse(code: Code, returns: dict[str, frozenset], floats: tuple = ()) -> Fu
     return FunctionTypes(code, states, returned)
 
 
-def step(code: Code, pc: int, state: State, returns: dict[str, frozenset]) -> State:
+def step(
+    code: Code, pc: int, state: State, returns: dict[str, frozenset], lists: Lists | None = None
+) -> State:
     """The types after instruction `pc`, from the types before it."""
     op, arg = code.ops[pc], code.args[pc]
     # only a store changes the locals: the other states share one list (no copy per
@@ -290,6 +392,8 @@ def step(code: Code, pc: int, state: State, returns: dict[str, frozenset]) -> St
         else:
             operands = [stack.below.top, stack.top]
         stack = stack.pop(len(operands)).push(arithmetic(op, operands))
+    elif op in LIST_OPCODES:
+        stack = list_step(op, arg, pc, stack, lists if lists is not None else Lists())
     else:
         pops, pushes = stack_effect(op, arg)
         kind = frozenset({ALWAYS.get(op, ("value", Op(op).name))})  # new opcodes: refused later
@@ -297,10 +401,66 @@ def step(code: Code, pc: int, state: State, returns: dict[str, frozenset]) -> St
     return State(local, stack)
 
 
+def list_step(op: Op, arg: int, pc: int, stack: Stack, lists: Lists) -> Stack:
+    """The stack after a list opcode (types in the module docstring)."""
+    if op == BUILD_LIST:
+        if arg == 0:
+            return stack.push(frozenset({lists.empty(pc)}))
+        items = frozenset().union(*(stack.peek(k) for k in range(1, arg + 1)))
+        return stack.pop(arg).push(frozenset({(LIST, element_kind(items))}))
+    if op == BINARY_SUBSCR:
+        xs = stack.below.top
+        return stack.pop(2).push(frozenset(t[1] if is_list(t) else ("value", "[]") for t in xs))
+    if op == UNARY_LEN:
+        return stack.pop(1).push(frozenset({INT}))
+    if op in (CHECK_APPEND, CHECK_ITER):
+        return stack  # the list itself stays on the stack
+    if op == LIST_APPEND:
+        lists.append(pc, stack.below.top, stack.top)
+        return stack.pop(2).push(frozenset({NONE}))
+    return stack.pop(3)  # STORE_SUBSCR
+
+
+def element_kind(items: frozenset) -> Type:
+    """The element kind of a list holding values of the types `items`."""
+    return next(iter(items)) if len(items) == 1 else MIXED
+
+
+def is_list(t: Type) -> bool:
+    return isinstance(t, tuple) and t[0] == LIST
+
+
+def describe(t: Type) -> str:
+    """A type as a learner reads it: "a list of floats", "None", "an int"."""
+    if is_list(t):
+        kind = t[1]
+        if kind == MIXED:
+            return "a list mixing kinds of elements"
+        if is_list(kind):
+            return "a list of lists"
+        plural = {INT: "ints", BOOL: "bools", FLOAT: "floats", NONE: "None"}
+        if isinstance(kind, tuple) and kind[0] == "str":
+            return "a list of strings"
+        return f"a list of {plural.get(kind, str(kind))}" if isinstance(kind, str) else "a list"
+    return {INT: "an int", BOOL: "a bool", FLOAT: "a float", NONE: "None"}.get(t, str(t))
+
+
 def arithmetic(op: Op, operands: list[frozenset]) -> frozenset:
     """The result types of an arithmetic opcode: float if an operand is a float, else int
-    (an operand that is not a number, or not yet assigned, is refused by `check`)."""
-    return frozenset(FLOAT if FLOAT in kinds else INT for kinds in product(*operands))
+    (an operand that is not a number, or not yet assigned, is refused by `check`); a list
+    times an int (either way round) is a list of the same kind."""
+    if all(type(t) is str for ts in operands for t in ts):  # numbers (or refused): fast
+        return frozenset(FLOAT if FLOAT in kinds else INT for kinds in product(*operands))
+    out = set()
+    for kinds in product(*operands):
+        found = [t for t in kinds if is_list(t)]
+        if not found:
+            out.add(FLOAT if FLOAT in kinds else INT)
+        elif op == BINARY_MUL and len(found) == 1 and {*kinds} - {found[0]} <= {INT, BOOL}:
+            out.add(found[0])
+        else:
+            out.add(("value", f"{Op(op).name} of a list"))
+    return frozenset(out)
 
 
 def type_of(value: object) -> Type:

@@ -32,14 +32,19 @@ from jitkit.jitrt.module import CompiledModule, PrintSite, function_infos
 from jitkit.jitrt.types import (
     ALWAYS,
     BOOL,
+    ELEMENT_KINDS,
     FLOAT,
     INT,
+    LIST_OPCODES,
     NONE,
     UNDEF,
     FunctionTypes,
     NotCompilable,
     analyse_module,
+    describe,
+    element_kind,
     exact,
+    is_list,
 )
 from jitkit.stackjit.cache import SAVED_REGISTERS, OperandCache, register_plan
 from jitkit.stackjit.fast import CACHED, FUSED
@@ -70,6 +75,7 @@ from jitkit.x86 import (
 )
 
 FLOATS = True  # the stack tier compiles float values (its SSE2 templates exist)
+LISTS = False  # the stack tier compiles lists of ints, bools and floats (#17)
 # Opcodes that compute on their operands as numbers: they only take ints, bools and (with
 # the `floats` switch) floats; a set of types that mixes floats with others is refused.
 NUMERIC = set(ALWAYS) | {
@@ -88,6 +94,8 @@ BINARY_MAX, BINARY_MIN, CALL = Op.BINARY_MAX, Op.BINARY_MIN, Op.CALL
 JUMP_BACKWARD, JUMP_IF_FALSE, JUMP_IF_TRUE = Op.JUMP_BACKWARD, Op.JUMP_IF_FALSE, Op.JUMP_IF_TRUE
 LOAD_CONST, LOAD_GLOBAL, LOAD_LOCAL = Op.LOAD_CONST, Op.LOAD_GLOBAL, Op.LOAD_LOCAL
 PRINT, STORE_GLOBAL = Op.PRINT, Op.STORE_GLOBAL
+BINARY_MUL, BINARY_SUBSCR, BUILD_LIST = Op.BINARY_MUL, Op.BINARY_SUBSCR, Op.BUILD_LIST
+LIST_APPEND, STORE_SUBSCR = Op.LIST_APPEND, Op.STORE_SUBSCR
 FLOAT_OPCODES = {Op.BINARY_TRUEDIV, Op.UNARY_FLOAT, Op.UNARY_INT}  # results or takes floats
 INT_ONLY = {Op.RANGE_CHECK, Op.RANGE_TEST}  # float operands: the VM runs them
 
@@ -101,7 +109,7 @@ def compile_module(
     templates = {**TEMPLATES, **(templates or {})}
     floats = FLOATS if floats is None else floats
     analysis = analyse_module(codes, float_params=floats)
-    skipped = skipped_functions(analysis, floats)
+    skipped = skipped_functions(analysis, floats, LISTS)
     a = Assembler()
     prints: list[PrintSite] = []
     compiled = [name for name in codes if name not in skipped]
@@ -124,14 +132,19 @@ def check(
     analysis: dict[str, FunctionTypes],
     skipped: dict,
     floats: bool = False,
+    lists: bool = False,
 ) -> None:
     """Raise NotCompilable unless every value that becomes visible has one known type.
-    `floats`: accept float values (a tier that has float templates says so)."""
+    `floats`: accept float values, `lists`: lists of ints, bools or floats (a tier that has
+    their templates says so)."""
     code = types.code
     visible = (INT, BOOL, NONE, FLOAT) if floats else (INT, BOOL, NONE)
-    if types.returns:
-        if exact(types.returns, f"the return value of {code.name}()") not in visible:
-            raise NotCompilable(f"{code.name}() returns {set(types.returns)}")
+    for k, t in enumerate(types.states[0].locals[: code.argcount]):
+        if any(map(is_list, t)):
+            name = code.varnames[k]
+            if not lists:
+                raise NotCompilable(f"{code.name}(): the list {name!r} stays interpreted")
+            list_type(t, f"{code.name}(): the parameter {name!r}", floats)
     seen: set[tuple[int, int]] = set()  # (locals, stack kinds) already found exact, by id
     for pc, state in enumerate(types.states):
         if state is None:
@@ -141,6 +154,10 @@ def check(
         if op in (LOAD_GLOBAL, STORE_GLOBAL):
             name = code.globals[arg]
             raise NotCompilable(f"{where}: module-level name {name!r} stays interpreted")
+        if op in LIST_OPCODES:
+            if not lists:
+                raise NotCompilable(f"{where}: {Op(op).name} of a list stays interpreted")
+            check_list_op(op, arg, state, where, floats)
         if (
             op not in TEMPLATES
             and op not in FLOAT_OPCODES
@@ -164,7 +181,10 @@ def check(
                 raise NotCompilable(f"{where}: {callee[1]}() called with {arg} arguments")
             callee_params = analysis[callee[1]].states[0].locals[:arg]
             for t, param in zip(state.stack[len(state.stack) - arg :], callee_params, strict=True):
-                if exact_at(t, where, "an argument") != INT and (not floats or t != param):
+                kind = exact_at(t, where, "an argument")
+                if lists and is_list(kind) and t == param:
+                    continue
+                if kind != INT and (not floats or t != param):
                     raise NotCompilable(f"{where}: passes a {set(t)} where ints are compiled")
         kinds = operand_kinds(op, arg, state)
         if op in GUARDED or pc == 0 or float_guarded(op, kinds):
@@ -176,6 +196,8 @@ def check(
                     if UNDEF not in t:
                         exact_at(t, where, "a value the interpreter may need")
                 seen.add(key)
+        if op == BINARY_MUL and lists and list_times_int(state):
+            continue
         if op in NUMERIC:
             pops = NUMERIC_POPS[op]
             for t in state.stack[len(state.stack) - pops :]:
@@ -185,6 +207,56 @@ def check(
                     raise NotCompilable(f"{where}: {Op(op).name} of a float stays interpreted")
             if op in (BINARY_MIN, BINARY_MAX) and len(set(kinds)) > 1:
                 raise NotCompilable(f"{where}: {Op(op).name} of an int and a float")
+    if types.returns:  # after the instructions: they say best where a strange value came from
+        returned = exact(types.returns, f"the return value of {code.name}()")
+        if is_list(returned):
+            if not lists:
+                raise NotCompilable(f"{code.name}() returns a list, which stays interpreted")
+            list_type(types.returns, f"the return value of {code.name}()", floats)
+        elif returned not in visible:
+            raise NotCompilable(f"{code.name}() returns {set(types.returns)}")
+
+
+def list_type(types: frozenset, what: str, floats: bool) -> tuple:
+    """The one list type of a value the tier compiles, or NotCompilable saying why not."""
+    t = exact(types, what)
+    if not is_list(t):
+        raise NotCompilable(f"{what} is {describe(t)}, not a list made by compiled code")
+    if t[1] not in ELEMENT_KINDS or t[1] == FLOAT and not floats:
+        raise NotCompilable(f"{what} is {describe(t)}: compiled lists hold ints, bools or floats")
+    return t
+
+
+def check_list_op(op: Op, arg: int, state, where: Where, floats: bool) -> None:
+    """A list opcode compiles when its list has one kind the tier stores natively and what
+    goes in is of that kind (another kind would change the list's: the VM runs that)."""
+    stack = state.stack
+    if op == BUILD_LIST:
+        if arg:
+            items = frozenset().union(*(stack.peek(k) for k in range(1, arg + 1)))
+            list_type(frozenset({("list", element_kind(items))}), f"{where}: the list", floats)
+        return
+    depth = {BINARY_SUBSCR: 2, STORE_SUBSCR: 2, LIST_APPEND: 2}.get(op, 1)
+    xs = list_type(stack.peek(depth), f"{where}: the operand of {Op(op).name}", floats)
+    if op in (BINARY_SUBSCR, STORE_SUBSCR):
+        index = exact_at(stack.top, where, "an index")
+        if index not in (INT, BOOL):
+            raise NotCompilable(f"{where}: a list index that is {describe(index)}")
+    value = {STORE_SUBSCR: 3, LIST_APPEND: 1}.get(op)
+    if value is not None:
+        t = exact_at(stack.peek(value), where, "a value put in a list")
+        if t != xs[1]:
+            raise NotCompilable(
+                f"{where}: puts {describe(t)} into {describe(xs)}; a compiled list keeps one kind"
+            )
+
+
+def list_times_int(state) -> bool:
+    """Whether a BINARY_MUL is a list times an int (`[v] * n` or `n * [v]`)."""
+    a, b = state.stack.peek(2), state.stack.peek(1)
+    if any(map(is_list, b)):
+        a, b = b, a
+    return len(a) == 1 and is_list(next(iter(a))) and b <= {INT, BOOL} and len(b) == 1
 
 
 class Where:
@@ -223,7 +295,9 @@ def operand_kinds(op: Op, arg: int, state) -> tuple:
 # --- emitting -----------------------------------------------------------------------------------
 
 
-def skipped_functions(analysis: dict[str, FunctionTypes], floats: bool = False) -> dict[str, str]:
+def skipped_functions(
+    analysis: dict[str, FunctionTypes], floats: bool = False, lists: bool = False
+) -> dict[str, str]:
     """The functions the tier leaves to the VM, with the reason; a function calling one of
     them is left there too (the SSA tier asks the same question, through here)."""
     skipped: dict[str, str] = {}
@@ -232,7 +306,7 @@ def skipped_functions(analysis: dict[str, FunctionTypes], floats: bool = False) 
         for name, types in analysis.items():
             if name not in skipped:
                 try:
-                    check(types, analysis, skipped, floats)
+                    check(types, analysis, skipped, floats, lists)
                 except NotCompilable as why:
                     skipped[name] = str(why)
         if len(skipped) == before:
