@@ -364,7 +364,7 @@ def build_function(
     if "bytecode" in dump:
         print(f"--- bytecode ---\n{dis(code)}")
     try:
-        check(types, analysis, {}, floats=True)
+        check(types, analysis, {}, floats=True, lists=True)
     except NotCompilable as why:
         text = str(why)
         raise UnsupportedError(

@@ -20,21 +20,16 @@ from jitkit.ssa.ops import LIST_CALLS
 from jitkit.x86 import Mem, Reg, gpr, qword, r8, r9, r11, rax, rcx, rdi, rdx, rsi
 from jitkit.x86 import byte as byte_ptr
 
-try:
-    from jitkit.jitrt.layout import (
-        CTX_LIST_GROW,
-        CTX_LIST_NEW,
-        LIST_CAP,
-        LIST_DATA,
-        LIST_KIND_BOOL,
-        LIST_KIND_FLOAT,
-        LIST_KIND_INT,
-        LIST_LEN,
-    )
-except ImportError:  # stand-in until lists-rt's layout lands (the contract's values)
-    LIST_LEN, LIST_CAP, LIST_DATA = 0, 8, 16
-    LIST_KIND_INT, LIST_KIND_BOOL, LIST_KIND_FLOAT = 0, 1, 2
-    CTX_LIST_NEW = CTX_LIST_GROW = -1
+from jitkit.jitrt.layout import (
+    CTX_LIST_GROW,
+    CTX_LIST_NEW,
+    LIST_CAP,
+    LIST_DATA,
+    LIST_KIND_BOOL,
+    LIST_KIND_FLOAT,
+    LIST_KIND_INT,
+    LIST_LEN,
+)
 
 KIND_CODE = {"l": LIST_KIND_INT, "b": LIST_KIND_BOOL, "d": LIST_KIND_FLOAT}
 SIZE = {"l": 8, "b": 1, "d": 8}

@@ -14,6 +14,7 @@ each other freely.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -24,7 +25,14 @@ from jitkit.jitrt.entry import emit_python_entry
 from jitkit.jitrt.layout import frame_words, record_words
 from jitkit.jitrt.module import CompiledModule, PrintSite, function_infos
 from jitkit.jitrt.runtime import StackTier
-from jitkit.jitrt.types import FLOAT, FunctionTypes, NotCompilable, analyse_module
+from jitkit.jitrt.types import (
+    FLOAT,
+    LIST_OPCODES,
+    FunctionTypes,
+    NotCompilable,
+    analyse_module,
+    is_list,
+)
 from jitkit.ssa.build import ir_name
 from jitkit.ssa.deopt import TierEmitter
 from jitkit.ssa.ir import Function
@@ -44,6 +52,9 @@ from jitkit.x86 import Assembler
 from jitkit.x86 import Code as MachineCode
 
 Builder = Callable[[dict[str, Code], str], Function]
+# Lists compile once the native tier runtime makes them (`list_new`, `list_grow`, and lists
+# turned into Python lists at a deopt or a result: lists-rt's `jitkit/jitrt/lists.py`).
+LISTS = importlib.util.find_spec("jitkit.jitrt.lists") is not None
 
 
 @dataclass
@@ -135,7 +146,8 @@ def compile_module(
     """Compile every function the stack tier accepts, through SSA where possible."""
     passes = tuple(passes)
     analysis = analyse_module(codes)
-    skipped = skipped_functions(analysis, floats=True)  # the stack tier's check, with floats
+    # the stack tier's check, with floats, and lists once the runtime makes them
+    skipped = skipped_functions(analysis, floats=True, lists=LISTS)
     compiled = [name for name in codes if name not in skipped]
     functions = function_infos(codes, analysis, compiled)
     module = SSAModule(None, functions, skipped, [])  # type: ignore[arg-type]
@@ -185,13 +197,24 @@ def uses_floats(types: FunctionTypes) -> bool:
     return any(FLOAT in t for s in states for t in (*s.locals, *s.stack))
 
 
+def uses_lists(types: FunctionTypes) -> bool:
+    """Does a list appear anywhere in the function (an opcode, a value, the result)?"""
+    if any(op in LIST_OPCODES for op in types.code.ops) or any(map(is_list, types.returns)):
+        return True
+    states = [s for s in types.states if s is not None]
+    return any(is_list(x) for s in states for t in (*s.locals, *s.stack) for x in t)
+
+
 def leave_floats_to_vm(module: SSAModule, analysis: dict[str, FunctionTypes]) -> None:
-    """A function with floats that SSA refused has no templates to fall back on (unless the
-    stack tier compiles floats): the VM runs it, and so every function that calls it."""
-    if stack_compiler.FLOATS:
+    """A function with floats (or lists) that SSA refused has no templates to fall back on
+    unless the stack tier compiles them: the VM runs it, and so every function that calls
+    it."""
+    if stack_compiler.FLOATS and stack_compiler.LISTS:
         return
-    for name in [n for n in module.fallbacks if uses_floats(analysis[n])]:
-        module.skipped[name] = module.fallbacks.pop(name)
+    for name in list(module.fallbacks):
+        floats = not stack_compiler.FLOATS and uses_floats(analysis[name])
+        if floats or (not stack_compiler.LISTS and uses_lists(analysis[name])):
+            module.skipped[name] = module.fallbacks.pop(name)
     changed = True
     while changed:
         changed = False
@@ -199,7 +222,7 @@ def leave_floats_to_vm(module: SSAModule, analysis: dict[str, FunctionTypes]) ->
             try:
                 if name in module.skipped:
                     raise NotCompilable(module.skipped[name])
-                check(analysis[name], analysis, module.skipped, floats=True)
+                check(analysis[name], analysis, module.skipped, floats=True, lists=LISTS)
             except NotCompilable as why:
                 module.skipped.setdefault(name, str(why))
                 module.functions.pop(name)
