@@ -1,0 +1,199 @@
+"""Lists on the SSA tier against CPython (issue #17): IndexError where CPython raises it, negative
+indices, appends that grow a list, `for x in xs` over a list that grows, aliasing, deopt in
+the middle of a loop with aliased lists live, recursion passing lists, on tier="ssa" and on
+"auto" (VM, then stack, then SSA mid-run). Each program's list functions must really run as
+SSA code (`tier_of`), so a silent fallback to the VM fails here. The bounds checks that
+`eliminate_bounds_checks` removes from sieve are counted in its IR."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from jitkit.bytecode.compiler import compile_module
+from jitkit.lang.parse import parse_module
+from jitkit.ssa.tier import LISTS, ssa_tier
+from tests.programs import kernel_function
+from tests.programs.engines import run as run_engine
+from tests.ssa.test_ssa_tier import run_ssa
+from tests.stackjit.test_stack_tier import same_run
+
+pytestmark = pytest.mark.skipif(not LISTS, reason="the native tier runtime has no lists yet")
+
+PROGRAMS = {
+    "index_error_read": """
+        def get(xs, i):
+            return xs[i]
+        def main():
+            xs = [1, 2, 3]
+            print(get(xs, 2), get(xs, -3))
+            print(get(xs, 3))
+        main()
+    """,
+    "index_error_write": """
+        def put(xs, i, v):
+            xs[i] = v
+            return xs[0]
+        def main():
+            xs = [1.5, 2.5]
+            print(put(xs, -1, 9.0), xs[1], put(xs, 0, -0.5))
+            print(put(xs, -3, 1.0))
+        main()
+    """,
+    "negative_indices": """
+        def f(n):
+            xs = [0] * n
+            for i in range(n):
+                xs[-1 - i] = i * i
+            s = 0
+            for i in range(1, n + 1):
+                s = s * 3 + xs[-i]
+            return s
+        def main():
+            print(f(5), f(1), f(0))
+        main()
+    """,
+    "append_in_a_loop": """
+        def squares(n):
+            xs = []
+            for i in range(n):
+                xs.append(i * i)
+            return xs[n - 1] + len(xs)
+        def flags(n):
+            bs = []
+            for i in range(n):
+                bs.append(i % 3 == 0)
+            c = 0
+            for b in bs:
+                if b:
+                    c += 1
+            return c
+        def halves(n):
+            fs = []
+            for i in range(n):
+                fs.append(i / 2)
+            return fs[-1] + fs[0]
+        def main():
+            print(squares(1000), flags(1000), halves(999))
+        main()
+    """,
+    "for_each_growing": """
+        def grow(n):
+            xs = [1]
+            total = 0
+            for x in xs:
+                total += x
+                if x < n:
+                    xs.append(x + 1)
+                    xs.append(x + 2)
+            return total + len(xs)
+        def main():
+            print(grow(12), grow(0))
+        main()
+    """,
+    "aliasing": """
+        def poke(xs, ys):
+            xs[0] = 7
+            ys.append(8)
+            return xs[0] + ys[0] + len(xs)
+        def main():
+            xs = [1, 2]
+            ys = xs
+            print(poke(xs, ys), xs[2], len(ys))
+            zs = [1, 2]
+            print(poke(xs, zs), zs[0], len(zs), len(xs))
+        main()
+    """,
+    "deopt_mid_loop_with_aliases": """
+        def run(n):
+            xs = [1] * 4
+            ys = xs
+            p = 1
+            for i in range(n):
+                xs[i % 4] = i
+                ys.append(i)
+                p = p * 1000
+            return p + xs[0] + ys[-1] + len(xs)
+        def main():
+            print(run(3), run(10))
+        main()
+    """,
+    "recursion": """
+        def fill(xs, k):
+            if k == 0:
+                return 0
+            xs.append(k)
+            return fill(xs, k - 1) + xs[-1]
+        def main():
+            xs = []
+            print(fill(xs, 50), len(xs), xs[0], xs[-1])
+        main()
+    """,
+    "literals_and_repeats": """
+        def f(n):
+            a = [n, n + 1, n + 2]
+            b = [False] * n
+            c = n * [0.25]
+            d = [1, 2, 3] * n
+            e = [7] * -n
+            t = 0
+            for x in d:
+                t += x
+            return a[2] + len(b) + len(c) + len(d) + t + len(e) + c[n - 1] * 4
+        def main():
+            print(f(3), f(1))
+        main()
+    """,
+    "truth_of_a_list": """
+        def f(n):
+            xs = []
+            if xs:
+                return -1
+            xs.append(n)
+            if xs:
+                return len(xs) + xs[0]
+            return -2
+        def main():
+            print(f(4))
+        main()
+    """,
+}
+
+
+@pytest.mark.parametrize("tier", ["ssa", "auto"])
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_lists_match_cpython(name, tier):
+    source = textwrap.dedent(PROGRAMS[name])
+    out, error, engine = run_ssa(source, tier)
+    assert same_run((out, error), run_engine("cpython", source)), f"{tier}: {out!r} {error}"
+    if tier == "ssa":
+        native = {n for n in engine.compiled.functions if engine.tier_of(n) == "ssa"}
+        assert native >= set(engine.compiled.functions) - {"<module>"}, engine.compiled.fallbacks
+
+
+def test_sieve_runs_as_ssa_without_its_inner_bounds_checks():
+    """Of sieve's five subscripts, the two in loops are proven in bounds; the constant ones
+    (`flags[0]`, `flags[1]`: n may be negative) and `flags[i]` (bounded by `i * i <= n`,
+    which ranges do not relate to the length) keep their checks."""
+    codes = compile_module(parse_module(kernel_function("sieve")))
+    tier = ssa_tier(codes, verify=True)
+    assert tier.tier_of("sieve") == "ssa"
+    for n in (0, 1, 2, 30, 1000):
+        try:
+            expected = kernel_sieve(n)
+        except IndexError:
+            with pytest.raises(IndexError):
+                tier.call("sieve", n)
+            continue
+        assert tier.call("sieve", n) == expected
+    checks = [line for line in tier.ir("sieve").splitlines() if "check_index" in line]
+    assert len(checks) == 3, checks
+    assert all(line.split("check_index ")[1].split(",")[1].strip() in ("0", "1", "%i.1")
+               for line in checks)  # fmt: skip
+
+
+def kernel_sieve(n: int) -> int:
+    namespace: dict = {}
+    exec(kernel_function("sieve"), namespace)
+    return namespace["sieve"](n)
