@@ -15,11 +15,6 @@ rdx and r11 are its scratch registers as everywhere in selection.
 from __future__ import annotations
 
 from jitkit.errors import UnsupportedError
-from jitkit.ssa.ir import Const, Instr, Value, double_bits
-from jitkit.ssa.ops import LIST_CALLS
-from jitkit.x86 import Mem, Reg, gpr, qword, r8, r9, r11, rax, rcx, rdi, rdx, rsi
-from jitkit.x86 import byte as byte_ptr
-
 from jitkit.jitrt.layout import (
     CTX_LIST_GROW,
     CTX_LIST_NEW,
@@ -30,6 +25,10 @@ from jitkit.jitrt.layout import (
     LIST_KIND_INT,
     LIST_LEN,
 )
+from jitkit.ssa.ir import Const, Instr, Value, double_bits
+from jitkit.ssa.ops import LIST_CALLS
+from jitkit.x86 import Mem, Reg, gpr, qword, r8, r9, r11, rax, rcx, rdi, rdx, rsi
+from jitkit.x86 import byte as byte_ptr
 
 KIND_CODE = {"l": LIST_KIND_INT, "b": LIST_KIND_BOOL, "d": LIST_KIND_FLOAT}
 SIZE = {"l": 8, "b": 1, "d": 8}
@@ -105,7 +104,7 @@ class ListSelection:
         if not isinstance(x, int):
             counted = self.label("index")  # type: ignore[attr-defined]
             a.test(rax, rax).jns(counted).add(rax, length).label(counted)
-        else:
+        elif x < 0:
             a.add(rax, length)
         a.cmp(rax, length).jae(self.stub(i))  # type: ignore[attr-defined]
         self.move(self.loc(i.result), rax)  # type: ignore[attr-defined]

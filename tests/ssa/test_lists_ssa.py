@@ -145,6 +145,39 @@ PROGRAMS = {
             print(f(3), f(1))
         main()
     """,
+    "many_lists_kinds_and_spills": """
+        def h(n, b, g):
+            f = g / 2
+            a1 = [b > 0] * n
+            a2 = [f] * n
+            a3 = [n] * n
+            a4 = [n + 1, n + 2] * n
+            a5 = []
+            a6 = [f, f + 1.0]
+            a7 = []
+            s = 0
+            for i in range(n):
+                a5.append(i * 2.5)
+                a7.append(a1[i])
+                a3[i] = a3[i] + a4[2 * i + 1] + len(a5)
+                a2[i] = a2[i] * a6[i % 2] + a5[i]
+                a1[-i - 1] = not a1[i]
+                s = s + a3[i] + len(a7)
+            t = 0.0
+            for x in a2:
+                t = t + x
+            c = 0
+            for z in a7:
+                if z:
+                    c = c + 1
+            for z in a1:
+                if z:
+                    c = c + 100
+            return s * 1000000 + c + int(t)
+        def main():
+            print(h(7, 1, 3), h(1, 0, -4), h(0, 1, 0), h(33, 0, 1))
+        main()
+    """,
     "truth_of_a_list": """
         def f(n):
             xs = []
