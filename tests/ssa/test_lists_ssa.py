@@ -7,6 +7,7 @@ SSA code (`tier_of`), so a silent fallback to the VM fails here. The bounds chec
 
 from __future__ import annotations
 
+import random
 import textwrap
 
 import pytest
@@ -230,3 +231,48 @@ def kernel_sieve(n: int) -> int:
     namespace: dict = {}
     exec(kernel_function("sieve"), namespace)
     return namespace["sieve"](n)
+
+
+def random_list_program(r: random.Random) -> str:
+    """A function over lists of each kind (repeats, appends, stores at indices that may be
+    out of range or negative, for-each loops), called three times from `main`."""
+
+    def index(depth: int = 0) -> str:
+        k = r.random()
+        if depth > 1 or k < 0.3:
+            return r.choice(["n", "m", "s", str(r.randint(-4, 6)), "len(a)", "len(d)", "i"])
+        if k < 0.55:
+            inner = index(depth + 1)
+            return f"a[{inner} % len(a)]" if r.random() < 0.7 else f"a[{inner}]"
+        if k < 0.7:
+            return f"({index(depth + 1)} {r.choice('+-*')} {index(depth + 1)})"
+        return f"len(c) + {index(depth + 1)}"
+
+    statements = [
+        lambda: f"a[{index()}] = {index()}",
+        lambda: f"d.append({index()})",
+        lambda: f"s = s + {index()}",
+        lambda: f"c[i % 3] = not c[{index()} % 3]",
+        lambda: f"if len(b) > 0:\n            b[i % len(b)] = b[-1] + {index()}",
+        lambda: f"s = s + d[{index()}] if len(d) > 0 else s",
+    ]
+    body = [r.choice(statements)() for _ in range(r.randint(2, 6))]
+    calls = ", ".join(f"f({r.randint(-3, 9)}, {r.randint(-3, 9)})" for _ in range(3))
+    return "\n".join(
+        ["def f(n, m):", "    a = [n, m, 3] * (n % 5 + 1)", "    b = [0.5] * (m % 7)",
+         "    c = [n > m] * 3", "    d = []", "    s = 0",
+         f"    for i in range({r.randint(0, 12)}):"]
+        + ["        " + line for line in body]
+        + ["    for x in d:", "        s = s + x", "    t = 0.0", "    for y in b:",
+           "        t = t + y", "    for z in c:", "        if z:", "            s = s + 1",
+           "    return s + int(t) + len(a) * 1000", "def main():", f"    print({calls})",
+           "main()", ""]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_list_programs_match_cpython(seed):
+    source = random_list_program(random.Random(seed))
+    out, error, engine = run_ssa(source)
+    assert same_run((out, error), run_engine("cpython", source)), source
+    assert engine.tier_of("f") == "ssa", engine.compiled.fallbacks
