@@ -16,6 +16,7 @@ from jitkit.bytecode.code import Code
 
 DEOPT = 1  # status: the frames on the way out wrote deopt records
 INTERRUPTED = 2  # status: stopped for SIGINT where no deopt state was known (no record)
+FINISH = 3  # status: returned, and the runtime finishes: a list result, chunks to free
 
 NATIVE_DEPTH_CAP = 10_000  # deeper recursion continues in the VM (heap frames)
 STACK_BUDGET = 2 << 20  # bytes of native stack compiled code may use below its entry
@@ -42,6 +43,15 @@ class Context(ctypes.Structure):
         ("list_new", ctypes.c_void_p),  # list *list_new(kind, length): zeroed elements
         ("list_new_filled", ctypes.c_void_p),  # list *(kind, length, bits): each element bits
         ("list_grow", ctypes.c_void_p),  # list *list_grow(list *): cap > len after it
+        # the arena those routines allocate from (`lists.py`): every block belongs to the
+        # running entry call and is freed when it finishes
+        ("arena_ptr", ctypes.c_void_p),  # next free byte of the current chunk
+        ("arena_end", ctypes.c_void_p),  # end of the current chunk
+        ("arena_base", ctypes.c_void_p),  # start of the chunk kept between calls (or 0)
+        ("arena_last", ctypes.c_int64),  # bytes of the last chunk mapped (the next is 2x)
+        ("arena_chunks", ctypes.c_void_p),  # (address, bytes) per chunk alive, kept first
+        ("arena_count", ctypes.c_int64),  # entries in that table
+        ("arena_mapped", ctypes.c_int64),  # chunks this call mapped: the runtime frees them
     ]
 
 
@@ -57,6 +67,13 @@ CTX_STACK_FLOOR = Context.stack_floor.offset
 CTX_LIST_NEW = Context.list_new.offset
 CTX_LIST_NEW_FILLED = Context.list_new_filled.offset
 CTX_LIST_GROW = Context.list_grow.offset
+CTX_ARENA_PTR = Context.arena_ptr.offset
+CTX_ARENA_END = Context.arena_end.offset
+CTX_ARENA_BASE = Context.arena_base.offset
+CTX_ARENA_LAST = Context.arena_last.offset
+CTX_ARENA_CHUNKS = Context.arena_chunks.offset
+CTX_ARENA_COUNT = Context.arena_count.offset
+CTX_ARENA_MAPPED = Context.arena_mapped.offset
 
 # A list (#17) is the address of this header, made by the runtime: its elements untagged,
 # an int as an int64, a float as its double, a bool as one byte (0 or 1).

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jitkit.bytecode.opcodes import Op
+from jitkit.jitrt import lists
 from jitkit.jitrt.layout import (
     DEOPT,
     INTERRUPTED,
@@ -29,7 +30,7 @@ from jitkit.jitrt.layout import (
     read_record,
 )
 from jitkit.jitrt.module import CompiledModule
-from jitkit.jitrt.types import BOOL, FLOAT, INT, NONE, UNDEF, double, exact, word
+from jitkit.jitrt.types import BOOL, FLOAT, INT, NONE, UNDEF, double, exact, is_list, word
 from jitkit.lang import runtime as rt
 from jitkit.lang.runtime import INT64_MAX, INT64_MIN
 from jitkit.native.entry import (
@@ -69,6 +70,7 @@ class _Calls(threading.local):
     def __init__(self) -> None:
         self.depth = ctypes.c_int64(0)  # a word, so a builtin entry's stub can read it too
         self.contexts: list[tuple[Context, ctypes.Array]] = []
+        self.arenas: dict[int, lists.Arena] = {}  # by the context's address
         self.errors: dict[int, BaseException] = {}
         self.stop = ctypes.c_uint8(0)
         self.main = threading.current_thread() is threading.main_thread()
@@ -172,7 +174,17 @@ class StackTier:
         self, name: str, status: int, ctx: Context, buffer: ctypes.Array, depth: int = 0
     ) -> tuple[bool, object]:
         """What `enter` gives once the machine code returned `status` (a builtin entry's stub
-        hands every status but a clean return here too)."""
+        hands every status but a clean return here too). The call's lists are freed after
+        the result or the deopt's frames were made from them."""
+        arena = self._local.arenas[ctypes.addressof(ctx)]
+        try:
+            return self._outcome(name, status, ctx, buffer, depth)
+        finally:
+            arena.release()
+
+    def _outcome(
+        self, name: str, status: int, ctx: Context, buffer: ctypes.Array, depth: int
+    ) -> tuple[bool, object]:
         error = self._local.errors.pop(self._local.nesting, None)
         if error is not None:  # a print raised; the code stopped at its next poll
             ctypes.c_uint8.from_address(ctx.flag).value = 0
@@ -185,6 +197,7 @@ class StackTier:
             if flag.is_set:
                 flag.raise_pending()  # KeyboardInterrupt, unless a handler says otherwise
             return False, self.frames(self.records(ctx, buffer), depth)
+        # returned (status 0, or FINISH: a list result, or chunks the arena frees after)
         return True, self.to_python(ctx.result, frozenset({self.compiled.functions[name].returns}))
 
     # --- the builtin entry --------------------------------------------------------------------
@@ -198,8 +211,9 @@ class StackTier:
         Made on the main thread it owns that thread's first context; elsewhere it always
         falls back. Calls that do not deopt leave `last_deopt` as it was."""
         info = self.compiled.functions[name] if name in self.entries else None
-        if info is None or any(t not in (INT, BOOL, NONE) for t in (info.returns, *info.params)):
-            # left to the VM, or floats or lists the stub cannot unbox or box: the ctypes way
+        if info is None or info.returns == FLOAT or any(t != INT for t in info.params):
+            # left to the VM, or floats the stub cannot unbox or box, or a list parameter
+            # (from Python the VM takes it, never the stub): the ctypes way
             return fallback if fallback is not None else functools.partial(self.call, name)
         local, flag = self._local, interrupt_flag()
         ctx, buffer = self._context(0)
@@ -220,7 +234,8 @@ class StackTier:
             arg_address=first,
             arg_stride=-8,
             result=ctypes.addressof(ctx) + Context.result.offset,
-            kind=info.returns,
+            # a list result always comes back with status FINISH: `finish` converts it
+            kind=NONE if is_list(info.returns) else info.returns,
             nesting=ctypes.addressof(local.depth),
             owner=owner,
             flag=ctx.flag or flag.address,  # another thread's builtin never gets this far
@@ -281,20 +296,21 @@ class StackTier:
         `depth` frames below count) the entry check of the innermost deopted: raise as
         CPython would have on entering it."""
         frames = []
+        memo: dict[int, list] = {}  # one list per header over every frame: aliases stay aliases
         for info, resume_pc, stack_depth, state_pc, values in reversed(records):
             code, state = info.code, info.types.states[state_pc]
             nlocals = len(code.varnames)
             frame = Frame(code, self.vm.plain_ops[id(code)], [])
             frame.pc = resume_pc
             frame.locals = [
-                self.to_python(v, t) for v, t in zip(values, state.locals, strict=False)
+                self.to_python(v, t, memo) for v, t in zip(values, state.locals, strict=False)
             ]
             stack = list(state.stack)[:stack_depth]
             words = values[nlocals : nlocals + stack_depth]
             kept = self.compiled.pending.get((info.index, state_pc), {})
             for j, (kind, what) in kept.items():  # values the stub left to us
                 words[j] = what if kind == "imm" else values[what]
-            frame.stack = [self.to_python(w, t) for w, t in zip(words, stack, strict=True)]
+            frame.stack = [self.to_python(w, t, memo) for w, t in zip(words, stack, strict=True)]
             frames.append(frame)
         self.last_deopt = [
             DeoptFrame(f.code.name, f.pc, dict(zip(f.code.varnames, f.locals, strict=True)),
@@ -319,11 +335,14 @@ class StackTier:
         finally:
             self.vm.frames, self.vm.limit = saved
 
-    def to_python(self, word: int, types: frozenset) -> object:
-        """The Python object an int64 stands for, given its static type."""
+    def to_python(self, word: int, types: frozenset, memo: dict | None = None) -> object:
+        """The Python object an int64 stands for, given its static type. A list is copied
+        out of its header (`memo`: address -> list, so one header gives one list)."""
         if UNDEF in types:
             return rt.UNBOUND
         kind = exact(types, "a value")
+        if is_list(kind):
+            return lists.to_python(word, memo)
         if kind == INT:
             return word
         if kind == BOOL:
@@ -389,4 +408,5 @@ class StackTier:
             # anonymous mmap: address space for the deepest deopt, pages made only as written
             words = (NATIVE_DEPTH_CAP + 2) * max(1, self.compiled.record_words)
             contexts.append((ctx, (ctypes.c_int64 * words).from_buffer(mmap.mmap(-1, 8 * words))))
+            self._local.arenas[ctypes.addressof(ctx)] = lists.Arena(ctx)
         return contexts[nesting]

@@ -17,7 +17,8 @@ its item's. The kind of `[]` is the kind of the value of its first `append` (the
 appending to a list made there, within the function); a `[]` nothing in the function appends
 to is a list of ints (it is empty either way; a callee appending floats to it is refused).
 A parameter is a list where a call in the module passes one (the union of what the calls
-pass: callers that disagree leave it with no one type). `xs[i]` gives K, `len(xs)` an int,
+in the module pass: callers that disagree leave it with no one type; from Python such a
+function runs in the VM). `xs[i]` gives K, `len(xs)` an int,
 `xs.append(v)` None; storing or appending a value of another kind is refused by `check`.
 """
 
@@ -241,14 +242,11 @@ def parameter_types(
     before: dict[str, tuple],
 ) -> dict[str, tuple]:
     """Per function, the parameters that are not ints, as (position, types) pairs: a float
-    where every call site passes a float (`floats`), what the calls pass where one passes a
-    list (`lists`). List parameters only grow from `before` (the last round's): a round
-    that restarted the return types from nothing sees calls passing nothing yet."""
+    where every call site passes a float (`floats`); where a call passes a list (`lists`),
+    the union of what the calls pass, as a fixed point of its own: such a parameter starts
+    again from nothing when found (what a recursive call passed while it was an int does
+    not count) and then only grows (`before`: the last round's)."""
     passed: dict[str, list] = {name: [set() for _ in range(codes[name].argcount)] for name in codes}
-    for name, pairs in before.items():
-        for k, t in pairs:
-            if any(map(is_list, t)):
-                passed[name][k] |= t
     for types in result.values():
         for pc, state in enumerate(types.states):
             if state is None or types.code.ops[pc] != Op.CALL:
@@ -261,11 +259,14 @@ def parameter_types(
                             passed[kind[1]][k] |= state.stack.peek(argc - k)
     out = {}
     for name, ts in passed.items():
+        old = {k: t for k, t in before.get(name, ()) if not t or any(map(is_list, t))}
         pairs = []
         for k, t in enumerate(ts):
-            if floats and t == {FLOAT}:
-                pairs.append((k, frozenset(t)))
+            if k in old:  # a list parameter: grows
+                pairs.append((k, old[k] | t))
             elif lists and any(is_list(x) for x in t):
+                pairs.append((k, frozenset()))  # found: from nothing, the next round says
+            elif floats and t == {FLOAT}:
                 pairs.append((k, frozenset(t)))
         out[name] = tuple(pairs)
     return out

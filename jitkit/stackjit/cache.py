@@ -118,12 +118,15 @@ LEAF_REGISTERS = (r8, r9, r10, rdi)  # caller-saved: only where nothing calls ou
 SAVED_REGISTERS = (rbx, r12)  # callee-saved: kept across calls, saved by the prologue
 
 
-def register_plan(code: Code, replaced: bool) -> tuple[dict[int, Reg], Reg | None]:
+def register_plan(
+    code: Code, replaced: bool, calls_out: bool = False
+) -> tuple[dict[int, Reg], Reg | None]:
     """Which locals live in a register, and the register that counts loop trips (added to
     the function's hotness counter on the way out, not in memory on every back edge). Only
     functions with loops get any; the locals used most inside loops (weight 8 per level of
     nesting) win. A function with a replaced template keeps every local in its frame slot,
-    where the chapter's templates look for it."""
+    where the chapter's templates look for it. `calls_out`: templates call the runtime
+    (making a list), so only callee-saved registers keep locals, as with calls."""
     n = len(code.ops)
     nesting = [0] * (n + 1)
     for pc, (op, arg) in enumerate(zip(code.ops, code.args, strict=True)):
@@ -132,7 +135,7 @@ def register_plan(code: Code, replaced: bool) -> tuple[dict[int, Reg], Reg | Non
             nesting[pc + 1] -= 1
     if replaced or not any(nesting):
         return {}, None
-    calls = Op.CALL in code.ops or Op.PRINT in code.ops
+    calls = calls_out or Op.CALL in code.ops or Op.PRINT in code.ops
     pool = list(SAVED_REGISTERS if calls else LEAF_REGISTERS + SAVED_REGISTERS)
     weights: dict[int, int] = {}
     level = 0

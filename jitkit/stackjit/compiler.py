@@ -55,6 +55,7 @@ from jitkit.stackjit.floats import (
     float_guarded,
     float_site,
 )
+from jitkit.stackjit.lists import CALLS_RUNTIME, emit_repeat
 from jitkit.stackjit.templates import GUARDED, TEMPLATES, Site
 from jitkit.x86 import (
     Assembler,
@@ -75,7 +76,7 @@ from jitkit.x86 import (
 )
 
 FLOATS = True  # the stack tier compiles float values (its SSE2 templates exist)
-LISTS = False  # the stack tier compiles lists of ints, bools and floats (#17)
+LISTS = True  # the stack tier compiles lists of ints, bools and floats (#17)
 # Opcodes that compute on their operands as numbers: they only take ints, bools and (with
 # the `floats` switch) floats; a set of types that mixes floats with others is refused.
 NUMERIC = set(ALWAYS) | {
@@ -119,7 +120,7 @@ def compile_module(
         info = functions[name]
         emit_function(a, name, info.index, info.types, analysis, prints, templates, True, pending)
     for name in compiled:
-        emit_python_entry(a, name, depth_register=True)
+        emit_python_entry(a, name, True, returns_list=is_list(functions[name].returns))
     record = max((record_words(codes[n]) for n in compiled), default=0)
     return CompiledModule(a.assemble(), functions, skipped, prints, record, pending)
 
@@ -295,6 +296,27 @@ def operand_kinds(op: Op, arg: int, state) -> tuple:
 # --- emitting -----------------------------------------------------------------------------------
 
 
+def list_elements(types: FunctionTypes) -> dict[int, str]:
+    """The element kind of the list each list instruction works on (a list times an int
+    included), by pc: what its template needs (`check` made sure there is one)."""
+    code, out = types.code, {}
+    for pc, state in enumerate(types.states):
+        op = code.ops[pc]
+        if state is None or op not in LIST_OPCODES and op != BINARY_MUL:
+            continue
+        if op == BUILD_LIST:
+            after = types.states[pc + 1].stack.top
+        elif op == BINARY_MUL:
+            after = {t for t in (*state.stack.peek(1), *state.stack.peek(2)) if is_list(t)}
+            if not after:
+                continue  # numbers
+        else:
+            depth = {BINARY_SUBSCR: 2, STORE_SUBSCR: 2, LIST_APPEND: 2}.get(op, 1)
+            after = state.stack.peek(depth)
+        out[pc] = exact(frozenset(after), "a list")[1]
+    return out
+
+
 def skipped_functions(
     analysis: dict[str, FunctionTypes], floats: bool = False, lists: bool = False
 ) -> dict[str, str]:
@@ -334,7 +356,10 @@ def emit_function(
     words = nlocals + code.stacksize
     targets = {arg for op, arg in zip(code.ops, code.args, strict=True) if OPCODES[op].jump}
     replaced = any(templates[op] is not TEMPLATES[op] for op in set(code.ops))
-    registers, counter = register_plan(code, replaced)
+    elements = list_elements(types)  # pc -> element kind, for each list instruction
+    repeats = {pc for pc in elements if code.ops[pc] == BINARY_MUL}
+    calls_out = bool(repeats) or any(code.ops[pc] in CALLS_RUNTIME for pc in elements)
+    registers, counter = register_plan(code, replaced, calls_out)
     saved = [r for r in (*registers.values(), counter) if r in SAVED_REGISTERS]
     total = words + len(saved)  # frame words: locals, stack slots, saved registers
     # 1. prologue: frame, arguments into locals, recursion depth and native stack checks
@@ -383,6 +408,16 @@ def emit_function(
             prints.append(PrintSite(name, pc, [exact(t, "print") for t in state.stack[-arg - 2 :]]))
         kit = templates[op] is TEMPLATES[op]
         after = pc + 1 if pc + 1 < len(code.ops) else None
+        if pc in elements:  # a list instruction: its template, on the flushed frame
+            cache.flush()
+            site.element = elements[pc]
+            if pc in repeats:
+                emit_repeat(site, list_first=any(map(is_list, state.stack.peek(2))))
+            else:
+                templates[op](site)
+            if op in GUARDED:
+                guarded[pc] = depth
+            continue
         site.kinds = operand_kinds(op, arg, state)
         if float_site(op, site.kinds, code.consts, arg):  # the kit's SSE2 templates
             if replaced:  # replaced templates read every value in its slot: so do these

@@ -36,6 +36,7 @@ class Site:
     kinds: tuple = ()  # float templates: "int", "bool" or "float" per operand, deepest first
     callee: str | None = None  # CALL: the function called (known from the types)
     print_site: int = 0  # PRINT: index of this print in the runtime's table
+    element: str | None = None  # a list opcode: its list's element kind (`lists.py`)
 
     def local(self, i: int) -> Mem:
         """Local i lives at [rbp - 8(i+1)]."""
