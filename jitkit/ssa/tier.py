@@ -254,8 +254,8 @@ def emit_module(module: SSAModule, analysis: dict, depth_register: bool) -> Mach
             emit_template_function(
                 a, name, info.index, info.types, analysis, module.prints, TEMPLATES
             )
-    for name in module.functions:
-        emit_python_entry(a, name, depth_register)
+    for name, info in module.functions.items():
+        emit_python_entry(a, name, depth_register, returns_list=is_list(info.returns))
     return a.assemble()
 
 
