@@ -14,7 +14,6 @@ each other freely.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -52,9 +51,9 @@ from jitkit.x86 import Assembler
 from jitkit.x86 import Code as MachineCode
 
 Builder = Callable[[dict[str, Code], str], Function]
-# Lists compile once the native tier runtime makes them (`list_new`, `list_grow`, and lists
-# turned into Python lists at a deopt or a result: lists-rt's `jitkit/jitrt/lists.py`).
-LISTS = importlib.util.find_spec("jitkit.jitrt.lists") is not None
+# Lists of ints, bools and floats compile (#17) on the native tier runtime's lists
+# (`jitkit/jitrt/lists.py`: list_new, list_grow, lists made Python lists at a deopt or result).
+LISTS = True
 
 
 @dataclass

@@ -15,13 +15,12 @@ import pytest
 
 from jitkit.bytecode.compiler import compile_module
 from jitkit.lang.parse import parse_module
-from jitkit.ssa.tier import LISTS, ssa_tier
+from jitkit.ssa.tier import ssa_tier
 from tests.programs import kernel_function
 from tests.programs.engines import run as run_engine
 from tests.ssa.test_ssa_tier import run_ssa
 from tests.stackjit.test_stack_tier import same_run
 
-pytestmark = pytest.mark.skipif(not LISTS, reason="the native tier runtime has no lists yet")
 
 PROGRAMS = {
     "index_error_read": """
