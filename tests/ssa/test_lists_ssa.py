@@ -21,7 +21,6 @@ from tests.programs.engines import run as run_engine
 from tests.ssa.test_ssa_tier import run_ssa
 from tests.stackjit.test_stack_tier import same_run
 
-
 PROGRAMS = {
     "index_error_read": """
         def get(xs, i):
