@@ -9,11 +9,15 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
+import os
 import resource
+import subprocess
+import sys
 
 import pytest
 
 from jitkit.tiers import load
+from tests.conftest import ROOT
 from tests.programs import kernel_function
 
 TIERS = ("stack", "ssa", "auto")
@@ -145,6 +149,48 @@ def takes(xs):
     return xs[0]
 
 
+def fibs(n):
+    xs = [0, 1]
+    for i in range(2, n):
+        xs.append(xs[i - 1] + xs[i - 2])
+    ys = [0] * n
+    for i in range(n):
+        ys[n - 1 - i] = xs[i] * 2
+    return ys[xs[3]] + ys[-xs[4]] + ys[xs[-1] % n]
+
+
+def kinds(n):
+    bs = [False] * n
+    for i in range(n):
+        bs[i] = i % 3 == 1
+    c = 0
+    for b in bs:
+        if b:
+            c += 1
+    fs = [0.0] * n
+    for i in range(n):
+        fs[i] = i / 2 + fs[i - 1]
+    return c * 1000 + int(fs[-1]) + len(bs) - len(fs)
+
+
+def inner(xs, big):
+    xs[0] = xs[0] * big
+    return xs[0]
+
+
+def outer(big):
+    xs = [4, 2]
+    r = inner(xs, big)
+    xs.append(r)
+    return xs
+
+
+def big(n, k):
+    xs = [0] * k
+    ys = [1, 2] * n
+    return len(xs) + len(ys)
+
+
 def shows(n):
     xs = [n, n + 1]
     print(xs, [n > 1, False], [0.5, -0.0])
@@ -183,6 +229,16 @@ CALLS = [
     ("recursion", (30,)),
     ("passed_up", (100,)),
     ("shows", (3,)),
+    ("fibs", (10,)),
+    ("fibs", (90,)),
+    ("fibs", (93,)),  # fib(92) * 2 overflows int64: a deopt with values in registers
+    ("kinds", (30,)),
+    ("kinds", (0,)),  # IndexError: fs[-1] of an empty list
+    ("outer", (3,)),
+    ("outer", (2**62,)),  # the callee deopts: both frames' records name one list
+    ("big", (3, 2**40)),  # MemoryError: the kernel refuses 8 TiB, the routine gives 0
+    ("big", (3, 2**41)),  # MemoryError: past the routine's limit
+    ("big", (2**62, 1)),  # MemoryError: the length overflows int64
 ]
 
 
@@ -244,6 +300,14 @@ def test_a_deopt_keeps_two_names_of_one_list_one_list():
     assert frame.locals["xs"] is frame.locals["ys"]
 
 
+def test_a_deopt_through_two_frames_gives_both_the_same_list():
+    tier = load(SOURCE, "stack").engine
+    assert tier.call("outer", 2**62) == [2**64, 2, 2**64]
+    caller, callee = tier.last_deopt
+    assert (caller.function, callee.function) == ("outer", "inner")
+    assert caller.locals["xs"] is callee.locals["xs"]
+
+
 def test_a_list_result_is_a_new_python_list_each_call():
     program = load(SOURCE, "stack")
     a, b = program.call("appends", 3), program.call("appends", 3)
@@ -290,3 +354,44 @@ def test_sieve_calls_leave_memory_flat():
     for _ in range(10_000):
         program.call("sieve", 1000)
     assert rss_kb() - before < 1024, "RSS grew by 1 MiB or more over 10^4 calls"
+
+
+CLI_PROGRAM = """
+def primes(n):
+    flags = [True] * (n + 1)
+    found = []
+    for k in range(2, n + 1):
+        if flags[k]:
+            found.append(k)
+            for j in range(k * k, n + 1, k):
+                flags[j] = False
+    return found
+
+
+def main():
+    ps = primes(60)
+    print(ps, len(ps), ps[-1], [ps[0] / 2, ps[1] / 4], [ps[1] > 2])
+    print(primes(10)[7])
+
+
+main()
+"""
+
+
+def test_jitkit_run_on_the_stack_tier_runs_lists_as_python_does(tmp_path):
+    """`python -m jitkit run --tier stack` on a program with lists: the same stdout, and the
+    IndexError at the end with CPython's message."""
+    path = tmp_path / "lists.py"
+    path.write_text(CLI_PROGRAM)
+    want = subprocess.run([sys.executable, str(path)], capture_output=True, text=True)
+    got = subprocess.run(
+        [sys.executable, "-m", "jitkit", "run", "--tier", "stack", str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert got.stdout == want.stdout and want.stdout.count("\n") == 1
+    assert (got.returncode, want.returncode) == (1, 1)
+    last = want.stderr.strip().splitlines()[-1]
+    assert last == "IndexError: list index out of range" and last in got.stderr
+    assert load(CLI_PROGRAM.replace("\nmain()\n", ""), "stack").engine.compiled.skipped == {}

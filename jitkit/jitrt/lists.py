@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import weakref
 
 from jitkit.jitrt.layout import (
     CTX_ARENA_CHUNKS,
@@ -191,6 +192,7 @@ class Arena:
         ctx.arena_ptr = ctx.arena_end = ctx.arena_base = None
         ctx.arena_last = ctx.arena_count = ctx.arena_mapped = 0
         self.ctx = ctx
+        weakref.finalize(self, unmap, self.table, ctx)
 
     def release(self) -> None:
         """The call finished: every list is garbage. Keep the largest chunk (if not huge)
@@ -214,11 +216,12 @@ class Arena:
             ctx.arena_base = ctx.arena_ptr = ctx.arena_end = None
             ctx.arena_last = 0
 
-    def __del__(self) -> None:
-        """Unmap every chunk (the context goes with its arena)."""
-        for k in range(self.ctx.arena_count):
-            libc().munmap(self.table[2 * k], self.table[2 * k + 1])
-        self.ctx.arena_count = self.ctx.arena_mapped = 0
+
+def unmap(table: ctypes.Array, ctx: Context) -> None:
+    """Unmap every chunk of a context's table (its arena is gone)."""
+    for k in range(ctx.arena_count):
+        libc().munmap(table[2 * k], table[2 * k + 1])
+    ctx.arena_count = ctx.arena_mapped = 0
 
 
 ELEMENTS = {LIST_KIND_INT: ctypes.c_int64, LIST_KIND_FLOAT: ctypes.c_double}

@@ -55,7 +55,7 @@ from jitkit.stackjit.floats import (
     float_guarded,
     float_site,
 )
-from jitkit.stackjit.lists import CALLS_RUNTIME, emit_repeat
+from jitkit.stackjit.lists import CALLS_RUNTIME, LIST_CACHED, emit_repeat
 from jitkit.stackjit.templates import GUARDED, TEMPLATES, Site
 from jitkit.x86 import (
     Assembler,
@@ -235,7 +235,9 @@ def check_list_op(op: Op, arg: int, state, where: Where, floats: bool) -> None:
     if op == BUILD_LIST:
         if arg:
             items = frozenset().union(*(stack.peek(k) for k in range(1, arg + 1)))
-            list_type(frozenset({("list", element_kind(items))}), f"{where}: the list", floats)
+            list_type(
+                frozenset({("list", element_kind(items))}), f"{where}: a list made here", floats
+            )
         return
     depth = {BINARY_SUBSCR: 2, STORE_SUBSCR: 2, LIST_APPEND: 2}.get(op, 1)
     xs = list_type(stack.peek(depth), f"{where}: the operand of {Op(op).name}", floats)
@@ -408,13 +410,16 @@ def emit_function(
             prints.append(PrintSite(name, pc, [exact(t, "print") for t in state.stack[-arg - 2 :]]))
         kit = templates[op] is TEMPLATES[op]
         after = pc + 1 if pc + 1 < len(code.ops) else None
-        if pc in elements:  # a list instruction: its template, on the flushed frame
-            cache.flush()
+        if pc in elements:  # a list instruction: through the cache, or on the flushed frame
             site.element = elements[pc]
-            if pc in repeats:
-                emit_repeat(site, list_first=any(map(is_list, state.stack.peek(2))))
+            if kit and not replaced and op in LIST_CACHED:
+                LIST_CACHED[op](cache, site)
             else:
-                templates[op](site)
+                cache.flush()
+                if pc in repeats:
+                    emit_repeat(site, list_first=any(map(is_list, state.stack.peek(2))))
+                else:
+                    templates[op](site)
             if op in GUARDED:
                 guarded[pc] = depth
             continue

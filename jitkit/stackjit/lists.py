@@ -23,6 +23,7 @@ from jitkit.jitrt.layout import (
     LIST_LEN,
     element_size,
 )
+from jitkit.stackjit.cache import Entry, OperandCache
 from jitkit.stackjit.templates import Site, template
 from jitkit.x86 import (
     Mem,
@@ -34,6 +35,7 @@ from jitkit.x86 import (
     edi,
     edx,
     esi,
+    gpr,
     qword,
     r8,
     r9,
@@ -167,3 +169,85 @@ def emit_repeat(s: Site, list_first: bool) -> None:
     a.xor(edx, edx)
     a.label(s.label("next")).sub(rcx, 1).jnz(s.label("copy"))
     a.label(s.label("done")).mov(s.slot(-2), rax)
+
+
+# --- through the operand cache (`cache.py`): the same code, operands where the cache has them
+
+
+def low8(reg: Reg) -> Reg:
+    """The low byte of a 64-bit register (al, sil, r9b, ...)."""
+    return gpr(reg.code, 8)
+
+
+def base_register(c: OperandCache, xs: Entry, free: list[Reg]) -> Reg:
+    """A register holding the list: where the cache keeps it, else one of `free`."""
+    where = c.source(xs)
+    if isinstance(where, Reg):
+        return where
+    return c.load(free.pop(0), xs)
+
+
+def free_registers(*operands: Entry) -> list[Reg]:
+    """rax, rcx, rdx without the one an operand is in (the deopt stub writes it out)."""
+    return [r for r in (rax, rcx, rdx) if ("reg", r) not in operands]
+
+
+def cached_subscript(c: OperandCache, s: Site) -> None:
+    """xs[i] with xs and i where the cache has them; the index is copied before the length
+    is added to it, so a deopt hands the interpreter both operands unchanged."""
+    c.spill_registers(keep=2)
+    index, xs = c.at(1), c.at(2)
+    c.stub(s.pc)
+    free = free_registers(index, xs)
+    base = base_register(c, xs, free)
+    i = c.load(free.pop(0), index)
+    in_range(s, base, i)
+    s.a.mov(rsi, qword(base, LIST_DATA))
+    load_element(s, gpr(i.code, 32) if s.element == "bool" else i, rsi, i)
+    c.drop(2)
+    c.push(("reg", i))
+
+
+def cached_store_subscript(c: OperandCache, s: Site) -> None:
+    """xs[i] = v: a constant is stored as an immediate, a value in a register from there."""
+    c.spill_registers(keep=3)
+    index, xs, value = c.at(1), c.at(2), c.at(3)
+    c.stub(s.pc)
+    free = free_registers(index, xs, value)
+    base = base_register(c, xs, free)
+    i = c.load(free.pop(0), index)
+    in_range(s, base, i)
+    a = s.a
+    a.mov(rsi, qword(base, LIST_DATA))
+    target = element(s, rsi, i)
+    src = c.source(value)
+    if isinstance(src, int) and (s.element != "bool" or src in (0, 1)):
+        a.mov(target, src)
+    else:
+        reg = src if isinstance(src, Reg) else c.load(r11, value)
+        a.mov(target, low8(reg) if s.element == "bool" else reg)
+    c.drop(3)
+
+
+def cached_len(c: OperandCache, s: Site) -> None:
+    c.spill_registers(keep=1)
+    xs = c.at(1)
+    free = free_registers(xs)
+    base = base_register(c, xs, free)
+    result = base if base in (rax, rcx, rdx) else free[0]
+    s.a.mov(result, qword(base, LIST_LEN))
+    c.drop(1)
+    c.push(("reg", result))
+
+
+def cached_nothing(c: OperandCache, s: Site) -> None:
+    """CHECK_APPEND, CHECK_ITER: the list stays where it is."""
+
+
+LIST_CACHED = {
+    Op.BINARY_SUBSCR: cached_subscript,
+    Op.STORE_SUBSCR: cached_store_subscript,
+    Op.UNARY_LEN: cached_len,
+    Op.CHECK_APPEND: cached_nothing,
+    Op.CHECK_ITER: cached_nothing,
+}

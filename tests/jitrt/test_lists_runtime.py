@@ -5,6 +5,7 @@ is the Python list the same operations make."""
 from __future__ import annotations
 
 import ctypes
+import gc
 
 import pytest
 
@@ -137,3 +138,23 @@ def test_aliases_materialize_as_one_list_with_a_memo(ctx):
     a, b = lists.to_python(xs, memo), lists.to_python(xs, memo)
     assert a is b and a == [5, 5, 5]
     assert lists.to_python(xs) is not a
+
+
+def mapped(address: int) -> bool:
+    """Whether `address` lies in a mapping of this process (/proc/self/maps)."""
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            start, end = (int(x, 16) for x in line.split()[0].split("-"))
+            if start <= address < end:
+                return True
+    return False
+
+
+def test_an_arena_that_goes_unmaps_its_chunks():
+    arena = lists.Arena(Context())
+    xs = FILLED(ctypes.addressof(arena.ctx), LIST_KIND_INT, 1_000_000, 3)
+    arena.release()  # the call ends: the chunk is kept for the next one
+    assert mapped(xs)
+    del arena
+    gc.collect()
+    assert not mapped(xs)
