@@ -231,21 +231,45 @@ def leave_floats_to_vm(module: SSAModule, analysis: dict[str, FunctionTypes]) ->
                 changed = True
 
 
+C_CALLS = ("print", "fmod", "ffloordiv", *LIST_CALLS)  # print, libm's fmod, list_new/grow
+
+
+def calling_c(module: SSAModule, callees: dict[str, tuple[str, bool]]) -> set[str]:
+    """The functions that may call C, themselves or through their callees (template code
+    counts: it prints): only these keep rsp 16-byte aligned at their calls, so a function
+    calling only itself (fib) pushes no padding word per frame."""
+    calls: dict[str, set[str]] = {}
+    need = set(module.functions) - set(module.optimized)  # templates
+    for name, fn in module.optimized.items():
+        calls[name] = set()
+        for _, i in fn.instrs():
+            if i.op in C_CALLS:
+                need.add(name)
+            elif i.op == "call":
+                calls[name].add(callees[i.args[0].name][0])  # type: ignore[union-attr]
+    changed = True
+    while changed:
+        changed = False
+        for name, targets in calls.items():
+            if name not in need and targets & need:
+                need.add(name)
+                changed = True
+    return need
+
+
 def emit_module(module: SSAModule, analysis: dict, depth_register: bool) -> MachineCode:
     """One block: every function (SSA or templates), then every entry from Python."""
     a = Assembler()
     module.prints.clear()
     callees = {ir_name(name): (name, name in module.allocations) for name in module.functions}
-    calls_c = ("print", "fmod", "ffloordiv", *LIST_CALLS)  # print, libm's fmod, list_new
-    prints = any(i.op in calls_c for fn in module.optimized.values() for _, i in fn.instrs())
-    aligned = prints or len(module.optimized) < len(module.functions)  # templates print too
+    aligned = calling_c(module, callees)
     for name, info in module.functions.items():
         if name in module.allocations:
             fn, alloc = module.optimized[name], module.allocations[name]
             try:
                 TierEmitter(
                     fn, alloc, a, info.code, info.index, info.types, module.prints, callees,
-                    depth_register, aligned,
+                    depth_register, name in aligned,
                 ).emit_function()  # fmt: skip
             except JitkitError as why:
                 raise Fallback(name, str(why)) from None
