@@ -49,7 +49,7 @@ SIZES = {
     "collatz": 6_000,
     "count_primes": 30_000,
     "mandel": 50,  # small, as the interpreters run it too (the VM is ~2,000x gcc on it)
-    "sieve": 50_000,  # small: the SSA tier runs lists in its VM (the stack tier compiles them)
+    "sieve": 50_000,  # small, as the interpreters run it too (stack and SSA compile lists)
 }
 SLOW = {"treewalk": 0.1, "interp": 0.2}  # interpreters run a smaller size, scaled back (see below)
 

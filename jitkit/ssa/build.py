@@ -55,6 +55,7 @@ from jitkit.jitrt.types import (
 from jitkit.ssa.braun import Var, Variables
 from jitkit.ssa.floats import FloatLowerings
 from jitkit.ssa.ir import Block, Const, Deopt, Function, Global, Instr, Temp, Value
+from jitkit.ssa.lists import ListLowerings
 from jitkit.ssa.lower import MultiBlockLowerings, ir_type
 from jitkit.ssa.text import format
 from jitkit.stackjit.compiler import check
@@ -84,13 +85,17 @@ def ir_name(name: str) -> str:
     return name if re.match(r"[A-Za-z_]", name) else f"v{name}"
 
 
-class _Builder(FloatLowerings, MultiBlockLowerings, Variables):
+class _Builder(ListLowerings, FloatLowerings, MultiBlockLowerings, Variables):
     """Builds one function: blocks in bytecode order, variables by Braun et al."""
 
     def __init__(self, code: Code, types: FunctionTypes, analysis: dict[str, FunctionTypes]):
         self.code, self.analysis = code, analysis
         self.states: list[State | None] = types.states
-        params = [("i64", Temp(ir_name(code.varnames[k]))) for k in range(code.argcount)]
+        first = types.states[0].locals if types.states[0] is not None else []
+        params = [
+            ("list" if ir_type(first[k]) == "list" else "i64", Temp(ir_name(code.varnames[k])))
+            for k in range(code.argcount)
+        ]
         fn = Function(ir_name(code.name), params, ir_type(types.returns))
         super().__init__(fn, {p: t for t, p in params})
         self.block_pc: dict[str, int] = {}  # whose state types the block's phis
@@ -126,6 +131,8 @@ class _Builder(FloatLowerings, MultiBlockLowerings, Variables):
             return Const(int(v.value != 0))
         if self.type_of(v) == "f64":
             return self.emit("fne", [v, Const(0.0)], "bool")
+        if self.type_of(v) == "list":
+            return self.list_truth(v)
         return v if self.type_of(v) == "bool" else self.emit("ne", [v, Const(0)], "bool")
 
     # --- blocks, and what Braun et al.'s construction asks of the builder --------------------
@@ -158,6 +165,8 @@ class _Builder(FloatLowerings, MultiBlockLowerings, Variables):
             return value
         if self.type_of(value) == "f64":
             raise UnsupportedError(f"{self.code.name}: a float where the types say {type_}")
+        if (type_ == "list") != (self.type_of(value) == "list") and value != Const(0):
+            raise UnsupportedError(f"{self.code.name}: a list and a number in one slot")
         if type_ == "i64":
             return self.i64(value, self.block(pred))
         if self.type_of(value) == "i64":
@@ -269,7 +278,7 @@ class _Builder(FloatLowerings, MultiBlockLowerings, Variables):
             stack.append(stack[-max(arg, 1) if op == Op.COPY else -1])
         elif op == Op.SWAP:
             stack[-1], stack[-arg] = stack[-arg], stack[-1]
-        elif self.lower_float(pc, op):
+        elif self.lower_list(pc, op) or self.lower_float(pc, op):
             pass
         elif op in CHECKED:
             deopt = self.state(pc)
@@ -355,7 +364,7 @@ def build_function(
     if "bytecode" in dump:
         print(f"--- bytecode ---\n{dis(code)}")
     try:
-        check(types, analysis, {}, floats=True)
+        check(types, analysis, {}, floats=True, lists=True)
     except NotCompilable as why:
         text = str(why)
         raise UnsupportedError(

@@ -70,7 +70,9 @@ FAST_ARGUMENTS = ("rsi", "rdi", "r8", "r9", "r10")
 DEPTH = r13
 # The static types whose words a record holds (the rest are rebuilt from the types alone);
 # a float's word is its double's bits.
-NUMBERS = (frozenset({INT}), frozenset({BOOL}), frozenset({FLOAT}))
+NUMBERS = (frozenset({INT}), frozenset({BOOL}), frozenset({FLOAT})) + tuple(
+    frozenset({("list", kind)}) for kind in (INT, BOOL, FLOAT)
+)  # a list's word is its address: the runtime makes a Python list of it
 
 
 @dataclass
@@ -383,6 +385,11 @@ class TierEmitter(Emitter):
         label = self.label("callstatus")
         self.pending_checks.append((label, unwind))
         return label
+
+    def runtime_call(self, offset: int, i: Instr) -> None:
+        """`list_new`/`list_grow` by the address in the context (rsp is 16-byte aligned in
+        the body of a function that calls C: `aligned`)."""
+        self.a.call(qword(r15, offset))
 
     def emit_effect(self, i: Instr) -> None:
         if i.op == "print":

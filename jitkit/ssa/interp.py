@@ -6,8 +6,10 @@ with deopt state is how compiled frames nest: a deopt below it (or a call deeper
 `depth`, which deopts at the callee's entry) leaves this frame too, so `Outcome.frames`
 holds every abandoned frame, as the interpreter must rebuild them. Arithmetic is
 exactly `ops.evaluate`, the same code the folding pass uses, so Python's floor `//` and `%`
-and the int64 checks hold here as the IR says. A pass is correct when `run` gives the same
-`Outcome` before and after it, for every argument.
+and the int64 checks hold here as the IR says. A list is a Python list of IR values (its
+opcodes' `list_fn`), so two names for one list see each other's stores, as in compiled code.
+A pass is correct when `run` gives the same `Outcome` before and after it, for every
+argument.
 """
 
 from __future__ import annotations
@@ -89,6 +91,10 @@ class _Machine:
                     value = self.call_instr(i, [get(a) for a in i.args[1:]], deopt)
                     if i.result is not None:
                         env[i.result] = value
+                elif OPS[i.op].memory:
+                    value = self.list_op(i, [get(a) for a in i.args], deopt)
+                    if i.result is not None:
+                        env[i.result] = value
                 elif OPS[i.op].deopt:
                     try:
                         env[i.result] = evaluate(i.op, [get(a) for a in i.args])  # type: ignore[index]
@@ -102,6 +108,14 @@ class _Machine:
                 return get(term.args[0])
             target = term.labels[0] if term.op == "jmp" or get(term.args[0]) else term.labels[1]
             prev, block = block.label, blocks[target]
+
+    def list_op(self, i: Instr, args: list, deopt) -> object:
+        """A list opcode on Python lists; a failed bounds check deopts (a `load` or `store`
+        outside the list raises `Fault`: the IR lacked its check)."""
+        try:
+            return OPS[i.op].list_fn(*args)  # type: ignore[misc]
+        except Overflow:
+            raise deopt(i.deopt) from None
 
     def call_instr(self, i: Instr, args: list[int], deopt) -> int:
         """A call; with deopt state, the callee's deopt (or too deep a call) unwinds here."""

@@ -18,9 +18,12 @@ from jitkit.ssa.ir import Block, Const, Deopt, Instr, Value
 
 def ir_type(types: frozenset) -> str:
     """The IR type of a slot: bool when it only ever holds bools, f64 when floats (or nothing
-    yet: a local assigned in a loop), else i64."""
+    yet: a local assigned in a loop), list when lists (`("list", kind)`), else i64."""
     if FLOAT in types and types <= {FLOAT, UNDEF}:
         return "f64"
+    known = types - {UNDEF}
+    if known and all(isinstance(t, tuple) and t[0] == "list" for t in known):
+        return "list"
     return "bool" if types == {BOOL} else "i64"
 
 

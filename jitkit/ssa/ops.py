@@ -18,6 +18,19 @@ and `//`. Where Python raises or leaves the double world the opcode deoptimizes:
 `fmod` and `ffloordiv` by zero (either sign), `ftoi` of inf, NaN or a value whose truncation
 is not an int64 above INT64_MIN, `itof_exact` of an int a double cannot hold exactly
 (Python compares an int and a float exactly, and divides two ints with one rounding).
+
+List semantics. A `list` value is a pointer to a list the runtime made (`jitkit.jitrt.layout`:
+length, capacity, data, kind); in the interpreter it is a Python list of IR values. Its
+element kind is in the opcode's last letter, as QBE's `loadub`/`storel`: `b` bool (a byte
+0/1), `l` an i64, `d` an f64. These opcodes are of kind "memory": they read or write a list,
+so no pass merges, moves or removes them (an append between two `len`s changes the answer).
+`check_index` is the bounds check: it deopts unless `-len <= i < len`, and gives the index
+from the front (`i + len` for a negative one); `load`/`store` then *fault* outside
+`[0, len)`, so they always come after one (or after a pass proved it cannot fail). `new`,
+`repeat` and `append` call the runtime (`list_new`, `list_grow`) and deopt when it has no
+memory: the VM redoes the bytecode instruction. Lists never shrink in the subset (there is
+no `pop`, `del` or slice), which `bounds` relies on: a length read once is a lower bound of
+the length ever after.
 """
 
 from __future__ import annotations
@@ -26,7 +39,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-TYPES = ("i64", "bool", "f64")
+TYPES = ("i64", "bool", "f64", "list")
+ELEMENT = {"b": "bool", "l": "i64", "d": "f64"}  # the last letter of a list opcode
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 
 
@@ -106,13 +120,15 @@ def _narrow_div(a: int, b: int, op: Callable[[int], int]) -> int:
 class Op:
     """One opcode: how many operands, what type it yields, what it may do besides computing.
 
-    `result` is a type name, "arg" (the type of the first operand), "any" (the type written
-    on the instruction, for `copy`, `phi`, `call`) or None (no result). `kind` is one of
-    "pure" (no side effect, fault or deopt: may be removed, merged or hoisted), "faults"
-    (only defined where a guard before it holds), "deopt" (carries deopt state and may
-    leave compiled code there), "effect" (prints or calls) and "jump" (a terminator).
-    `operand` is the operands' type, "arg" for the result's type, or "cond": a bool, then
-    operands of the result's type."""
+        `result` is a type name, "arg" (the type of the first operand), "any" (the type written
+        on the instruction, for `copy`, `phi`, `call`) or None (no result). `kind` is one of
+        "pure" (no side effect, fault or deopt: may be removed, merged or hoisted), "faults"
+        (only defined where a guard before it holds), "deopt" (carries deopt state and may
+        leave compiled code there), "effect" (prints or calls), "memory" (reads or writes a list:
+    never merged, moved or removed; `deopts` if it carries deopt state) and "jump" (a
+    terminator).
+        `operand` is the operands' type, "arg" for the result's type, or "cond": a bool, then
+        operands of the result's type."""
 
     name: str
     arity: int | None  # None: any number
@@ -122,6 +138,9 @@ class Op:
     fn: Callable[..., int | float] | None = None
     operand: str = "i64"
     commutative: bool = False
+    operands: tuple[str, ...] | None = None  # per-operand types, where they differ
+    deopts: bool = False  # a "memory" opcode that carries deopt state
+    list_fn: Callable[..., object] | None = None  # a "memory" opcode's meaning (interp)
 
     @property
     def pure(self) -> bool:
@@ -134,6 +153,15 @@ class Op:
     @property
     def deopt(self) -> bool:
         return self.kind == "deopt"
+
+    @property
+    def memory(self) -> bool:
+        return self.kind == "memory"
+
+    @property
+    def state(self) -> bool:
+        """Does it carry deopt state (a call may too, optionally)?"""
+        return self.kind == "deopt" or self.deopts
 
     @property
     def terminator(self) -> bool:
@@ -248,7 +276,56 @@ ROWS = [
 ]
 # fmt: on
 
+
+def _in_bounds(xs: list, k: int, error: type[ArithmeticError]) -> int:
+    if not 0 <= k < len(xs):
+        raise error(f"index {k} of a list of {len(xs)}")
+    return k
+
+
+def _check_index(xs: list, i: int) -> int:
+    return _in_bounds(xs, i + len(xs) if i < 0 else i, Overflow)
+
+
+def _store(xs: list, k: int, v: object) -> None:
+    xs[_in_bounds(xs, k, Fault)] = v
+
+
+def _repeat(xs: list, n: int) -> list:
+    if not fits(len(xs) * max(n, 0)):
+        raise Overflow(f"a list of {len(xs)} * {n}")
+    return xs * n
+
+
+def _list_rows() -> list[Op]:
+    """The list opcodes, one per element kind where the kind matters (see the docstring)."""
+    rows = [
+        Op("len", 1, "i64", "memory", "the list's length", operands=("list",), list_fn=len),
+        Op("check_index", 2, "i64", "memory", "i, or i + len if i < 0; deopt unless that is "
+           "in [0, len) (IndexError)", operands=("list", "i64"), deopts=True,
+           list_fn=_check_index),
+    ]  # fmt: skip
+    for k, t in ELEMENT.items():
+        rows += [
+            Op(f"load{k}", 2, t, "memory", f"element b (a {t}); faults outside [0, len)",
+               operands=("list", "i64"), list_fn=lambda xs, i: xs[_in_bounds(xs, i, Fault)]),
+            Op(f"store{k}", 3, None, "memory", f"element b = c (a {t}); faults outside "
+               "[0, len)", operands=("list", "i64", t), list_fn=_store),
+            Op(f"new{k}", 2, "list", "memory", f"a new list of max(a, 0) {t}s, each b; "
+               "deopt without memory", operands=("i64", t), deopts=True,
+               list_fn=lambda n, v: [v] * max(n, 0)),
+            Op(f"repeat{k}", 2, "list", "memory", f"a new list: the {t}s of a, b times "
+               "(list * int); deopt past int64 or without memory", operands=("list", "i64"),
+               deopts=True, list_fn=_repeat),
+            Op(f"append{k}", 2, None, "memory", f"a.append(b) (a {t}); deopt without memory",
+               operands=("list", t), deopts=True, list_fn=list.append),
+        ]  # fmt: skip
+    return rows
+
+
+ROWS += _list_rows()
 OPS: dict[str, Op] = {row.name: row for row in ROWS}
+LIST_CALLS = {name for name in OPS if name[:-1] in ("new", "repeat", "append")}  # call the runtime
 COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge"}
 SWAPPED = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
 FLOAT_COMPARISONS = {"feq": "eq", "fne": "ne", "flt": "lt", "fle": "le", "fgt": "gt", "fge": "ge"}

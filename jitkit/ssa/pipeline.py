@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 
 from jitkit.ssa.codegen import generate
 from jitkit.ssa.ir import Function
+from jitkit.ssa.passes.bounds import eliminate_bounds_checks
 from jitkit.ssa.passes.cfg import simplify_cfg
 from jitkit.ssa.passes.constants import keep_constants
 from jitkit.ssa.passes.copy import propagate_copies
@@ -41,6 +42,7 @@ DEFAULT: tuple[tuple[str, Pass], ...] = (
     ("thread", thread_jumps),  # `a and b` tested once: each edge goes where its value says
     ("gvn", number_values),  # repeated computations
     ("guards", remove_guards),  # overflow checks that ranges prove cannot fail
+    ("bounds", eliminate_bounds_checks),  # list index checks that ranges prove cannot fail
     ("strength", reduce_strength),  # division by constants -> multiply and shift
     ("ifconvert", convert_ifs),  # small diamonds -> straight code and selects (cmov)
     ("licm", hoist_invariants),  # loop-invariant pure instructions to a preheader

@@ -33,6 +33,10 @@ def transfer(op: str, args: list[Range], consts: list[int | None]) -> Range:
     """The interval of `op`'s result from its operands' intervals (sound, not tight)."""
     if op in ("eq", "ne", "lt", "le", "gt", "ge"):
         return (0, 1)
+    if op == "len":
+        return (0, I64_MAX)
+    if op == "check_index":  # an index from the front, below a length
+        return (0, I64_MAX - 1)
     if op in ("copy", "zext"):  # a bool's interval is already within [0, 1]
         return args[0]
     if op == "select":

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from jitkit.ssa.analysis import liveness, rpo
 from jitkit.ssa.ir import Function, Instr, Temp
+from jitkit.ssa.ops import LIST_CALLS
 
 # rax, rcx, rdx and r11 stay free: code generation uses them as scratch (idiv, shifts).
 CALLEE_SAVED = ("rbx", "r12", "r13", "r14", "r15")
@@ -34,7 +35,7 @@ REGISTERS = CALLEE_SAVED + CALLER_SAVED
 # cost a push and a pop) to those that do.
 TIER_REGISTERS = CALLER_SAVED + ("rbx", "r12")  # r13 may count the frames there
 # instructions that call out (fmod, ffloordiv: libm's fmod): caller-saved registers die there
-CLOBBERS = ("call", "print", "fmod", "ffloordiv")
+CLOBBERS = ("call", "print", "fmod", "ffloordiv", *sorted(LIST_CALLS))
 # integer comparisons (a speculated check's predicate may be one, see `lazy_predicates`)
 COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 # xmm14 and xmm15 stay free: code generation's scratch for doubles (constants, memory moves).
@@ -135,6 +136,11 @@ def intervals(
             # predicate and its stub the state after the result is written
             if (i.op == "call" or i.op.endswith("_ovf_if")) and i.deopt is not None:
                 for v in (i.args[0], *i.deopt.locals, *i.deopt.stack)[i.op == "call" :]:
+                    for w in lazy[v].args if v in lazy else (v,):  # type: ignore[index]
+                        if isinstance(w, Temp):
+                            extend(w, at + 1)
+            if i.op in LIST_CALLS:  # list_new/list_grow: operands and state read after it
+                for v in i.uses():
                     for w in lazy[v].args if v in lazy else (v,):  # type: ignore[index]
                         if isinstance(w, Temp):
                             extend(w, at + 1)

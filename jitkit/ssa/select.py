@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from jitkit.errors import UnsupportedError
 from jitkit.ssa.ir import Const, Function, Global, Instr, Temp, Value
+from jitkit.ssa.memory import ListSelection
 from jitkit.ssa.ops import OPS
 from jitkit.ssa.regalloc import Allocation, Slot
 from jitkit.ssa.sse import ORDERED, DoubleSelection
@@ -36,7 +37,7 @@ def imm32(x: object) -> bool:
     return isinstance(x, int) and -(2**31) <= x < 2**31
 
 
-class Selector(DoubleSelection):
+class Selector(ListSelection, DoubleSelection):
     """One function's instructions; `prefix` makes its labels unique in a shared assembler.
     Doubles are `DoubleSelection`'s (SSE2)."""
 
@@ -132,6 +133,9 @@ class Selector(DoubleSelection):
         op = i.op
         if i.result in self.alloc.lazy:
             return  # compared again in the cold test of each check it guards
+        if OPS[op].memory:  # lists: jitkit.ssa.memory
+            self.emit_list(i)
+            return
         if op == "fmul" and TWO in i.args:  # 2x as x + x: exact, and fadd has the shorter
             x = i.args[1] if i.args[0] == TWO else i.args[0]  # latency (mandel's 2 * zr * zi)
             here = self.loc(i.result)  # type: ignore[arg-type]

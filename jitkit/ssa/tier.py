@@ -24,10 +24,18 @@ from jitkit.jitrt.entry import emit_python_entry
 from jitkit.jitrt.layout import frame_words, record_words
 from jitkit.jitrt.module import CompiledModule, PrintSite, function_infos
 from jitkit.jitrt.runtime import StackTier
-from jitkit.jitrt.types import FLOAT, FunctionTypes, NotCompilable, analyse_module
+from jitkit.jitrt.types import (
+    FLOAT,
+    LIST_OPCODES,
+    FunctionTypes,
+    NotCompilable,
+    analyse_module,
+    is_list,
+)
 from jitkit.ssa.build import ir_name
 from jitkit.ssa.deopt import TierEmitter
 from jitkit.ssa.ir import Function
+from jitkit.ssa.ops import LIST_CALLS
 from jitkit.ssa.pipeline import DEFAULT, Pass
 from jitkit.ssa.regalloc import TIER_REGISTERS, Allocation, allocate_registers
 from jitkit.ssa.text import format
@@ -43,6 +51,9 @@ from jitkit.x86 import Assembler
 from jitkit.x86 import Code as MachineCode
 
 Builder = Callable[[dict[str, Code], str], Function]
+# Lists of ints, bools and floats compile (#17) on the native tier runtime's lists
+# (`jitkit/jitrt/lists.py`: list_new, list_grow, lists made Python lists at a deopt or result).
+LISTS = True
 
 
 @dataclass
@@ -134,7 +145,8 @@ def compile_module(
     """Compile every function the stack tier accepts, through SSA where possible."""
     passes = tuple(passes)
     analysis = analyse_module(codes)
-    skipped = skipped_functions(analysis, floats=True)  # the stack tier's check, with floats
+    # the stack tier's check, with floats, and lists once the runtime makes them
+    skipped = skipped_functions(analysis, floats=True, lists=LISTS)
     compiled = [name for name in codes if name not in skipped]
     functions = function_infos(codes, analysis, compiled)
     module = SSAModule(None, functions, skipped, [])  # type: ignore[arg-type]
@@ -184,13 +196,24 @@ def uses_floats(types: FunctionTypes) -> bool:
     return any(FLOAT in t for s in states for t in (*s.locals, *s.stack))
 
 
+def uses_lists(types: FunctionTypes) -> bool:
+    """Does a list appear anywhere in the function (an opcode, a value, the result)?"""
+    if any(op in LIST_OPCODES for op in types.code.ops) or any(map(is_list, types.returns)):
+        return True
+    states = [s for s in types.states if s is not None]
+    return any(is_list(x) for s in states for t in (*s.locals, *s.stack) for x in t)
+
+
 def leave_floats_to_vm(module: SSAModule, analysis: dict[str, FunctionTypes]) -> None:
-    """A function with floats that SSA refused has no templates to fall back on (unless the
-    stack tier compiles floats): the VM runs it, and so every function that calls it."""
-    if stack_compiler.FLOATS:
+    """A function with floats (or lists) that SSA refused has no templates to fall back on
+    unless the stack tier compiles them: the VM runs it, and so every function that calls
+    it."""
+    if stack_compiler.FLOATS and stack_compiler.LISTS:
         return
-    for name in [n for n in module.fallbacks if uses_floats(analysis[n])]:
-        module.skipped[name] = module.fallbacks.pop(name)
+    for name in list(module.fallbacks):
+        floats = not stack_compiler.FLOATS and uses_floats(analysis[name])
+        if floats or (not stack_compiler.LISTS and uses_lists(analysis[name])):
+            module.skipped[name] = module.fallbacks.pop(name)
     changed = True
     while changed:
         changed = False
@@ -198,7 +221,7 @@ def leave_floats_to_vm(module: SSAModule, analysis: dict[str, FunctionTypes]) ->
             try:
                 if name in module.skipped:
                     raise NotCompilable(module.skipped[name])
-                check(analysis[name], analysis, module.skipped, floats=True)
+                check(analysis[name], analysis, module.skipped, floats=True, lists=LISTS)
             except NotCompilable as why:
                 module.skipped.setdefault(name, str(why))
                 module.functions.pop(name)
@@ -208,21 +231,45 @@ def leave_floats_to_vm(module: SSAModule, analysis: dict[str, FunctionTypes]) ->
                 changed = True
 
 
+C_CALLS = ("print", "fmod", "ffloordiv", *LIST_CALLS)  # print, libm's fmod, list_new/grow
+
+
+def calling_c(module: SSAModule, callees: dict[str, tuple[str, bool]]) -> set[str]:
+    """The functions that may call C, themselves or through their callees (template code
+    counts: it prints): only these keep rsp 16-byte aligned at their calls, so a function
+    calling only itself (fib) pushes no padding word per frame."""
+    calls: dict[str, set[str]] = {}
+    need = set(module.functions) - set(module.optimized)  # templates
+    for name, fn in module.optimized.items():
+        calls[name] = set()
+        for _, i in fn.instrs():
+            if i.op in C_CALLS:
+                need.add(name)
+            elif i.op == "call":
+                calls[name].add(callees[i.args[0].name][0])  # type: ignore[union-attr]
+    changed = True
+    while changed:
+        changed = False
+        for name, targets in calls.items():
+            if name not in need and targets & need:
+                need.add(name)
+                changed = True
+    return need
+
+
 def emit_module(module: SSAModule, analysis: dict, depth_register: bool) -> MachineCode:
     """One block: every function (SSA or templates), then every entry from Python."""
     a = Assembler()
     module.prints.clear()
     callees = {ir_name(name): (name, name in module.allocations) for name in module.functions}
-    calls_c = ("print", "fmod", "ffloordiv")  # the print callback, libm's fmod
-    prints = any(i.op in calls_c for fn in module.optimized.values() for _, i in fn.instrs())
-    aligned = prints or len(module.optimized) < len(module.functions)  # templates print too
+    aligned = calling_c(module, callees)
     for name, info in module.functions.items():
         if name in module.allocations:
             fn, alloc = module.optimized[name], module.allocations[name]
             try:
                 TierEmitter(
                     fn, alloc, a, info.code, info.index, info.types, module.prints, callees,
-                    depth_register, aligned,
+                    depth_register, name in aligned,
                 ).emit_function()  # fmt: skip
             except JitkitError as why:
                 raise Fallback(name, str(why)) from None
@@ -230,8 +277,8 @@ def emit_module(module: SSAModule, analysis: dict, depth_register: bool) -> Mach
             emit_template_function(
                 a, name, info.index, info.types, analysis, module.prints, TEMPLATES
             )
-    for name in module.functions:
-        emit_python_entry(a, name, depth_register)
+    for name, info in module.functions.items():
+        emit_python_entry(a, name, depth_register, returns_list=is_list(info.returns))
     return a.assemble()
 
 

@@ -99,9 +99,9 @@ def _check_shape(b: Block, i: Instr) -> None:
     nlabels = {"jmp": 1, "br": 2, "phi": len(i.args)}.get(i.op, 0)
     if len(i.labels) != nlabels:
         raise _fail(b, i, f"{i.op} takes {nlabels} label(s)")
-    if op.deopt and i.deopt is None:
+    if op.state and i.deopt is None:
         raise _fail(b, i, f"{i.op} needs deopt state")
-    if i.deopt is not None and not op.deopt and i.op != "call":  # a call may carry it
+    if i.deopt is not None and not op.state and i.op != "call":  # a call may carry it
         raise _fail(b, i, f"{i.op} takes no deopt state")
     if i.op == "print" and len(i.args) != 1:  # `print PC, v1..vn, sep, end`
         if len(i.args) < 3 or not isinstance(i.args[0], Const) or i.args[0].value < 0:
@@ -122,6 +122,8 @@ def _check_types(fn: Function, b: Block, i: Instr, types: dict[Temp, str]) -> No
             return "f64"  # a double constant is a double wherever it is used
         if want == "f64":
             raise _fail(b, i, f"{v} is an integer; a double operand is written d_{v}.0")
+        if want == "list" and v.value != 0:  # 0: no list yet (a local not assigned)
+            raise _fail(b, i, f"{v} is a number; a list is a temporary (or 0)")
         if want == "bool" and v.value not in (0, 1):
             raise _fail(b, i, f"{v} is not a bool")
         if not fits(v.value):
@@ -139,6 +141,10 @@ def _check_types(fn: Function, b: Block, i: Instr, types: dict[Temp, str]) -> No
     if i.op == "call":
         for a in args:
             type_of(a, None)
+    elif op.operands is not None:  # list opcodes: a type per operand
+        for a, w in zip(args, op.operands, strict=True):
+            if (t := type_of(a, w)) != w:
+                raise _fail(b, i, f"{a} has type {t}, {i.op} wants {w}")
     elif op.operand == "cond":  # a bool, then values of the result's type
         for a, w in zip(args, ["bool"] + [i.type] * (len(args) - 1), strict=True):
             if (t := type_of(a, w)) != w:
@@ -148,7 +154,7 @@ def _check_types(fn: Function, b: Block, i: Instr, types: dict[Temp, str]) -> No
             t = type_of(a, want)
             if want is not None and t != want:
                 raise _fail(b, i, f"{a} has type {t}, {i.op} wants {want}")
-    if op.result in ("i64", "bool", "f64") and i.type != op.result:
+    if op.result in ("i64", "bool", "f64", "list") and i.type != op.result:
         raise _fail(b, i, f"{i.op} gives {op.result}")
     if op.result == "arg" and i.type != want:
         raise _fail(b, i, f"{i.op} gives the type of its operands")

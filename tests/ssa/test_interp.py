@@ -72,8 +72,9 @@ def test_plain_arithmetic_wraps_checked_arithmetic_deopts(a, b):
 
 def test_every_computing_opcode_has_a_meaning():
     for op in OPS.values():
-        computes = op.result is not None and op.name not in ("phi", "call")
+        computes = op.result is not None and op.name not in ("phi", "call") and not op.memory
         assert (op.fn is not None) == computes, op.name
+        assert (op.list_fn is not None) == op.memory, op.name  # lists: on Python lists
 
 
 def test_random_functions_run_and_round_trip():

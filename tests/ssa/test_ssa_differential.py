@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.compiler import compile_module
-from jitkit.jitrt.types import exact
+from jitkit.jitrt.types import BOOL, exact
 from jitkit.lang import runtime as rt
 from jitkit.lang.parse import parse_module
 from jitkit.ssa.build import build_module, ir_name
@@ -64,10 +64,26 @@ def int64_programs(draw) -> str:
     return Int64Programs(Choices(data=draw(st.data()))).program()
 
 
-def word(value: int | float) -> int:
+def word(value: int | float | list) -> int | list:
     """The int64 word compiled code keeps for a value the IR interpreter holds (a double's
-    bits for a float)."""
+    bits for a float; a list stays the interpreter's list: `BridgeTier` reads it)."""
     return double_bits(value) if isinstance(value, float) else value
+
+
+class BridgeTier(StackTier):
+    """The stack tier's runtime reading the IR interpreter's values: where machine code has a
+    list's address, the interpreter has a Python list of IR values (a bool as 0 or 1), made
+    into one Python list per list object over the whole deopt, as the runtime does per
+    header (`memo`), so aliases stay aliases."""
+
+    def to_python(self, word: object, types: frozenset, memo: dict | None = None) -> object:
+        if not isinstance(word, list):
+            return super().to_python(word, types, memo)  # type: ignore[arg-type]
+        memo = {} if memo is None else memo
+        if id(word) not in memo:
+            bools = exact(types, "a list")[1] == BOOL
+            memo[id(word)] = [bool(x) for x in word] if bools else list(word)
+        return memo[id(word)]
 
 
 class BridgeVM(VM):
@@ -86,7 +102,7 @@ class BridgeVM(VM):
         self.functions = functions
         self.by_ir_name = {fn.name: fn for fn in functions.values()}
         self.names = {ir_name(name): name for name in codes}
-        self.tier = StackTier(stack, self)  # its runtime turns records into VM frames
+        self.tier = BridgeTier(stack, self)  # its runtime turns records into VM frames
         self.poll = poll  # deopt at this many loop back edges (a simulated Ctrl-C)
         self.deopts = 0
 

@@ -51,7 +51,7 @@ def test_program_files_compile_to_ssa_code():
     source = kernel_source()
     tier = ssa_tier(compile_module(parse_module(source)), verify=True)
     assert tier.compiled.fallbacks == {}
-    kernels = ("fib", "sum_loop", "gcd", "collatz", "count_primes", "mandel")  # mandel: floats
+    kernels = ("fib", "sum_loop", "gcd", "collatz", "count_primes", "mandel", "sieve")
     assert {tier.tier_of(n) for n in kernels} == {"ssa"}
 
 

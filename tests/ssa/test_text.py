@@ -69,6 +69,23 @@ function i64 $every(i64 %a, i64 %b, bool %p) {
     %fle =bool fle %fabs, d_1.5e-07
     %fgt =bool fgt %fabs, %fneg
     %fge =bool fge %fabs, d_0.0
+    %newl =list newl %a, 0 deopt 18 locals(%a, %b) stack()
+    %newb =list newb 3, %p deopt 18 locals(%a, %b) stack()
+    %newd =list newd 2, d_0.5 deopt 18 locals(%a, %b) stack()
+    %repeatl =list repeatl %newl, %b deopt 19 locals(%a, %b) stack(%newl, %b)
+    %repeatb =list repeatb %newb, 2 deopt 19 locals(%a, %b) stack(%newb, 2)
+    %repeatd =list repeatd %newd, %a deopt 19 locals(%a, %b) stack(%newd, %a)
+    %len =i64 len %repeatl
+    %check_index =i64 check_index %newb, -1 deopt 20 locals(%a, %newb) stack(%newb, -1)
+    %loadl =i64 loadl %repeatl, 0
+    %loadb =bool loadb %newb, %check_index
+    %loadd =f64 loadd %newd, 1
+    storel %newl, %len, %loadl
+    storeb %newb, %check_index, 1
+    stored %repeatd, 0, %fabs
+    appendl %newl, %a deopt 21 locals(%a, %b) stack(%newl, %a)
+    appendb %newb, %loadb deopt 21 locals(%a, %b) stack(%newb, %loadb)
+    appendd %newd, d_-1.0 deopt 21 locals(%a, %b) stack(%newd, d_-1.0)
     br %eq, @yes, @no
 @yes
     jmp @join
