@@ -42,7 +42,7 @@ from jitkit.bindings import Bindings
 from jitkit.errors import JitkitError
 
 WARMING, TRIAL, NATIVE, CPYTHON = "warming", "trial", "native", "cpython"
-TARGET = "_jitkit_target"
+TARGET = "<jitkit target>"  # no identifier: `f(x, _jitkit_target=g)` is CPython's TypeError
 SHAPES = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATOR
 SHAPES |= inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
@@ -74,15 +74,20 @@ def unsupported_shape(fn: types.FunctionType) -> str | None:
 
 
 def trampoline(fn: types.FunctionType) -> types.CodeType:
-    """`def NAME(a, b, *, _jitkit_target): return _jitkit_target(a, b)`. The target is the
+    """`def NAME(a, b, *, <jitkit target>): return <jitkit target>(a, b)`. The target is the
     function's keyword-only default, so one code object serves every state: a swap of
     `__kwdefaults__` retargets it, and a call with too many arguments raises CPython's
-    TypeError."""
-    params = ", ".join(fn.__code__.co_varnames[: fn.__code__.co_argcount])
+    TypeError. Its name is no identifier, so no keyword a caller writes can replace it (a
+    parameter `_jitkit_target` let `f(1, _jitkit_target=print)` call print)."""
+    names = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+    params = ", ".join(names)
+    placeholder = "_".join(("_jitkit_target", *names))  # longer than any parameter's name
     star = f"{params}, *" if params else "*"
-    source = f"def {fn.__name__}({star}, {TARGET}):\n    return {TARGET}({params})\n"
+    source = f"def {fn.__name__}({star}, {placeholder}):\n    return {placeholder}({params})\n"
     module = compile(source, "<jitkit.jit trampoline>", "exec")  # tracebacks show no user line
-    return next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    varnames = tuple(TARGET if name == placeholder else name for name in code.co_varnames)
+    return code.replace(co_varnames=varnames)
 
 
 def median(values: list[float]) -> float:

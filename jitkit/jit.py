@@ -192,6 +192,7 @@ class JitFunction:
         self._signature: inspect.Signature | None = None
         self.in_python: str | None = None  # why calls run the original function, if they do
         self.rebinds = 0  # times a rebinding in its module made it compile again
+        self._lock = threading.RLock()  # re-entered: a print's sys.stdout may call it again
         self.cpython_first = (
             CPythonFirst(
                 fn, lambda: self.engine, Policy(), self.show_compiled, lambda: self._bindings,
@@ -234,12 +235,8 @@ class JitFunction:
         (the compiled code runs only while they still hold it, `jitkit.bindings`)."""
         if self._bindings is None:
             self._bindings = Bindings(self.__wrapped__, unwrap)
-        if self._bindings.aliases:  # the front end names a module's functions by `__name__`
-            name, holds = self._bindings.aliases[0]
-            raise UnsupportedError(
-                f"{self.__name__}() calls {name!r}, which holds the function {holds!r}: "
-                "jitkit compiles a function called by the name it was defined with"
-            )
+        if self._bindings.refusals:  # a second name, a closure, `abs` not Python's, ...
+            raise UnsupportedError(self._bindings.refusals[0])
 
     def forget(self) -> None:
         """Drop everything compiled: the next use parses, compiles and records again."""
@@ -281,11 +278,11 @@ class JitFunction:
                 self._global_names = next(iter(self.codes.values())).globals
         return self._global_names
 
-    def load_globals(self, engine) -> bool:
-        """Hand the engine the current values of the module-level names (missing: unbound);
+    def load_globals(self, engine, names: list[str]) -> bool:
+        """Hand the engine the current values of the module-level `names` (missing: unbound);
         False, and nothing handed, when one holds a type the kit's values do not include."""
         scope = self.__wrapped__.__globals__
-        values = [scope.get(name, UNBOUND) for name in self.global_names]
+        values = [scope.get(name, UNBOUND) for name in names]
         if any(type(v) not in GLOBAL_TYPES for v in values if v is not UNBOUND):
             return False
         engine.set_globals(values)
@@ -450,32 +447,36 @@ class JitFunction:
             if bound is None:  # CPython refuses the call: its own TypeError, body not run
                 return self.__wrapped__(*args, **kwargs)
             args = bound
-        bindings = self._bindings
-        if bindings is not None and not bindings.check():
-            self.rebind()
-        if self.in_python is not None:
+        with self._lock:  # a rebinding (forget, compile) in one thread is never half-seen
+            bindings = self._bindings
+            if bindings is not None and not bindings.check():
+                self.rebind()
+            names, runs, compiled = [], "", None
+            if self.in_python is None:  # else the original runs, outside the lock
+                names, runs = self.global_names, self.info.runs
+                compiled = self.prepare(runs, names)
+        if compiled is None:
             return self.__wrapped__(*args)
-        names = self._global_names
-        if names is None:
-            names = self.global_names
-        runs = self.info.runs
         if runs == "walker":
-            walker = TreeWalker(self.module)
-            if names and not self.load_globals(walker):
-                return self.__wrapped__(*args)
-            return walker.run(self.__name__, list(args))
+            compiled = TreeWalker(compiled)
+        if names and not self.load_globals(compiled, names):  # read at every call
+            return self.__wrapped__(*args)
+        if runs == "walker":
+            return compiled.run(self.__name__, list(args))
+        if not hasattr(compiled, "call"):  # the entry: the guard sent the call here
+            return compiled(*args)
+        return compiled.call(self.__name__, *args)
+
+    def prepare(self, runs: str, names: list[str]):
+        """What runs a call (kit AST, VM, engine or its entry), compiled now if need be; a native
+        tier's first call on the main thread gives this object the guarded entry as `__call__`."""
+        if runs == "walker":
+            return self.module
         if runs == "vm":
-            vm = self._vm or self.vm
-            if names and not self.load_globals(vm):
-                return self.__wrapped__(*args)
-            return vm.call(self.__name__, *args)
+            return self._vm or self.vm
         engine = self.engine
-        if names:  # read at every call: no builtin entry skips that
-            if not self.load_globals(engine):
-                return self.__wrapped__(*args)
-            return engine.call(self.__name__, *args)
-        if self._entry is not None:  # the guard sent the call here and the names still hold
-            return self._entry(*args)
+        if names or self._entry is not None:
+            return engine if names else self._entry
         main = threading.current_thread() is threading.main_thread()
         if self.info.builtin_entry and main and type(self) is JitFunction:
             self.record_bindings()
@@ -484,7 +485,7 @@ class JitFunction:
             guard = self._bindings.guard(entry, self.stale)
             call = staticmethod(guard) if inspect.isfunction(guard) else guard  # no tags: Python
             self.__class__ = type("JitFunction", (JitFunction,), {"__call__": call})
-        return engine.call(self.__name__, *args)
+        return engine
 
     def stale(self, *args: object, **kwargs: object) -> object:
         """The guard's way out: keywords to bind, or a name rebound since the code was
