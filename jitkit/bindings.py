@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import dis
+import inspect
 import sys
 import types
 from collections.abc import Callable, Iterable
@@ -205,6 +206,18 @@ class Bindings:
         return make_guard(
             self.watched, self.expected, lookups, entry, stale, keep=keep, pinned=pinned
         )
+
+
+def bind_arguments(signature: inspect.Signature, args: tuple, kwargs: dict) -> tuple | None:
+    """Keyword arguments bound to the parameters as CPython binds them; None where CPython
+    refuses the call (an unknown or repeated keyword, a missing argument): the caller calls
+    the original function, which raises CPython's own TypeError before its body runs."""
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError:
+        return None
+    bound.apply_defaults()
+    return bound.args if not bound.kwargs else None
 
 
 def describe(names: Iterable[str]) -> str:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import threading
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,6 +121,7 @@ class CPythonFirst:
         self.native_times: list[float] = []  # seconds of each native call in the trial
         self.deopts = 0  # trial calls that deoptimized into the VM
         self.tier = None  # the compiled module (a StackTier) once hot
+        self.lock = threading.RLock()  # state changes: threads see one state, whole
         self.entry: Callable | None = None  # its builtin entry, behind the bindings' guard
         self.inner: Callable | None = None  # the builtin entry itself
         self.events: list[str] = []
@@ -150,7 +152,8 @@ class CPythonFirst:
         try:
             return self.plain(*args)
         finally:
-            self.switch(self.target())
+            with self.lock:
+                self.switch(self.target())
 
     # --- the states -----------------------------------------------------------------------
 
@@ -165,7 +168,9 @@ class CPythonFirst:
             policy = self.policy
             hot = self.seconds >= policy.budget or spent >= policy.long_call
             if self.state == WARMING and (hot or self.calls >= policy.calls):
-                self.decide()
+                with self.lock:
+                    if self.state == WARMING:  # no other thread decided meanwhile
+                        self.decide()
 
     def decide(self) -> None:
         """Warming is over: compile if calls are long enough for a native entry to pay."""
@@ -200,19 +205,20 @@ class CPythonFirst:
         self.announce()
 
     def try_native(self, *args: object) -> object:
-        tier = self.tier
-        if not tier.accepts(self.name, args):  # type: ignore[attr-defined]
+        tier, entry = self.tier, self.entry  # another thread may drop them (a rebinding)
+        if tier is None or entry is None or not tier.accepts(self.name, args):
             return self.in_cpython(*args)
         tier.last_deopt = []  # type: ignore[attr-defined]
         start = perf_counter()
         try:
-            return self.entry(*args)  # type: ignore[misc]
+            return entry(*args)
         finally:
-            if self.tier is tier:  # else a rebinding dropped the code: nothing to judge
-                self.native_times.append(perf_counter() - start)
-                self.deopts += bool(tier.last_deopt)  # type: ignore[attr-defined]
-                if self.state == TRIAL and len(self.native_times) >= self.policy.trial:
-                    self.judge()
+            with self.lock:
+                if self.tier is tier:  # else a rebinding dropped the code: nothing to judge
+                    self.native_times.append(perf_counter() - start)
+                    self.deopts += bool(tier.last_deopt)  # type: ignore[attr-defined]
+                    if self.state == TRIAL and len(self.native_times) >= self.policy.trial:
+                        self.judge()
 
     def judge(self) -> None:
         """Keep native code whose median call beats CPython's and that rarely deopts (the
@@ -232,24 +238,27 @@ class CPythonFirst:
         """The guard's way out, after the module's dicts changed: when every name the code
         calls still holds what it held, the entry runs; else the compiled code is dropped
         and the function warms up again in CPython (which calls what the names hold now)."""
-        bindings = self.bindings()
-        if self.inner is not None and bindings is not None and bindings.check():
-            return self.inner(*args)
-        changed = bindings.changed() if bindings is not None else []
-        names = ", ".join(map(repr, changed)) or "a name it calls"
-        self.events.append(f"{self.name}: {names} rebound: back to CPython, warming up again")
-        self.state, self.tier, self.entry, self.inner = WARMING, None, None, None
-        self.calls, self.seconds, self.times = 0, 0.0, []
-        self.native_times, self.deopts = [], 0
-        self.forget()
-        self.switch(self.warm)
-        return self.in_cpython(*args)
+        with self.lock:
+            bindings, inner = self.bindings(), self.inner
+            holds = inner is not None and bindings is not None and bindings.check()
+            if not holds and self.state != WARMING:  # else another thread dropped the code
+                changed = bindings.changed() if bindings is not None else []
+                names = ", ".join(map(repr, changed)) or "a name it calls"
+                self.events.append(
+                    f"{self.name}: {names} rebound: back to CPython, warming up again"
+                )
+                self.state, self.tier, self.entry, self.inner = WARMING, None, None, None
+                self.calls, self.seconds, self.times = 0, 0.0, []
+                self.native_times, self.deopts = [], 0
+                self.forget()
+                self.switch(self.warm)
+        return inner(*args) if holds else self.in_cpython(*args)  # type: ignore[misc]
 
     def general(self, *args: object) -> object:
         """What the builtin entry falls back on: the tier's general path for arguments it
         takes (deopts and all), CPython for the rest."""
-        tier = self.tier
-        if tier.accepts(self.name, args):  # type: ignore[attr-defined]
+        tier = self.tier  # None: another thread dropped it (a rebinding)
+        if tier is not None and tier.accepts(self.name, args):  # type: ignore[attr-defined]
             return tier.call(self.name, *args)  # type: ignore[attr-defined]
         return self.in_cpython(*args)
 

@@ -46,7 +46,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from jitkit.bindings import VALUE_TYPES, Bindings, describe
+from jitkit.bindings import VALUE_TYPES, Bindings, bind_arguments, describe
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.compiler import compile_module
 from jitkit.bytecode.disasm import dis as format_listing
@@ -246,17 +246,22 @@ class JitFunction:
             self.__class__ = JitFunction
 
     def rebind(self) -> None:
-        """A name the compiled code called no longer holds what it held (CPython calls what
-        it holds now): compile again from the module as it is. What the kit refuses now (a
-        callee bound to an int, a module-level `abs`) runs as the original function does,
-        exactly, until the names change again."""
+        """A name the code calls was rebound: compile again from the module as it is. What the
+        kit refuses now (a callee bound to an int, a module-level `abs`) runs as the original
+        function does, exactly, until the names change again."""
         changed = self._bindings.changed() if self._bindings is not None else []
         self.forget()
         self.rebinds += 1
         try:
             self.build()
-        except JitkitError as refused:
+        except Exception as refused:  # not the kit's refusal: a name moved while it compiled?
+            if not isinstance(refused, JitkitError) and self.unmoved():
+                raise
             self.in_python = f"{describe(changed)} rebound since it was compiled: {refused}"
+
+    def unmoved(self) -> bool:
+        """No name moved since the compile began (another thread may rebind one meanwhile)."""
+        return self._bindings is None or self._bindings.still_bound()
 
     def build(self) -> None:
         """Parse and compile what a call on this tier runs, now."""
@@ -443,7 +448,8 @@ class JitFunction:
         if self.cpython_first is not None:
             return self.cpython_first.function(*args, **kwargs)
         if kwargs:
-            bound = self.bind(args, kwargs)
+            self._signature = self._signature or inspect.signature(self.__wrapped__)
+            bound = bind_arguments(self._signature, args, kwargs)
             if bound is None:  # CPython refuses the call: its own TypeError, body not run
                 return self.__wrapped__(*args, **kwargs)
             args = bound
@@ -451,6 +457,13 @@ class JitFunction:
             bindings = self._bindings
             if bindings is not None and not bindings.check():
                 self.rebind()
+            elif bindings is None:
+                try:
+                    self.build()
+                except Exception as failed:
+                    if isinstance(failed, JitkitError) or self.unmoved():
+                        raise
+                    self.rebind()  # the module changed while it compiled: compile again
             names, runs, compiled = [], "", None
             if self.in_python is None:  # else the original runs, outside the lock
                 names, runs = self.global_names, self.info.runs
@@ -494,20 +507,6 @@ class JitFunction:
         if not kwargs and bindings is not None and entry is not None and bindings.check():
             return entry(*args)
         return JitFunction.__call__(self, *args, **kwargs)
-
-    def bind(self, args: tuple, kwargs: dict) -> tuple | None:
-        """Keyword arguments bound to the parameters as CPython binds them; None where CPython
-        refuses the call (an unknown or repeated keyword, a missing argument): the caller
-        calls the original function, which raises CPython's own TypeError before its body
-        runs."""
-        if self._signature is None:
-            self._signature = inspect.signature(self.__wrapped__)
-        try:
-            bound = self._signature.bind(*args, **kwargs)
-        except TypeError:
-            return None
-        bound.apply_defaults()
-        return bound.args if not bound.kwargs else None
 
     def __repr__(self) -> str:
         return f"<jitkit.jit {self.__name__} tier={self.tier!r}>"
