@@ -43,7 +43,9 @@ from jitkit.bindings import Bindings
 from jitkit.errors import JitkitError
 
 WARMING, TRIAL, NATIVE, CPYTHON = "warming", "trial", "native", "cpython"
-TARGET = "<jitkit target>"  # no identifier: `f(x, _jitkit_target=g)` is CPython's TypeError
+# No identifier, so no keyword a caller writes names it (`f(1, _jitkit_target=g)` is CPython's
+# TypeError), and far from any: 3.13's "Did you mean ...?" in that TypeError never offers it.
+TARGET = "<jitkit target>" + "\0" * 32
 SHAPES = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATOR
 SHAPES |= inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
@@ -78,11 +80,9 @@ def trampoline(fn: types.FunctionType) -> types.CodeType:
     """`def NAME(a, b, *, <jitkit target>): return <jitkit target>(a, b)`. The target is the
     function's keyword-only default, so one code object serves every state: a swap of
     `__kwdefaults__` retargets it, and a call with too many arguments raises CPython's
-    TypeError. Its name is no identifier, so no keyword a caller writes can replace it (a
-    parameter `_jitkit_target` let `f(1, _jitkit_target=print)` call print)."""
+    TypeError; `TARGET` says why the target's name is no identifier."""
     names = fn.__code__.co_varnames[: fn.__code__.co_argcount]
-    params = ", ".join(names)
-    placeholder = "_".join(("_jitkit_target", *names))  # longer than any parameter's name
+    params, placeholder = ", ".join(names), "_".join(("_jitkit_target", *names))  # no name
     star = f"{params}, *" if params else "*"
     source = f"def {fn.__name__}({star}, {placeholder}):\n    return {placeholder}({params})\n"
     module = compile(source, "<jitkit.jit trampoline>", "exec")  # tracebacks show no user line

@@ -11,6 +11,7 @@ the test runs in a child process."""
 from __future__ import annotations
 
 import builtins
+import glob
 import importlib
 import linecache
 import math
@@ -588,3 +589,96 @@ def test_the_code_word_is_found_where_the_version_tag_is():
             return 1
 
         assert ctypes.c_void_p.from_address(id(probe) + CODE_OFFSET).value == id(probe.__code__)
+
+
+ON_EACH_PYTHON = """
+import builtins, math, sys, types
+from jitkit import jit
+from jitkit.bindings import CODE_OFFSET, VERSION_OFFSET
+from jitkit.cpython_first import Policy
+
+
+def double(n):
+    return n * 2
+
+
+def triple(n):
+    return n * 3
+
+
+def total(n):
+    s = 0
+    for i in range(n):
+        s += double(i)
+    return s
+
+
+def absolute(n):
+    return abs(n)
+
+
+def add(a, b):
+    return a - b * 10
+
+
+def outcome(call):
+    try:
+        return call()
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+
+
+D, CODE, ABS = double, double.__code__, builtins.abs
+for tier in ("interp", "stack", "ssa", "auto", "cpython-first"):
+    def make(fn):
+        f = jit(fn) if tier == "cpython-first" else jit(tier=tier)(fn)
+        if tier == "cpython-first":
+            f.jit.cpython_first.policy = Policy(0.0, 0.0, min_call=0.0, trial=10**9)
+        return f
+
+    f, a, g = make(total), make(absolute), make(add)
+    assert f(10) == f(10) == 90, tier
+    D.__code__ = triple.__code__
+    assert f(10) == 135, tier
+    D.__code__ = CODE
+    globals()["double"] = types.FunctionType(triple.__code__, globals(), "double")
+    assert f(10) == 135, tier
+    del globals()["double"]
+    assert outcome(lambda: f(3)) == outcome(lambda: total(3)), tier
+    globals()["double"] = D
+    assert f(10) == 90, tier
+    assert a(-3) == a(-3) == 3, tier
+    builtins.abs = math.fabs
+    assert repr(a(-3)) == "3.0", tier
+    builtins.abs = ABS
+    assert g(1, 2) == g(1, 2) == -19, tier
+    for kwargs in ({"_jitkit_target": print}, {"_jitkit_targe": 1}, {"c": 1}):
+        assert outcome(lambda: g(1, 2, **kwargs)) == outcome(lambda: add(1, 2, **kwargs)), (
+            tier, outcome(lambda: g(1, 2, **kwargs)))
+print("ok", sys.version_info[:2], VERSION_OFFSET, CODE_OFFSET)
+"""
+
+
+def interpreters() -> list[str]:
+    """CPython 3.11, 3.12 and 3.13 where pyenv has them (else this one)."""
+    found = []
+    for minor in (11, 12, 13):
+        paths = sorted(glob.glob(f"/root/.pyenv/versions/3.{minor}.*/bin/python"))
+        found += paths[-1:]
+    return found or [sys.executable]
+
+
+@pytest.mark.parametrize("python", interpreters())
+def test_the_review_on_each_python(python, tmp_path):
+    """The defects above on each CPython this machine has, tiers that need only the kit (no
+    llvmlite, no C compiler): a `__code__` assigned, a function from another's code, a
+    deleted callee, `builtins.abs` rebound, keywords naming the trampoline's target (3.13's
+    "Did you mean" offered it: "Did you mean '<jitkit target>'?")."""
+    script = tmp_path / "each.py"
+    script.write_text(ON_EACH_PYTHON)
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    run = subprocess.run(
+        [python, str(script)], capture_output=True, text=True, timeout=300, cwd=ROOT, env=env
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("ok")
