@@ -145,7 +145,7 @@ class Bindings:
     def same_code(self) -> bool:
         """Every function still runs the code it ran when compiled (`f.__code__ = ...`
         changes no dict, so no tag tells)."""
-        return all(f.__code__ is code for f, code in self.functions)
+        return all([f.__code__ is code for f, code in self.functions])  # a list: no generator
 
     def still_bound(self) -> bool:
         """Every name finds what it found when compiled (the slow path's lookup, inlined:
