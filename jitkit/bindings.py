@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import ctypes
 import dis
+import inspect
 import sys
 import types
 from collections.abc import Callable, Iterable
 
+from jitkit.lang.bindable import call_refusals, refusals_of
 from jitkit.native.guard import Lookup, make_guard
 
 MISSING = object()  # a name bound neither in the module nor in builtins (NameError)
@@ -50,6 +52,29 @@ def _version_offset() -> int | None:
 VERSION_OFFSET = _version_offset()
 
 
+def _code_offset() -> int | None:
+    """Where a function keeps its code object (`func_code`): an assignment to `__code__`
+    changes what a call runs without a store into any dict, so the guard compares that word
+    too. Found and checked on a function of our own, as `VERSION_OFFSET` is; None: unknown
+    here, and `check` compares every name and code in Python instead."""
+    if VERSION_OFFSET is None:
+        return None
+
+    def probe() -> None: ...
+
+    def other() -> None: ...
+
+    for offset in range(16, sys.getsizeof(probe) - 7, 8):
+        word = ctypes.c_void_p.from_address(id(probe) + offset)
+        if word.value == id(probe.__code__):
+            probe.__code__ = other.__code__
+            return offset if word.value == id(other.__code__) else None
+    return None
+
+
+CODE_OFFSET = _code_offset()
+
+
 def resolve(scope: dict, builtins: dict, name: str) -> object:
     """What CPython's LOAD_GLOBAL finds for `name`: the module's binding, else the builtin
     (`MISSING`: NameError), with a value recorded as `VALUE`."""
@@ -72,34 +97,38 @@ def builtins_of(fn: types.FunctionType) -> dict:
 
 class Bindings:
     """The names a compiled function and its callees look up in their module and builtins,
-    what each found, and the version tags of those dicts when that was last true."""
+    what each found, the code each of those functions ran, and the version tags of those
+    dicts when that was last true; `refusals`: why the front end cannot compile what they
+    hold (`jitkit.lang.bindable`)."""
 
     def __init__(self, fn: Callable, unwrap: Callable[[object], object]) -> None:
         self.names: list[tuple[dict, dict, str, object]] = []
-        self.aliases: list[tuple[str, str]] = []  # (name, the __name__ of the function it holds)
+        self.functions: list[tuple[types.FunctionType, types.CodeType]] = []
+        self.refusals: list[str] = []
         pending, seen, recorded = [unwrap(fn)], set(), set()
         while pending:  # the function and every module function its code names, as parse does
             f = pending.pop()
             if not isinstance(f, types.FunctionType) or id(f) in seen:
                 continue
             seen.add(id(f))
-            scope, builtins = f.__globals__, builtins_of(f)
+            self.functions.append((f, f.__code__))
+            scope, namespace = f.__globals__, builtins_of(f)
+            self.refusals += refusals_of(f, unwrap)
             for name in global_names(f.__code__):
                 if (id(scope), name) in recorded:
                     continue
                 recorded.add((id(scope), name))
-                found = resolve(scope, builtins, name)
-                self.names.append((scope, builtins, name, found))
+                found = resolve(scope, namespace, name)
+                self.names.append((scope, namespace, name, found))
                 callee = unwrap(found)
-                if isinstance(callee, types.FunctionType) and callee.__name__ != name:
-                    self.aliases.append((name, callee.__name__))
+                self.refusals += call_refusals(f, name, callee)
                 pending.append(callee)
         self.dicts = list({id(d): d for s, b, _, _ in self.names for d in (s, b)}.values())
         self.expected = (ctypes.c_uint64 * max(1, len(self.dicts)))()
         self.watched: tuple[int, ...] = ()
         self.tags: list[ctypes.c_uint64] = []
-        self.tagged = VERSION_OFFSET is not None  # else `check` compares every name
-        if VERSION_OFFSET is not None:
+        self.tagged = VERSION_OFFSET is not None and CODE_OFFSET is not None
+        if self.tagged:  # else `check` compares every name
             self.watched = tuple(id(d) + VERSION_OFFSET for d in self.dicts)
             self.tags = [ctypes.c_uint64.from_address(a) for a in self.watched]
             self.remember()
@@ -113,13 +142,20 @@ class Bindings:
         n = len(self.tags)
         return self.tagged and [tag.value for tag in self.tags] == self.expected[:n]
 
+    def same_code(self) -> bool:
+        """Every function still runs the code it ran when compiled (`f.__code__ = ...`
+        changes no dict, so no tag tells)."""
+        return all([f.__code__ is code for f, code in self.functions])  # a list: no generator
+
     def still_bound(self) -> bool:
         """Every name finds what it found when compiled (the slow path's lookup, inlined:
         a module-level loop that stores globals runs it before every call)."""
-        for scope, builtins, name, found in self.names:
+        if not self.same_code():
+            return False
+        for scope, namespace, name, found in self.names:
             now = scope.get(name, MISSING)
             if now is MISSING:
-                now = builtins.get(name, MISSING)
+                now = namespace.get(name, MISSING)
             if now is not found and (found is not VALUE or type(now) not in VALUE_TYPES):
                 return False
         return True
@@ -131,7 +167,7 @@ class Bindings:
             return self.still_bound()
         tags = [tag.value for tag in self.tags]  # read before the lookups they vouch for
         if tags == self.expected[: len(tags)]:
-            return True
+            return self.same_code()
         if not self.still_bound():
             return False
         self.expected[: len(tags)] = tags
@@ -139,11 +175,15 @@ class Bindings:
 
     def changed(self) -> list[str]:
         """The names that no longer find what they found, for messages and events."""
-        return [name for s, b, name, found in self.names if resolve(s, b, name) is not found]
+        names = [name for s, b, name, found in self.names if resolve(s, b, name) is not found]
+        return names + [
+            f"{f.__name__}.__code__" for f, code in self.functions if f.__code__ is not code
+        ]
 
     def guard(self, entry: Callable, stale: Callable) -> Callable:
         """`entry` behind a machine-code check of the version tags (`make_guard`); `stale`
-        gets calls with keywords and calls after a dict changed. Without version tags, a
+        gets calls with keywords, calls after a dict changed and calls after a function's
+        `__code__` was assigned (compared in the stub, word for word). Without version tags, a
         Python function that checks every name."""
         if not self.tagged:
 
@@ -155,13 +195,29 @@ class Bindings:
             return checked
         lookups = tuple(
             Lookup(
-                id(scope), id(name), id(builtins),
+                id(scope), id(name), id(namespace),
                 None if found is VALUE else 0 if found is MISSING else id(found),
                 tuple(map(id, VALUE_TYPES)) if found is VALUE else (),
             )
-            for scope, builtins, name, found in self.names
+            for scope, namespace, name, found in self.names
         )  # fmt: skip
-        return make_guard(self.watched, self.expected, lookups, entry, stale, keep=self.names)
+        pinned = tuple((id(f) + CODE_OFFSET, id(code)) for f, code in self.functions)
+        keep = (self.names, self.functions)  # the codes too: no new one at a pinned address
+        return make_guard(
+            self.watched, self.expected, lookups, entry, stale, keep=keep, pinned=pinned
+        )
+
+
+def bind_arguments(signature: inspect.Signature, args: tuple, kwargs: dict) -> tuple | None:
+    """Keyword arguments bound to the parameters as CPython binds them; None where CPython
+    refuses the call (an unknown or repeated keyword, a missing argument): the caller calls
+    the original function, which raises CPython's own TypeError before its body runs."""
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError:
+        return None
+    bound.apply_defaults()
+    return bound.args if not bound.kwargs else None
 
 
 def describe(names: Iterable[str]) -> str:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import threading
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,7 +43,9 @@ from jitkit.bindings import Bindings
 from jitkit.errors import JitkitError
 
 WARMING, TRIAL, NATIVE, CPYTHON = "warming", "trial", "native", "cpython"
-TARGET = "_jitkit_target"
+# No identifier, so no keyword a caller writes names it (`f(1, _jitkit_target=g)` is CPython's
+# TypeError), and far from any: 3.13's "Did you mean ...?" in that TypeError never offers it.
+TARGET = "<jitkit target>" + "\0" * 32
 SHAPES = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATOR
 SHAPES |= inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
@@ -74,15 +77,18 @@ def unsupported_shape(fn: types.FunctionType) -> str | None:
 
 
 def trampoline(fn: types.FunctionType) -> types.CodeType:
-    """`def NAME(a, b, *, _jitkit_target): return _jitkit_target(a, b)`. The target is the
+    """`def NAME(a, b, *, <jitkit target>): return <jitkit target>(a, b)`. The target is the
     function's keyword-only default, so one code object serves every state: a swap of
     `__kwdefaults__` retargets it, and a call with too many arguments raises CPython's
-    TypeError."""
-    params = ", ".join(fn.__code__.co_varnames[: fn.__code__.co_argcount])
+    TypeError; `TARGET` says why the target's name is no identifier."""
+    names = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+    params, placeholder = ", ".join(names), "_".join(("_jitkit_target", *names))  # no name
     star = f"{params}, *" if params else "*"
-    source = f"def {fn.__name__}({star}, {TARGET}):\n    return {TARGET}({params})\n"
+    source = f"def {fn.__name__}({star}, {placeholder}):\n    return {placeholder}({params})\n"
     module = compile(source, "<jitkit.jit trampoline>", "exec")  # tracebacks show no user line
-    return next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    varnames = tuple(TARGET if name == placeholder else name for name in code.co_varnames)
+    return code.replace(co_varnames=varnames)
 
 
 def median(values: list[float]) -> float:
@@ -115,6 +121,7 @@ class CPythonFirst:
         self.native_times: list[float] = []  # seconds of each native call in the trial
         self.deopts = 0  # trial calls that deoptimized into the VM
         self.tier = None  # the compiled module (a StackTier) once hot
+        self.lock = threading.RLock()  # state changes: threads see one state, whole
         self.entry: Callable | None = None  # its builtin entry, behind the bindings' guard
         self.inner: Callable | None = None  # the builtin entry itself
         self.events: list[str] = []
@@ -145,7 +152,8 @@ class CPythonFirst:
         try:
             return self.plain(*args)
         finally:
-            self.switch(self.target())
+            with self.lock:
+                self.switch(self.target())
 
     # --- the states -----------------------------------------------------------------------
 
@@ -160,7 +168,9 @@ class CPythonFirst:
             policy = self.policy
             hot = self.seconds >= policy.budget or spent >= policy.long_call
             if self.state == WARMING and (hot or self.calls >= policy.calls):
-                self.decide()
+                with self.lock:
+                    if self.state == WARMING:  # no other thread decided meanwhile
+                        self.decide()
 
     def decide(self) -> None:
         """Warming is over: compile if calls are long enough for a native entry to pay."""
@@ -195,19 +205,20 @@ class CPythonFirst:
         self.announce()
 
     def try_native(self, *args: object) -> object:
-        tier = self.tier
-        if not tier.accepts(self.name, args):  # type: ignore[attr-defined]
+        tier, entry = self.tier, self.entry  # another thread may drop them (a rebinding)
+        if tier is None or entry is None or not tier.accepts(self.name, args):
             return self.in_cpython(*args)
         tier.last_deopt = []  # type: ignore[attr-defined]
         start = perf_counter()
         try:
-            return self.entry(*args)  # type: ignore[misc]
+            return entry(*args)
         finally:
-            if self.tier is tier:  # else a rebinding dropped the code: nothing to judge
-                self.native_times.append(perf_counter() - start)
-                self.deopts += bool(tier.last_deopt)  # type: ignore[attr-defined]
-                if self.state == TRIAL and len(self.native_times) >= self.policy.trial:
-                    self.judge()
+            with self.lock:
+                if self.tier is tier:  # else a rebinding dropped the code: nothing to judge
+                    self.native_times.append(perf_counter() - start)
+                    self.deopts += bool(tier.last_deopt)  # type: ignore[attr-defined]
+                    if self.state == TRIAL and len(self.native_times) >= self.policy.trial:
+                        self.judge()
 
     def judge(self) -> None:
         """Keep native code whose median call beats CPython's and that rarely deopts (the
@@ -227,24 +238,27 @@ class CPythonFirst:
         """The guard's way out, after the module's dicts changed: when every name the code
         calls still holds what it held, the entry runs; else the compiled code is dropped
         and the function warms up again in CPython (which calls what the names hold now)."""
-        bindings = self.bindings()
-        if self.inner is not None and bindings is not None and bindings.check():
-            return self.inner(*args)
-        changed = bindings.changed() if bindings is not None else []
-        names = ", ".join(map(repr, changed)) or "a name it calls"
-        self.events.append(f"{self.name}: {names} rebound: back to CPython, warming up again")
-        self.state, self.tier, self.entry, self.inner = WARMING, None, None, None
-        self.calls, self.seconds, self.times = 0, 0.0, []
-        self.native_times, self.deopts = [], 0
-        self.forget()
-        self.switch(self.warm)
-        return self.in_cpython(*args)
+        with self.lock:
+            bindings, inner = self.bindings(), self.inner
+            holds = inner is not None and bindings is not None and bindings.check()
+            if not holds and self.state != WARMING:  # else another thread dropped the code
+                changed = bindings.changed() if bindings is not None else []
+                names = ", ".join(map(repr, changed)) or "a name it calls"
+                self.events.append(
+                    f"{self.name}: {names} rebound: back to CPython, warming up again"
+                )
+                self.state, self.tier, self.entry, self.inner = WARMING, None, None, None
+                self.calls, self.seconds, self.times = 0, 0.0, []
+                self.native_times, self.deopts = [], 0
+                self.forget()
+                self.switch(self.warm)
+        return inner(*args) if holds else self.in_cpython(*args)  # type: ignore[misc]
 
     def general(self, *args: object) -> object:
         """What the builtin entry falls back on: the tier's general path for arguments it
         takes (deopts and all), CPython for the rest."""
-        tier = self.tier
-        if tier.accepts(self.name, args):  # type: ignore[attr-defined]
+        tier = self.tier  # None: another thread dropped it (a rebinding)
+        if tier is not None and tier.accepts(self.name, args):  # type: ignore[attr-defined]
             return tier.call(self.name, *args)  # type: ignore[attr-defined]
         return self.in_cpython(*args)
 

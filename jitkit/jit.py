@@ -46,7 +46,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from jitkit.bindings import VALUE_TYPES, Bindings, describe
+from jitkit.bindings import VALUE_TYPES, Bindings, bind_arguments, describe
 from jitkit.bytecode.code import Code
 from jitkit.bytecode.compiler import compile_module
 from jitkit.bytecode.disasm import dis as format_listing
@@ -192,6 +192,7 @@ class JitFunction:
         self._signature: inspect.Signature | None = None
         self.in_python: str | None = None  # why calls run the original function, if they do
         self.rebinds = 0  # times a rebinding in its module made it compile again
+        self._lock = threading.RLock()  # re-entered: a print's sys.stdout may call it again
         self.cpython_first = (
             CPythonFirst(
                 fn, lambda: self.engine, Policy(), self.show_compiled, lambda: self._bindings,
@@ -234,12 +235,8 @@ class JitFunction:
         (the compiled code runs only while they still hold it, `jitkit.bindings`)."""
         if self._bindings is None:
             self._bindings = Bindings(self.__wrapped__, unwrap)
-        if self._bindings.aliases:  # the front end names a module's functions by `__name__`
-            name, holds = self._bindings.aliases[0]
-            raise UnsupportedError(
-                f"{self.__name__}() calls {name!r}, which holds the function {holds!r}: "
-                "jitkit compiles a function called by the name it was defined with"
-            )
+        if self._bindings.refusals:  # a second name, a closure, `abs` not Python's, ...
+            raise UnsupportedError(self._bindings.refusals[0])
 
     def forget(self) -> None:
         """Drop everything compiled: the next use parses, compiles and records again."""
@@ -249,17 +246,22 @@ class JitFunction:
             self.__class__ = JitFunction
 
     def rebind(self) -> None:
-        """A name the compiled code called no longer holds what it held (CPython calls what
-        it holds now): compile again from the module as it is. What the kit refuses now (a
-        callee bound to an int, a module-level `abs`) runs as the original function does,
-        exactly, until the names change again."""
+        """A name the code calls was rebound: compile again from the module as it is. What the
+        kit refuses now (a callee bound to an int, a module-level `abs`) runs as the original
+        function does, exactly, until the names change again."""
         changed = self._bindings.changed() if self._bindings is not None else []
         self.forget()
         self.rebinds += 1
         try:
             self.build()
-        except JitkitError as refused:
+        except Exception as refused:  # not the kit's refusal: a name moved while it compiled?
+            if not isinstance(refused, JitkitError) and self.unmoved():
+                raise
             self.in_python = f"{describe(changed)} rebound since it was compiled: {refused}"
+
+    def unmoved(self) -> bool:
+        """No name moved since the compile began (another thread may rebind one meanwhile)."""
+        return self._bindings is None or self._bindings.still_bound()
 
     def build(self) -> None:
         """Parse and compile what a call on this tier runs, now."""
@@ -281,11 +283,11 @@ class JitFunction:
                 self._global_names = next(iter(self.codes.values())).globals
         return self._global_names
 
-    def load_globals(self, engine) -> bool:
-        """Hand the engine the current values of the module-level names (missing: unbound);
+    def load_globals(self, engine, names: list[str]) -> bool:
+        """Hand the engine the current values of the module-level `names` (missing: unbound);
         False, and nothing handed, when one holds a type the kit's values do not include."""
         scope = self.__wrapped__.__globals__
-        values = [scope.get(name, UNBOUND) for name in self.global_names]
+        values = [scope.get(name, UNBOUND) for name in names]
         if any(type(v) not in GLOBAL_TYPES for v in values if v is not UNBOUND):
             return False
         engine.set_globals(values)
@@ -445,39 +447,50 @@ class JitFunction:
         with keywords, and calls after a name the code calls was rebound, come back here."""
         if self.cpython_first is not None:
             return self.cpython_first.function(*args, **kwargs)
-        if kwargs or (
-            self.__wrapped__.__defaults__ and len(args) != self.__wrapped__.__code__.co_argcount
-        ):
-            bound = self.bind(args, kwargs)
+        defaults = self.__wrapped__.__defaults__
+        if kwargs or (defaults and len(args) != self.__wrapped__.__code__.co_argcount):
+            self._signature = self._signature or inspect.signature(self.__wrapped__)
+            bound = bind_arguments(self._signature, args, kwargs)
             if bound is None:  # CPython refuses the call: its own TypeError, body not run
                 return self.__wrapped__(*args, **kwargs)
             args = bound
-        bindings = self._bindings
-        if bindings is not None and not bindings.check():
-            self.rebind()
-        if self.in_python is not None:
+        with self._lock:  # a rebinding (forget, compile) in one thread is never half-seen
+            bindings = self._bindings
+            if bindings is not None and not bindings.check():
+                self.rebind()
+            elif bindings is None:
+                try:
+                    self.build()
+                except Exception as failed:
+                    if isinstance(failed, JitkitError) or self.unmoved():
+                        raise
+                    self.rebind()  # the module changed while it compiled: compile again
+            names, runs, compiled = [], "", None
+            if self.in_python is None:  # else the original runs, outside the lock
+                names, runs = self.global_names, self.info.runs
+                compiled = self.prepare(runs, names)
+        if compiled is None:
             return self.__wrapped__(*args)
-        names = self._global_names
-        if names is None:
-            names = self.global_names
-        runs = self.info.runs
         if runs == "walker":
-            walker = TreeWalker(self.module)
-            if names and not self.load_globals(walker):
-                return self.__wrapped__(*args)
-            return walker.run(self.__name__, list(args))
+            compiled = TreeWalker(compiled)
+        if names and not self.load_globals(compiled, names):  # read at every call
+            return self.__wrapped__(*args)
+        if runs == "walker":
+            return compiled.run(self.__name__, list(args))
+        if not hasattr(compiled, "call"):  # the entry: the guard sent the call here
+            return compiled(*args)
+        return compiled.call(self.__name__, *args)
+
+    def prepare(self, runs: str, names: list[str]):
+        """What runs a call (kit AST, VM, engine or its entry), compiled now if need be; a native
+        tier's first call on the main thread gives this object the guarded entry as `__call__`."""
+        if runs == "walker":
+            return self.module
         if runs == "vm":
-            vm = self._vm or self.vm
-            if names and not self.load_globals(vm):
-                return self.__wrapped__(*args)
-            return vm.call(self.__name__, *args)
+            return self._vm or self.vm
         engine = self.engine
-        if names:  # read at every call: no builtin entry skips that
-            if not self.load_globals(engine):
-                return self.__wrapped__(*args)
-            return engine.call(self.__name__, *args)
-        if self._entry is not None:  # the guard sent the call here and the names still hold
-            return self._entry(*args)
+        if names or self._entry is not None:
+            return engine if names else self._entry
         main = threading.current_thread() is threading.main_thread()
         defaults = self.__wrapped__.__defaults__
         # a builtin entry checks the count exactly: defaults to fill in keep the Python door
@@ -488,7 +501,7 @@ class JitFunction:
             guard = self._bindings.guard(entry, self.stale)
             call = staticmethod(guard) if inspect.isfunction(guard) else guard  # no tags: Python
             self.__class__ = type("JitFunction", (JitFunction,), {"__call__": call})
-        return engine.call(self.__name__, *args)
+        return engine
 
     def stale(self, *args: object, **kwargs: object) -> object:
         """The guard's way out: keywords to bind, or a name rebound since the code was
@@ -497,20 +510,6 @@ class JitFunction:
         if not kwargs and bindings is not None and entry is not None and bindings.check():
             return entry(*args)
         return JitFunction.__call__(self, *args, **kwargs)
-
-    def bind(self, args: tuple, kwargs: dict) -> tuple | None:
-        """Keyword arguments bound to the parameters as CPython binds them; None where CPython
-        refuses the call (an unknown or repeated keyword, a missing argument): the caller
-        calls the original function, which raises CPython's own TypeError before its body
-        runs."""
-        if self._signature is None:
-            self._signature = inspect.signature(self.__wrapped__)
-        try:
-            bound = self._signature.bind(*args, **kwargs)
-        except TypeError:
-            return None
-        bound.apply_defaults()
-        return bound.args if not bound.kwargs else None
 
     def __repr__(self) -> str:
         return f"<jitkit.jit {self.__name__} tier={self.tier!r}>"

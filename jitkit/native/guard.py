@@ -60,6 +60,7 @@ def emit_guard(
     target: tuple[int, int] | None,
     inner: int,
     stale: int,
+    pinned: tuple[tuple[int, int], ...] = (),
 ) -> bytes:
     """`PyObject *guard(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
     PyObject *kwnames)`: when no keyword was passed and every watched word equals its
@@ -67,7 +68,8 @@ def emit_guard(
     When a word moved, look each name up again (`lookups`); all as compiled: the watched
     words become the expected ones and the entry runs; else, or with keywords, tail-call
     `stale(*args, **kwargs)`. `target` is (self, stub) of a builtin entry to jump into
-    directly; None calls `inner` through `PyObject_Vectorcall`."""
+    directly; None calls `inner` through `PyObject_Vectorcall`. A moved `pinned` (address,
+    word) word (a function's code: no lookup vouches for another one) goes to `stale`."""
     a = Assembler()
 
     def enter() -> None:  # rsi (args), rdx (nargs): the guarded stub's own
@@ -81,6 +83,9 @@ def emit_guard(
         a.pop(r13).pop(r12).pop(rbx)
 
     a.test(rcx, rcx).jne("stale")  # keyword arguments: Python binds them
+    for address, word in pinned:  # rdi is free (enter and stale set it), rcx is kwnames
+        a.mov(rax, address).mov(rax, qword(rax))
+        a.mov(rdi, word).cmp(rax, rdi).jne("stale")
     for k, address in enumerate(watched):
         a.mov(rax, address).mov(rax, qword(rax))
         a.mov(rdi, expected + 8 * k).cmp(rax, qword(rdi)).jne("slow")
@@ -103,25 +108,13 @@ def emit_guard(
 
 
 class GuardEntry:
-    """The guard's stub, `PyMethodDef` and pages, the entry it guards and its `stale` path
-    (the builtin holds this object as its `self`, so they live as long as it does)."""
+    """The guard's stub, `PyMethodDef` and pages, the entry it guards, its `stale` path and
+    what the stub's addresses point into (the builtin holds this object as its `self`, so
+    they live as long as it does)."""
 
-    def __init__(
-        self,
-        watched: tuple[int, ...],
-        expected: ctypes.Array,
-        lookups: tuple[Lookup, ...],
-        inner: Callable,
-        stale: Callable,
-        keep: object = None,
-    ) -> None:
-        self.watched, self.expected, self.inner, self.stale = watched, expected, inner, stale
-        self.keep = keep  # what the watched words, dicts and names live in
-        holder = getattr(inner, "__self__", None)
-        target = (id(holder), holder.memory.address) if isinstance(holder, BuiltinEntry) else None
-        address = ctypes.addressof(expected)
-        self.code = emit_guard(watched, address, lookups, target, id(inner), id(stale))
-        self.memory = ExecutableMemory.from_code(self.code)
+    def __init__(self, code: bytes, inner: Callable, stale: Callable, keep: object) -> None:
+        self.code, self.inner, self.stale, self.keep = code, inner, stale, keep
+        self.memory = ExecutableMemory.from_code(code)
         self.name = getattr(inner, "__name__", "guard").encode()
         flags = METH_FASTCALL | METH_KEYWORDS
         self.method = MethodDef(self.name, self.memory.address, flags, None)
@@ -134,14 +127,19 @@ def make_guard(
     inner: Callable,
     stale: Callable,
     keep: object = None,
+    pinned: tuple[tuple[int, int], ...] = (),
 ) -> Callable:
     """A builtin that calls `inner` (a builtin entry: by a jump into its stub, no second call)
     while each int64 word at `watched[k]` equals `expected[k]` (a dict's version tag,
     `jitkit.bindings`); when one moved, while every `lookups` name still finds what it
-    found (then `expected` takes the new words); else, or when keywords were passed,
-    `stale(*args, **kwargs)`, which decides and may update `expected`. `keep`: what the
-    addresses point into, kept alive as long as the builtin."""
+    found (then `expected` takes the new words); else, or when keywords were passed or a
+    `pinned` word moved, `stale(*args, **kwargs)`, which decides and may update `expected`.
+    `keep`: what the addresses point into, kept alive as long as the builtin."""
     if len(expected) < len(watched):
         raise ValueError(f"{len(watched)} watched words, {len(expected)} expected")
-    holder = GuardEntry(watched, expected, lookups, inner, stale, keep)
-    return _new_function(ctypes.addressof(holder.method), holder, None)
+    holder = getattr(inner, "__self__", None)
+    target = (id(holder), holder.memory.address) if isinstance(holder, BuiltinEntry) else None
+    address = ctypes.addressof(expected)
+    code = emit_guard(watched, address, lookups, target, id(inner), id(stale), pinned)
+    guard = GuardEntry(code, inner, stale, (keep, watched, expected))
+    return _new_function(ctypes.addressof(guard.method), guard, None)
