@@ -72,7 +72,8 @@ def test_plain_arithmetic_wraps_checked_arithmetic_deopts(a, b):
 
 def test_every_computing_opcode_has_a_meaning():
     for op in OPS.values():
-        computes = op.result is not None and op.name not in ("phi", "call")
+        # phi, call and fits (the depth of the frames running) depend on more than operands
+        computes = op.result is not None and op.name not in ("phi", "call", "fits")
         assert (op.fn is not None) == computes, op.name
 
 
