@@ -406,12 +406,8 @@ class TierEmitter(PendingFrames, Emitter):
             self.emit_print(i)
         elif i.op == "poll":
             self.a.cmp(byte_ptr(r14), 0).jne(self.stub(i))
-        elif i.op == "enter":
-            self.emit_enter(i)
-        elif i.op == "leave":
-            self.emit_leave(i)
-        elif i.op == "fits":
-            self.emit_fits(i)
+        elif i.op in ("enter", "leave", "fits"):  # jitkit.ssa.pending
+            getattr(self, f"emit_{i.op}")(i)
         else:
             super().emit_effect(i)
 

@@ -4,10 +4,13 @@ Takes a `Function`, its arguments and the functions it may call; gives an `Outco
 value returned or the deopt state left with, and everything printed on the way. A `call`
 with deopt state is how compiled frames nest: a deopt below it (or a call deeper than
 `depth`, which deopts at the callee's entry) leaves this frame too, so `Outcome.frames`
-holds every abandoned frame, as the interpreter must rebuild them. Arithmetic is
+holds every abandoned frame, as the interpreter must rebuild them; each trip of a recursion
+turned loop (`enter`, `jitkit.ssa.passes.recursion`) is one more such frame, pending after its
+CALL with its share of the running sum, and counts against `depth` as a call. Arithmetic is
 exactly `ops.evaluate`, the same code the folding pass uses, so Python's floor `//` and `%`
 and the int64 checks hold here as the IR says. A pass is correct when `run` gives the same
-`Outcome` before and after it, for every argument.
+`Outcome` before and after it, for every argument (`recursion` leaves other frames where it
+deopts: the same result once the VM finishes them, which its tests check).
 """
 
 from __future__ import annotations

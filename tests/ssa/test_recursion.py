@@ -208,6 +208,13 @@ CASES = {
         "        i += 1\n    return i + f(n - 1)\nprint(f(9))\n",
         True,
     ),
+    "frames counted in memory": (  # a function on templates: no frame count in r13
+        "def p(x):\n    return x ** 2.5\n\n"
+        "def f(n):\n    if n < 2:\n        return 3000000000000000000\n"
+        "    return f(n - 1) + f(n - 2)\nprint(p(2.0))\nk = 0\n"
+        "while k < 9:\n    print(f(k))\n    k += 1\n",
+        True,
+    ),
     # left alone: not a sum, or not ints
     "minus": (shapes("f(n - 1) - f(n - 2)") + "print(f(15))\n", False),
     "the call first": (shapes("f(n - 1) + n") + "print(f(30))\n", False),
@@ -264,10 +271,13 @@ def test_every_inlined_leaf_still_checks_for_room():
     assert ir.count("=bool fits") == 1 and ir.count("call $f") == 1
 
 
+TEMPLATES = "def p(x):\n    return x ** 2.5\n\n"  # on templates: the frames counted in memory
 LINEAR = {
     "sum": "def f(n):\n    if n == 0:\n        return 0\n    return 1 + f(n - 1)\n",
     "leaf": "def f(n):\n    if n < 2:\n        return n\n    return f(n - 1) + f(0)\n",
+    "leaf deepest": "def f(n):\n    if n < 2:\n        return n\n    return f(n - 1) * 1\n",
 }
+LINEAR |= {f"{name}, counted in memory": TEMPLATES + source for name, source in LINEAR.items()}
 
 
 def deepest(tier: str, source: str, limit: int) -> int:
@@ -291,7 +301,10 @@ def deepest(tier: str, source: str, limit: int) -> int:
 @pytest.mark.parametrize("shape", LINEAR)
 def test_recursion_error_comes_at_the_same_depth_as_in_the_vm(shape, limit):
     source = LINEAR[shape]
-    assert "enter" in load(source, "ssa").engine.ir("f")
+    tier = load(source, "ssa").engine
+    ir = tier.ir("f")
+    assert ("enter" in ir) == ("deepest" not in shape) and ("=bool fits" in ir) == ("leaf" in shape)
+    assert bool(tier.compiled.fallbacks) == ("memory" in shape)
     vm = deepest("interp", source, limit)
     assert vm > limit - 60  # the frames of pytest below count too
     assert deepest("ssa", source, limit) == vm == deepest("stack", source, limit)

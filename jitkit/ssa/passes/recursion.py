@@ -168,6 +168,8 @@ def _straight(
     anything impure. A `leave` of a zero sum is its value (nothing was pending)."""
     for _ in range(len(blocks)):
         b = blocks[label]
+        if b.phis and prev is None:
+            return None
         for phi in b.phis:
             v = phi.phi_value(prev)  # type: ignore[arg-type]
             env[phi.result] = env.get(v, v)  # type: ignore[index]
