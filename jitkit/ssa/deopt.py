@@ -42,6 +42,7 @@ from jitkit.jitrt.module import PrintSite
 from jitkit.jitrt.types import BOOL, FLOAT, INT, UNDEF, FunctionTypes, exact
 from jitkit.ssa.codegen import Emitter
 from jitkit.ssa.ir import Const, Deopt, Function, Global, Instr, Value
+from jitkit.ssa.pending import PendingFrames
 from jitkit.ssa.regalloc import Allocation
 from jitkit.ssa.select import Operand, imm32
 from jitkit.x86 import (
@@ -86,7 +87,7 @@ class Stub:
     locals: tuple[Value, ...] = ()
     stack: tuple[Value, ...] = ()
     record: bool = True
-    undo: tuple | None = None  # an instruction that restores an operand first
+    undo: tuple | list[tuple] | None = None  # instructions that restore operands first
 
 
 def cover(nodes: dict[int, list], size: int, first: int, last: int, pair: tuple) -> None:
@@ -103,7 +104,7 @@ def cover(nodes: dict[int, list], size: int, first: int, last: int, pair: tuple)
         lo, hi = lo // 2, hi // 2
 
 
-class TierEmitter(Emitter):
+class TierEmitter(PendingFrames, Emitter):
     """Emits one function for the stack tier's runtime (see the module docstring):
     `TierEmitter(...).emit_function()` writes `fn` into `a`, or raises `UnsupportedError`
     for what it cannot compile, leaving `a` half written (the caller starts the block over).
@@ -132,13 +133,15 @@ class TierEmitter(Emitter):
         self.stubs: list[Stub] = []
         self.polls = any(i.op == "poll" for _, i in fn.instrs())
         self.outgoing = max([self.outgoing_words(i) for _, i in fn.instrs()] + [0])
+        self.find_pending(fn)  # `enter`, `leave`, `fits`: jitkit.ssa.pending
         # No spill slots and nothing passed in memory: no frame pointer either (nothing is
         # addressed through rbp); calls stay 16-byte aligned only if something may call C.
         self.frameless = alloc.slots == 0 and self.outgoing == 0
+        pending = 2 * (self.enter is not None)  # `enter`'s two words (`pending_word`)
         if self.frameless:
-            self.frame = 8 if aligned and len(self.saved) % 2 == 0 else 0
+            self.frame = 8 * pending + (8 if aligned and len(self.saved) % 2 == 0 else 0)
         else:
-            self.frame = self.frame_size(self.outgoing)
+            self.frame = self.frame_size(self.outgoing + pending)
 
     def entry_label(self) -> str:
         return f"{self.code.name}.entry"
@@ -226,8 +229,7 @@ class TierEmitter(Emitter):
 
         for k, s in enumerate(records):
             a.label(s.label)
-            if s.undo is not None:
-                a.emit(*s.undo)
+            self.emit_undo(s)
             a.mov(rcx, qword(r15, CTX_DEOPT_PTR))
             own = {"resume": s.resume, "depth": len(s.stack), "state_pc": s.state_pc}
             header = [(RECORD_WORD[field], v) for field, v in own.items()]  # "function": tail
@@ -242,13 +244,16 @@ class TierEmitter(Emitter):
         for s in self.stubs:
             if not s.record:
                 a.label(s.label)
-                if s.undo is not None:
-                    a.emit(*s.undo)
+                self.emit_undo(s)
                 a.mov(edx, INTERRUPTED).jmp(self.epilogue)
         if records:
             a.label(tail).mov(qword(rcx, 8 * RECORD_WORD["function"]), self.index)
             a.add(qword(r15, CTX_DEOPT_PTR), 8 * words)
             a.mov(edx, DEOPT).jmp(self.epilogue)
+
+    def emit_undo(self, s: Stub) -> None:
+        for undo in [s.undo] if isinstance(s.undo, tuple) else s.undo or []:
+            self.a.emit(*undo)
 
     def record_values(self, s: Stub) -> dict[int, Value]:
         """Record word -> value, for the words of stub `s` the runtime reads (ints, bools,
@@ -275,6 +280,10 @@ class TierEmitter(Emitter):
             self.a.mov(rax, x).mov(dst, rax)
 
     # --- frame ----------------------------------------------------------------------------------
+
+    def depth_counter(self) -> Operand:
+        """Where the frames are counted: r13, or the context's word."""
+        return DEPTH if self.depth_register else qword(r15, CTX_DEPTH)
 
     @property
     def epilogue(self) -> str:
@@ -309,9 +318,14 @@ class TierEmitter(Emitter):
         unassigned = [Const(0)] * (len(self.code.varnames) - len(params))
         entry = self.add_stub(Deopt(0, [*params, *unassigned], []), None, 0)
         if self.depth_register:
-            a.add(DEPTH, 1).cmp(DEPTH, qword(r15, CTX_MAX_DEPTH)).ja(entry)
+            a.add(DEPTH, 1)
+            if self.enter is not None:  # the depth with this frame, for its exits
+                a.mov(self.pending_word(0), DEPTH)
+            a.cmp(DEPTH, qword(r15, CTX_MAX_DEPTH)).ja(entry)
         else:
             a.add(qword(r15, CTX_DEPTH), 1).mov(rax, qword(r15, CTX_DEPTH))
+            if self.enter is not None:
+                a.mov(self.pending_word(0), rax)
             a.cmp(rax, qword(r15, CTX_MAX_DEPTH)).ja(entry)
         if 8 * (3 + len(self.saved)) + self.frame > SMALL_FRAME:
             # a small frame needs no check: the depth limit bounds the stack it can take (the
@@ -320,7 +334,8 @@ class TierEmitter(Emitter):
 
     def emit_return(self, v: Value) -> None:
         """Value in rax, status 0, and the epilogue right here (no jump to it)."""
-        self.move(rax, self.loc(v))
+        if v not in self.leave_in_rax:
+            self.move(rax, self.loc(v))
         self.emit_epilogue(labelled=False)
 
     def emit_epilogue(self, labelled: bool = True) -> None:
@@ -330,6 +345,8 @@ class TierEmitter(Emitter):
         a = self.a
         if labelled:
             a.label(self.epilogue)
+        if self.enter is not None:
+            self.emit_pending_exit(labelled)
         a.sub(DEPTH if self.depth_register else qword(r15, CTX_DEPTH), 1)
         if labelled:
             a.test(edx, edx)
@@ -396,6 +413,8 @@ class TierEmitter(Emitter):
             self.emit_print(i)
         elif i.op == "poll":
             self.a.cmp(byte_ptr(r14), 0).jne(self.stub(i))
+        elif i.op in ("enter", "leave", "fits"):  # jitkit.ssa.pending
+            getattr(self, f"emit_{i.op}")(i)
         else:
             super().emit_effect(i)
 
@@ -422,8 +441,11 @@ class TierEmitter(Emitter):
 
     def emit_poll(self, src: str, dst: str) -> None:
         """Without `poll` instructions from the builder, every back edge checks the flag; an
-        interrupt there has no deopt state, so the call ends with KeyboardInterrupt."""
-        if not self.polls:
+        interrupt there has no deopt state, so the call ends with KeyboardInterrupt. The back
+        edge of a recursion turned loop (`enter`) checks nothing: the calls it stands for
+        did not either, and the recursion limit bounds it."""
+        body = self.blocks[src].body
+        if not self.polls and not (body and body[-1].op == "enter"):
             label = self.label("interrupt")
             self.stubs.append(Stub(label, record=False))
             self.a.cmp(byte_ptr(r14), 0).jne(label)

@@ -4,12 +4,15 @@ Takes a `Function`, its arguments and the functions it may call; gives an `Outco
 value returned or the deopt state left with, and everything printed on the way. A `call`
 with deopt state is how compiled frames nest: a deopt below it (or a call deeper than
 `depth`, which deopts at the callee's entry) leaves this frame too, so `Outcome.frames`
-holds every abandoned frame, as the interpreter must rebuild them. Arithmetic is
+holds every abandoned frame, as the interpreter must rebuild them; each trip of a recursion
+turned loop (`enter`, `jitkit.ssa.passes.recursion`) is one more such frame, pending after its
+CALL with its share of the running sum, and counts against `depth` as a call. Arithmetic is
 exactly `ops.evaluate`, the same code the folding pass uses, so Python's floor `//` and `%`
 and the int64 checks hold here as the IR says. A list is a Python list of IR values (its
 opcodes' `list_fn`), so two names for one list see each other's stores, as in compiled code.
 A pass is correct when `run` gives the same `Outcome` before and after it, for every
-argument.
+argument (`recursion` leaves other frames where it deopts: the same result once the VM
+finishes them, which its tests check).
 """
 
 from __future__ import annotations
@@ -47,6 +50,28 @@ class Outcome:
 
 
 @dataclass
+class _Pending:
+    """The frames `enter` stands for in one activation: how many, the sum their additions
+    still owe, and the state each resumes in (after its CALL, the sum on its stack)."""
+
+    count: int = 0
+    sum: int = 0
+    resume: int = 0
+    locals: int = 0
+
+    def enter(self, total: int, d: Deopt) -> None:
+        self.count, self.sum = self.count + 1, total
+        self.resume, self.locals = d.offset + 1, len(d.locals)
+
+    def frames(self, function: str) -> list[tuple]:
+        """Innermost first: the first holds the whole sum (int `+` is associative), the rest
+        0; their locals are dead after the CALL (the frame only adds and returns) and read 0."""
+        zeros = (0,) * self.locals
+        sums = [self.sum] + [0] * (self.count - 1)
+        return [(function, self.resume, zeros, (s,)) for s in sums[: self.count]]
+
+
+@dataclass
 class _Machine:
     functions: dict[str, Function]
     fuel: int
@@ -56,7 +81,18 @@ class _Machine:
     active: int = 0
 
     def call(self, fn: Function, args: list[int]) -> int:
-        """Run one activation; a deopt anywhere below unwinds to `run`."""
+        """Run one activation; a deopt anywhere below unwinds to `run`, adding the frames
+        that `enter` left pending here (outside this activation's own)."""
+        pending = _Pending()
+        try:
+            return self.activation(fn, args, pending)
+        except _Deoptimize as d:
+            d.frames.extend(pending.frames(fn.name))
+            raise
+        finally:
+            self.active -= pending.count
+
+    def activation(self, fn: Function, args: list[int], pending: _Pending) -> int:
         env: dict[Temp, int] = {p: a for (_, p), a in zip(fn.params, args, strict=True)}
 
         def get(v: Value) -> int:
@@ -87,6 +123,20 @@ class _Machine:
                         self.interrupt_at -= 1
                         if self.interrupt_at == 0:
                             raise deopt(i.deopt)  # type: ignore[arg-type]
+                elif i.op == "enter":  # a tail call: deopt at its CALL if too deep
+                    if self.depth is not None and self.active >= self.depth:
+                        raise deopt(i.deopt)  # type: ignore[arg-type]
+                    self.active += 1
+                    pending.enter(get(i.args[0]), i.deopt)  # type: ignore[arg-type]
+                elif i.op == "fits":
+                    env[i.result] = int(self.depth is None or self.active < self.depth)  # type: ignore[index]
+                elif i.op == "leave":
+                    try:
+                        env[i.result] = evaluate(i.op, [get(a) for a in i.args])  # type: ignore[index]
+                    except Overflow:
+                        pending.count, pending.sum = pending.count - 1, 0  # the deopt's own
+                        self.active -= 1
+                        raise deopt(i.deopt) from None  # type: ignore[arg-type]
                 elif i.op == "call":
                     value = self.call_instr(i, [get(a) for a in i.args[1:]], deopt)
                     if i.result is not None:

@@ -268,6 +268,16 @@ ROWS = [
        "`print PC, v1..vn, sep, end`: the kit PRINT at PC", None, "arg"),
     Op("guard",   1, None,   "deopt",  "deopt unless the bool operand is true", None, "bool"),
     Op("poll",    0, None,   "deopt",  "deopt if an interrupt (Ctrl-C) is pending"),
+    # a self-recursive `return x + f(...)` run as a loop (passes/recursion.py): each trip
+    # stands for one more frame of f, pending until it adds its x to what the next returns
+    Op("enter",   1, None,   "deopt",  "one frame more (the tail call it replaces): deopt at "
+       "that CALL past the recursion limit, else the pending frames are one more and their "
+       "running sum is a"),
+    Op("leave",   2, "i64",  "deopt",  "a + b, the value a frame returns plus the running sum "
+       "of the pending frames (a), which end here; deopt (the innermost pending frame at its "
+       "add) unless it fits int64", lambda a, b: _checked(a + b)),
+    Op("fits",    0, "bool", "effect", "would one more frame fit under the recursion limit "
+       "(no operands: the depth of the frames running)", None, "bool"),
     # terminators
     Op("jmp",     0, None,   "jump",   "go to the block"),
     Op("br",      1, None,   "jump",   "go to the first block if true, else the second",

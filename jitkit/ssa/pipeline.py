@@ -25,6 +25,7 @@ from jitkit.ssa.passes.guards import remove_guards
 from jitkit.ssa.passes.gvn import number_values
 from jitkit.ssa.passes.ifconvert import convert_ifs
 from jitkit.ssa.passes.licm import hoist_invariants
+from jitkit.ssa.passes.recursion import inline_leaves, sum_recursion
 from jitkit.ssa.passes.strength import reduce_strength
 from jitkit.ssa.passes.thread import thread_jumps
 from jitkit.ssa.regalloc import REGISTERS, allocate_registers
@@ -46,6 +47,8 @@ DEFAULT: tuple[tuple[str, Pass], ...] = (
     ("strength", reduce_strength),  # division by constants -> multiply and shift
     ("ifconvert", convert_ifs),  # small diamonds -> straight code and selects (cmov)
     ("licm", hoist_invariants),  # loop-invariant pure instructions to a preheader
+    ("recursion", sum_recursion),  # `return x + f(...)` in f: a loop with a running sum
+    ("leaves", inline_leaves),  # f calling f: the callee's quick return without the call
     ("copy", propagate_copies),
     ("dce", eliminate_dead_code),  # whatever nothing uses any more
     ("cfg", simplify_cfg),

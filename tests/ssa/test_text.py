@@ -49,6 +49,9 @@ function i64 $every(i64 %a, i64 %b, bool %p) {
     %mod_ovf =i64 mod_ovf %a, %b deopt 9 locals(%a, %b) stack()
     guard %ge deopt 10 locals(%a, %b) stack()
     poll deopt 11 locals(%a, %b) stack()
+    %fits =bool fits
+    enter %add deopt 13 locals(%a, %b) stack(%a, 0, %b)
+    %leave =i64 leave %add, %b deopt 14 locals(0, 0) stack(%add, %b)
     print %copy
     print 12, %zext, %p, 0, 0
     %call =i64 call $every(%a, %b, %xor) deopt 14 locals(%a, %b) stack(0)
