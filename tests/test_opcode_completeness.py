@@ -95,22 +95,10 @@ print(floats(7, 2), lists(5), over(5))
 """,
 }
 
-# Why the native tiers leave an opcode to the VM. The stack tier compiles int64 code only
-# (floats, lists: `stackjit.compiler.check`), and module-level names stay interpreted; the
-# SSA tier builds exactly what the stack tier's check accepts.
-FLOAT_OR_LIST = "a float or a list: the stack tier compiles int64 values only"
+# Why the native tiers leave an opcode to the VM: module-level names stay interpreted; the
+# SSA tier builds exactly what the stack tier's check accepts (floats and lists included).
 MODULE_NAME = "a module-level name: read and bound in the VM, where the module's code runs"
 LEAVES_TO_VM = {
-    Op.BINARY_TRUEDIV: FLOAT_OR_LIST,
-    Op.UNARY_FLOAT: FLOAT_OR_LIST,
-    Op.UNARY_INT: FLOAT_OR_LIST,
-    Op.UNARY_LEN: FLOAT_OR_LIST,
-    Op.BUILD_LIST: FLOAT_OR_LIST,
-    Op.BINARY_SUBSCR: FLOAT_OR_LIST,
-    Op.STORE_SUBSCR: FLOAT_OR_LIST,
-    Op.CHECK_APPEND: FLOAT_OR_LIST,
-    Op.LIST_APPEND: FLOAT_OR_LIST,
-    Op.CHECK_ITER: FLOAT_OR_LIST,
     Op.LOAD_GLOBAL: MODULE_NAME,
     Op.STORE_GLOBAL: MODULE_NAME,
 }
