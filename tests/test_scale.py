@@ -42,18 +42,11 @@ def expected(source: str) -> str:
     return done.stdout
 
 
-# gcc takes minutes over the C of these (a cliff still open: the C of each statement
-# inlines the whole checked-arithmetic path); they are marked rather than left to time out.
-HOSTC_OPEN = {"5,000 statements", "3,000-arg print"}
-
-
 def cases() -> list:
     out = []
     for program in CLIFFS:
         for tier in TIERS:
             marks = [pytest.mark.slow] if tier in SLOW else []
-            if tier == "hostc" and program in HOSTC_OPEN:
-                marks.append(pytest.mark.xfail(reason="gcc is minutes on it", run=False))
             out.append(pytest.param(program, tier, marks=marks, id=f"{program}-{tier}"))
     return out
 

@@ -88,6 +88,20 @@ TAG_UNBOUND, TAG_FLOAT, TAG_LIST = int(Tag.UNBOUND), int(Tag.FLOAT), int(Tag.LIS
 HEAP_LIMIT = 1 << 30  # bytes of lists one call may hold before handing over (C frees none)
 JUMP_LABEL = re.compile(r"\.L(BB)?[\d_]+:$")  # gcc .L12:, clang .LBB0_3:
 DUMPS = {"c": "generated C", "asm": "x86-64 from cc -O2 -S"}
+# Bytes of C in one function past which the module compiles at -O0, as the LLVM tier drops
+# to O0 past its `HUGE_FUNCTION`: gcc -O2's time grows faster than the function (1,000 kit
+# statements, 115 KB of C: 6.7 s; 5,000: minutes; -O1 alike; an expression nested 1,000 deep,
+# 41 KB: 5.4 s) while -O0 stays linear (5,000 statements: 2.7 s). The kernels are under 4 KB,
+# a 200-line function 22 KB; a bail-out still re-runs the call exactly in the VM.
+HUGE_FUNCTION = 32_000
+
+
+def tier_flags(c_module: CModule, flags: tuple[str, ...]) -> tuple[str, ...]:
+    """`flags`, with -O0 for -O2 when one of the module's functions is past HUGE_FUNCTION."""
+    if "-O2" not in flags:
+        return flags
+    longest = max((len(c_module.function_source(name)) for name in c_module.indexes), default=0)
+    return tuple("-O0" if f == "-O2" else f for f in flags) if longest > HUGE_FUNCTION else flags
 
 
 class Value(ctypes.Structure):
@@ -194,6 +208,7 @@ class HostModule:
         start = time.perf_counter()
         self.c_module: CModule = generate(kit, overrides)
         self.generate_seconds = time.perf_counter() - start
+        self.flags = flags = tier_flags(self.c_module, flags)
         self.build: Build = build(self.c_module.source, compiler, flags, cache_dir)
         # item access: the function pointers keep the library loaded, and no cycle keeps it
         self.run = self.build.library["jk_run"]
