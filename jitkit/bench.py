@@ -539,23 +539,26 @@ def round_geomeans(suite: Suite, column: str, base: str = "gcc -O2") -> list[flo
     return [geomean([s[column][r] / s[base][r] for s in samples]) for r in range(suite.rounds)]
 
 
+SHORT = {"sum_loop": "sum", "count_primes": "primes"}  # table headers: seven kernels in a column
+
+
 def ratio_table(suite: Suite, base: str = "gcc -O2") -> str:
     """One line per column: each kernel's median time ÷ `base`'s median; the geomean of
     those, with the [min-max] of the per-round geomeans; and the widest spread of one
     kernel's samples ((max - min) / median) in that column."""
     rows = suite.rows()
-    lines = [f"{'time ÷ ' + base:<16}" + "".join(f"{r.kernel[:9]:>10}" for r in rows)
-             + f"{'geomean [min-max]':>22}{'spread':>7}"]  # fmt: skip
+    lines = [f"{'÷ ' + base:<14}" + "".join(f"{SHORT.get(r.kernel, r.kernel)[:7]:>8}" for r in rows)
+             + f"{'geomean [range]':>18}{'spread':>7}"]  # fmt: skip
     for column in rows[0].seconds:
         spread = max(
             (max(v) - min(v)) / statistics.median(v)
             for v in (suite.samples[r.kernel][column] for r in rows)
         )
-        cells = "".join(f"{_ratio(r.ratio(column, base)):>10}" for r in rows)
+        cells = "".join(f"{_ratio(r.ratio(column, base)):>8}" for r in rows)
         per_round = round_geomeans(suite, column, base)
         mean = f"{_ratio(mean_ratio(rows, column, base))} "
         mean += f"[{_ratio(min(per_round))}-{_ratio(max(per_round))}]"
-        lines.append(f"{column:<16}{cells}{mean:>22}{spread:>7.0%}")
+        lines.append(f"{column:<14}{cells}{mean:>18}{spread:>7.0%}")
     return "\n".join(lines)
 
 

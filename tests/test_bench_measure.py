@@ -38,7 +38,7 @@ def test_measure_interleaves_rounds_and_reads_back_from_json():
         assert set(suite.compile[kernel]) == {"front end", "interp", "ssa", bench.DECORATOR}
     assert suite.results == {"fib": 144, "sum_loop": sum(i * i % 7 for i in range(3_000))}
     table = bench.ratio_table(suite, base="cpython")
-    assert table.splitlines()[0].startswith("time ÷ cpython") and len(table.splitlines()) == 6
+    assert table.splitlines()[0].startswith("÷ cpython") and len(table.splitlines()) == 6
     assert max(len(line) for line in table.splitlines()) <= 100
     data = json.loads(json.dumps(bench.suite_json(suite, "pytest")))
     assert data["run"]["command"] == "pytest" and data["run"]["cores"] >= 1
