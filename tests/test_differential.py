@@ -661,7 +661,7 @@ def test_most_generated_list_functions_run_natively():
 
 @pytest.mark.slow
 def test_many_function_local_list_programs_agree_natively():
-    counts, total = native_counts(range(1000, 3000))
+    counts, total = native_counts(range(1000, 2000))
     assert counts["stack"] >= 0.8 * total, (counts, total)
 
 
