@@ -56,8 +56,9 @@ def test_the_stack_tier_deopts_a_recursion_holding_a_list():
     strict=True,
     reason="SSA tier: SIGSEGV when `xs[-1] + rec(xs, n - 1)` overflows int64 on the way back "
     "up a native recursion whose frames hold a compiled list (jitkit/ssa deopt of the "
-    "frame chain, likely jitkit/ssa/deopt.py); the same recursion without the list, and "
-    "the stack tier, agree with CPython",
+    "frame chain, likely jitkit/ssa/deopt.py). Also `n * 2**61 + xs[0] + rec(xs, n - 1)`; "
+    "not with the sum stored in a local before the add, nor without the list, nor on the "
+    "stack tier",
 )
 def test_the_ssa_tier_deopts_a_recursion_holding_a_list():
     result = run_in_child("ssa", 3)
