@@ -341,8 +341,8 @@ class StackTier:
         if UNDEF in types:
             return rt.UNBOUND
         kind = exact(types, "a value")
-        if is_list(kind):
-            return lists.to_python(word, memo)
+        if is_list(kind):  # 0 is no list: a dead local (the SSA tier's pending frames zero them)
+            return lists.to_python(word, memo) if word else rt.UNBOUND
         if kind == INT:
             return word
         if kind == BOOL:
