@@ -10,6 +10,7 @@ under its one Python, so the heaviest tests (browser, real nbgrader, the wheel) 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,14 @@ import pytest
 from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def sigint_as_a_terminal_gives_it() -> None:
+    """`preexec_fn` for a child that a test sends SIGINT: a shell starts background jobs with
+    SIGINT ignored, and Python then keeps ignoring it (as CPython's own loop would), so a CI
+    run started in the background would see the child print forever."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 
 settings.register_profile("ci", deadline=None, print_blob=True)
 if os.environ.get("CI"):

@@ -13,6 +13,7 @@ import textwrap
 import pytest
 
 from jitkit.tiers import TIERS
+from tests.conftest import sigint_as_a_terminal_gives_it
 
 CHILD = """
 import contextlib, io, json, sys
@@ -244,7 +245,12 @@ def test_sigint_stops_a_printing_loop(tmp_path, tier: str):
     path.write_text(PRINTING_LOOP)
     command = [sys.executable, "-m", "jitkit", "run", str(path), "--tier", tier]
     child = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+        preexec_fn=sigint_as_a_terminal_gives_it,
     )
     assert child.stdout.readline().strip() == "0"  # compiled and printing
     child.send_signal(signal.SIGINT)

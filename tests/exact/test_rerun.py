@@ -24,7 +24,7 @@ from jitkit.hostc.runtime import prelude
 from jitkit.llvm import values
 from jitkit.native.stack import NATIVE_DEPTH_CAP
 from jitkit.tiers import load
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sigint_as_a_terminal_gives_it
 
 TIERS = ("hostc", "llvm")
 DOORS = ("entry", "ctypes")  # the builtin entry's stub, or the engine's `call` through ctypes
@@ -288,7 +288,12 @@ def test_sigint_while_printing_ends_with_keyboard_interrupt_and_whole_lines(tmp_
     path.write_text(PRINTING_LOOP)
     command = [sys.executable, "-m", "jitkit", "run", str(path), "--tier", tier]
     child = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env(), cwd=ROOT
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(),
+        cwd=ROOT,
+        preexec_fn=sigint_as_a_terminal_gives_it,
     )
     chunks: list[bytes] = []
     reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: child.stdout.read1(), b"")))

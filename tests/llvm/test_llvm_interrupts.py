@@ -12,6 +12,7 @@ from pathlib import Path
 
 from jitkit.lang.parse import parse_module
 from jitkit.llvm.codegen import compile_module
+from tests.conftest import sigint_as_a_terminal_gives_it
 
 SPIN = """
 import traceback
@@ -79,7 +80,11 @@ def test_sigint_stops_a_compiled_while_true_within_a_second(tmp_path: Path):
     script = tmp_path / "spin.py"
     script.write_text(SPIN)
     child = subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=sigint_as_a_terminal_gives_it,
     )
     watchdog = threading.Timer(60, child.kill)  # a loop that never stops fails, not hangs
     watchdog.start()
