@@ -22,23 +22,7 @@ from tests.programs import kernel_function
 
 TIERS = ("stack", "ssa", "auto")
 
-SOURCE = """
-def sieve(n):
-    flags = [True] * (n + 1)
-    flags[0] = False
-    flags[1] = False
-    i = 2
-    while i * i <= n:
-        if flags[i]:
-            for j in range(i * i, n + 1, i):
-                flags[j] = False
-        i += 1
-    count = 0
-    for f in flags:
-        if f:
-            count += 1
-    return count
-
+SOURCE = kernel_function("sieve") + """
 
 def read(n, i):
     xs = [10, 20, 30] * n

@@ -25,6 +25,7 @@ from jitkit.llvm import values
 from jitkit.native.stack import NATIVE_DEPTH_CAP
 from jitkit.tiers import load
 from tests.conftest import ROOT, sigint_as_a_terminal_gives_it
+from tests.test_python_semantics import PRINTING_LOOP
 
 TIERS = ("hostc", "llvm")
 DOORS = ("entry", "ctypes")  # the builtin entry's stub, or the engine's `call` through ctypes
@@ -264,18 +265,6 @@ def test_recursion_past_the_native_depth_cap_is_cpythons(tier):
 
 def child_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
-
-
-PRINTING_LOOP = """
-def spin():
-    n = 0
-    while True:
-        print(n)
-        n = n + 1
-
-
-spin()
-"""
 
 
 @pytest.mark.parametrize("tier", [*TIERS, "stack", "ssa"])
