@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import signal
+import sys
 import threading
 
 from jitkit.native.memory import ExecutableMemory, libc
@@ -119,7 +120,27 @@ class InterruptFlag:
             new.handler = self._handler.address
             _sigaction(signal.SIGINT, new)
             self._expected.value = self._handler.address
+            if not getattr(sys.unraisablehook, "keeps_interrupts", False):
+                sys.unraisablehook = self._interrupt_hook(sys.unraisablehook)
             return True
+
+    def _interrupt_hook(self, previous):
+        """`sys.unraisablehook` minus one case: CPython ran its SIGINT handler on a ctypes
+        callback's first instruction, before the callback's own `try`, so ctypes reports the
+        KeyboardInterrupt as ignored. Our handler set the flag first: the code stops at its
+        next poll and `raise_pending` raises the KeyboardInterrupt at the entry."""
+
+        def hook(unraisable) -> None:
+            if (
+                issubclass(unraisable.exc_type, KeyboardInterrupt)
+                and "on calling ctypes callback function" in (unraisable.err_msg or "")
+                and self._byte.value == SIGNALLED
+            ):
+                return
+            previous(unraisable)
+
+        hook.keeps_interrupts = True
+        return hook
 
     def raise_pending(self) -> None:
         """After compiled code returned because the flag was set: clear it and let CPython run

@@ -198,6 +198,8 @@ def check(
                         exact_at(t, where, "a value the interpreter may need")
                 seen.add(key)
         if op == BINARY_MUL and lists and list_times_int(state):
+            if pc in code.inplace:  # `xs *= n` repeats the list in place: aliases see it
+                raise NotCompilable(f"{where}: `*=` on a list (in place) stays interpreted")
             continue
         if op in NUMERIC:
             pops = NUMERIC_POPS[op]

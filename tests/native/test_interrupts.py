@@ -74,3 +74,29 @@ def test_ignored_sigint_is_left_alone():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_a_keyboard_interrupt_ctypes_drops_is_not_reported_when_our_handler_saw_it():
+    """CPython may run its SIGINT handler on a callback's first instruction; ctypes then
+    reports the KeyboardInterrupt as ignored. With our flag set the entry raises it, so the
+    report is noise and the hook drops it; anything else goes to the previous hook."""
+    import types
+
+    from jitkit.native.interrupts import SIGNALLED, InterruptFlag
+
+    flag, reported = InterruptFlag(), []
+    hook = flag._interrupt_hook(reported.append)
+    ctypes_msg = "Exception ignored on calling ctypes callback function"
+
+    def unraisable(exc_type, msg):
+        return types.SimpleNamespace(exc_type=exc_type, err_msg=msg)
+
+    flag._byte.value = SIGNALLED
+    hook(unraisable(KeyboardInterrupt, ctypes_msg))
+    hook(unraisable(KeyboardInterrupt, ctypes_msg + " <function cb at 0x1>"))  # 3.13's form
+    assert reported == []
+    hook(unraisable(ValueError, ctypes_msg))
+    hook(unraisable(KeyboardInterrupt, "Exception ignored in: <generator>"))
+    flag._byte.value = 0
+    hook(unraisable(KeyboardInterrupt, ctypes_msg))  # not our signal: reported
+    assert [u.exc_type for u in reported] == [ValueError, KeyboardInterrupt, KeyboardInterrupt]
