@@ -22,7 +22,9 @@ from tests.programs import kernel_function
 
 TIERS = ("stack", "ssa", "auto")
 
-SOURCE = kernel_function("sieve") + """
+SOURCE = (
+    kernel_function("sieve")
+    + """
 
 def read(n, i):
     xs = [10, 20, 30] * n
@@ -180,6 +182,7 @@ def shows(n):
     print(xs, [n > 1, False], [0.5, -0.0])
     return len(xs)
 """
+)
 
 CALLS = [
     ("sieve", (1,)),
