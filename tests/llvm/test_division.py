@@ -9,7 +9,7 @@ import itertools
 
 import pytest
 
-from jitkit.llvm.compiler import compile_source
+from tests.llvm.conftest import outcome
 
 SOURCE = """
 def div(a, b):
@@ -36,26 +36,6 @@ def by_constants(a):
 """
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 VALUES = [0, 1, -1, 2, -2, 7, -7, 10, -10, 1 << 40, -(1 << 40), INT64_MIN, INT64_MAX]
-
-
-@pytest.fixture(scope="module")
-def compiled():
-    return compile_source(SOURCE)
-
-
-@pytest.fixture(scope="module")
-def python():
-    namespace: dict = {}
-    exec(SOURCE, namespace)
-    return namespace
-
-
-def outcome(call):
-    try:
-        value = call()
-        return "ok", value, type(value)
-    except Exception as error:  # noqa: BLE001 - the type and message are compared
-        return type(error).__name__, str(error)
 
 
 @pytest.mark.parametrize("name", ["div", "mod", "both", "gcd"])

@@ -35,18 +35,6 @@ def source() -> str:
 SOURCE = source()
 
 
-@pytest.fixture(scope="module")
-def compiled():
-    return compile_source(SOURCE)
-
-
-@pytest.fixture(scope="module")
-def python():
-    scope: dict = {}
-    exec(SOURCE, scope)
-    return scope
-
-
 def outcome(function, *args: object) -> tuple:
     try:
         value = function(*args)

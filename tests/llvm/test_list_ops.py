@@ -16,7 +16,7 @@ import pytest
 from jitkit.llvm.compiler import build, compile_source
 from tests.programs import kernel_function
 
-PROGRAM = (
+SOURCE = (
     kernel_function("sieve")
     + """
 def halves(n):
@@ -113,18 +113,6 @@ def outcome(function, *args: object) -> tuple:
     return (type(value).__name__, repr(value), out.getvalue())
 
 
-@pytest.fixture(scope="module")
-def compiled():
-    return compile_source(PROGRAM)
-
-
-@pytest.fixture(scope="module")
-def python():
-    scope: dict = {}
-    exec(PROGRAM, scope)
-    return scope
-
-
 @pytest.mark.parametrize(("name", "args"), CASES)
 def test_lists_in_process_match_cpython(compiled, python, name: str, args: tuple):
     assert outcome(compiled.call, name, *args) == outcome(python[name], *args)
@@ -143,7 +131,7 @@ def test_a_call_frees_its_lists_and_the_next_reuses_one_chunk():
     """A call that needed several chunks unmaps them all; the next maps one chunk that
     size, which release keeps (empty) and the calls after it reuse; dropping the module
     unmaps it (`jitkit.llvm.heap`)."""
-    compiled = compile_source(PROGRAM)
+    compiled = compile_source(SOURCE)
     chunk = ctypes.c_int64.from_address(compiled.engine.global_address("jk_heap_chunk"))
     assert compiled.call("sieve", 300_000) == 25997  # fits one chunk: kept for the next call
     first = chunk.value

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from jitkit.lang.runtime import INT64_MAX, INT64_MIN
-from jitkit.llvm.compiler import compile_source
 
 SOURCE = """
 def store_other_kind(n, item):
@@ -113,18 +112,6 @@ def doubling(n):
         return 4611686018427387904
     return doubling(n - 1) + doubling(n - 1)
 """
-
-
-@pytest.fixture(scope="module")
-def compiled():
-    return compile_source(SOURCE)
-
-
-@pytest.fixture(scope="module")
-def python():
-    namespace: dict = {}
-    exec(SOURCE, namespace)
-    return namespace
 
 
 def outcome(call):

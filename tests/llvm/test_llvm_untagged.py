@@ -15,10 +15,10 @@ import pytest
 from jitkit import bench
 from jitkit.lang.parse import parse_module
 from jitkit.llvm.codegen import compile_module
-from jitkit.llvm.compiler import compile_source
 from jitkit.llvm.emit import emit_assembly
 from jitkit.llvm.facts import int_functions
 from jitkit.llvm.runtime import CHECK_EVERY, FRAME_BOUND
+from tests.llvm.conftest import outcome
 
 SOURCE = """
 def tree(n):
@@ -53,27 +53,6 @@ def doubling(n):
         return 4611686018427387904
     return doubling(n - 1) + doubling(n - 1)
 """
-
-
-@pytest.fixture(scope="module")
-def compiled():
-    return compile_source(SOURCE)
-
-
-@pytest.fixture(scope="module")
-def python():
-    namespace: dict = {}
-    exec(SOURCE, namespace)
-    return namespace
-
-
-def outcome(call):
-    """What a call gives: ("ok", value, its type) or (exception type, message)."""
-    try:
-        value = call()
-        return "ok", value, type(value)
-    except Exception as error:  # noqa: BLE001 - the type is what we compare
-        return type(error).__name__, str(error)
 
 
 def same(compiled, python, name: str, *args: object) -> None:
